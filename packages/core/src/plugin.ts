@@ -1,0 +1,245 @@
+/**
+ * The contracts every plugin implements, and the tokens through which the runner injects what a
+ * plugin needs.
+ *
+ * Signal model shared by all plugins (batch axis first; B Monte Carlo trials per batch):
+ *
+ *   traffic  : activity a[B, N] in {0, 1}, message m[B, N] in [0, Q)          (Q = 2^J)
+ *   encoder  : tx[B, N, L] complex: the length-L sequence device n sends (zero when inactive)
+ *   channel  : y[B, L, M] complex, y[l, m] = sum_n tx[n, l] h[n, l, m] + w[l, m]
+ *              block fading h[n, l, m] = h[n, m] (pilot-based GFRA over M antennas), or
+ *              per-resource fading (code-domain NOMA over L resource elements)
+ *   detector : estimate { activityScore, activity, message, channel }
+ *   metric   : per-trial sufficient statistics from (truth, estimate)
+ *
+ * A plugin is a tsyringe-injectable class with a static `plugin` descriptor ({@link PluginInfo}).
+ * Its constructor receives its validated parameters through {@link TOKENS.params}, the scenario
+ * through {@link TOKENS.scenario} and its random streams through {@link TOKENS.random}.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type { Static, TObject } from '@sinclair/typebox';
+import type { ComplexTensor } from './complex';
+import type { TrialRange } from './rng';
+import type { Scenario } from './scenario';
+
+export const PLUGIN_KINDS = ['traffic', 'channel', 'encoder', 'detector', 'metric'] as const;
+export type PluginKind = (typeof PLUGIN_KINDS)[number];
+
+/** Injection tokens (interfaces are erased at run time, so they are injected by token). */
+export const TOKENS = {
+  /** The plugin's validated parameters (defaults applied). */
+  params: Symbol.for('gfra:params'),
+  /** The {@link Scenario} of the current sweep point. */
+  scenario: Symbol.for('gfra:scenario'),
+  /** The plugin's {@link RandomStreams}, keyed by (seed, point, candidate, slot). */
+  random: Symbol.for('gfra:random'),
+} as const;
+
+/** Registry tokens: one per kind, under which plugin classes are registered. */
+export const KIND_TOKENS: Record<PluginKind, symbol> = {
+  traffic: Symbol.for('gfra:plugins:traffic'),
+  channel: Symbol.for('gfra:plugins:channel'),
+  encoder: Symbol.for('gfra:plugins:encoder'),
+  detector: Symbol.for('gfra:plugins:detector'),
+  metric: Symbol.for('gfra:plugins:metric'),
+};
+
+/**
+ * Side information a receiver may be given. Traffic, encoder and channel plugins declare which
+ * of these they provide; a detector declares which it requires, and a spec that cannot supply
+ * them is rejected at validation.
+ */
+export const KNOWLEDGE = ['codebook', 'noiseVariance', 'largeScaleFading', 'activityProbability'] as const;
+export type Knowledge = (typeof KNOWLEDGE)[number];
+
+/** Fields of a detector's {@link Estimate}; metrics declare which they require. */
+export const ESTIMATE_FIELDS = ['activityScore', 'activity', 'message', 'channel'] as const;
+export type EstimateField = (typeof ESTIMATE_FIELDS)[number];
+
+export type Capability = Knowledge | EstimateField;
+
+/** One traffic realisation. */
+export interface TrafficSample {
+  /** [B, N] float32 in {0, 1}: device n is active in trial b. */
+  readonly activity: tf.Tensor2D;
+  /** [B, N] int32 in [0, Q): the message (sequence index) of device n; 0 when J = 0. */
+  readonly message: tf.Tensor2D;
+}
+
+/**
+ * What the receiver may know besides the received signal. Tensors here are owned by the plugin
+ * that provides them (it frees them in `dispose`); receivers must not dispose them.
+ */
+export interface SideInformation {
+  /** [L, N*Q] complex: all sequences, column n*Q + q is sequence q of device n (device-major). */
+  readonly codebook?: ComplexTensor;
+  /** Noise variance sigma^2 per complex sample. */
+  readonly noiseVar?: number;
+  /** [B, N] float32: large-scale fading beta_n of each device in each trial. */
+  readonly largeScaleFading?: tf.Tensor2D;
+  /** [N] float32: prior activity probability of each device. */
+  readonly activityProbability?: tf.Tensor1D;
+}
+
+/** The received signal plus the side information the spec grants the detector. */
+export interface Observation extends SideInformation {
+  /** [B, L, M] complex. */
+  readonly y: ComplexTensor;
+}
+
+/** What a channel returns for one batch. */
+export interface ChannelOutput {
+  /** [B, L, M] complex: received signal. */
+  readonly y: ComplexTensor;
+  /** [B, N, M] complex (block fading) or [B, N, L, M] complex (per-resource fading). */
+  readonly channel: ComplexTensor;
+  /** [B, N] float32: large-scale fading beta_n (channel power gain) per device and trial. */
+  readonly largeScaleFading: tf.Tensor2D;
+  /** Noise variance sigma^2 per complex sample. */
+  readonly noiseVar: number;
+}
+
+/** A detector's output. Which fields are present is declared in its `provides`. */
+export interface Estimate {
+  /** [B, N] float32: soft activity score (larger = more likely active). */
+  readonly activityScore?: tf.Tensor2D;
+  /** [B, N] float32 in {0, 1}: detected activity. */
+  readonly activity?: tf.Tensor2D;
+  /** [B, N] int32 in [0, Q): detected message (meaningful where detected active). */
+  readonly message?: tf.Tensor2D;
+  /** [B, N, M] complex: channel estimate. */
+  readonly channel?: ComplexTensor;
+}
+
+/** Ground truth for metrics. */
+export interface Truth extends TrafficSample {
+  /** As in {@link ChannelOutput.channel}. */
+  readonly channel: ComplexTensor;
+  /** [B, N] float32. */
+  readonly largeScaleFading: tf.Tensor2D;
+}
+
+/** Lifecycle hooks shared by every plugin instance. */
+export interface PluginInstance {
+  /** Asynchronous set-up (load a file, warm up); called once before the first batch. */
+  prepare?(): Promise<void>;
+  /** Release long-lived tensors. */
+  dispose?(): void;
+}
+
+export interface TrafficModel extends PluginInstance {
+  /** Draw activity and messages for a batch of trials. */
+  sample(trials: TrialRange): TrafficSample;
+  /** Static side information (e.g. activity probabilities), if the plugin provides any. */
+  sideInformation?(): SideInformation;
+}
+
+export interface Encoder extends PluginInstance {
+  /** tx[B, N, L] complex: what each device sends (zero rows for inactive devices). */
+  encode(traffic: TrafficSample): ComplexTensor;
+  /** Static side information, typically the codebook known to the receiver. */
+  sideInformation?(): SideInformation;
+}
+
+export interface Channel extends PluginInstance {
+  /** Propagate tx[B, N, L] to the receiver, adding fading and noise. */
+  propagate(tx: ComplexTensor, trials: TrialRange): ChannelOutput;
+}
+
+export interface Detector extends PluginInstance {
+  detect(observation: Observation): Estimate;
+}
+
+/** How a statistic is accumulated and how its interval is computed. */
+export type StatisticKind =
+  /** events / samples, Wilson interval; can be a stopping target. */
+  | 'rate'
+  /** mean of per-trial values, Student-t interval. */
+  | 'mean'
+  /** sum of other rate statistics of the same metric, MOVER interval. */
+  | 'rate-sum';
+
+export interface StatisticInfo {
+  /** Name in results, e.g. `pmd`. Unique across a spec's metrics. */
+  readonly name: string;
+  readonly kind: StatisticKind;
+  readonly description: string;
+  /** For `rate-sum`: the rate statistics added up. */
+  readonly parts?: readonly string[];
+  /** Whether the Monte Carlo stopping rule waits for this statistic's target event count. */
+  readonly tracked?: boolean;
+  /** Display: plot/report in dB (10 log10) — for NMSE-like means. */
+  readonly decibel?: boolean;
+}
+
+/** Per-trial values of one statistic for a batch: rate -> events & samples, mean -> values. */
+export type MeasuredStatistic =
+  | { readonly events: tf.Tensor1D; readonly samples: tf.Tensor1D }
+  | { readonly values: tf.Tensor1D };
+
+export interface Metric extends PluginInstance {
+  /**
+   * Per-trial statistics ([B] tensors), keyed by statistic name: every `rate` and `mean`
+   * statistic its descriptor declares (`rate-sum` statistics are derived by the runner).
+   */
+  measure(truth: Truth, estimate: Estimate): Record<string, MeasuredStatistic>;
+}
+
+/** Instance type of each kind. */
+export interface KindInstance {
+  traffic: TrafficModel;
+  channel: Channel;
+  encoder: Encoder;
+  detector: Detector;
+  metric: Metric;
+}
+
+/** A problem with a plugin's parameters, found by its `check` hook. */
+export interface ParamProblem {
+  /** Path inside `params`, dotted (empty for the whole object). */
+  readonly path: string;
+  readonly message: string;
+  readonly hint?: string;
+}
+
+/**
+ * Static description of a plugin. `params` is a TypeBox object schema: one declaration gives the
+ * JSON Schema (for validation and editors), the TypeScript type and the defaults.
+ */
+export interface PluginInfo<S extends TObject = TObject> {
+  readonly kind: PluginKind;
+  /** Name used in specs (`"plugin": "mmv-amp"`), kebab-case. */
+  readonly name: string;
+  /** One line: what the method is. */
+  readonly summary: string;
+  /** The paper (or standard reference) the method comes from, with equation numbers. */
+  readonly reference?: string;
+  readonly params: S;
+  /** Capabilities this plugin needs upstream (detectors: knowledge; metrics: estimate fields). */
+  readonly requires?: (params: Static<S>, scenario: Scenario) => readonly Capability[];
+  /** Capabilities this plugin provides downstream. */
+  readonly provides?: (params: Static<S>, scenario: Scenario) => readonly Capability[];
+  /** Semantic checks of params against the scenario, beyond the schema. */
+  readonly check?: (params: Static<S>, scenario: Scenario) => readonly ParamProblem[];
+  /** Metrics only: the statistics this metric reports, given its params. */
+  readonly statistics?: (params: Static<S>, scenario: Scenario) => readonly StatisticInfo[];
+  /** Extra lines for `gfra list` (conventions, SNR ranges, formulas). */
+  readonly notes?: readonly string[];
+}
+
+/** A plugin class: constructible by the container, with its static descriptor. */
+export interface PluginClass<I extends object = object> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  new (...args: any[]): I;
+  readonly plugin: PluginInfo;
+}
+
+/** Type helper for authoring a descriptor with typed `requires`/`check` callbacks. */
+export function definePlugin<S extends TObject>(info: PluginInfo<S>): PluginInfo {
+  return info as unknown as PluginInfo;
+}
+
+/** `detector:mmv-amp`. */
+export function pluginKey(info: Pick<PluginInfo, 'kind' | 'name'>): string {
+  return `${info.kind}:${info.name}`;
+}

@@ -1,0 +1,13 @@
+/** The standard traffic models and metrics that ship with core. */
+import type { PluginClass } from './plugin';
+import type { Registry } from './registry';
+import { BernoulliTraffic } from './traffic/bernoulli';
+import { FixedCountTraffic } from './traffic/fixed-count';
+import { ActivityMetric } from './metrics/activity';
+import { SerMetric } from './metrics/ser';
+
+export const standardPlugins: readonly PluginClass[] = [BernoulliTraffic, FixedCountTraffic, ActivityMetric, SerMetric];
+
+export function registerStandardPlugins(registry: Registry): Registry {
+  return registry.registerAll(standardPlugins);
+}

@@ -1,0 +1,142 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Type, type Static } from '@sinclair/typebox';
+import { inject, injectable } from 'tsyringe';
+import {
+  cx,
+  definePlugin,
+  gammaQuantile,
+  numSequences,
+  TOKENS,
+  type Capability,
+  type Detector,
+  type Estimate,
+  type Observation,
+  type Scenario,
+} from '@gfra/core';
+
+export const ThresholdRule = Type.Union(
+  [
+    Type.Object(
+      {
+        rule: Type.Literal('false-alarm'),
+        falseAlarm: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.01, description: 'target per-device false-alarm probability' }),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object({ rule: Type.Literal('midpoint') }, { additionalProperties: false }),
+    Type.Object(
+      { rule: Type.Literal('fixed'), value: Type.Number({ minimum: 0, description: 'threshold on the normalised energy' }) },
+      { additionalProperties: false },
+    ),
+  ],
+  {
+    default: { rule: 'false-alarm', falseAlarm: 0.01 },
+    description:
+      'How to set the threshold on the normalised energy: "false-alarm" (Gamma quantile for a target P_FA), "midpoint" (halfway to the expected energy of an active device; needs beta_n), or "fixed"',
+  },
+);
+
+export const CorrelationEnergyParams = Type.Object(
+  {
+    threshold: ThresholdRule,
+    noiseLevel: Type.Union([Type.Literal('estimated'), Type.Literal('known')], {
+      default: 'estimated',
+      description:
+        'Reference level v0 of an inactive device\'s energy: "estimated" = ||Y||_F^2 / (L M) (noise plus multi-user interference, no side information), "known" = sigma^2 (ignores interference)',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type CorrelationEnergyParams = Static<typeof CorrelationEnergyParams>;
+
+/**
+ * Matched-filter (correlation) energy detector, a standard simple baseline.
+ *
+ * For every sequence k (column s_k of the codebook S in C^{L x NQ}) the normalised energy
+ *
+ *   e_k = ||s_k^H Y||^2 / (M ||s_k||^2 v0)
+ *
+ * is computed, with v0 the energy level of an inactive sequence (see `noiseLevel`). For an
+ * inactive sequence, treating noise plus interference as CN(0, v0), M e_k ~ Gamma(M, 1).
+ * Device n's score is max_q e_{n,q}; its message is the arg max (J > 0), and it is declared
+ * active when the score exceeds the threshold:
+ *
+ * - `false-alarm`: tau = G^{-1}(M, 1 - p) / M with p = 1 - (1 - P_FA)^{1/Q}, so that the maximum
+ *   of Q null energies exceeds tau with probability P_FA;
+ * - `midpoint`: tau_n = 1 + beta_n mean_q ||s_{n,q}||^2 / (2 v0): halfway between the expected
+ *   energy of an inactive and of an active device (E e_k = 1 + beta ||s_k||^2 / v0 when active);
+ * - `fixed`: a given tau.
+ *
+ * @input  y        [B, L, M] complex
+ * @input  codebook [L, N*Q] complex
+ * @output activityScore [B, N] normalised energy of the strongest sequence
+ * @output activity      [B, N] in {0, 1}
+ * @output message       [B, N] int32 arg max sequence
+ */
+@injectable()
+export class CorrelationEnergyDetector implements Detector {
+  static readonly plugin = definePlugin({
+    kind: 'detector',
+    name: 'correlation-energy',
+    summary: 'Matched-filter energy ||s_n^H Y||^2 against a threshold from the noise level (false-alarm, midpoint or fixed)',
+    reference: 'Classical energy (correlation) detector; cf. S. M. Kay, Fundamentals of Statistical Signal Processing II, Ch. 7',
+    params: CorrelationEnergyParams,
+    requires: (p: CorrelationEnergyParams) => {
+      const needs: Capability[] = ['codebook'];
+      if (p.noiseLevel === 'known') needs.push('noiseVariance');
+      if (p.threshold.rule === 'midpoint') needs.push('largeScaleFading');
+      return needs;
+    },
+    provides: () => ['activityScore', 'activity', 'message'],
+  });
+
+  constructor(
+    @inject(TOKENS.params) private readonly params: CorrelationEnergyParams,
+    @inject(TOKENS.scenario) private readonly scenario: Scenario,
+  ) {}
+
+  /** Per-sequence threshold of the false-alarm rule on the normalised energy. */
+  falseAlarmThreshold(falseAlarm: number): number {
+    const M = this.scenario.numAntennas;
+    const Q = numSequences(this.scenario);
+    const perSequence = 1 - (1 - falseAlarm) ** (1 / Q);
+    return gammaQuantile(1 - perSequence, M) / M;
+  }
+
+  detect(obs: Observation): Estimate {
+    const { numDevices: N, numAntennas: M, sequenceLength: L } = this.scenario;
+    const Q = numSequences(this.scenario);
+    const S = obs.codebook;
+    if (S === undefined) throw new Error('needs the codebook (pilots) as side information');
+    return cx.tidy((): Estimate => {
+      const B = obs.y.re.shape[0];
+      const norms = tf.sum(cx.abs2(S), 0); // [NQ] ||s_k||^2
+      const z = cx.matmul(cx.hermitian(S), obs.y); // [B, NQ, M] = S^H Y
+      const v0 =
+        this.params.noiseLevel === 'known'
+          ? tf.scalar(this.noiseVariance(obs))
+          : tf.reshape(tf.div(tf.sum(cx.abs2(obs.y), [1, 2]), L * M), [B, 1]); // [B, 1]
+      const energy = tf.div(tf.div(tf.sum(cx.abs2(z), 2), tf.mul(norms, M)), v0); // [B, NQ]
+      const perDevice = tf.reshape(energy, [B, N, Q]);
+      const score = tf.max(perDevice, 2) as tf.Tensor2D;
+      const message = tf.cast(tf.argMax(perDevice, 2), 'int32') as tf.Tensor2D;
+      const rule = this.params.threshold;
+      let tau: tf.Tensor;
+      if (rule.rule === 'false-alarm') tau = tf.scalar(this.falseAlarmThreshold(rule.falseAlarm));
+      else if (rule.rule === 'fixed') tau = tf.scalar(rule.value);
+      else {
+        const beta = obs.largeScaleFading;
+        if (beta === undefined) throw new Error('the midpoint rule needs the large-scale fading beta_n as side information');
+        const meanNorm = tf.mean(tf.reshape(norms, [N, Q]), 1); // [N]
+        tau = tf.add(1, tf.div(tf.mul(beta, meanNorm), tf.mul(2, v0)));
+      }
+      const activity = tf.cast(tf.greater(score, tau), 'float32') as tf.Tensor2D;
+      return { activityScore: score, activity, message };
+    });
+  }
+
+  private noiseVariance(obs: Observation): number {
+    if (obs.noiseVar === undefined) throw new Error('noiseLevel "known" needs the noise variance as side information');
+    return obs.noiseVar;
+  }
+}

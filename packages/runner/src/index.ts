@@ -1,0 +1,10 @@
+export * from './spec-schema';
+export * from './validate';
+export * from './sweep';
+export * from './pipeline';
+export * from './montecarlo';
+export * from './results';
+export * from './run';
+export * from './builtins';
+export * from './list';
+export { main } from './cli';

@@ -1,0 +1,120 @@
+/**
+ * Load, validate and run a spec: the programmatic form of `gfra validate` and `gfra run`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { GfraUserError, selectBackend, SpecError, type BackendChoice, type BackendSelection, type Registry } from '@gfra/core';
+import { builtinRegistry, loadPluginModules, pluginList } from './builtins';
+import { runJob, type JobResult, type ProgressEvent } from './montecarlo';
+import { writeResults, type ResultsFile } from './results';
+import { SpecValidator, type ValidatedSpec } from './validate';
+
+export interface LoadedSpec {
+  readonly validated: ValidatedSpec;
+  readonly registry: Registry;
+}
+
+/** Read a spec file, load the plugin modules it lists, and validate it. Throws user errors. */
+export function loadSpec(file: string, registry: Registry = builtinRegistry()): LoadedSpec {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    throw new GfraUserError(code === 'ENOENT' ? `Spec file not found: ${file}` : `Cannot read spec file ${file}: ${(err as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    // Reported with its position by the validator below.
+  }
+  if (data !== undefined) {
+    try {
+      loadPluginModules(registry, pluginList(data), file);
+    } catch (err) {
+      if (err instanceof SpecError || !(err instanceof GfraUserError)) throw err;
+      throw new SpecError(file, [{ path: 'plugins', message: err.message.replace(/^plugins: /, '') }]);
+    }
+  }
+  const validated = new SpecValidator(registry).validateText(text, file);
+  return { validated, registry };
+}
+
+export interface RunOptions {
+  /** Output directory for results.json (default runs/<spec name>). */
+  readonly out?: string;
+  readonly backend?: BackendChoice;
+  readonly onProgress?: (event: ProgressEvent) => void;
+  /** Abort between batches; the partial results are written with complete: false. */
+  readonly signal?: AbortSignal;
+  /** Only these candidates (default: all). */
+  readonly candidates?: readonly string[];
+}
+
+export interface RunOutput {
+  readonly results: ResultsFile;
+  readonly resultsFile: string;
+  readonly backend: BackendSelection;
+}
+
+function environment(backend: BackendSelection): Record<string, string> {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const gfra = require('../package.json') as { version: string };
+  return {
+    gfra: gfra.version,
+    node: process.version,
+    tfjs: tf.version_core,
+    backend: backend.backend,
+    backendProvider: backend.provider,
+    platform: `${process.platform}-${process.arch}`,
+  };
+}
+
+/** Run every (point, candidate) of a loaded spec, writing results.json after each one. */
+export async function runSpec(loaded: LoadedSpec, options: RunOptions = {}): Promise<RunOutput> {
+  const { validated, registry } = loaded;
+  const { spec } = validated;
+  const only = options.candidates;
+  if (only !== undefined) {
+    const unknown = only.filter((c) => !(c in spec.candidates));
+    if (unknown.length > 0) {
+      throw new GfraUserError(`Unknown candidate${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `"${c}"`).join(', ')}. The spec has: ${Object.keys(spec.candidates).join(', ')}`);
+    }
+  }
+  const jobs = validated.jobs.filter((j) => only === undefined || only.includes(j.candidate));
+  const backend = await selectBackend(options.backend ?? 'auto');
+  const resultsFile = path.join(options.out ?? path.join('runs', spec.name), 'results.json');
+  const results: JobResult[] = [];
+  const snapshot = (complete: boolean): ResultsFile => ({
+    format: 1,
+    name: spec.name,
+    seed: spec.seed,
+    specHash: validated.hash,
+    backend: backend.backend,
+    spec,
+    results,
+    complete,
+    environment: environment(backend),
+  });
+  writeResults(resultsFile, snapshot(false));
+  for (const [index, job] of jobs.entries()) {
+    if (options.signal?.aborted) break;
+    const result = await runJob(job, {
+      registry,
+      seed: spec.seed,
+      onProgress: options.onProgress,
+      signal: options.signal,
+      index,
+      total: jobs.length,
+    });
+    results.push(result);
+    writeResults(resultsFile, snapshot(false));
+    if (result.stop === 'interrupted') break;
+  }
+  const complete = results.length === jobs.length && results.every((r) => r.stop !== 'interrupted');
+  const final = snapshot(complete);
+  writeResults(resultsFile, final);
+  return { results: final, resultsFile, backend };
+}
