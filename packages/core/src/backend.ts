@@ -6,7 +6,7 @@
  * native packages download libtensorflow when they install, so they are optional: gfra loads
  * them only when present and says which backend it chose and why the others were skipped.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
 import { GfraUserError } from './errors';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;

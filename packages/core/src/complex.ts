@@ -8,7 +8,7 @@
  * Shapes in doc comments use paper letters: `[batch, L, M] complex` is a pair of float32
  * tensors of that shape.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
 
 export interface ComplexTensor<R extends tf.Rank = tf.Rank> {
   readonly re: tf.Tensor<R>;

@@ -16,7 +16,7 @@
  * Its constructor receives its validated parameters through {@link TOKENS.params}, the scenario
  * through {@link TOKENS.scenario} and its random streams through {@link TOKENS.random}.
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs';
 import type { Static, TObject } from '@sinclair/typebox';
 import type { ComplexTensor } from './complex';
 import type { TrialRange } from './rng';

@@ -10,7 +10,7 @@
  * Draws are made on the host (JavaScript) and uploaded as one tensor per batch and component.
  * Complex Gaussian samples CN(0, v) have variance v/2 per real component.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
 import type { ComplexTensor } from './complex';
 
 /** A contiguous range of Monte Carlo trials. */

@@ -1,5 +1,5 @@
 /** Shape assertions with messages that name the tensor and both shapes. */
-import type * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs';
 import type { ComplexTensor } from './complex';
 
 /** One expected dimension: a size, or a name for a free dimension such as 'batch'. */

@@ -4,7 +4,7 @@
  * spent). Statistics are accumulated trial by trial on the host, so the stop and the numbers do
  * not depend on the batch size (see {@link Accumulators}).
  */
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
 import { Accumulators, type Registry, type StatisticResult, type StopReason, type TrialValues } from '@gfra/core';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { Pipeline } from './pipeline';

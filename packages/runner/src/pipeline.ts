@@ -4,7 +4,7 @@
  * holds the scenario; each plugin gets its own child with its validated params and its random
  * streams keyed by (seed, point, candidate, slot).
  */
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
 import {
   cx,
   PipelineError,

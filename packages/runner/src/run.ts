@@ -3,7 +3,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
 import { GfraUserError, selectBackend, SpecError, type BackendChoice, type BackendSelection, type Registry } from '@gfra/core';
 import { builtinRegistry, loadPluginModules, pluginList } from './builtins';
 import { runJob, type JobResult, type ProgressEvent } from './montecarlo';

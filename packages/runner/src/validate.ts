@@ -128,7 +128,7 @@ export class SpecValidator {
     const data = structuredClone(input);
     if (!this.check(data)) {
       translateAjvErrors(this.validateFn.errors ?? []).forEach(add);
-      throw new SpecError(file, issues);
+      throw new SpecError(file, inFileOrder(issues));
     }
     const spec = data as Spec;
 
@@ -155,7 +155,7 @@ export class SpecValidator {
         }
       });
     }
-    if (issues.length > 0) throw new SpecError(file, issues);
+    if (issues.length > 0) throw new SpecError(file, inFileOrder(issues));
     const { $schema: _ignored, description: _d, ...hashed } = spec;
     const hash = createHash('sha256').update(canonicalJson(hashed)).digest('hex');
     return { file, spec, hash, points, jobs };
@@ -354,4 +354,10 @@ function withoutUnionDefaults(schema: Record<string, unknown>): Record<string, u
     return out;
   };
   return strip(schema, false) as Record<string, unknown>;
+}
+
+/** Issues sorted by their position in the file (those without one last, in their order). */
+function inFileOrder(issues: SpecIssue[]): SpecIssue[] {
+  const key = (i: SpecIssue) => (i.line ?? Number.MAX_SAFE_INTEGER) * 1e6 + (i.column ?? 0);
+  return issues.map((issue, index) => ({ issue, index })).sort((a, b) => key(a.issue) - key(b.issue) || a.index - b.index).map((x) => x.issue);
 }

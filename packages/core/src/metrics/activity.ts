@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
 import { Type, type Static } from '@sinclair/typebox';
 import { injectable } from 'tsyringe';
 import { definePlugin, type Estimate, type MeasuredStatistic, type Metric, type StatisticInfo, type Truth } from '../plugin';

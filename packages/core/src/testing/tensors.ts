@@ -1,5 +1,5 @@
 /** Helpers for tests: compare tensors with a stated tolerance. */
-import type * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs';
 
 /** Throws unless |a_i - b_i| <= atol + rtol |b_i| for all i (and the lengths match). */
 export function expectClose(actual: tf.Tensor | ArrayLike<number>, expected: ArrayLike<number>, atol = 1e-5, rtol = 0, what = 'value'): void {

@@ -1,0 +1,4 @@
+import { describePluginContract } from '@gfra/core/src/testing/contract';
+import { channelPlugins } from './index';
+
+for (const plugin of channelPlugins) describePluginContract(plugin);
