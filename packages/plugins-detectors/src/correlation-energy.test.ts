@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
 import { cx, gammaQuantile, RandomStreams, type Scenario } from '@gfra/core';
 import { CorrelationEnergyDetector, type CorrelationEnergyParams } from './correlation-energy';
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
 import { builtinRegistry } from './builtins';
 import { runJob, type JobResult } from './montecarlo';
 import { tinySpec } from './testing';
