@@ -24,7 +24,7 @@ describe('encoder:gaussian-pilots', () => {
   it('has CN(0, 1/L) entries (E||s||^2 = 1 within 5 SE) and exact unit norms when normalised', () => {
     const s: Scenario = { numDevices: 200, numAntennas: 1, sequenceLength: 10, bitsPerDevice: 0 };
     const enc = new GaussianPilotsEncoder({ normalize: false }, s, new RandomStreams(['p']));
-    const norms = tf.sum(cx.abs2(enc.sideInformation().codebook as cx.ComplexTensor), 0).dataSync();
+    const norms = Array.from(tf.sum(cx.abs2(enc.sideInformation().codebook as cx.ComplexTensor), 0).dataSync());
     const mean = norms.reduce((a, b) => a + b, 0) / norms.length;
     // ||s||^2 ~ Gamma(L, 1/L): sd 1/sqrt(L)
     expect(mean).to.be.closeTo(1, (5 / Math.sqrt(10)) / Math.sqrt(200));
