@@ -52,11 +52,20 @@ function optionsFor(choice: BackendChoice): readonly Option[] {
   }
 }
 
-function describe(err: unknown): string {
+/**
+ * Why loading `provider` failed. "not installed" only when the package itself is missing: a
+ * missing file inside an installed package (e.g. tfjs-node whose native binding did not
+ * download) is a load failure, reported with Node's message.
+ */
+function describe(err: unknown, provider: string): string {
+  const first = (err instanceof Error ? err.message : String(err)).split('\n')[0];
   const code = (err as { code?: string }).code;
-  if (code === 'MODULE_NOT_FOUND') return 'not installed';
-  const message = err instanceof Error ? err.message : String(err);
-  return `failed to load (${message.split('\n')[0]})`;
+  if (code === 'MODULE_NOT_FOUND' && first.includes(`'${provider}'`)) return 'not installed';
+  return `failed to load (${first})`;
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
 }
 
 /**
@@ -72,7 +81,7 @@ export async function selectBackend(choice: BackendChoice = 'auto', load: Module
     try {
       load(option.provider);
     } catch (err) {
-      log.push(`${option.provider}: ${describe(err)}`);
+      log.push(`${option.provider}: ${describe(err, option.provider)}`);
       continue;
     }
     let ok = false;
@@ -80,7 +89,7 @@ export async function selectBackend(choice: BackendChoice = 'auto', load: Module
       ok = await tf.setBackend(option.backend);
       if (ok) await tf.ready();
     } catch (err) {
-      log.push(`${option.provider}: backend "${option.backend}" failed to initialise (${describe(err)})`);
+      log.push(`${option.provider}: backend "${option.backend}" failed to initialise (${firstLine(err)})`);
       continue;
     }
     if (!ok) {

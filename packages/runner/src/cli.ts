@@ -34,8 +34,9 @@ function program(): Command {
     .option('--out <dir>', 'output directory (default: runs/<spec name>)')
     .addOption(new Option('--backend <backend>', 'compute backend').choices([...BACKEND_CHOICES]).default('auto'))
     .option('--candidate <name...>', 'run only these candidates')
+    .option('--workers <n>', 'run the jobs on n worker threads (default 1: in this thread)', (v) => Number(v))
     .option('--quiet', 'no progress output')
-    .action(async (specFile: string, opts: { out?: string; backend: BackendChoice; candidate?: string[]; quiet?: boolean }) => {
+    .action(async (specFile: string, opts: { out?: string; backend: BackendChoice; candidate?: string[]; workers?: number; quiet?: boolean }) => {
       const loaded = loadSpec(specFile);
       const quiet = opts.quiet === true;
       const sink = progressSink({ quiet });
@@ -53,6 +54,7 @@ function program(): Command {
           out: opts.out,
           backend: opts.backend,
           candidates: opts.candidate,
+          workers: opts.workers,
           onProgress: sink.onProgress,
           signal: controller.signal,
         });

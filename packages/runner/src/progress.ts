@@ -26,6 +26,7 @@ export function progressSink(options: { quiet: boolean; stream?: NodeJS.WriteStr
   const warn = options.warn ?? ((m: string) => stream.write(`warning: ${m}\n`));
   const interactive = !options.quiet && stream.isTTY === true && !process.env.CI;
   const start = Date.now();
+  const fractions = new Map<number, number>(); // job index -> fraction done (jobs may run in parallel)
   let shown = false;
   const clear = () => {
     if (shown) stream.write('\r\x1b[2K');
@@ -38,8 +39,11 @@ export function progressSink(options: { quiet: boolean; stream?: NodeJS.WriteStr
         warn(event.message);
         return;
       }
+      if (event.type === 'job-end') fractions.set(event.index, 1);
       if (!interactive || event.type !== 'batch') return;
-      const overall = (event.index + event.fraction) / event.total;
+      fractions.set(event.index, event.fraction);
+      const overall = [...fractions.values()].reduce((a, b) => a + b, 0) / event.total;
+      const finished = [...fractions.values()].filter((f) => f === 1).length;
       const elapsed = (Date.now() - start) / 1000;
       const eta = overall > 0 ? (elapsed * (1 - overall)) / overall : Infinity;
       const width = 20;
@@ -47,7 +51,7 @@ export function progressSink(options: { quiet: boolean; stream?: NodeJS.WriteStr
       const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
       const label = `${event.job.candidate} ${pointLabel(event.job.point)}`;
       const columns = stream.columns ?? 100;
-      const line = `[${event.index + 1}/${event.total}] ${bar} ${Math.round(overall * 100)}%  ${event.trials} trials  ETA ${clock(eta)}  ${label}`;
+      const line = `[${finished}/${event.total} done] ${bar} ${Math.round(overall * 100)}%  ${event.trials} trials  ETA ${clock(eta)}  ${label}`;
       stream.write(`\r\x1b[2K${line.slice(0, columns - 1)}`);
       shown = true;
     },

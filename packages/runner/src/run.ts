@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { GfraUserError, selectBackend, SpecError, type BackendChoice, type BackendSelection, type Registry } from '@gfra/core';
 import { builtinRegistry, loadPluginModules, pluginList } from './builtins';
-import { runJob, type JobResult, type ProgressEvent } from './montecarlo';
+import { inlineExecutor, poolExecutor } from './executors';
+import type { JobResult, ProgressEvent } from './montecarlo';
 import { writeResults, type ResultsFile } from './results';
 import { SpecValidator, type ValidatedSpec } from './validate';
 
@@ -51,6 +52,8 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Only these candidates (default: all). */
   readonly candidates?: readonly string[];
+  /** Worker threads; 1 (the default) runs the jobs in this thread. */
+  readonly workers?: number;
 }
 
 export interface RunOutput {
@@ -83,9 +86,14 @@ export async function runSpec(loaded: LoadedSpec, options: RunOptions = {}): Pro
       throw new GfraUserError(`Unknown candidate${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `"${c}"`).join(', ')}. The spec has: ${Object.keys(spec.candidates).join(', ')}`);
     }
   }
-  const jobs = validated.jobs.filter((j) => only === undefined || only.includes(j.candidate));
+  const jobs = validated.jobs
+    .map((job, specIndex) => ({ job, specIndex }))
+    .filter(({ job }) => only === undefined || only.includes(job.candidate));
+  const workers = Math.min(options.workers ?? 1, Math.max(1, jobs.length));
+  if (!Number.isInteger(workers) || workers < 1) throw new GfraUserError(`--workers must be a positive integer (got ${workers})`);
   const backend = await selectBackend(options.backend ?? 'auto');
   const resultsFile = path.join(options.out ?? path.join('runs', spec.name), 'results.json');
+  const byPosition: (JobResult | undefined)[] = [];
   const results: JobResult[] = [];
   const snapshot = (complete: boolean): ResultsFile => ({
     format: 1,
@@ -99,19 +107,13 @@ export async function runSpec(loaded: LoadedSpec, options: RunOptions = {}): Pro
     environment: environment(backend),
   });
   writeResults(resultsFile, snapshot(false));
-  for (const [index, job] of jobs.entries()) {
-    if (options.signal?.aborted) break;
-    const result = await runJob(job, {
-      registry,
-      seed: spec.seed,
-      onProgress: options.onProgress,
-      signal: options.signal,
-      index,
-      total: jobs.length,
-    });
-    results.push(result);
+  const executor = workers === 1 ? inlineExecutor : poolExecutor(workers);
+  const context = { registry, seed: spec.seed, jobs, onProgress: options.onProgress, signal: options.signal, specFile: validated.file, backend: options.backend ?? 'auto' };
+  for await (const { position, result } of executor(context)) {
+    byPosition[position] = result;
+    // Results in spec order, whatever order the jobs finished in.
+    results.splice(0, results.length, ...byPosition.filter((r): r is JobResult => r !== undefined));
     writeResults(resultsFile, snapshot(false));
-    if (result.stop === 'interrupted') break;
   }
   const complete = results.length === jobs.length && results.every((r) => r.stop !== 'interrupted');
   const final = snapshot(complete);
