@@ -8,6 +8,7 @@ export * from './stats';
 export * from './scenario';
 export * from './shapes';
 export * from './schema-defaults';
+export * from './conventions';
 export * from './plugin';
 export * from './registry';
 export * from './backend';

@@ -16,7 +16,7 @@
  * Its constructor receives its validated parameters through {@link TOKENS.params}, the scenario
  * through {@link TOKENS.scenario} and its random streams through {@link TOKENS.random}.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { Static, TObject } from '@sinclair/typebox';
 import type { ComplexTensor } from './complex';
 import type { TrialRange } from './rng';
@@ -49,11 +49,11 @@ export const KIND_TOKENS: Record<PluginKind, symbol> = {
  * of these they provide; a detector declares which it requires, and a spec that cannot supply
  * them is rejected at validation.
  */
-export const KNOWLEDGE = ['codebook', 'noiseVariance', 'largeScaleFading', 'activityProbability'] as const;
+export const KNOWLEDGE = ['codebook', 'noiseVariance', 'largeScaleFading', 'activityProbability', 'channelState'] as const;
 export type Knowledge = (typeof KNOWLEDGE)[number];
 
 /** Fields of a detector's {@link Estimate}; metrics declare which they require. */
-export const ESTIMATE_FIELDS = ['activityScore', 'activity', 'message', 'channel'] as const;
+export const ESTIMATE_FIELDS = ['activityScore', 'activity', 'message', 'channel', 'bitLLR'] as const;
 export type EstimateField = (typeof ESTIMATE_FIELDS)[number];
 
 export type Capability = Knowledge | EstimateField;
@@ -79,6 +79,11 @@ export interface SideInformation {
   readonly largeScaleFading?: tf.Tensor2D;
   /** [N] float32: prior activity probability of each device. */
   readonly activityProbability?: tf.Tensor1D;
+  /**
+   * Perfect channel state (coherent receivers, e.g. code-domain NOMA): as
+   * {@link ChannelOutput.channel}, [B, N, M] or [B, N, L, M] complex.
+   */
+  readonly channel?: ComplexTensor;
 }
 
 /** The received signal plus the side information the spec grants the detector. */
@@ -109,6 +114,25 @@ export interface Estimate {
   readonly message?: tf.Tensor2D;
   /** [B, N, M] complex: channel estimate. */
   readonly channel?: ComplexTensor;
+  /**
+   * [B, N, J] float32: log-likelihood ratios log P(b = 1 | y) / P(b = 0 | y) of the J bits of each
+   * device's message (bit j of message m is bit J-1-j of m: natural binary, most significant
+   * first; see {@link messageBits}). Decide b = 1 where the LLR is positive.
+   */
+  readonly bitLLR?: tf.Tensor3D;
+}
+
+/**
+ * [..., J] float32 bits of integer messages [...] (natural binary, most significant bit first):
+ * message 2 with J = 2 -> [1, 0].
+ */
+export function messageBits(message: tf.Tensor, bitsPerDevice: number): tf.Tensor {
+  return tf.tidy(() => {
+    const m = tf.cast(message, 'int32');
+    const powers = tf.tensor1d(Array.from({ length: bitsPerDevice }, (_, j) => 2 ** (bitsPerDevice - 1 - j)), 'int32');
+    const expanded = tf.expandDims(m, -1);
+    return tf.cast(tf.mod(tf.floorDiv(expanded, powers), 2), 'float32');
+  });
 }
 
 /** Ground truth for metrics. */

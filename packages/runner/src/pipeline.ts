@@ -12,6 +12,7 @@ import {
   TOKENS,
   type Capability,
   type Channel,
+  type ChannelOutput,
   type Detector,
   type Encoder,
   type Estimate,
@@ -117,7 +118,7 @@ export class Pipeline {
       const traffic = guarded(this.traffic, 'sample', () => this.traffic.instance.sample(trials));
       const tx = guarded(this.encoder, 'encode', () => this.encoder.instance.encode(traffic));
       const out = guarded(this.channel, 'propagate', () => this.channel.instance.propagate(tx, trials));
-      const observation = this.observation(out.y, out.noiseVar, out.largeScaleFading);
+      const observation = this.observation(out);
       const estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(observation));
       const truth: Truth = { ...traffic, channel: out.channel, largeScaleFading: out.largeScaleFading };
       const stats: BatchStatistics = {};
@@ -129,15 +130,16 @@ export class Pipeline {
   }
 
   /** The received signal plus exactly the side information the spec grants. */
-  private observation(y: Observation['y'], noiseVar: number, largeScaleFading: tf.Tensor2D): Observation {
+  private observation(out: ChannelOutput): Observation {
     const g = this.granted;
     const s = this.sideInfo;
     return {
-      y,
+      y: out.y,
       codebook: g.has('codebook') ? s.codebook : undefined,
       activityProbability: g.has('activityProbability') ? s.activityProbability : undefined,
-      noiseVar: g.has('noiseVariance') ? noiseVar : undefined,
-      largeScaleFading: g.has('largeScaleFading') ? largeScaleFading : undefined,
+      noiseVar: g.has('noiseVariance') ? out.noiseVar : undefined,
+      largeScaleFading: g.has('largeScaleFading') ? out.largeScaleFading : undefined,
+      channel: g.has('channelState') ? out.channel : undefined,
     };
   }
 

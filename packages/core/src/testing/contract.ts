@@ -23,6 +23,7 @@ import {
   type Detector,
   type Encoder,
   type Metric,
+  type Observation,
   type PluginClass,
   type PluginInstance,
   type TrafficModel,
@@ -34,6 +35,11 @@ export interface ContractOptions {
   readonly scenario?: Scenario;
   /** Parameters to use instead of the defaults (merged over them). */
   readonly params?: Record<string, unknown>;
+  /**
+   * Detectors: side information to use instead of the synthetic defaults (e.g. a per-resource
+   * `channel` [B, N, L, M] for coherent NOMA receivers). Called inside tf.tidy.
+   */
+  readonly observation?: (scenario: Scenario, batch: number) => Partial<Observation>;
 }
 
 const TRIALS: TrialRange = { first: 5, count: 3 };
@@ -50,7 +56,7 @@ async function snapshot(x: unknown): Promise<number[][]> {
 }
 
 /** Synthetic inputs of the right shapes for a plugin of any kind. */
-function forward(instance: PluginInstance, kind: string, s: Scenario): unknown {
+function forward(instance: PluginInstance, kind: string, s: Scenario, options: ContractOptions): unknown {
   const { numDevices: N, numAntennas: M, sequenceLength: L } = s;
   const Q = numSequences(s);
   const B = TRIALS.count;
@@ -88,6 +94,8 @@ function forward(instance: PluginInstance, kind: string, s: Scenario): unknown {
         noiseVar: 1,
         largeScaleFading: tf.ones([B, N]) as tf.Tensor2D,
         activityProbability: tf.fill([N], 0.2) as tf.Tensor1D,
+        channel: rnd.complexNormal(TRIALS, 'h', [N, M]),
+        ...(options.observation?.(s, B) ?? {}),
       });
       for (const key of ['activityScore', 'activity', 'message'] as const) {
         if (est[key] !== undefined) expect(est[key]?.shape, `detector ${key} shape [B, N]`).to.deep.equal([B, N]);
@@ -141,8 +149,8 @@ export function describePluginContract(cls: PluginClass, options: ContractOption
       await a.prepare?.();
       const b = make('k');
       await b.prepare?.();
-      const outA = tf.tidy(() => tensorsOf(forward(a, info.kind, scenario)));
-      const outB = tf.tidy(() => tensorsOf(forward(b, info.kind, scenario)));
+      const outA = tf.tidy(() => tensorsOf(forward(a, info.kind, scenario, options)));
+      const outB = tf.tidy(() => tensorsOf(forward(b, info.kind, scenario, options)));
       expect(await snapshot(outB), 'same params and random key give the same outputs').to.deep.equal(await snapshot(outA));
       tf.dispose([...outA, ...outB]);
       a.dispose?.();
@@ -153,9 +161,9 @@ export function describePluginContract(cls: PluginClass, options: ContractOption
       const before = tf.memory().numTensors;
       const c = make('k');
       await c.prepare?.();
-      tf.dispose(tf.tidy(() => tensorsOf(forward(c, info.kind, scenario)))); // warm-up: lazy state
+      tf.dispose(tf.tidy(() => tensorsOf(forward(c, info.kind, scenario, options)))); // warm-up: lazy state
       const warm = tf.memory().numTensors;
-      tf.dispose(tf.tidy(() => tensorsOf(forward(c, info.kind, scenario))));
+      tf.dispose(tf.tidy(() => tensorsOf(forward(c, info.kind, scenario, options))));
       expect(tf.memory().numTensors, 'tensors left behind by a forward pass').to.equal(warm);
       c.dispose?.();
       expect(tf.memory().numTensors, 'tensors left behind after dispose()').to.equal(before);
