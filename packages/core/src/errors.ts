@@ -79,9 +79,18 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length];
 }
 
+/** Whether `short` is an abbreviation of `long`: same first letter, its letters in order. */
+function abbreviates(short: string, long: string): boolean {
+  if (short.length < 3 || short[0] !== long[0]) return false;
+  let j = 0;
+  for (const ch of long) if (ch === short[j]) j += 1;
+  return j === short.length;
+}
+
 /**
- * The closest of `candidates` to `name` (case-insensitive edit distance, or a prefix/substring
- * match), or undefined when nothing is reasonably close.
+ * The closest of `candidates` to `name` (case-insensitive edit distance, a prefix/substring
+ * match, or an abbreviation such as "seqLength" for "sequenceLength"), or undefined when nothing
+ * is reasonably close.
  */
 export function nearest(name: string, candidates: Iterable<string>): string | undefined {
   const lower = name.toLowerCase();
@@ -89,7 +98,7 @@ export function nearest(name: string, candidates: Iterable<string>): string | un
   let bestScore = Infinity;
   for (const c of candidates) {
     const cl = c.toLowerCase();
-    const score = cl.includes(lower) || lower.includes(cl) ? 0.5 : editDistance(lower, cl);
+    const score = cl.includes(lower) || lower.includes(cl) ? 0.5 : abbreviates(lower, cl) ? 1 : editDistance(lower, cl);
     if (score < bestScore) {
       bestScore = score;
       best = c;

@@ -28,10 +28,23 @@ function discriminator(branches: Json[]): string | undefined {
   return undefined;
 }
 
-function describeUnion(schema: Json): string {
-  if (typeof schema.description === 'string') return schema.description;
-  const branches = (schema.anyOf ?? schema.oneOf ?? []) as Json[];
-  return branches.map((b) => (b.const !== undefined ? show(b.const) : String(b.type ?? 'value'))).join(' or ');
+function jsonType(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'array';
+  if (typeof x === 'number') return Number.isInteger(x) ? 'integer' : 'number';
+  return typeof x;
+}
+
+function branchAccepts(branch: Json, value: unknown): boolean {
+  const t = branch.type;
+  const vt = jsonType(value);
+  const ok = (x: unknown) => x === vt || (x === 'number' && vt === 'integer');
+  return t === undefined ? false : Array.isArray(t) ? t.some(ok) : ok(t);
+}
+
+/** "a number or an object" for a union of types. */
+function describeTypes(branches: Json[]): string {
+  return [...new Set(branches.map((b) => article(String(b.type ?? 'value'))))].join(' or ');
 }
 
 export interface RawIssue {
@@ -55,7 +68,12 @@ export function translateAjvErrors(errors: readonly ErrorObject[]): RawIssue[] {
     const data = u.data as Json | undefined;
     const key = discriminator(branches);
     const tag = key !== undefined && data !== null && typeof data === 'object' ? data[key] : undefined;
-    const chosen = key === undefined ? -1 : branches.findIndex((b) => ((b.properties as Json)[key] as Json).const === tag);
+    let chosen = key === undefined ? -1 : branches.findIndex((b) => ((b.properties as Json)[key] as Json).const === tag);
+    if (key === undefined) {
+      // Without a tag, a value that only one branch's type accepts selects that branch.
+      const accepting = branches.map((b, i) => (branchAccepts(b, u.data) ? i : -1)).filter((i) => i >= 0);
+      if (accepting.length === 1) chosen = accepting[0];
+    }
     branches.forEach((_, i) => {
       if (i !== chosen) excluded.push(`${prefix}${i}/`);
     });
@@ -68,8 +86,15 @@ export function translateAjvErrors(errors: readonly ErrorObject[]): RawIssue[] {
       } else {
         issues.push({ segments: [...segments, key], message: `must be one of ${allowed.map((a) => `"${a}"`).join(', ')} (got ${show(tag)})`, hint: nearHint(String(tag), allowed) });
       }
+    } else if (branches.every((b) => b.const !== undefined)) {
+      const allowed = branches.map((b) => b.const);
+      issues.push({
+        segments,
+        message: `must be one of ${allowed.map(show).join(', ')} (got ${show(u.data)})`,
+        hint: nearHint(String(u.data), allowed.map(String)) ?? describe(schema),
+      });
     } else {
-      issues.push({ segments, message: `must be ${describeUnion(schema)} (got ${show(u.data)})` });
+      issues.push({ segments, message: `must be ${describeTypes(branches)} (got ${show(u.data)})`, hint: describe(schema) });
     }
   }
 
@@ -79,6 +104,10 @@ export function translateAjvErrors(errors: readonly ErrorObject[]): RawIssue[] {
     if (issue !== undefined) issues.push(issue);
   }
   return dedupe(issues);
+}
+
+function describe(schema: Json): string | undefined {
+  return typeof schema.description === 'string' ? `Expected: ${schema.description}` : undefined;
 }
 
 function nearHint(value: string, valid: string[]): string | undefined {
@@ -94,7 +123,7 @@ function translateOne(e: ErrorObject): RawIssue | undefined {
     case 'required': {
       const prop = String(p.missingProperty);
       const propSchema = ((schema.properties as Json | undefined)?.[prop] ?? {}) as Json;
-      const what = typeof propSchema.description === 'string' ? ` (${propSchema.description})` : '';
+      const what = typeof propSchema.description === 'string' ? `: ${propSchema.description}` : '';
       return { segments: [...segments, prop], message: `is required${what}` };
     }
     case 'additionalProperties': {
@@ -130,8 +159,14 @@ function translateOne(e: ErrorObject): RawIssue | undefined {
       return { segments, message: `must have at most ${String(p.limit)} items` };
     case 'minProperties':
       return { segments, message: `must have at least ${String(p.limit)} entr${p.limit === 1 ? 'y' : 'ies'}` };
-    case 'pattern':
-      return { segments, message: `${show(e.data)} is not a valid name: use letters, digits, ".", "_" and "-", starting with a letter or digit` };
+    case 'pattern': {
+      // Under propertyNames, ajv reports the offending key in `propertyName`.
+      const key = (e as ErrorObject & { propertyName?: string }).propertyName;
+      return {
+        segments: key === undefined ? segments : [...segments, key],
+        message: `${show(e.data)} is not a valid name: use letters, digits, ".", "_" and "-", starting with a letter or digit`,
+      };
+    }
     case 'propertyNames':
       return undefined; // reported by the pattern error on the name itself
     default:
@@ -144,8 +179,20 @@ function article(type: string): string {
   return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
 }
 
+/** "Use a value in (0, 1] (what it is)" from the schema's bounds and description. */
 function rangeHint(schema: Json): string | undefined {
-  return typeof schema.description === 'string' ? `This is ${schema.description}` : undefined;
+  const num = (k: string) => (typeof schema[k] === 'number' ? (schema[k] as number) : undefined);
+  const lo = num('minimum') ?? num('exclusiveMinimum');
+  const hi = num('maximum') ?? num('exclusiveMaximum');
+  const open = num('exclusiveMinimum') !== undefined ? '(' : '[';
+  const close = num('exclusiveMaximum') !== undefined ? ')' : ']';
+  const kind = schema.type === 'integer' ? 'an integer' : 'a value';
+  let range: string;
+  if (lo !== undefined && hi !== undefined) range = `Use ${kind} in ${open}${lo}, ${hi}${close}`;
+  else if (lo !== undefined) range = `Use ${kind} ${open === '(' ? '>' : '>='} ${lo}`;
+  else if (hi !== undefined) range = `Use ${kind} ${close === ')' ? '<' : '<='} ${hi}`;
+  else return undefined;
+  return typeof schema.description === 'string' ? `${range} (${schema.description})` : range;
 }
 
 function dedupe(issues: RawIssue[]): RawIssue[] {

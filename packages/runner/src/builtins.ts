@@ -6,7 +6,7 @@
  * classes (see examples/custom-plugin).
  */
 import * as path from 'node:path';
-import { GfraUserError, Registry, registerStandardPlugins, SpecError, type PluginClass, type SpecIssue } from '@gfra/core';
+import { Registry, registerStandardPlugins, SpecError, type PluginClass, type SpecIssue } from '@gfra/core';
 import { registerChannels } from '@gfra/plugins-channels';
 import { registerDetectors } from '@gfra/plugins-detectors';
 import { registerEncoders } from '@gfra/plugins-encoders';
@@ -62,10 +62,12 @@ export function loadPluginModules(registry: Registry, specifiers: readonly unkno
   if (issues.length > 0) throw new SpecError(specFile, issues);
 }
 
-/** Read the `plugins` list of a parsed spec without validating anything else. */
+/**
+ * The `plugins` list of a parsed spec, read before validation (the schema depends on what the
+ * modules register). Anything but a list is left to the validator to report.
+ */
 export function pluginList(data: unknown): readonly unknown[] {
   if (data === null || typeof data !== 'object' || !('plugins' in data)) return [];
   const list = (data as { plugins: unknown }).plugins;
-  if (!Array.isArray(list)) throw new GfraUserError('plugins: must be a list of module paths or package names');
-  return list;
+  return Array.isArray(list) ? list : [];
 }

@@ -4,12 +4,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { GfraUserError, selectBackend, SpecError, type BackendChoice, type BackendSelection, type Registry } from '@gfra/core';
+import { GfraUserError, selectBackend, SpecError, type BackendChoice, type BackendSelection, type Registry, type SpecIssue } from '@gfra/core';
 import { builtinRegistry, loadPluginModules, pluginList } from './builtins';
 import { inlineExecutor, poolExecutor } from './executors';
 import type { JobResult, ProgressEvent } from './montecarlo';
 import { writeResults, type ResultsFile } from './results';
+import { JsonLocator, type PathSegment } from './json-location';
 import { SpecValidator, type ValidatedSpec } from './validate';
+
+/** `plugins[0]` -> ['plugins', 0]. */
+function pointerlessSegments(path: string): PathSegment[] {
+  return path.split(/\.|\[|\]/).filter((s) => s !== '').map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
 
 export interface LoadedSpec {
   readonly validated: ValidatedSpec;
@@ -31,16 +37,29 @@ export function loadSpec(file: string, registry: Registry = builtinRegistry()): 
   } catch {
     // Reported with its position by the validator below.
   }
+  // Plugin modules first (the schema depends on what they register); their problems are
+  // reported together with everything the validator finds.
+  let pluginIssues: SpecIssue[] = [];
   if (data !== undefined) {
     try {
       loadPluginModules(registry, pluginList(data), file);
     } catch (err) {
-      if (err instanceof SpecError || !(err instanceof GfraUserError)) throw err;
-      throw new SpecError(file, [{ path: 'plugins', message: err.message.replace(/^plugins: /, '') }]);
+      if (err instanceof SpecError) pluginIssues = [...err.issues];
+      else if (err instanceof GfraUserError) pluginIssues = [{ path: 'plugins', message: err.message.replace(/^plugins: /, '') }];
+      else throw err;
+      const locator = new JsonLocator(text);
+      pluginIssues = pluginIssues.map((i) => ({ ...i, ...locator.locate(pointerlessSegments(i.path)) }));
     }
   }
-  const validated = new SpecValidator(registry).validateText(text, file);
-  return { validated, registry };
+  try {
+    const validated = new SpecValidator(registry).validateText(text, file);
+    if (pluginIssues.length > 0) throw new SpecError(file, pluginIssues);
+    return { validated, registry };
+  } catch (err) {
+    if (!(err instanceof SpecError) || pluginIssues.length === 0) throw err;
+    const seen = new Set(pluginIssues.map((i) => `${i.path}|${i.message}`));
+    throw new SpecError(file, [...pluginIssues, ...err.issues.filter((i) => !seen.has(`${i.path}|${i.message}`))]);
+  }
 }
 
 export interface RunOptions {

@@ -18,7 +18,7 @@ import {
 } from '@gfra/core';
 import { assembleSpecSchema, SLOT_KINDS, type MonteCarlo, type Slot, type SlotConfig, type Spec } from './spec-schema';
 import { translateAjvErrors, toSpecIssue, type RawIssue } from './ajv-issues';
-import { formatPath, JsonLocator, parseErrorPosition, type PathSegment } from './json-location';
+import { duplicateKeys, formatPath, JsonLocator, jsonSyntaxError, type PathSegment } from './json-location';
 import { expandSweep, getPath, nearestExisting, pathSegments, pointLabel, setPath, sweepAxes, type Assignment } from './sweep';
 
 /** Everything one (sweep point, candidate) run needs. */
@@ -105,16 +105,18 @@ export class SpecValidator {
 
   /** Parse and validate spec text; `file` is used in messages. Throws {@link SpecError}. */
   validateText(text: string, file: string): ValidatedSpec {
-    let data: unknown;
-    try {
-      data = JSON.parse(text);
-    } catch (err) {
-      const message = (err as Error).message;
-      const at = parseErrorPosition(text, message);
-      throw new SpecError(file, [{ path: '', message: `is not valid JSON (${message})`, line: at?.line, column: at?.column }]);
-    }
+    const syntax = jsonSyntaxError(text);
+    if (syntax !== undefined) throw new SpecError(file, [{ path: '', ...syntax }]);
+    const duplicates = duplicateKeys(text).map((d) => ({
+      path: formatPath(d.segments),
+      message: `is defined twice (first on line ${d.firstLine}); JSON keeps only the last one`,
+      hint: 'Remove one of the two',
+      line: d.line,
+      column: d.column,
+    }));
+    if (duplicates.length > 0) throw new SpecError(file, duplicates);
     const locator = new JsonLocator(text);
-    return this.validateObject(data, file, (s) => locator.locate(s));
+    return this.validateObject(JSON.parse(text), file, (s) => locator.locate(s));
   }
 
   /** Validate a parsed spec. Throws {@link SpecError} listing every problem. */
@@ -165,10 +167,18 @@ export class SpecValidator {
   private sweepPoints(spec: Spec, add: (i: RawIssue) => void): Assignment[] {
     const axes = sweepAxes(spec.sweep);
     let ok = true;
+    const sweptBy = new Map<string, string>();
     for (const axis of axes) {
       const at: PathSegment[] = ['sweep', axis.key];
       for (const path of axis.paths) {
         const root = path.split('.')[0];
+        const previous = sweptBy.get(path);
+        if (previous !== undefined) {
+          add({ segments: at, message: `path "${path}" is already swept by "${previous}"`, hint: 'Sweep each path once (put all its values in one list)' });
+          ok = false;
+          continue;
+        }
+        sweptBy.set(path, axis.key);
         if (RESERVED_SWEEP_ROOTS.has(root)) {
           add({ segments: at, message: `cannot sweep "${path}"`, hint: 'Sweep scenario sizes, plugin params, seed, candidates or montecarlo settings' });
           ok = false;
@@ -176,7 +186,7 @@ export class SpecValidator {
           const near = nearestExisting(spec, path);
           const last = path.split('.').slice(near.prefix === '' ? 0 : near.prefix.split('.').length)[0];
           const where = near.prefix === '' ? 'at the top level' : `under "${near.prefix}"`;
-          const hint = near.keys.length > 0 ? `${suggestionFor(last, near.keys)} (keys ${where}: ${near.keys.join(', ')})` : undefined;
+          const hint = near.keys.length > 0 ? [suggestionFor(last, near.keys), `Keys ${where}: ${near.keys.join(', ')}.`].filter((h) => h !== '').join(' ') : undefined;
           add({ segments: at, message: `path "${path}" does not exist in the spec ("${last}" not found ${where})`, hint });
           ok = false;
         }
@@ -186,7 +196,7 @@ export class SpecValidator {
           if (!Array.isArray(v) || v.length !== axis.paths.length) {
             add({
               segments: [...at, i],
-              message: `must be a list of ${axis.paths.length} values (one per path of "${axis.key}"), got ${JSON.stringify(v)}`,
+              message: `must be a list of ${axis.paths.length} values, one per path of "${axis.key}" (got ${JSON.stringify(v)})`,
             });
             ok = false;
           }
@@ -216,11 +226,14 @@ export class SpecValidator {
     const owners = new Map<string, number>();
     spec.metrics.forEach((m, i) => {
       const info = this.registry.get('metric', m.plugin).plugin;
+      const clashes = new Map<number, string[]>();
       for (const { name } of info.statistics?.(m.params, spec.scenario) ?? []) {
         const prev = owners.get(name);
-        if (prev !== undefined) {
-          add({ segments: ['metrics', i], message: `statistic "${name}" is also produced by metrics[${prev}]`, hint: 'List each metric once' });
-        } else owners.set(name, i);
+        if (prev !== undefined) clashes.set(prev, [...(clashes.get(prev) ?? []), name]);
+        else owners.set(name, i);
+      }
+      for (const [prev, names] of clashes) {
+        add({ segments: ['metrics', i], message: `produces ${names.map((n) => `"${n}"`).join(', ')}, already produced by metrics[${prev}]`, hint: 'List each metric once' });
       }
     });
   }
@@ -243,7 +256,12 @@ export class SpecValidator {
     const needs = detectorInfo.requires?.(config.detector.params, config.scenario) ?? [];
     const missing = needs.filter((n) => !available.has(n));
     if (missing.length > 0) {
-      const have = upstream.map((s) => `${s} "${config[s].plugin}": ${(provided.get(s) ?? []).join(', ') || 'nothing'}`).join('; ');
+      const have = upstream
+        .map((s) => {
+          const where = config.paths[s] === s ? '' : ` (${config.paths[s]})`;
+          return `${s} "${config[s].plugin}"${where}: ${(provided.get(s) ?? []).join(', ') || 'nothing'}`;
+        })
+        .join('; ');
       add({
         segments: pathSegments(config.paths.detector),
         message: `candidate "${candidate}": detector "${config.detector.plugin}" needs ${missing.join(', ')}, which nothing upstream provides (${have})${where}`,
