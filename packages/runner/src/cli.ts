@@ -1,5 +1,5 @@
 /**
- * The `gfra` command line: run, validate, list, schema.
+ * The `gfra` command line: run, validate, list, schema, plot, report.
  *
  * Exit status: 0 success, 2 a user error (bad spec, unknown plugin, missing file; printed without
  * a stack trace), 1 an internal error, 130 interrupted (results so far are kept).
@@ -36,7 +36,8 @@ function program(): Command {
     .option('--candidate <name...>', 'run only these candidates')
     .option('--workers <n>', 'run the jobs on n worker threads (default 1: in this thread)', (v) => Number(v))
     .option('--quiet', 'no progress output')
-    .action(async (specFile: string, opts: { out?: string; backend: BackendChoice; candidate?: string[]; workers?: number; quiet?: boolean }) => {
+    .option('--no-plot', 'do not write the default figures (SVG and PNG) next to results.json')
+    .action(async (specFile: string, opts: { out?: string; backend: BackendChoice; candidate?: string[]; workers?: number; quiet?: boolean; plot?: boolean }) => {
       const loaded = loadSpec(specFile);
       const quiet = opts.quiet === true;
       const sink = progressSink({ quiet });
@@ -62,6 +63,7 @@ function program(): Command {
         if (!quiet) process.stderr.write(`backend: ${run.backend.backend} (${run.backend.provider})\n`);
         out(formatTable(run.results.results));
         out(`\nresults: ${run.resultsFile}`);
+        if (opts.plot !== false) await writeRunFigures(run.resultsFile);
         if (!run.results.complete) throw new Interrupted();
       } finally {
         sink.done();
@@ -109,7 +111,42 @@ function program(): Command {
         out(`schema written to ${opts.out}`);
       }
     });
+
+  cli
+    .command('plot')
+    .description('draw a statistic against a swept parameter, one line per candidate, as PNG or SVG')
+    .argument('<results>', 'results.json, or the run directory that holds it')
+    .option('--x <param>', 'swept parameter on the x axis, full path or short name (default: the only swept one)')
+    .option('--metric <name>', 'statistic to draw (default: every statistic, one figure each)')
+    .option('--out <file>', 'output .png or .svg; -<statistic> is added with several (default: <statistic>-vs-<param>.svg and .png beside results.json)')
+    .action(async (target: string, opts: { x?: string; metric?: string; out?: string }) => {
+      const { plotResults } = await import('./plot');
+      for (const file of await plotResults(target, opts)) out(file);
+    });
+
+  cli
+    .command('report')
+    .description('write one self-contained interactive HTML report of one or more runs (compared side by side)')
+    .argument('<runs...>', 'run directories (or their results.json files)')
+    .option('--out <file>', 'output HTML file (default: RUN_DIR/report.html for one run, ./report.html for several)')
+    .action(async (targets: string[], opts: { out?: string }) => {
+      const { writeReport } = await import('./report');
+      out(`report: ${writeReport(targets, opts.out)}`);
+    });
   return cli;
+}
+
+/** `gfra run`'s default figures; a failure is a warning, never a lost run. */
+async function writeRunFigures(resultsFile: string): Promise<void> {
+  try {
+    const { writeDefaultFigures } = await import('./plot');
+    const figures = await writeDefaultFigures(resultsFile);
+    if (figures.length === 0) return;
+    const names = [...new Set(figures.map((f) => path.basename(f).replace(/\.(svg|png)$/, '')))];
+    out(`figures (SVG and PNG) in ${path.dirname(figures[0])}: ${names.join(', ')}`);
+  } catch (err) {
+    process.stderr.write(`warning: could not write the figures (${err instanceof Error ? err.message : String(err)}); use --no-plot to skip them\n`);
+  }
 }
 
 /** Run the CLI with `argv` (without node and script); resolves to the exit status. */

@@ -1,0 +1,7 @@
+export * from './results-file';
+export * from './statistics';
+export * from './params';
+export * from './rows';
+export * from './chart-spec';
+export * from './render';
+export * from './figure';

@@ -1,0 +1,61 @@
+/**
+ * What each statistic of a results file is, for drawing it: error rates on a log axis, means on
+ * a linear one (in dB when the metric says so).
+ *
+ * The metric plugins named in the spec are asked first (their `statistics` descriptors carry the
+ * kind, description and `decibel`); a statistic whose plugin is not built in (a third-party
+ * metric) is classified from the numbers: rates have `events`, means have `events: null`.
+ */
+import { GfraUserError, type Registry, type StatisticKind } from '@gfra/core';
+import { builtinRegistry } from '../builtins';
+import type { StoredResults } from './results-file';
+
+export interface StatisticDescription {
+  readonly name: string;
+  readonly kind: StatisticKind;
+  /** One line, e.g. "missed-detection probability". Empty when unknown. */
+  readonly description: string;
+  /** Plot 10 log10(value) on a linear axis (NMSE-like means). */
+  readonly decibel: boolean;
+  /** Log y axis for error rates, linear otherwise. */
+  readonly scale: 'log' | 'linear';
+  /** How the confidence interval was computed, for captions. */
+  readonly interval: string;
+}
+
+const INTERVALS: Record<StatisticKind, string> = { rate: 'Wilson', 'rate-sum': 'MOVER', mean: 'Student-t' };
+
+function describe(name: string, kind: StatisticKind, description: string, decibel: boolean): StatisticDescription {
+  const rate = kind === 'rate' || kind === 'rate-sum';
+  return { name, kind, description, decibel: !rate && decibel, scale: rate ? 'log' : 'linear', interval: INTERVALS[kind] };
+}
+
+/** The statistics in a results file, in first-seen order, with how to draw each. */
+export function describeStatistics(data: StoredResults, registry: Registry = builtinRegistry()): StatisticDescription[] {
+  const declared = new Map<string, StatisticDescription>();
+  for (const slot of data.spec?.metrics ?? []) {
+    const plugin = registry.find('metric', slot.plugin)?.plugin;
+    if (plugin?.statistics === undefined) continue;
+    try {
+      for (const s of plugin.statistics(slot.params ?? {}, data.spec.scenario)) {
+        declared.set(s.name, describe(s.name, s.kind, s.description.split(':')[0].trim(), s.decibel === true));
+      }
+    } catch {
+      // A descriptor that cannot run on these params: fall back to the numbers below.
+    }
+  }
+  const names = [...new Set(data.results.flatMap((r) => Object.keys(r.metrics)))];
+  return names.map((name) => {
+    const known = declared.get(name);
+    if (known !== undefined) return known;
+    const isRate = data.results.some((r) => r.metrics[name] !== undefined && r.metrics[name].events !== null);
+    return describe(name, isRate ? 'rate' : 'mean', '', false);
+  });
+}
+
+/** Find a statistic by name; the error lists the valid ones. */
+export function pickStatistic(stats: readonly StatisticDescription[], name: string): StatisticDescription {
+  const found = stats.find((s) => s.name === name);
+  if (found !== undefined) return found;
+  throw new GfraUserError(`Unknown metric "${name}". The results have: ${stats.map((s) => s.name).join(', ') || '(none)'}`);
+}

@@ -1,0 +1,5 @@
+export * from './assets';
+export * from './html';
+export * from './charts';
+export * from './sections';
+export * from './report';
