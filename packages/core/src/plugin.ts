@@ -21,6 +21,7 @@ import type { Static, TObject } from '@sinclair/typebox';
 import type { ComplexTensor } from './complex';
 import type { TrialRange } from './rng';
 import type { Scenario } from './scenario';
+import type { TrainingCapabilities } from './training/trainable';
 
 export const PLUGIN_KINDS = ['traffic', 'channel', 'encoder', 'detector', 'metric'] as const;
 export type PluginKind = (typeof PLUGIN_KINDS)[number];
@@ -34,6 +35,13 @@ export const TOKENS = {
   /** The plugin's {@link RandomStreams}, keyed by (seed, point, candidate, slot). */
   random: Symbol.for('gfra:random'),
 } as const;
+
+/**
+ * Schema keyword marking a string parameter as a file path: `Type.String({ [FILE_PATH_KEYWORD]: true })`.
+ * The runner resolves a relative path against the directory of the spec file before it runs the
+ * plugin's `check` and constructs it, so the plugin always receives an absolute path.
+ */
+export const FILE_PATH_KEYWORD = 'x-file-path';
 
 /** Registry tokens: one per kind, under which plugin classes are registered. */
 export const KIND_TOKENS: Record<PluginKind, symbol> = {
@@ -247,6 +255,12 @@ export interface PluginInfo<S extends TObject = TObject> {
   readonly check?: (params: Static<S>, scenario: Scenario) => readonly ParamProblem[];
   /** Metrics only: the statistics this metric reports, given its params. */
   readonly statistics?: (params: Static<S>, scenario: Scenario) => readonly StatisticInfo[];
+  /**
+   * Trainable plugins: what the instance offers a trainer with these params (its own loss, its
+   * own schedule), or undefined when it has nothing to train (e.g. frozen). The instance then
+   * implements `Trainable` (training/trainable.ts).
+   */
+  readonly training?: (params: Static<S>, scenario: Scenario) => TrainingCapabilities | undefined;
   /** Extra lines for `gfra list` (conventions, SNR ranges, formulas). */
   readonly notes?: readonly string[];
 }

@@ -112,21 +112,41 @@ function sizeOf(shape: readonly number[]): number {
 }
 
 /**
+ * Which per-trial draws a family of {@link RandomStreams} produces: the evaluation draws
+ * (`current` undefined, the default) or those of a named domain such as `train` or `validation`.
+ * A trainer shares one TrialDomain with every stream of a pipeline and switches it between its
+ * training and validation sets; draws made once (pilot matrices, initial weights) do not depend
+ * on it, so a model trained in one domain is evaluated with the same fixed draws.
+ */
+export class TrialDomain {
+  constructor(public current?: string) {}
+}
+
+/**
  * Random streams for one plugin of one candidate at one sweep point. Obtain children with
  * {@link RandomStreams.child}; draw per-trial tensors with the batch methods, and draws made once
  * (e.g. a pilot matrix known to the receiver) with the `once` methods.
  */
 export class RandomStreams {
-  constructor(readonly key: readonly (string | number)[]) {}
+  /**
+   * @param key    (seed, point, candidate, slot, ...) of these streams
+   * @param domain per-trial draws of a named domain (training, validation) instead of the
+   *               evaluation ones; shared with every child
+   */
+  constructor(
+    readonly key: readonly (string | number)[],
+    readonly domain?: TrialDomain,
+  ) {}
 
   /** Streams under a longer key, e.g. `streams.child('channel')`. */
   child(...parts: (string | number)[]): RandomStreams {
-    return new RandomStreams([...this.key, ...parts]);
+    return new RandomStreams([...this.key, ...parts], this.domain);
   }
 
-  /** The generator of one trial of one component. */
+  /** The generator of one trial of one component (of the current {@link TrialDomain}, if any). */
   generator(component: string, trial: number): Generator {
-    return Generator.fromKey([...this.key, component, trial]);
+    const domain = this.domain?.current;
+    return Generator.fromKey(domain === undefined ? [...this.key, component, trial] : [...this.key, `domain:${domain}`, component, trial]);
   }
 
   /** The generator of a draw made once per run (not per trial). */

@@ -5,8 +5,11 @@ import { BernoulliTraffic } from './traffic/bernoulli';
 import { FixedCountTraffic } from './traffic/fixed-count';
 import { ActivityMetric } from './metrics/activity';
 import { SerMetric } from './metrics/ser';
+import { BerMetric } from './metrics/ber';
+import { BlerMetric } from './metrics/bler';
+import { NmseMetric } from './metrics/nmse';
 
-export const standardPlugins: readonly PluginClass[] = [BernoulliTraffic, FixedCountTraffic, ActivityMetric, SerMetric];
+export const standardPlugins: readonly PluginClass[] = [BernoulliTraffic, FixedCountTraffic, ActivityMetric, SerMetric, BerMetric, BlerMetric, NmseMetric];
 
 export function registerStandardPlugins(registry: Registry): Registry {
   return registry.registerAll(standardPlugins);

@@ -1,4 +1,34 @@
-import { describePluginContract } from '@gfra/core/src/testing/contract';
+import * as tf from '@tensorflow/tfjs';
+import { describePluginContract, type ContractOptions } from '@gfra/core/src/testing/contract';
+import { RandomStreams, type PluginClass } from '@gfra/core';
 import { detectorPlugins } from './index';
+import { ScmaMpaDetector } from './scma-mpa';
+import { ExhaustiveMlDetector } from './exhaustive-ml';
+import { CovarianceMlDetector } from './covariance-ml';
 
-for (const plugin of detectorPlugins) describePluginContract(plugin);
+/** A sparse 6-user, 4-RE codebook with Q = 4 (random values on the 6x4 SCMA factor graph) and a per-resource channel. */
+const scmaObservation: ContractOptions['observation'] = (s, batch) => {
+  const { numDevices: N, sequenceLength: L, numAntennas: M } = s;
+  const Q = 2 ** s.bitsPerDevice;
+  const users = [[1, 2, 4], [0, 2, 5], [1, 3, 5], [0, 3, 4]]; // users on RE l
+  const mask = tf.tensor2d(users.map((on) => Array.from({ length: N * Q }, (_, k) => (on.includes(Math.floor(k / Q)) ? 1 : 0))));
+  const rnd = new RandomStreams(['contract-scma']);
+  const c = rnd.complexNormalOnce('codebook', [L, N * Q], 0.5);
+  const channel = rnd.complexNormal({ first: 0, count: batch }, 'h', [N, L, M]);
+  return { codebook: { re: tf.mul(c.re, mask), im: tf.mul(c.im, mask) }, channel, noiseVar: 0.1 };
+};
+
+/** Plugins whose tiny forward pass needs its own options (the others use the contract defaults). */
+const OPTIONS = new Map<PluginClass, ContractOptions>([
+  [ScmaMpaDetector, { scenario: { numDevices: 6, numAntennas: 2, sequenceLength: 4, bitsPerDevice: 2 }, observation: scmaObservation }],
+]);
+
+for (const plugin of detectorPlugins) describePluginContract(plugin, OPTIONS.get(plugin));
+
+// Second configurations of the pilot-based detectors: exhaustive-ml as a coherent oracle over a
+// per-resource channel [B, N, L, M], and covariance-ml's batched float32 path.
+describePluginContract(ExhaustiveMlDetector, {
+  params: { model: 'coherent' },
+  observation: (s, batch) => ({ channel: new RandomStreams(['contract-coherent']).complexNormal({ first: 0, count: batch }, 'h', [s.numDevices, s.sequenceLength, s.numAntennas]) }),
+});
+describePluginContract(CovarianceMlDetector, { params: { precision: 'float32', sweeps: 3 } });

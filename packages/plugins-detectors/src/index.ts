@@ -1,11 +1,21 @@
 import 'reflect-metadata';
 import type { PluginClass, Registry } from '@gfra/core';
 import { CorrelationEnergyDetector } from './correlation-energy';
+import { MmvAmpDetector } from './mmv-amp';
+import { CovarianceMlDetector } from './covariance-ml';
+import { ExhaustiveMlDetector } from './exhaustive-ml';
+import { ScmaMpaDetector } from './scma-mpa';
+import { MlpActivityDetector } from './mlp-activity';
 
 export { CorrelationEnergyDetector, CorrelationEnergyParams } from './correlation-energy';
+export { MmvAmpDetector, MmvAmpParams, bernoulliGaussianDenoiser } from './mmv-amp';
+export { CovarianceMlDetector, CovarianceMlParams } from './covariance-ml';
+export { ExhaustiveMlDetector, ExhaustiveMlParams, hypothesisCount } from './exhaustive-ml';
+export { ScmaMpaDetector, ScmaMpaParams } from './scma-mpa';
+export { MlpActivityDetector, MlpActivityParams } from './mlp-activity';
 
 /** Every detector plugin of this package. */
-export const detectorPlugins: readonly PluginClass[] = [CorrelationEnergyDetector];
+export const detectorPlugins: readonly PluginClass[] = [CorrelationEnergyDetector, ScmaMpaDetector, MlpActivityDetector, MmvAmpDetector, CovarianceMlDetector, ExhaustiveMlDetector];
 
 /** Register this package's plugins in `registry` (no side effects on import). */
 export function registerDetectors(registry: Registry): Registry {

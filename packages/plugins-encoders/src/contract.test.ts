@@ -1,4 +1,16 @@
-import { describePluginContract } from '@gfra/core/src/testing/contract';
+import { describePluginContract, type ContractOptions } from '@gfra/core/src/testing/contract';
+import type { PluginClass } from '@gfra/core';
 import { encoderPlugins } from './index';
+import { ScmaCodebookEncoder } from './scma-codebook';
+import * as path from 'node:path';
+import { CodebookFileEncoder } from './codebook-file';
 
-for (const plugin of encoderPlugins) describePluginContract(plugin);
+/** Plugins whose tiny forward pass needs its own options (the others use the contract defaults). */
+const OPTIONS = new Map<PluginClass, ContractOptions>([
+  // the built-in SCMA codebook fixes N = 6 users, L = 4 resource elements, J = 2 bits
+  [ScmaCodebookEncoder, { scenario: { numDevices: 6, numAntennas: 2, sequenceLength: 4, bitsPerDevice: 2 } }],
+  // a codebook file with the shape of the contract scenario: [L, N*Q] = [4, 6*2]
+  [CodebookFileEncoder, { params: { path: path.join(__dirname, 'fixtures', 'codebook-4x12.json') } }],
+]);
+
+for (const plugin of encoderPlugins) describePluginContract(plugin, OPTIONS.get(plugin));

@@ -1,5 +1,5 @@
 /**
- * The `gfra` command line: run, validate, list, schema, plot, report.
+ * The `gfra` command line: run, train, export, validate, list, schema, plot, report.
  *
  * Exit status: 0 success, 2 a user error (bad spec, unknown plugin, missing file; printed without
  * a stack trace), 1 an internal error, 130 interrupted (results so far are kept).
@@ -7,13 +7,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { BACKEND_CHOICES, GfraUserError, PLUGIN_KINDS, type BackendChoice, type PluginKind } from '@gfra/core';
+import { BACKEND_CHOICES, GfraUserError, PLUGIN_KINDS, selectBackend, TrainingInterrupted, type BackendChoice, type PluginKind } from '@gfra/core';
 import { builtinRegistry, loadPluginModules } from './builtins';
 import { listPlugins } from './list';
 import { progressSink } from './progress';
-import { formatTable } from './results';
+import { formatNumber, formatTable } from './results';
 import { loadSpec, runSpec } from './run';
 import { assembleSpecSchema } from './spec-schema';
+import { exportToFile } from './export';
+import { DEFAULT_ARTIFACTS_DIR, ensureTrained } from './train';
+import { trainingSink } from './train-progress';
 
 class Interrupted extends Error {}
 
@@ -37,10 +40,13 @@ function program(): Command {
     .option('--workers <n>', 'run the jobs on n worker threads (default 1: in this thread)', (v) => Number(v))
     .option('--quiet', 'no progress output')
     .option('--no-plot', 'do not write the default figures (SVG and PNG) next to results.json')
-    .action(async (specFile: string, opts: { out?: string; backend: BackendChoice; candidate?: string[]; workers?: number; quiet?: boolean; plot?: boolean }) => {
+    .option('--retrain', 'train the trained candidates again, even when their artifacts exist')
+    .option('--artifacts <dir>', `trained artifacts directory (default: ${DEFAULT_ARTIFACTS_DIR})`)
+    .action(async (specFile: string, opts: { out?: string; backend: BackendChoice; candidate?: string[]; workers?: number; quiet?: boolean; plot?: boolean; retrain?: boolean; artifacts?: string }) => {
       const loaded = loadSpec(specFile);
       const quiet = opts.quiet === true;
       const sink = progressSink({ quiet });
+      const training = trainingSink({ quiet });
       const controller = new AbortController();
       let interrupts = 0;
       const onSigint = () => {
@@ -58,6 +64,9 @@ function program(): Command {
           workers: opts.workers,
           onProgress: sink.onProgress,
           signal: controller.signal,
+          retrain: opts.retrain,
+          artifacts: opts.artifacts,
+          onTraining: training.onTraining,
         });
         sink.done();
         if (!quiet) process.stderr.write(`backend: ${run.backend.backend} (${run.backend.provider})\n`);
@@ -67,8 +76,65 @@ function program(): Command {
         if (!run.results.complete) throw new Interrupted();
       } finally {
         sink.done();
+        training.done();
         process.off('SIGINT', onSigint);
       }
+    });
+
+  cli
+    .command('train')
+    .description('train the candidates that have a train block (or reuse their cached artifacts); no evaluation')
+    .argument('<spec>', 'spec file (JSON)')
+    .option('--candidate <name...>', 'train only these candidates')
+    .option('--retrain', 'train again even when an artifact exists (discards checkpoints)')
+    .option('--artifacts <dir>', `trained artifacts directory (default: ${DEFAULT_ARTIFACTS_DIR})`)
+    .addOption(new Option('--backend <backend>', 'compute backend').choices([...BACKEND_CHOICES]).default('auto'))
+    .option('--quiet', 'no progress output')
+    .action(async (specFile: string, opts: { candidate?: string[]; retrain?: boolean; artifacts?: string; backend: BackendChoice; quiet?: boolean }) => {
+      const loaded = loadSpec(specFile);
+      const { validated } = loaded;
+      const trainable = [...new Set(validated.jobs.filter((j) => j.config.training !== undefined).map((j) => j.candidate))];
+      for (const name of opts.candidate ?? []) {
+        if (!(name in validated.spec.candidates)) throw new GfraUserError(`Unknown candidate "${name}". The spec has: ${Object.keys(validated.spec.candidates).join(', ')}`);
+        if (!trainable.includes(name)) throw new GfraUserError(`Candidate "${name}" has no train block. Candidates with one: ${trainable.join(', ') || 'none'}`);
+      }
+      const jobs = validated.jobs.filter((j) => j.config.training !== undefined && (opts.candidate === undefined || opts.candidate.includes(j.candidate)));
+      if (jobs.length === 0) throw new GfraUserError(`${specFile}: no candidate has a train block; nothing to train`);
+      const backend = await selectBackend(opts.backend);
+      const quiet = opts.quiet === true;
+      if (!quiet && !process.env.CI) process.stderr.write(`backend: ${backend.backend} (${backend.provider})\n`);
+      const sink = trainingSink({ quiet });
+      const controller = new AbortController();
+      const onSigint = () => {
+        process.stderr.write('\ninterrupted: saving a checkpoint after this step\n');
+        controller.abort();
+      };
+      process.on('SIGINT', onSigint);
+      try {
+        const trained = await ensureTrained(loaded, jobs, { artifacts: opts.artifacts, retrain: opts.retrain, onProgress: sink.onTraining, signal: controller.signal });
+        sink.done();
+        const rows = jobs.map((job, i) => {
+          const s = trained.get(i);
+          return [job.candidate, Object.keys(job.point).length > 0 ? JSON.stringify(job.point) : '-', s?.reused ? 'reused' : 'trained', String(s?.steps ?? ''), formatNumber(s?.finalLoss ?? null), formatNumber(s?.bestValidationLoss ?? null), s?.dir ?? ''];
+        });
+        out(textTable(['candidate', 'point', 'status', 'steps', 'loss', 'best val loss', 'artifact'], rows));
+      } finally {
+        sink.done();
+        process.off('SIGINT', onSigint);
+      }
+    });
+
+  cli
+    .command('export')
+    .description('write the learned codebook (pilot matrix) of a trained candidate as JSON, for the codebook-file encoder')
+    .argument('<source>', 'a run (directory or results.json) or a trained artifact directory')
+    .requiredOption('--out <file>', 'output JSON file')
+    .option('--candidate <name>', 'the trained candidate (needed when the run trained several)')
+    .option('--point <index>', 'sweep point index (0-based) when the candidate was trained at several', (v) => Number(v))
+    .action(async (source: string, opts: { out: string; candidate?: string; point?: number }) => {
+      await selectBackend('auto');
+      const obj = await exportToFile(source, opts.out, { candidate: opts.candidate, point: opts.point });
+      out(`${obj.kind} [${obj.shape.join(', ')}] written to ${opts.out}`);
     });
 
   cli
@@ -149,6 +215,13 @@ async function writeRunFigures(resultsFile: string): Promise<void> {
   }
 }
 
+/** A plain-text table with padded columns. */
+function textTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
 /** Run the CLI with `argv` (without node and script); resolves to the exit status. */
 export async function main(argv: readonly string[]): Promise<number> {
   try {
@@ -159,6 +232,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 2; // commander already printed the message
     }
     if (err instanceof Interrupted) return 130;
+    if (err instanceof TrainingInterrupted) {
+      process.stderr.write(`${err.message}\n`);
+      return 130;
+    }
     if (err instanceof GfraUserError) {
       process.stderr.write(`error: ${err.message}\n`);
       if (process.env.GFRA_DEBUG && err.cause instanceof Error) process.stderr.write(`${err.cause.stack}\n`);

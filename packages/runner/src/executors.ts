@@ -13,8 +13,11 @@ import type { Job } from './validate';
 export interface ExecutorContext {
   readonly registry: Registry;
   readonly seed: number;
-  /** Jobs to run, each with its index in the validated spec's job list. */
-  readonly jobs: readonly { readonly job: Job; readonly specIndex: number }[];
+  /**
+   * Jobs to run, each with its index in the validated spec's job list and, for trained
+   * candidates, the directory of the trained artifact to load.
+   */
+  readonly jobs: readonly { readonly job: Job; readonly specIndex: number; readonly artifact?: string }[];
   readonly onProgress?: (event: ProgressEvent) => void;
   readonly signal?: AbortSignal;
   /** For the pool: the spec file each worker loads, and the backend it selects. */
@@ -33,9 +36,9 @@ export type Executor = (ctx: ExecutorContext) => AsyncIterable<Completed>;
 /** Run the jobs one after another in this thread. */
 export async function* inlineExecutor(ctx: ExecutorContext): AsyncIterable<Completed> {
   const total = ctx.jobs.length;
-  for (const [position, { job }] of ctx.jobs.entries()) {
+  for (const [position, { job, artifact }] of ctx.jobs.entries()) {
     if (ctx.signal?.aborted) return;
-    const result = await runJob(job, { registry: ctx.registry, seed: ctx.seed, onProgress: ctx.onProgress, signal: ctx.signal, index: position, total });
+    const result = await runJob(job, { registry: ctx.registry, seed: ctx.seed, onProgress: ctx.onProgress, signal: ctx.signal, index: position, total, artifact });
     yield { position, result };
     if (result.stop === 'interrupted') return;
   }
@@ -51,7 +54,7 @@ export type WorkerMessage =
 
 /** Messages to a worker. */
 export type WorkerCommand =
-  | { readonly type: 'job'; readonly position: number; readonly specIndex: number }
+  | { readonly type: 'job'; readonly position: number; readonly specIndex: number; readonly artifact?: string }
   | { readonly type: 'abort' }
   | { readonly type: 'exit' };
 
@@ -80,7 +83,7 @@ async function* runPool(ctx: ExecutorContext, workers: number): AsyncIterable<Co
       return;
     }
     ctx.onProgress?.({ type: 'job-start', job: ctx.jobs[position].job, index: position, total });
-    worker.postMessage({ type: 'job', position, specIndex: ctx.jobs[position].specIndex } satisfies WorkerCommand);
+    worker.postMessage({ type: 'job', position, specIndex: ctx.jobs[position].specIndex, artifact: ctx.jobs[position].artifact } satisfies WorkerCommand);
   };
 
   const live = new Set<Worker>();

@@ -23,6 +23,7 @@ export function describePlugin(cls: PluginClass): string {
   const info = cls.plugin;
   const lines = [`  ${info.name} — ${info.summary}`];
   if (info.reference) lines.push(`      reference: ${info.reference}`);
+  if (info.training !== undefined) lines.push('      training: trainable; give its candidate a `train` block (see README, Training)');
   const schema = plainSchema(info.params);
   const props = Object.entries((schema.properties ?? {}) as Json);
   const required = new Set((schema.required ?? []) as string[]);

@@ -5,9 +5,10 @@
  * not depend on the batch size (see {@link Accumulators}).
  */
 import * as tf from '@tensorflow/tfjs';
-import { Accumulators, type Registry, type StatisticResult, type StopReason, type TrialValues } from '@gfra/core';
+import { Accumulators, readTrainedArtifact, type Registry, type StatisticResult, type StopReason, type TrialValues } from '@gfra/core';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { Pipeline } from './pipeline';
+import type { TrainingSummary } from './train';
 import type { Job } from './validate';
 
 /** One (point, candidate) result, as stored in results.json. */
@@ -18,6 +19,8 @@ export interface JobResult {
   readonly seconds: number;
   readonly stop: StopReason;
   readonly metrics: Record<string, StatisticResult>;
+  /** Candidates with a `train` block: the trained artifact used and its loss history. */
+  readonly training?: TrainingSummary;
 }
 
 export type ProgressEvent =
@@ -48,6 +51,8 @@ export interface RunJobOptions {
   readonly total?: number;
   /** Clock, injectable for tests. */
   readonly now?: () => number;
+  /** Directory of the trained artifact whose weights the candidate's trainable plugins load. */
+  readonly artifact?: string;
 }
 
 export async function runJob(job: Job, options: RunJobOptions): Promise<JobResult> {
@@ -61,7 +66,16 @@ export async function runJob(job: Job, options: RunJobOptions): Promise<JobResul
 
   const pipeline = new Pipeline(options.registry, job, options.seed, options.container ?? rootContainer);
   try {
-    await pipeline.prepare();
+    if (options.artifact !== undefined) {
+      const { weights } = readTrainedArtifact(options.artifact);
+      try {
+        await pipeline.prepare({ tensors: weights, file: options.artifact, fix: `Delete ${options.artifact} and run again to retrain it (or use --retrain)` });
+      } finally {
+        tf.dispose(Object.values(weights));
+      }
+    } else {
+      await pipeline.prepare();
+    }
     const acc = new Accumulators(pipeline.statistics);
     const rule = { targetEvents: montecarlo.targetEvents, maxTrials: montecarlo.maxTrials };
     let stop: StopReason | undefined;

@@ -6,10 +6,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
+  assignWeights,
+  checkVariableNames,
+  checkWeightsMatch,
   cx,
+  isTrainable,
   PipelineError,
   RandomStreams,
   TOKENS,
+  type Trainable,
+  type TrainingBatch,
+  type TrialDomain,
   type Capability,
   type Channel,
   type ChannelOutput,
@@ -51,6 +58,28 @@ function guarded<T>(stage: Stage<unknown>, what: string, fn: () => T): T {
   }
 }
 
+export interface PipelineOptions {
+  /** Per-trial draws of a training or validation domain instead of the evaluation ones. */
+  readonly domain?: TrialDomain;
+}
+
+/** Trained weights to load into a pipeline (see {@link Pipeline.prepare}). */
+export interface LoadedWeights {
+  /** By artifact name, `<slot>/<variable>`. */
+  readonly tensors: tf.NamedTensorMap;
+  /** The file they came from, and how to fix a mismatch, for messages. */
+  readonly file: string;
+  readonly fix: string;
+}
+
+/** A trainable plugin of a pipeline. */
+export interface TrainableStage {
+  readonly slot: Slot;
+  readonly key: string;
+  readonly path: string;
+  readonly instance: Trainable;
+}
+
 export class Pipeline {
   readonly statistics: readonly StatisticInfo[];
   private readonly traffic: Stage<TrafficModel>;
@@ -66,12 +95,13 @@ export class Pipeline {
     readonly job: Job,
     seed: number,
     parent: DependencyContainer,
+    options: PipelineOptions = {},
   ) {
     const { config } = job;
     const crn = config.montecarlo.commonRandomNumbers;
     const container = parent.createChildContainer();
     container.register(TOKENS.scenario, { useValue: config.scenario });
-    const root = new RandomStreams([seed, canonicalJson(job.point), crn ? '*' : job.candidate]);
+    const root = new RandomStreams([seed, canonicalJson(job.point), crn ? '*' : job.candidate], options.domain);
     const make = <T>(slot: Slot | 'metric', kind: PluginKind, slotConfig: SlotConfig, path: string, index = 0): Stage<T> => {
       const key = `${kind}:${slotConfig.plugin}`;
       const streamKey = crn ? `${slot}:${canonicalJson(slotConfig)}` : `${slot}${slot === 'metric' ? index : ''}`;
@@ -94,14 +124,23 @@ export class Pipeline {
     this.granted = new Set(provided);
   }
 
-  /** Asynchronous set-up of every plugin, then the static side information. */
-  async prepare(): Promise<void> {
+  /**
+   * Asynchronous set-up of every plugin, then (when given) the trained weights, then the static
+   * side information.
+   */
+  async prepare(weights?: LoadedWeights): Promise<void> {
     for (const stage of this.stages()) {
       try {
         await stage.instance.prepare?.();
       } catch (err) {
         throw new PipelineError(stage.key, stage.path, `prepare failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
+    }
+    if (weights !== undefined) {
+      const variables = this.variables();
+      checkWeightsMatch(weights.file, weights.tensors, Object.fromEntries(Object.entries(variables).map(([n, v]) => [n, v.shape])), weights.fix);
+      assignWeights(variables, weights.tensors);
+      this.setTraining(false);
     }
     this.sideInfo = {
       ...guarded(this.traffic, 'sideInformation', () => this.traffic.instance.sideInformation?.() ?? {}),
@@ -129,10 +168,68 @@ export class Pipeline {
     });
   }
 
+  /** The static side information, once {@link prepare} has run (owned by the plugins). */
+  sideInformation(): SideInformation {
+    return this.sideInfo;
+  }
+
+  /**
+   * The trainable plugins (descriptor `training` says so with their params), in pipeline order.
+   * Throws if a plugin declares itself trainable but its instance is not {@link Trainable}.
+   */
+  trainables(): TrainableStage[] {
+    const out: TrainableStage[] = [];
+    const slots: [Slot, Stage<object>][] = [['traffic', this.traffic], ['encoder', this.encoder], ['channel', this.channel], ['detector', this.detector]];
+    for (const [slot, stage] of slots) {
+      const slotConfig = this.job.config[slot];
+      const info = this.registry.get(SLOT_KINDS[slot], slotConfig.plugin).plugin;
+      if (info.training?.(slotConfig.params, this.job.config.scenario) === undefined) continue;
+      if (!isTrainable(stage.instance)) {
+        throw new PipelineError(stage.key, stage.path, 'declares itself trainable (training) but its instance has no trainableVariables()');
+      }
+      checkVariableNames(stage.key, stage.instance.trainableVariables());
+      out.push({ slot, key: stage.key, path: stage.path, instance: stage.instance });
+    }
+    return out;
+  }
+
+  /** Every trainable variable, by artifact name `<slot>/<variable>` (`encoder/pilotsRe`). */
+  variables(): Record<string, tf.Variable> {
+    const out: Record<string, tf.Variable> = {};
+    for (const t of this.trainables()) {
+      for (const [name, v] of Object.entries(t.instance.trainableVariables())) out[`${t.slot}/${name}`] = v;
+    }
+    return out;
+  }
+
+  /** Switch the trainable plugins between training and inference (see Trainable.setTraining). */
+  setTraining(training: boolean): void {
+    for (const t of this.trainables()) t.instance.setTraining?.(training);
+  }
+
+  /**
+   * One differentiable forward pass (traffic -> encoder -> channel -> detector), not tidied: call
+   * it inside a trainer's gradient scope. The side information is taken afresh from the plugins,
+   * so a codebook computed from trainable variables carries its gradient to the detector.
+   */
+  forward(trials: TrialRange): TrainingBatch {
+    const traffic = guarded(this.traffic, 'sample', () => this.traffic.instance.sample(trials));
+    const tx = guarded(this.encoder, 'encode', () => this.encoder.instance.encode(traffic));
+    const channel = guarded(this.channel, 'propagate', () => this.channel.instance.propagate(tx, trials));
+    const side: SideInformation = {
+      ...guarded(this.traffic, 'sideInformation', () => this.traffic.instance.sideInformation?.() ?? {}),
+      ...guarded(this.encoder, 'sideInformation', () => this.encoder.instance.sideInformation?.() ?? {}),
+    };
+    const observation = this.observation(channel, side);
+    const estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(observation));
+    const truth: Truth = { ...traffic, channel: channel.channel, largeScaleFading: channel.largeScaleFading };
+    return { trials, traffic, tx, channel, observation, estimate, truth };
+  }
+
   /** The received signal plus exactly the side information the spec grants. */
-  private observation(out: ChannelOutput): Observation {
+  private observation(out: ChannelOutput, side?: SideInformation): Observation {
     const g = this.granted;
-    const s = this.sideInfo;
+    const s = side ?? this.sideInfo;
     return {
       y: out.y,
       codebook: g.has('codebook') ? s.codebook : undefined,

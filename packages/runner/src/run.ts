@@ -11,6 +11,7 @@ import type { JobResult, ProgressEvent } from './montecarlo';
 import { writeResults, type ResultsFile } from './results';
 import { JsonLocator, type PathSegment } from './json-location';
 import { SpecValidator, type ValidatedSpec } from './validate';
+import { ensureTrained, untrainedWarnings, type TrainingEvent } from './train';
 
 /** `plugins[0]` -> ['plugins', 0]. */
 function pointerlessSegments(path: string): PathSegment[] {
@@ -73,6 +74,12 @@ export interface RunOptions {
   readonly candidates?: readonly string[];
   /** Worker threads; 1 (the default) runs the jobs in this thread. */
   readonly workers?: number;
+  /** Trained artifacts directory (default .gfra/artifacts). */
+  readonly artifacts?: string;
+  /** Train again even when a trained artifact exists. */
+  readonly retrain?: boolean;
+  /** Progress of the training that precedes the evaluation of trained candidates. */
+  readonly onTraining?: (event: TrainingEvent) => void;
 }
 
 export interface RunOutput {
@@ -126,10 +133,19 @@ export async function runSpec(loaded: LoadedSpec, options: RunOptions = {}): Pro
     environment: environment(backend),
   });
   writeResults(resultsFile, snapshot(false));
+  // Train what is missing (or reuse the cached artifacts), then evaluate with those weights.
+  for (const message of untrainedWarnings(loaded, jobs.map((j) => j.job))) options.onProgress?.({ type: 'warning', message });
+  const trained = await ensureTrained(
+    loaded,
+    jobs.map((j) => j.job),
+    { artifacts: options.artifacts, retrain: options.retrain, onProgress: options.onTraining, signal: options.signal },
+  );
+  const executorJobs = jobs.map((j, position) => ({ ...j, artifact: trained.get(position)?.dir }));
   const executor = workers === 1 ? inlineExecutor : poolExecutor(workers);
-  const context = { registry, seed: spec.seed, jobs, onProgress: options.onProgress, signal: options.signal, specFile: validated.file, backend: options.backend ?? 'auto' };
+  const context = { registry, seed: spec.seed, jobs: executorJobs, onProgress: options.onProgress, signal: options.signal, specFile: validated.file, backend: options.backend ?? 'auto' };
   for await (const { position, result } of executor(context)) {
-    byPosition[position] = result;
+    const training = trained.get(position);
+    byPosition[position] = training === undefined ? result : { ...result, training };
     // Results in spec order, whatever order the jobs finished in.
     results.splice(0, results.length, ...byPosition.filter((r): r is JobResult => r !== undefined));
     writeResults(resultsFile, snapshot(false));

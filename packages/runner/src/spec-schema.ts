@@ -7,7 +7,7 @@
  * editors that read `"$schema"` complete plugin names and parameters.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { ScenarioSchema, PLUGIN_KINDS, type PluginKind, type Registry } from '@gfra/core';
+import { ScenarioSchema, PLUGIN_KINDS, TrainSchema, type PluginKind, type Registry, type TrainConfig } from '@gfra/core';
 
 export const SPEC_SCHEMA_ID = 'https://gfra.dev/schema/spec.json';
 export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
@@ -53,6 +53,8 @@ export interface CandidateConfig {
   traffic?: SlotConfig;
   channel?: SlotConfig;
   encoder?: SlotConfig;
+  /** Train the candidate's trainable plugins before evaluating it. */
+  train?: TrainConfig;
 }
 
 /** A spec after validation, with defaults applied. */
@@ -148,6 +150,7 @@ export function assembleSpecSchema(registry: Registry): Record<string, unknown> 
             traffic: slot.traffic,
             channel: slot.channel,
             encoder: slot.encoder,
+            train: plainSchema(TrainSchema),
           },
         },
       },

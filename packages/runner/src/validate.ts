@@ -5,11 +5,14 @@
  * channel; what a metric needs from the detector) for every sweep point and candidate.
  */
 import { createHash } from 'node:crypto';
+import * as path from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import {
   applyDefaults,
+  FILE_PATH_KEYWORD,
   nearest,
   SpecError,
+  TrainSchema,
   type Capability,
   type PluginKind,
   type Registry,
@@ -20,6 +23,7 @@ import { assembleSpecSchema, SLOT_KINDS, type MonteCarlo, type Slot, type SlotCo
 import { translateAjvErrors, toSpecIssue, type RawIssue } from './ajv-issues';
 import { duplicateKeys, formatPath, JsonLocator, jsonSyntaxError, type PathSegment } from './json-location';
 import { expandSweep, getPath, nearestExisting, pathSegments, pointLabel, setPath, sweepAxes, type Assignment } from './sweep';
+import { checkTrain, type TrainingSetup } from './train-checks';
 
 /** Everything one (sweep point, candidate) run needs. */
 export interface JobConfig {
@@ -32,6 +36,8 @@ export interface JobConfig {
   readonly montecarlo: MonteCarlo;
   /** Spec path of each slot's configuration, for messages. */
   readonly paths: Readonly<Record<Slot, string>>;
+  /** The candidate's training, when it has a `train` block (resolved, see train-checks.ts). */
+  readonly training?: TrainingSetup;
 }
 
 export interface Job {
@@ -71,6 +77,7 @@ export class SpecValidator {
     this.schema = assembleSpecSchema(registry);
     const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true, allowUnionTypes: true });
     ajv.addKeyword({ keyword: 'x-kind', schemaType: 'string' });
+    ajv.addKeyword({ keyword: FILE_PATH_KEYWORD, schemaType: 'boolean' });
     this.validateFn = ajv.compile(withoutUnionDefaults(this.schema));
   }
 
@@ -98,6 +105,7 @@ export class SpecValidator {
       for (const c of Object.values(data.candidates)) {
         if (!isObject(c)) continue;
         for (const slot of ['traffic', 'channel', 'encoder', 'detector'] as const) fill(c[slot], slot);
+        if (isObject(c.train)) c.train = applyDefaults(TrainSchema, c.train);
       }
     }
     if (Array.isArray(data.metrics)) for (const m of data.metrics) fill(m, 'metric');
@@ -148,12 +156,14 @@ export class SpecValidator {
       points.forEach((point, pointIndex) => {
         const pointSpec = applyPoint(spec, point);
         this.check(pointSpec);
+        this.resolveFilePaths(pointSpec, path.dirname(path.resolve(file)));
         const where = Object.keys(point).length > 0 ? ` (at sweep point ${pointLabel(point)})` : '';
         this.checkMetrics(pointSpec, addOnce);
         for (const candidate of Object.keys(pointSpec.candidates)) {
           const config = jobConfig(pointSpec, candidate);
           this.checkJob(config, candidate, where, addOnce);
-          jobs.push({ pointIndex, point, candidate, config });
+          const training = pointSpec.candidates[candidate].train === undefined ? undefined : this.checkTraining(pointSpec, candidate, config, where, addOnce);
+          jobs.push({ pointIndex, point, candidate, config: training === undefined ? config : { ...config, training } });
         }
       });
     }
@@ -161,6 +171,37 @@ export class SpecValidator {
     const { $schema: _ignored, description: _d, ...hashed } = spec;
     const hash = createHash('sha256').update(canonicalJson(hashed)).digest('hex');
     return { file, spec, hash, points, jobs };
+  }
+
+  /**
+   * Make the file-path parameters of every plugin slot (string properties marked with
+   * {@link FILE_PATH_KEYWORD} in the plugin's schema) absolute, relative to `baseDir` (the spec's
+   * folder), so that checks, construction and worker threads all see the same file.
+   */
+  private resolveFilePaths(spec: Spec, baseDir: string): void {
+    const resolve = (slot: SlotConfig | undefined, kind: PluginKind) => {
+      if (slot === undefined) return;
+      const props = (this.registry.find(kind, slot.plugin)?.plugin.params.properties ?? {}) as Record<string, Record<string, unknown>>;
+      for (const [key, schema] of Object.entries(props)) {
+        const value = slot.params[key];
+        if (schema[FILE_PATH_KEYWORD] === true && typeof value === 'string' && !path.isAbsolute(value)) {
+          slot.params[key] = path.resolve(baseDir, value);
+        }
+      }
+    };
+    for (const slot of ['traffic', 'channel', 'encoder'] as const) resolve(spec[slot], slot);
+    for (const c of Object.values(spec.candidates)) {
+      for (const slot of ['traffic', 'channel', 'encoder', 'detector'] as const) resolve(c[slot], slot);
+    }
+    for (const m of spec.metrics) resolve(m, 'metric');
+  }
+
+  /** Check a candidate's `train` block (train-checks.ts); the resolved training setup when valid. */
+  private checkTraining(spec: Spec, candidate: string, config: JobConfig, where: string, add: (i: RawIssue) => void): TrainingSetup | undefined {
+    const validate = (s: Spec) => (this.check(s) ? [] : translateAjvErrors(this.validateFn.errors ?? []));
+    const { issues, setup } = checkTrain({ registry: this.registry, spec, candidate, slots: config, where, validate });
+    issues.forEach(add);
+    return setup;
   }
 
   /** Check the sweep's paths and values; return its points (one empty point without a sweep). */

@@ -33,9 +33,10 @@ async function serve(): Promise<void> {
       return;
     }
     if (aborted) controller.abort();
-    const { position, specIndex } = command;
+    const { position, specIndex, artifact } = command;
     runJob(validated.jobs[specIndex], {
       registry,
+      artifact,
       seed: validated.spec.seed,
       signal: controller.signal,
       onProgress: (e) => {

@@ -11,7 +11,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { SpecError, type SpecIssue } from '@gfra/core';
+import { SpecError, type PluginKind, type SpecIssue } from '@gfra/core';
+import { builtinRegistry } from '../src/builtins';
 import { loadSpec } from '../src/run';
 
 interface ExpectedIssue {
@@ -34,6 +35,27 @@ interface Case {
 /** A RegExp matching exactly `text`. */
 function exact(text: string): RegExp {
   return new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`);
+}
+
+const REGISTRY = builtinRegistry();
+
+/**
+ * The "Available: ..." list of an unknown-plugin hint: every registered plugin of the kind, sorted.
+ * Taken from the registry so that adding a plugin does not change the pinned messages.
+ */
+function available(kind: PluginKind): string {
+  return [...REGISTRY.names(kind)].sort().join(', ');
+}
+
+/**
+ * The hint of a missing capability: `first` (a channel that provides it with default parameters)
+ * is listed first; further providers registered later may follow.
+ */
+function providersHint(capability: string, first: string, detector: string): RegExp {
+  const one = (name: string) => `[a-z]+ "${name}" provides ${capability} with default parameters`;
+  return new RegExp(
+    `^Configure the traffic, encoder or channel to provide it \\(channel "${first}" provides ${capability} with default parameters(; ${one('[a-z0-9-]+')})*\\), or give "${detector}" parameters that do not need it$`,
+  );
 }
 
 const MISSING_MODULE = /^cannot find module "\.\/no-such-plugin\.ts" \(looked from .*[\\/]test[\\/]bad-specs\)$/;
@@ -130,31 +152,31 @@ const CASES: Readonly<Record<string, Case>> = {
   "15-unknown-traffic-bernouli.json": {
     // Unknown traffic plugin "bernouli" (typo of "bernoulli")
     issues: [
-      { path: "traffic.plugin", message: exact("unknown traffic plugin \"bernouli\""), hint: exact("Did you mean \"bernoulli\"? Available: bernoulli, fixed-count. Run `gfra list traffic` for details"), line: 7, column: 15 },
+      { path: "traffic.plugin", message: exact("unknown traffic plugin \"bernouli\""), hint: exact(`Did you mean "bernoulli"? Available: ${available('traffic')}. Run \`gfra list traffic\` for details`), line: 7, column: 15 },
     ],
   },
   "16-unknown-channel-raleigh.json": {
     // Unknown channel plugin "raleigh" (typo of "rayleigh")
     issues: [
-      { path: "channel.plugin", message: exact("unknown channel plugin \"raleigh\""), hint: exact("Did you mean \"rayleigh\"? Available: rayleigh. Run `gfra list channel` for details"), line: 8, column: 15 },
+      { path: "channel.plugin", message: exact("unknown channel plugin \"raleigh\""), hint: exact(`Did you mean "rayleigh"? Available: ${available('channel')}. Run \`gfra list channel\` for details`), line: 8, column: 15 },
     ],
   },
   "17-unknown-encoder-gaussian-pilot.json": {
     // Unknown encoder plugin "gaussian-pilot" (typo of "gaussian-pilots")
     issues: [
-      { path: "encoder.plugin", message: exact("unknown encoder plugin \"gaussian-pilot\""), hint: exact("Did you mean \"gaussian-pilots\"? Available: gaussian-pilots. Run `gfra list encoder` for details"), line: 9, column: 15 },
+      { path: "encoder.plugin", message: exact("unknown encoder plugin \"gaussian-pilot\""), hint: exact(`Did you mean "gaussian-pilots"? Available: ${available('encoder')}. Run \`gfra list encoder\` for details`), line: 9, column: 15 },
     ],
   },
   "18-unknown-detector-corelation-energy.json": {
     // Unknown detector plugin "corelation-energy" (typo of "correlation-energy")
     issues: [
-      { path: "candidates.energy.detector.plugin", message: exact("unknown detector plugin \"corelation-energy\""), hint: exact("Did you mean \"correlation-energy\"? Available: correlation-energy. Run `gfra list detector` for details"), line: 13, column: 9 },
+      { path: "candidates.energy.detector.plugin", message: exact("unknown detector plugin \"corelation-energy\""), hint: exact(`Did you mean "correlation-energy"? Available: ${available('detector')}. Run \`gfra list detector\` for details`), line: 13, column: 9 },
     ],
   },
   "19-unknown-metric-activty.json": {
     // Unknown metric plugin "activty" (typo of "activity")
     issues: [
-      { path: "metrics[0].plugin", message: exact("unknown metric plugin \"activty\""), hint: exact("Did you mean \"activity\"? Available: activity, ser. Run `gfra list metric` for details"), line: 18, column: 16 },
+      { path: "metrics[0].plugin", message: exact("unknown metric plugin \"activty\""), hint: exact(`Did you mean "activity"? Available: ${available('metric')}. Run \`gfra list metric\` for details`), line: 18, column: 16 },
     ],
   },
   "20-unknown-param-snrdB.json": {
@@ -298,25 +320,25 @@ const CASES: Readonly<Record<string, Case>> = {
   "43-capability-midpoint-without-fading.json": {
     // midpoint threshold needs beta_n but the channel hides it
     issues: [
-      { path: "candidates.energy.detector", message: exact("candidate \"energy\": detector \"correlation-energy\" needs largeScaleFading, which nothing upstream provides (traffic \"bernoulli\": activityProbability; encoder \"gaussian-pilots\": codebook; channel \"rayleigh\": noiseVariance)"), hint: exact("Configure the traffic, encoder or channel to provide it (channel \"rayleigh\" provides largeScaleFading with default parameters), or give \"correlation-energy\" parameters that do not need it"), line: 15, column: 7 },
+      { path: "candidates.energy.detector", message: exact("candidate \"energy\": detector \"correlation-energy\" needs largeScaleFading, which nothing upstream provides (traffic \"bernoulli\": activityProbability; encoder \"gaussian-pilots\": codebook; channel \"rayleigh\": noiseVariance)"), hint: providersHint("largeScaleFading", "rayleigh", "correlation-energy"), line: 15, column: 7 },
     ],
   },
   "44-capability-known-noise-without-variance.json": {
     // noiseLevel "known" but the channel hides sigma^2
     issues: [
-      { path: "candidates.energy.detector", message: exact("candidate \"energy\": detector \"correlation-energy\" needs noiseVariance, which nothing upstream provides (traffic \"bernoulli\": activityProbability; encoder \"gaussian-pilots\": codebook; channel \"rayleigh\": largeScaleFading)"), hint: exact("Configure the traffic, encoder or channel to provide it (channel \"rayleigh\" provides noiseVariance with default parameters), or give \"correlation-energy\" parameters that do not need it"), line: 12, column: 7 },
+      { path: "candidates.energy.detector", message: exact("candidate \"energy\": detector \"correlation-energy\" needs noiseVariance, which nothing upstream provides (traffic \"bernoulli\": activityProbability; encoder \"gaussian-pilots\": codebook; channel \"rayleigh\": largeScaleFading)"), hint: providersHint("noiseVariance", "rayleigh", "correlation-energy"), line: 12, column: 7 },
     ],
   },
   "45-capability-candidate-channel-override.json": {
     // One candidate overrides the channel and loses largeScaleFading
     issues: [
-      { path: "candidates.energy-midpoint.detector", message: exact("candidate \"energy-midpoint\": detector \"correlation-energy\" needs largeScaleFading, which nothing upstream provides (traffic \"bernoulli\": activityProbability; encoder \"gaussian-pilots\": codebook; channel \"rayleigh\" (candidates.energy-midpoint.channel): noiseVariance)"), hint: exact("Configure the traffic, encoder or channel to provide it (channel \"rayleigh\" provides largeScaleFading with default parameters), or give \"correlation-energy\" parameters that do not need it"), line: 18, column: 7 },
+      { path: "candidates.energy-midpoint.detector", message: exact("candidate \"energy-midpoint\": detector \"correlation-energy\" needs largeScaleFading, which nothing upstream provides (traffic \"bernoulli\": activityProbability; encoder \"gaussian-pilots\": codebook; channel \"rayleigh\" (candidates.energy-midpoint.channel): noiseVariance)"), hint: providersHint("largeScaleFading", "rayleigh", "correlation-energy"), line: 18, column: 7 },
     ],
   },
   "46-capability-at-one-sweep-point.json": {
     // The capability is lost at one sweep point only
     issues: [
-      { path: "candidates.energy.detector", message: exact("candidate \"energy\": detector \"correlation-energy\" needs largeScaleFading, which nothing upstream provides (traffic \"bernoulli\": activityProbability; encoder \"gaussian-pilots\": codebook; channel \"rayleigh\": noiseVariance) (at sweep point knownLargeScaleFading=false)"), hint: exact("Configure the traffic, encoder or channel to provide it (channel \"rayleigh\" provides largeScaleFading with default parameters), or give \"correlation-energy\" parameters that do not need it"), line: 12, column: 7 },
+      { path: "candidates.energy.detector", message: exact("candidate \"energy\": detector \"correlation-energy\" needs largeScaleFading, which nothing upstream provides (traffic \"bernoulli\": activityProbability; encoder \"gaussian-pilots\": codebook; channel \"rayleigh\": noiseVariance) (at sweep point knownLargeScaleFading=false)"), hint: providersHint("largeScaleFading", "rayleigh", "correlation-energy"), line: 12, column: 7 },
     ],
   },
   "47-montecarlo-confidence-and-batch-size.json": {
@@ -349,7 +371,7 @@ const CASES: Readonly<Record<string, Case>> = {
     issues: [
       { path: "plugins[0]", message: MISSING_MODULE, hint: exact("Give a path relative to the spec file (e.g. \"./my-plugin.ts\") or an installed package name"), line: 19, column: 15 },
       { path: "seed", message: exact("must be an integer (got \"1\")"), line: 5, column: 3 },
-      { path: "metrics[0].plugin", message: exact("unknown metric plugin \"activty\""), hint: exact("Did you mean \"activity\"? Available: activity, ser. Run `gfra list metric` for details"), line: 18, column: 16 },
+      { path: "metrics[0].plugin", message: exact("unknown metric plugin \"activty\""), hint: exact(`Did you mean "activity"? Available: ${available('metric')}. Run \`gfra list metric\` for details`), line: 18, column: 16 },
     ],
   },
   "52-bad-experiment-name.json": {
@@ -377,9 +399,9 @@ const CASES: Readonly<Record<string, Case>> = {
       { path: "scenario.numDevices", message: exact("must be >= 1 (got 0)"), hint: exact("Use an integer >= 1 (N: number of devices (users))"), line: 6, column: 16 },
       { path: "scenario.numActive", message: exact("is not a known property"), hint: exact("Allowed properties: bitsPerDevice, numAntennas, numDevices, sequenceLength"), line: 6, column: 73 },
       { path: "traffic.params.activityProb", message: exact("must be <= 1 (got 2)"), hint: exact("Use a value in (0, 1] (epsilon: probability that a device is active in a block)"), line: 7, column: 49 },
-      { path: "channel.plugin", message: exact("unknown channel plugin \"raleigh\""), hint: exact("Did you mean \"rayleigh\"? Available: rayleigh. Run `gfra list channel` for details"), line: 8, column: 15 },
+      { path: "channel.plugin", message: exact("unknown channel plugin \"raleigh\""), hint: exact(`Did you mean "rayleigh"? Available: ${available('channel')}. Run \`gfra list channel\` for details`), line: 8, column: 15 },
       { path: "candidates.energy.detector.params.threshold.value", message: exact("must be >= 0 (got -1)"), hint: exact("Use a value >= 0 (threshold on the normalised energy)"), line: 14, column: 51 },
-      { path: "metrics[1].plugin", message: exact("unknown metric plugin \"bler\""), hint: exact("Did you mean \"ser\"? Available: activity, ser. Run `gfra list metric` for details"), line: 18, column: 40 },
+      { path: "metrics[1].plugin", message: exact("unknown metric plugin \"blerr\""), hint: exact(`Did you mean "bler"? Available: ${available('metric')}. Run \`gfra list metric\` for details`), line: 18, column: 40 },
     ],
   },
   "56-many-semantic-problems.json": {
@@ -395,7 +417,7 @@ const CASES: Readonly<Record<string, Case>> = {
     issues: [
       { path: "traffic.params.numActive", message: exact("must be <= scenario.numDevices = 20 (got 30)"), line: 7, column: 51 },
       { path: "channel.params.snrDb", message: exact("min (5 dB) must be <= max (-5 dB)"), line: 10, column: 16 },
-      { path: "candidates.energy.detector", message: exact("candidate \"energy\": detector \"correlation-energy\" needs largeScaleFading, which nothing upstream provides (traffic \"fixed-count\": activityProbability; encoder \"gaussian-pilots\": codebook; channel \"rayleigh\": noiseVariance)"), hint: exact("Configure the traffic, encoder or channel to provide it (channel \"rayleigh\" provides largeScaleFading with default parameters), or give \"correlation-energy\" parameters that do not need it"), line: 15, column: 7 },
+      { path: "candidates.energy.detector", message: exact("candidate \"energy\": detector \"correlation-energy\" needs largeScaleFading, which nothing upstream provides (traffic \"fixed-count\": activityProbability; encoder \"gaussian-pilots\": codebook; channel \"rayleigh\": noiseVariance)"), hint: providersHint("largeScaleFading", "rayleigh", "correlation-energy"), line: 15, column: 7 },
     ],
   },
 };

@@ -29,6 +29,7 @@ import {
   type TrafficModel,
 } from '../plugin';
 import { container as rootContainer } from 'tsyringe';
+import { checkVariableNames, isTrainable, type Trainable } from '../training/trainable';
 
 export interface ContractOptions {
   /** Scenario of the tiny forward pass (default N=6, M=2, L=4, J=1). */
@@ -168,5 +169,39 @@ export function describePluginContract(cls: PluginClass, options: ContractOption
       c.dispose?.();
       expect(tf.memory().numTensors, 'tensors left behind after dispose()').to.equal(before);
     });
+
+    if (info.training?.(params, scenario) !== undefined) {
+      it('is trainable: named variables that gradients of its outputs reach in training mode', async () => {
+        const before = tf.memory().numTensors;
+        const c = make('k');
+        await c.prepare?.();
+        expect(isTrainable(c), 'a plugin that declares `training` must implement trainableVariables()').to.equal(true);
+        const t = c as PluginInstance & Trainable;
+        const variables = t.trainableVariables();
+        expect(Object.keys(variables).length, 'trainable variables').to.be.greaterThan(0);
+        checkVariableNames(`${info.kind}:${info.name}`, variables);
+        t.setTraining?.(true);
+        const { value, grads } = tf.variableGrads(() => {
+          const out = forward(c, info.kind, scenario, options);
+          // hard decisions (activity, message) have no gradient: use the soft outputs
+          const soft = info.kind === 'detector' ? ['activityScore', 'channel', 'bitLLR'].map((k) => (out as Record<string, unknown>)[k]) : out;
+          const outputs = tensorsOf(soft).filter((x) => x.dtype === 'float32');
+          return tf.addN(outputs.map((x) => tf.sum(x))) as tf.Scalar;
+        }, Object.values(variables));
+        const norms = Object.values(grads).map((g) => {
+          if (g === null) return 0;
+          const n = tf.norm(g);
+          const v = n.dataSync()[0];
+          n.dispose();
+          return v;
+        });
+        expect(norms.some((n) => n > 0), 'some variable gets a non-zero gradient').to.equal(true);
+        expect(norms.every((n) => Number.isFinite(n)), 'gradients are finite').to.equal(true);
+        t.setTraining?.(false);
+        tf.dispose([value, ...Object.values(grads).filter((g): g is tf.Tensor => g !== null)]);
+        c.dispose?.();
+        expect(tf.memory().numTensors, 'tensors left behind after training mode and dispose()').to.equal(before);
+      });
+    }
   });
 }

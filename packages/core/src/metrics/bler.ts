@@ -1,0 +1,98 @@
+import * as tf from '@tensorflow/tfjs';
+import { Type, type Static } from '@sinclair/typebox';
+import { inject, injectable } from 'tsyringe';
+import { definePlugin, TOKENS, type Estimate, type MeasuredStatistic, type Metric, type StatisticInfo, type Truth } from '../plugin';
+import * as cx from '../complex';
+import type { Scenario } from '../scenario';
+import { BitSource, bitErrors, bitMetricProblems } from './ber';
+
+export const BlerParams = Type.Object(
+  {
+    bits: BitSource,
+    unit: Type.Union([Type.Literal('device'), Type.Literal('trial')], {
+      default: 'device',
+      description:
+        '"device": a block is one active device\'s J bits in one trial (statistic `bler`); "trial": a block is all active devices of one trial together (statistic `bler-trial`)',
+    }),
+    perUser: Type.Boolean({ default: false, description: 'unit "device" only: also report bler-user<n> for every device n = 0..N-1 (not tracked)' }),
+  },
+  { additionalProperties: false },
+);
+export type BlerParams = Static<typeof BlerParams>;
+
+/**
+ * Block error rate of uncoded blocks.
+ *
+ * - `unit: "device"` (default, statistic `bler`): a block is the J bits one active device sends in
+ *   one trial (one codeword), in error when any of its bits is wrong or the device is declared
+ *   inactive:
+ *
+ *     BLER = sum_{trials, active n} 1(some b_hat_{n,j} != b_{n,j}) / (number of active devices),
+ *
+ *   i.e. P(s_hat_n != s_n), the per-user BLER of code-domain NOMA papers whose block is one
+ *   user's codeword (e.g. the Mul-VAE paper, BLER_n = P(s_hat_n != s_n)); with bits from the
+ *   message it equals the message error rate of active devices. `perUser` adds
+ *   `bler-user<n>` (n = 0..N-1).
+ * - `unit: "trial"` (statistic `bler-trial`): a trial is in error when any active device's block is
+ *   wrong: the joint (frame) error rate that joint maximum-likelihood detection minimises. Trials
+ *   without active devices are not counted.
+ *
+ * Bits come from the detected message or the LLR signs (`bits`), as for `ber`.
+ */
+@injectable()
+export class BlerMetric implements Metric {
+  static readonly plugin = definePlugin({
+    kind: 'metric',
+    name: 'bler',
+    summary: 'Block error rate: an active device\'s J-bit block (or a whole trial) with any bit wrong or the device missed',
+    reference: 'Per-user BLER = P(s_hat_n != s_n) of uncoded code-domain NOMA (e.g. the Mul-VAE paper\'s BLER_n); joint frame error rate with unit "trial"',
+    params: BlerParams,
+    requires: (p: BlerParams) => [p.bits === 'llr' ? 'bitLLR' : 'message'],
+    check: (p: BlerParams, s: Scenario) => [
+      ...bitMetricProblems(s),
+      ...(p.unit === 'trial' && p.perUser ? [{ path: 'perUser', message: 'per-user rates need unit "device"', hint: 'Set unit to "device", or perUser to false' }] : []),
+    ],
+    statistics: (p: BlerParams, s: Scenario): StatisticInfo[] =>
+      p.unit === 'trial'
+        ? [{ name: 'bler-trial', kind: 'rate', description: 'fraction of trials with any active device\'s block in error', tracked: true }]
+        : [
+            { name: 'bler', kind: 'rate', description: 'fraction of active devices\' blocks with a bit error (or missed)', tracked: true },
+            ...(p.perUser
+              ? Array.from({ length: s.numDevices }, (_, n): StatisticInfo => ({
+                  name: `bler-user${n}`,
+                  kind: 'rate',
+                  description: `block error rate of device ${n}`,
+                  tracked: false,
+                }))
+              : []),
+          ],
+  });
+
+  constructor(
+    @inject(TOKENS.params) private readonly params: BlerParams,
+    @inject(TOKENS.scenario) private readonly scenario: Scenario,
+  ) {}
+
+  measure(truth: Truth, estimate: Estimate): Record<string, MeasuredStatistic> {
+    const { numDevices: N, bitsPerDevice: J } = this.scenario;
+    return cx.tidy(() => {
+      const out: Record<string, MeasuredStatistic> = {};
+      const wrong = bitErrors(truth, estimate, this.params.bits, J); // [B, N, J], zero for inactive devices
+      const blockWrong = tf.max(wrong, 2); // [B, N]
+      if (this.params.unit === 'trial') {
+        const anyActive = tf.max(truth.activity, 1) as tf.Tensor1D;
+        out['bler-trial'] = { events: tf.max(blockWrong, 1) as tf.Tensor1D, samples: anyActive };
+        return out;
+      }
+      out.bler = { events: tf.sum(blockWrong, 1) as tf.Tensor1D, samples: tf.sum(truth.activity, 1) as tf.Tensor1D };
+      if (this.params.perUser) {
+        const events = tf.unstack(blockWrong, 1);
+        const samples = tf.unstack(truth.activity, 1);
+        for (let n = 0; n < N; n++) {
+          out[`bler-user${n}`] = { events: events[n] as tf.Tensor1D, samples: samples[n] as tf.Tensor1D };
+        }
+      }
+      return out;
+    });
+  }
+}

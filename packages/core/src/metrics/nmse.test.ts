@@ -1,0 +1,75 @@
+import { expect } from 'chai';
+import * as tf from '@tensorflow/tfjs';
+import { NmseMetric } from './nmse';
+import * as cx from '../complex';
+import type { Truth } from '../plugin';
+import { Accumulators } from '../montecarlo/accumulators';
+
+/** [B, N, M = 2] complex from nested [re, im] pairs. */
+function channels(values: number[][][][]): cx.ComplexTensor {
+  const B = values.length;
+  const N = values[0].length;
+  const M = values[0][0].length;
+  return cx.complexFromPairs(values.flat(2), [B, N, M]);
+}
+
+function truthOf(activity: number[][], h: cx.ComplexTensor): Truth {
+  return {
+    activity: tf.tensor2d(activity),
+    message: tf.zeros([activity.length, activity[0].length], 'int32') as tf.Tensor2D,
+    channel: h,
+    largeScaleFading: tf.ones([activity.length, activity[0].length]) as tf.Tensor2D,
+  };
+}
+
+describe('metrics/nmse', () => {
+  it('declares one mean statistic shown in dB, and requires a channel estimate', () => {
+    const info = NmseMetric.plugin;
+    expect(info.requires?.({}, { numDevices: 1, numAntennas: 1, sequenceLength: 1, bitsPerDevice: 0 })).to.deep.equal(['channel']);
+    expect(info.statistics?.({}, { numDevices: 1, numAntennas: 1, sequenceLength: 1, bitsPerDevice: 0 })).to.deep.include({
+      name: 'nmse',
+      kind: 'mean',
+      decibel: true,
+      description: 'NMSE: sum over active devices of ||h_hat - h||^2 / ||h||^2 per trial, averaged over trials (10 log10 of it in dB)',
+    });
+  });
+
+  it('per trial: sum over active devices of ||h_hat - h||^2 / sum of ||h||^2 (by hand); NaN with no active device, skipped by the mean', () => {
+    // trial 0: devices 0 and 2 active. h0 = [1, i], h2 = [2, 0] -> ||h||^2 = 2 + 4 = 6.
+    //   h_hat0 = [1, 0] (error |i|^2 = 1), h_hat2 = [1, 1] (error 1 + 1 = 2); device 1 inactive, its error is ignored.
+    //   NMSE = 3 / 6 = 0.5
+    // trial 1: device 1 active, h1 = [0, 3i], h_hat1 = [0, 3i]: NMSE = 0
+    // trial 2: no device active: NaN
+    const h = channels([
+      [[[1, 0], [0, 1]], [[5, 5], [5, 5]], [[2, 0], [0, 0]]],
+      [[[1, 0], [0, 0]], [[0, 0], [0, 3]], [[0, 0], [1, 0]]],
+      [[[1, 0], [0, 0]], [[0, 0], [0, 0]], [[0, 0], [0, 0]]],
+    ]);
+    const hHat = channels([
+      [[[1, 0], [0, 0]], [[0, 0], [0, 0]], [[1, 0], [1, 0]]],
+      [[[9, 9], [9, 9]], [[0, 0], [0, 3]], [[0, 0], [0, 0]]],
+      [[[0, 0], [0, 0]], [[0, 0], [0, 0]], [[0, 0], [0, 0]]],
+    ]);
+    const out = new NmseMetric().measure(truthOf([[1, 0, 1], [0, 1, 0], [0, 0, 0]], h), { channel: hHat });
+    const values = Array.from((out.nmse as { values: tf.Tensor1D }).values.dataSync());
+    expect(values[0]).to.be.closeTo(0.5, 1e-6);
+    expect(values[1]).to.equal(0);
+    expect(Number.isNaN(values[2])).to.equal(true);
+    const acc = new Accumulators(NmseMetric.plugin.statistics?.({}, { numDevices: 3, numAntennas: 2, sequenceLength: 1, bitsPerDevice: 0 }) ?? []);
+    acc.addBatch(new Map([['nmse', { values }]]), 3, { targetEvents: 1, maxTrials: 100 });
+    const summary = acc.summary(0.95).nmse;
+    expect(summary.value).to.be.closeTo(0.25, 1e-6);
+    expect(summary.samples).to.equal(2);
+  });
+
+  it('rejects per-resource channels and mismatched shapes with clear messages', () => {
+    const metric = new NmseMetric();
+    const perResource = cx.fromReal(tf.ones([1, 2, 3, 1]));
+    expect(() => metric.measure(truthOf([[1, 1]], perResource), { channel: cx.fromReal(tf.ones([1, 2, 1])) })).to.throw(
+      /nmse compares block-fading channels \[B, N, M\]; the true channel has shape \[1,2,3,1\]/,
+    );
+    expect(() => metric.measure(truthOf([[1, 1]], cx.fromReal(tf.ones([1, 2, 2]))), { channel: cx.fromReal(tf.ones([1, 2, 1])) })).to.throw(
+      /channel estimate has shape \[1,2,1\]; expected \[1,2,2\]/,
+    );
+  });
+});

@@ -1,0 +1,95 @@
+import { expect } from 'chai';
+import * as tf from '@tensorflow/tfjs';
+import { clipByGlobalNorm, createOptimizer, learningRate } from './optimizers';
+
+describe('training: optimizers, schedules, clipping', () => {
+  it('Adam: two steps match the formulas of Kingma and Ba (bias-corrected moments)', () => {
+    const w = tf.variable(tf.tensor1d([1, -2]));
+    const opt = createOptimizer({ type: 'adam', learningRate: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, { w });
+    const grads = [
+      [0.5, -1],
+      [0.25, 2],
+    ];
+    // reference in float64
+    let m = [0, 0];
+    let v = [0, 0];
+    let ref = [1, -2];
+    grads.forEach((g, k) => {
+      const t = k + 1;
+      m = m.map((mi, i) => 0.9 * mi + 0.1 * g[i]);
+      v = v.map((vi, i) => 0.999 * vi + 0.001 * g[i] ** 2);
+      ref = ref.map((wi, i) => wi - (0.1 * (m[i] / (1 - 0.9 ** t))) / (Math.sqrt(v[i] / (1 - 0.999 ** t)) + 1e-7));
+      const gt = tf.tensor1d(g);
+      opt.apply({ w: gt }, 0.1);
+      gt.dispose();
+    });
+    const got = Array.from(w.dataSync());
+    got.forEach((x, i) => expect(x).to.be.closeTo(ref[i], 1e-6));
+    expect(opt.iterations).to.equal(2);
+    opt.dispose();
+    w.dispose();
+  });
+
+  it('SGD with momentum: u = mu u + g, w = w - lr u (and plain SGD with mu = 0)', () => {
+    const w = tf.variable(tf.tensor1d([1]));
+    const opt = createOptimizer({ type: 'sgd', learningRate: 0.5, momentum: 0.5, nesterov: false }, { w });
+    for (const g of [1, 1]) {
+      const gt = tf.tensor1d([g]);
+      opt.apply({ w: gt }, 0.5);
+      gt.dispose();
+    }
+    // u1 = 1, w1 = 0.5; u2 = 1.5, w2 = -0.25
+    expect(w.dataSync()[0]).to.be.closeTo(-0.25, 1e-7);
+    opt.dispose();
+    const plain = createOptimizer({ type: 'sgd', learningRate: 0.5, momentum: 0, nesterov: false }, { w });
+    const g = tf.tensor1d([2]);
+    plain.apply({ w: g }, 0.5);
+    expect(w.dataSync()[0]).to.be.closeTo(-1.25, 1e-7);
+    tf.dispose([g, w]);
+    plain.dispose();
+  });
+
+  it('state() / restore() continue an Adam run exactly', () => {
+    const run = (split: boolean): Float32Array => {
+      const w = tf.variable(tf.tensor1d([0.3, 0.7, -1]));
+      let opt = createOptimizer({ type: 'adam', learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, { w });
+      for (let k = 0; k < 6; k++) {
+        if (split && k === 3) {
+          const { tensors, iterations } = opt.state();
+          const copies = Object.fromEntries(Object.entries(tensors).map(([n, t]) => [n, tf.clone(t)]));
+          opt.dispose();
+          opt = createOptimizer({ type: 'adam', learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, { w });
+          opt.restore(copies, iterations);
+          tf.dispose(Object.values(copies));
+        }
+        const g = tf.tidy(() => tf.mul(tf.sin(w), k + 1));
+        opt.apply({ w: g }, 0.01);
+        g.dispose();
+      }
+      const out = w.dataSync() as Float32Array;
+      opt.dispose();
+      w.dispose();
+      return out;
+    };
+    expect(Array.from(run(true))).to.deep.equal(Array.from(run(false)));
+  });
+
+  it('learning-rate schedules: constant, exponential (smooth and staircase), cosine', () => {
+    expect(learningRate(0.1, { type: 'constant' }, 50, 100)).to.equal(0.1);
+    expect(learningRate(0.1, { type: 'exponential', decayRate: 0.5, decaySteps: 10, staircase: false }, 15, 100)).to.be.closeTo(0.1 * 0.5 ** 1.5, 1e-15);
+    expect(learningRate(0.1, { type: 'exponential', decayRate: 0.5, decaySteps: 10, staircase: true }, 15, 100)).to.be.closeTo(0.05, 1e-15);
+    expect(learningRate(0.1, { type: 'cosine', finalFraction: 0 }, 0, 100)).to.be.closeTo(0.1, 1e-15);
+    expect(learningRate(0.1, { type: 'cosine', finalFraction: 0 }, 50, 100)).to.be.closeTo(0.05, 1e-15);
+    expect(learningRate(0.1, { type: 'cosine', finalFraction: 0.1 }, 100, 100)).to.be.closeTo(0.01, 1e-15);
+  });
+
+  it('clipByGlobalNorm rescales to the maximum norm and leaves small gradients alone', () => {
+    const g = { a: tf.tensor1d([3, 0]), b: tf.tensor1d([4]) }; // global norm 5
+    const clipped = clipByGlobalNorm(g, 1);
+    expect(Array.from(clipped.a.dataSync())).to.deep.equal([0.6000000238418579, 0]);
+    expect(clipped.b.dataSync()[0]).to.be.closeTo(0.8, 1e-7);
+    const untouched = clipByGlobalNorm(g, 10);
+    expect(Array.from(untouched.a.dataSync())).to.deep.equal([3, 0]);
+    tf.dispose([g.a, g.b, ...Object.values(clipped), ...Object.values(untouched)]);
+  });
+});

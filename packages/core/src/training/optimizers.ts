@@ -1,0 +1,205 @@
+/**
+ * Optimizers (Adam, SGD with momentum), learning-rate schedules and gradient clipping.
+ *
+ * gfra has its own small optimizers rather than `tf.train.adam` / `tf.train.sgd` because their
+ * state must be checkpointed and restored exactly: tfjs's Adam keys its moments by position and,
+ * on `setWeights`, recomputes its bias-correction accumulators with `pow` instead of the running
+ * products it had, so a resumed run drifts from an uninterrupted one in the last bits. Here the
+ * state is named per variable and the bias corrections are computed on the host in float64 from
+ * the step count, so a resumed run is bit-identical to an uninterrupted one.
+ *
+ * Adam (Kingma and Ba, ICLR 2015, Algorithm 1), per variable w with gradient g at step t:
+ *   m = beta1 m + (1 - beta1) g;   v = beta2 v + (1 - beta2) g^2
+ *   w = w - lr (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + epsilon)
+ * SGD with momentum mu (mu = 0: plain SGD):
+ *   u = mu u + g;   w = w - lr u   (Nesterov: w = w - lr (g + mu u))
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { OptimizerConfig, ScheduleConfig } from './config';
+
+export interface Optimizer {
+  /** Apply one update with these gradients (missing entries: no update) at learning rate `lr`. */
+  apply(gradients: Readonly<Record<string, tf.Tensor>>, lr: number): void;
+  /** Updates applied so far. */
+  readonly iterations: number;
+  /** The state to checkpoint: named tensors (owned by the optimizer) and the step count. */
+  state(): { readonly tensors: Record<string, tf.Tensor>; readonly iterations: number };
+  /** Restore a state saved by {@link state} (tensors are copied). */
+  restore(tensors: Readonly<Record<string, tf.Tensor>>, iterations: number): void;
+  dispose(): void;
+}
+
+/** Zero-initialised slots (moments) per variable, created on first use. */
+class Slots {
+  readonly values = new Map<string, tf.Variable>();
+  get(name: string, like: tf.Tensor): tf.Variable {
+    let v = this.values.get(name);
+    if (v === undefined) {
+      v = tf.variable(tf.zerosLike(like), false);
+      this.values.set(name, v);
+    }
+    return v;
+  }
+  set(name: string, value: tf.Tensor): void {
+    const existing = this.values.get(name);
+    if (existing !== undefined) existing.assign(value);
+    else this.values.set(name, tf.variable(value, false));
+  }
+  dispose(): void {
+    for (const v of this.values.values()) v.dispose();
+    this.values.clear();
+  }
+}
+
+class Adam implements Optimizer {
+  private t = 0;
+  private readonly m = new Slots();
+  private readonly v = new Slots();
+
+  constructor(
+    private readonly variables: Readonly<Record<string, tf.Variable>>,
+    private readonly config: Extract<OptimizerConfig, { type: 'adam' }>,
+  ) {}
+
+  get iterations(): number {
+    return this.t;
+  }
+
+  apply(gradients: Readonly<Record<string, tf.Tensor>>, lr: number): void {
+    const { beta1, beta2, epsilon } = this.config;
+    this.t += 1;
+    const c1 = 1 - beta1 ** this.t; // bias corrections, float64 on the host
+    const c2 = 1 - beta2 ** this.t;
+    tf.tidy(() => {
+      for (const [name, w] of Object.entries(this.variables)) {
+        const g = gradients[name];
+        if (g === undefined) continue;
+        const m = this.m.get(name, w);
+        const v = this.v.get(name, w);
+        const mNew = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
+        const vNew = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
+        m.assign(mNew);
+        v.assign(vNew);
+        const step = tf.div(tf.div(mNew, c1), tf.add(tf.sqrt(tf.div(vNew, c2)), epsilon));
+        w.assign(tf.sub(w, tf.mul(step, lr)));
+      }
+    });
+  }
+
+  state() {
+    const tensors: Record<string, tf.Tensor> = {};
+    for (const [name, t] of this.m.values) tensors[`m/${name}`] = t;
+    for (const [name, t] of this.v.values) tensors[`v/${name}`] = t;
+    return { tensors, iterations: this.t };
+  }
+
+  restore(tensors: Readonly<Record<string, tf.Tensor>>, iterations: number): void {
+    this.t = iterations;
+    for (const [key, value] of Object.entries(tensors)) {
+      const [slot, ...rest] = key.split('/');
+      const name = rest.join('/');
+      if (!(name in this.variables)) throw new Error(`optimizer state "${key}" names no variable of this phase`);
+      (slot === 'm' ? this.m : slot === 'v' ? this.v : undefined)?.set(name, value);
+    }
+  }
+
+  dispose(): void {
+    this.m.dispose();
+    this.v.dispose();
+  }
+}
+
+class Sgd implements Optimizer {
+  private t = 0;
+  private readonly u = new Slots();
+
+  constructor(
+    private readonly variables: Readonly<Record<string, tf.Variable>>,
+    private readonly config: Extract<OptimizerConfig, { type: 'sgd' }>,
+  ) {}
+
+  get iterations(): number {
+    return this.t;
+  }
+
+  apply(gradients: Readonly<Record<string, tf.Tensor>>, lr: number): void {
+    const { momentum, nesterov } = this.config;
+    this.t += 1;
+    tf.tidy(() => {
+      for (const [name, w] of Object.entries(this.variables)) {
+        const g = gradients[name];
+        if (g === undefined) continue;
+        if (momentum === 0) {
+          w.assign(tf.sub(w, tf.mul(g, lr)));
+          continue;
+        }
+        const u = this.u.get(name, w);
+        const uNew = tf.add(tf.mul(u, momentum), g);
+        u.assign(uNew);
+        const direction = nesterov ? tf.add(g, tf.mul(uNew, momentum)) : uNew;
+        w.assign(tf.sub(w, tf.mul(direction, lr)));
+      }
+    });
+  }
+
+  state() {
+    const tensors: Record<string, tf.Tensor> = {};
+    for (const [name, t] of this.u.values) tensors[`u/${name}`] = t;
+    return { tensors, iterations: this.t };
+  }
+
+  restore(tensors: Readonly<Record<string, tf.Tensor>>, iterations: number): void {
+    this.t = iterations;
+    for (const [key, value] of Object.entries(tensors)) {
+      const name = key.slice(2);
+      if (!key.startsWith('u/') || !(name in this.variables)) throw new Error(`optimizer state "${key}" names no variable of this phase`);
+      this.u.set(name, value);
+    }
+  }
+
+  dispose(): void {
+    this.u.dispose();
+  }
+}
+
+/** An optimizer over `variables` (by name). */
+export function createOptimizer(config: OptimizerConfig, variables: Readonly<Record<string, tf.Variable>>): Optimizer {
+  return config.type === 'adam' ? new Adam(variables, config) : new Sgd(variables, config);
+}
+
+/**
+ * Learning rate at `step` (0-based) of a phase of `totalSteps` steps:
+ * constant lr0; exponential lr0 decayRate^(step/decaySteps) (floor of the exponent when
+ * staircase); cosine lr0 (f + (1 - f)(1 + cos(pi step / totalSteps)) / 2).
+ */
+export function learningRate(lr0: number, schedule: ScheduleConfig, step: number, totalSteps: number): number {
+  switch (schedule.type) {
+    case 'constant':
+      return lr0;
+    case 'exponential': {
+      const e = step / schedule.decaySteps;
+      return lr0 * schedule.decayRate ** (schedule.staircase ? Math.floor(e) : e);
+    }
+    case 'cosine': {
+      const f = schedule.finalFraction;
+      const x = Math.min(1, step / Math.max(1, totalSteps));
+      return lr0 * (f + ((1 - f) * (1 + Math.cos(Math.PI * x))) / 2);
+    }
+  }
+}
+
+/**
+ * Clip by global norm: when ||g|| = sqrt(sum_k ||g_k||^2) exceeds `maxNorm`, every gradient is
+ * scaled by maxNorm / ||g|| (direction kept). Computed on the device, without a download.
+ * Returns new tensors (the caller disposes both sets).
+ */
+export function clipByGlobalNorm(gradients: Readonly<Record<string, tf.Tensor>>, maxNorm: number): Record<string, tf.Tensor> {
+  return tf.tidy(() => {
+    const names = Object.keys(gradients);
+    if (names.length === 0) return {};
+    const squares = names.map((n) => tf.sum(tf.square(gradients[n])));
+    const norm = tf.sqrt(tf.addN(squares));
+    const factor = tf.div(maxNorm, tf.maximum(norm, maxNorm));
+    return Object.fromEntries(names.map((n) => [n, tf.mul(gradients[n], factor)]));
+  });
+}

@@ -1,0 +1,182 @@
+import * as tf from '@tensorflow/tfjs';
+import { Type, type Static } from '@sinclair/typebox';
+import { inject, injectable } from 'tsyringe';
+import {
+  cx,
+  definePlugin,
+  matMul2d,
+  matMulFast,
+  TOKENS,
+  type Capability,
+  type Detector,
+  type Estimate,
+  type Observation,
+  type ParamProblem,
+  type RandomStreams,
+  type Scenario,
+  type Trainable,
+} from '@gfra/core';
+
+export const MlpActivityParams = Type.Object(
+  {
+    input: Type.Union([Type.Literal('covariance'), Type.Literal('received')], {
+      default: 'covariance',
+      description:
+        'Features: "covariance" = [vec Re(S); vec Im(S)] of the sample covariance S = Y Y^H / M (2 L^2 values, the paper\'s covariance NN), "received" = [vec Re(Y); vec Im(Y)] (2 L M values)',
+    }),
+    hiddenLayers: Type.Integer({ minimum: 0, default: 2, description: 'hidden ReLU layers (V - 1 in the paper; V = 3 layers in all)' }),
+    hiddenWidth: Type.Optional(Type.Integer({ minimum: 1, description: 'units per hidden layer (default max(2 L^2, 2 N))' })),
+    scaleByNoise: Type.Boolean({
+      default: true,
+      description: 'divide the features by the noise variance sigma^2 (needs it as side information), so their scale does not depend on it',
+    }),
+    threshold: Type.Number({
+      exclusiveMinimum: 0,
+      exclusiveMaximum: 1,
+      default: 0.5,
+      description: 'declare device n active when its output probability exceeds this',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type MlpActivityParams = Static<typeof MlpActivityParams>;
+
+/** Width of the hidden layers: the given one, else max(2 L^2, 2 N) (spec mmv-autoencoder.md, A2). */
+export function mlpHiddenWidth(p: MlpActivityParams, s: Scenario): number {
+  return p.hiddenWidth ?? Math.max(2 * s.sequenceLength ** 2, 2 * s.numDevices);
+}
+
+/**
+ * Fully connected activity decoder: the data-driven special case (U = 0 approximation blocks,
+ * V = 3 dense layers) of the model-driven autoencoder of paper 001 for device activity detection
+ * (its "NN" decoder), trained with binary cross-entropy.
+ *
+ * Reference: paper 001, Sec. IV-B (covariance-based decoder) and Eq. (20) (BCE loss); spec
+ * mmv-autoencoder.md, 2.5-2.6 and 2.10.
+ *
+ * Features (default `covariance`): the sample covariance
+ *   S = Y Y^H / M,  Re S = (Yr Yr^T + Yi Yi^T)/M,  Im S = (Yi Yr^T - Yr Yi^T)/M,
+ * vectorised as x = [vec Re S; vec Im S] in R^{2 L^2} (row-major; the order of the inputs of a
+ * dense layer is immaterial). Under Rayleigh fading the M columns of Y are i.i.d.
+ * CN(0, A diag(gamma) A^H + sigma^2 I), so S is a sufficient statistic for the activity: the
+ * decoder's input size does not grow with M, and it does not have to learn that the antennas are
+ * exchangeable or that a common phase of a device's channel is irrelevant, which it would with
+ * Y itself (`received`, 2 L M features, kept for comparison).
+ *
+ * Network: x -> [dense h, ReLU] x hiddenLayers -> dense N -> sigmoid, giving the activity
+ * probabilities p in (0, 1)^N; Glorot-uniform weights from the plugin's seeded `weights` stream,
+ * zero biases. Device n is declared active when p_n > threshold.
+ *
+ * Trainable variables: dense<k>/kernel [in, h], dense<k>/bias [h], output/kernel [h, N],
+ * output/bias [N].
+ * Symbols: N numDevices, M numAntennas, L sequenceLength, V = hiddenLayers + 1.
+ *
+ * @input  y             [B, L, M] complex
+ * @input  noiseVar      sigma^2 (with scaleByNoise)
+ * @output activityScore [B, N] float32: activity probability p_n
+ * @output activity      [B, N] in {0, 1}: p_n > threshold
+ * @remarks Deviations from the paper: the threshold is a parameter (0.5, the minimum-error rule
+ *   for calibrated probabilities) instead of gamma* fitted on the training set after training;
+ *   features scaled by 1/sigma^2 by default (the paper does not scale, with sigma^2 fixed at 0.1).
+ */
+@injectable()
+export class MlpActivityDetector implements Detector, Trainable {
+  static readonly plugin = definePlugin({
+    kind: 'detector',
+    name: 'mlp-activity',
+    summary: 'Fully connected activity decoder from the sample covariance (or Y) to N activity probabilities; train it with BCE',
+    reference: 'Paper 001 (model-driven autoencoders for MIMO GF-RA), Sec. IV-B covariance-based NN decoder, Eq. (20)',
+    params: MlpActivityParams,
+    requires: (p: MlpActivityParams) => (p.scaleByNoise ? (['noiseVariance'] as Capability[]) : []),
+    provides: () => ['activityScore', 'activity'],
+    training: () => ({}),
+    check: (p: MlpActivityParams, s: Scenario): ParamProblem[] => {
+      const width = mlpHiddenWidth(p, s);
+      const inputs = p.input === 'covariance' ? 2 * s.sequenceLength ** 2 : 2 * s.sequenceLength * s.numAntennas;
+      const weights = inputs * width + (p.hiddenLayers - 1) * width * width + width * s.numDevices;
+      return weights > 5e7
+        ? [{ path: 'hiddenWidth', message: `gives about ${weights.toExponential(1)} weights (${inputs} inputs, width ${width})`, hint: 'Use a smaller hiddenWidth' }]
+        : [];
+    },
+    notes: ['Untrained it outputs noise: give its candidate a `train` block (loss "bce").'],
+  });
+
+  /** [kernel, bias] per layer, the output layer last. */
+  private readonly layers: { kernel: tf.Variable; bias: tf.Variable; name: string }[] = [];
+
+  constructor(
+    @inject(TOKENS.params) private readonly params: MlpActivityParams,
+    @inject(TOKENS.scenario) private readonly scenario: Scenario,
+    @inject(TOKENS.random) random: RandomStreams,
+  ) {
+    const { numDevices: N, numAntennas: M, sequenceLength: L } = scenario;
+    const inputs = params.input === 'covariance' ? 2 * L * L : 2 * L * M;
+    const width = mlpHiddenWidth(params, scenario);
+    const sizes = [inputs, ...Array<number>(params.hiddenLayers).fill(width), N];
+    const g = random.onceGenerator('weights');
+    for (let k = 0; k + 1 < sizes.length; k++) {
+      const [fanIn, fanOut] = [sizes[k], sizes[k + 1]];
+      const limit = Math.sqrt(6 / (fanIn + fanOut)); // Glorot uniform
+      const values = new Float32Array(fanIn * fanOut);
+      for (let i = 0; i < values.length; i++) values[i] = (2 * g.uniform() - 1) * limit;
+      const name = k + 2 === sizes.length ? 'output' : `dense${k}`;
+      // variables outlive the tidy; their initial values are freed
+      tf.tidy(() => {
+        this.layers.push({ name, kernel: tf.variable(tf.tensor2d(values, [fanIn, fanOut]), true), bias: tf.variable(tf.zeros([fanOut]), true) });
+      });
+    }
+  }
+
+  trainableVariables(): Readonly<Record<string, tf.Variable>> {
+    return Object.fromEntries(this.layers.flatMap((l) => [[`${l.name}/kernel`, l.kernel], [`${l.name}/bias`, l.bias]]));
+  }
+
+  /** [B, F] real features of the received signal. */
+  private features(obs: Observation): tf.Tensor2D {
+    const { numAntennas: M, sequenceLength: L } = this.scenario;
+    const y = obs.y;
+    const B = y.re.shape[0];
+    let x: tf.Tensor2D;
+    if (this.params.input === 'covariance') {
+      // S = Y Y^H / M: Re S = (Yr Yr^T + Yi Yi^T)/M, Im S = (Yi Yr^T - Yr Yi^T)/M  ([B, L, L])
+      const yrT = tf.transpose(y.re, [0, 2, 1]);
+      const yiT = tf.transpose(y.im, [0, 2, 1]);
+      const re = tf.add(matMulFast(y.re as tf.Tensor3D, yrT as tf.Tensor3D), matMulFast(y.im as tf.Tensor3D, yiT as tf.Tensor3D));
+      const im = tf.sub(matMulFast(y.im as tf.Tensor3D, yrT as tf.Tensor3D), matMulFast(y.re as tf.Tensor3D, yiT as tf.Tensor3D));
+      x = tf.div(tf.concat([tf.reshape(re, [B, L * L]), tf.reshape(im, [B, L * L])], 1), M) as tf.Tensor2D;
+    } else {
+      x = tf.concat([tf.reshape(y.re, [B, L * M]), tf.reshape(y.im, [B, L * M])], 1) as tf.Tensor2D;
+    }
+    if (!this.params.scaleByNoise) return x;
+    if (obs.noiseVar === undefined) throw new Error('scaleByNoise needs the noise variance as side information');
+    // Covariance entries scale with sigma^2, entries of Y with sigma.
+    return tf.div(x, this.params.input === 'covariance' ? obs.noiseVar : Math.sqrt(obs.noiseVar)) as tf.Tensor2D;
+  }
+
+  /** [B, N] logits log(p / (1 - p)). */
+  logits(obs: Observation): tf.Tensor2D {
+    return tf.tidy(() => {
+      let h: tf.Tensor2D = this.features(obs);
+      this.layers.forEach((layer, k) => {
+        const z = tf.add(matMul2d(h, layer.kernel as tf.Tensor2D), layer.bias) as tf.Tensor2D;
+        h = k + 1 < this.layers.length ? tf.relu(z) : z;
+      });
+      return h;
+    });
+  }
+
+  detect(obs: Observation): Estimate {
+    return cx.tidy((): Estimate => {
+      const p = tf.sigmoid(this.logits(obs)) as tf.Tensor2D;
+      const activity = tf.cast(tf.greater(p, this.params.threshold), 'float32') as tf.Tensor2D;
+      return { activityScore: p, activity };
+    });
+  }
+
+  dispose(): void {
+    for (const l of this.layers) {
+      l.kernel.dispose();
+      l.bias.dispose();
+    }
+  }
+}
