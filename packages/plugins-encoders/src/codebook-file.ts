@@ -18,6 +18,7 @@ import {
   type TrafficSample,
   type TransmitObject,
 } from '@gfra/core';
+import { FixedCodebook } from './codebook-transmitter';
 
 export const CodebookFileParams = Type.Object(
   {
@@ -77,44 +78,34 @@ export class CodebookFileEncoder implements Encoder {
     },
   });
 
-  private readonly codebookTensor: ComplexTensor;
-  private readonly perDevice: ComplexTensor;
+  private readonly book: FixedCodebook;
   /** Where the codebook came from, as recorded in the file. */
   readonly provenance: Readonly<Record<string, unknown>> | undefined;
 
   constructor(
     @inject(TOKENS.params) params: CodebookFileParams,
-    @inject(TOKENS.scenario) private readonly scenario: Scenario,
+    @inject(TOKENS.scenario) scenario: Scenario,
   ) {
     const obj = readTransmitFile(params.path);
     const problems = codebookShapeProblems(obj, scenario);
     if (problems.length > 0) throw new Error(`${params.path} ${problems.join('; ')}`);
     this.provenance = obj.provenance;
-    const { numDevices: N, sequenceLength: L } = scenario;
-    const Q = numSequences(scenario);
-    [this.codebookTensor, this.perDevice] = cx.tidy(() => {
-      let s = fromTransmitObject(obj);
-      if (params.normalize) s = cx.scale(s, tf.rsqrt(tf.sum(cx.abs2(s), 0, true)));
-      return [s, cx.reshape(cx.transpose(s), [N, Q, L])];
+    const codebook = cx.tidy(() => {
+      const s = fromTransmitObject(obj);
+      return params.normalize ? cx.scale(s, tf.rsqrt(tf.sum(cx.abs2(s), 0, true))) : s;
     });
+    this.book = new FixedCodebook(codebook, scenario);
   }
 
   encode(traffic: TrafficSample): ComplexTensor {
-    const Q = numSequences(this.scenario);
-    return cx.tidy(() => {
-      // weights[b, n, q] = a_n 1(m_n = q); tx[b, n, :] = sum_q weights[b, n, q] S[n, q, :]
-      const active = tf.expandDims(traffic.activity, 2);
-      const weights = Q === 1 ? active : tf.mul(tf.oneHot(tf.cast(traffic.message, 'int32'), Q), active);
-      return cx.sum(cx.scale(cx.expandDims(this.perDevice, 0), tf.expandDims(weights, 3)), 2);
-    });
+    return this.book.encode(traffic);
   }
 
   sideInformation(): SideInformation {
-    return { codebook: this.codebookTensor };
+    return this.book.sideInformation();
   }
 
   dispose(): void {
-    cx.dispose(this.codebookTensor);
-    cx.dispose(this.perDevice);
+    this.book.dispose();
   }
 }

@@ -13,6 +13,7 @@ import {
   type SideInformation,
   type TrafficSample,
 } from '@gfra/core';
+import { FixedCodebook } from './codebook-transmitter';
 
 export const GaussianPilotsParams = Type.Object(
   {
@@ -45,43 +46,31 @@ export class GaussianPilotsEncoder implements Encoder {
     provides: () => ['codebook'],
   });
 
-  private readonly codebookTensor: ComplexTensor;
-  /** [N, Q, L] complex: the codebook arranged per device. */
-  private readonly perDevice: ComplexTensor;
+  private readonly book: FixedCodebook;
 
   constructor(
     @inject(TOKENS.params) params: GaussianPilotsParams,
-    @inject(TOKENS.scenario) private readonly scenario: Scenario,
+    @inject(TOKENS.scenario) scenario: Scenario,
     @inject(TOKENS.random) random: RandomStreams,
   ) {
     const { numDevices: N, sequenceLength: L } = scenario;
     const Q = numSequences(scenario);
-    [this.codebookTensor, this.perDevice] = cx.tidy(() => {
-      let s = random.complexNormalOnce('pilots', [L, N * Q], 1 / L);
-      if (params.normalize) s = cx.scale(s, tf.rsqrt(tf.sum(cx.abs2(s), 0, true)));
-      const perDevice = cx.reshape(cx.transpose(s), [N, Q, L]);
-      return [s, perDevice];
+    const codebook = cx.tidy(() => {
+      const s = random.complexNormalOnce('pilots', [L, N * Q], 1 / L);
+      return params.normalize ? cx.scale(s, tf.rsqrt(tf.sum(cx.abs2(s), 0, true))) : s;
     });
+    this.book = new FixedCodebook(codebook, scenario);
   }
 
   encode(traffic: TrafficSample): ComplexTensor {
-    const Q = numSequences(this.scenario);
-    return cx.tidy(() => {
-      // weights[b, n, q] = a_n 1(m_n = q); tx[b, n, :] = sum_q weights[b, n, q] S[n, q, :]
-      const active = tf.expandDims(traffic.activity, 2);
-      // tf.oneHot needs depth >= 2; with Q = 1 the weight is the activity itself.
-      const weights = Q === 1 ? active : tf.mul(tf.oneHot(tf.cast(traffic.message, 'int32'), Q), active);
-      const w = tf.expandDims(weights, 3);
-      return cx.sum(cx.scale(cx.expandDims(this.perDevice, 0), w), 2);
-    });
+    return this.book.encode(traffic);
   }
 
   sideInformation(): SideInformation {
-    return { codebook: this.codebookTensor };
+    return this.book.sideInformation();
   }
 
   dispose(): void {
-    cx.dispose(this.codebookTensor);
-    cx.dispose(this.perDevice);
+    this.book.dispose();
   }
 }

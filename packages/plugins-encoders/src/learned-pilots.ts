@@ -14,6 +14,7 @@ import {
   type Trainable,
   type TrafficSample,
 } from '@gfra/core';
+import { sendCodewords } from './codebook-transmitter';
 
 export const LearnedPilotsParams = Type.Object(
   {
@@ -109,16 +110,8 @@ export class LearnedPilotsEncoder implements Encoder, Trainable {
   }
 
   encode(traffic: TrafficSample): ComplexTensor {
-    const { numDevices: N, sequenceLength: L } = this.scenario;
-    const Q = numSequences(this.scenario);
     const A = this.codebook();
-    return cx.tidy(() => {
-      const perDevice = cx.reshape(cx.transpose(A), [1, N, Q, L]); // [1, N, Q, L]
-      // weights[b, n, q] = a_n 1(m_n = q); tx[b, n, :] = sum_q weights[b, n, q] A[:, n*Q + q]
-      const active = tf.expandDims(traffic.activity, 2);
-      const weights = Q === 1 ? active : tf.mul(tf.oneHot(tf.cast(traffic.message, 'int32'), Q), active);
-      return cx.sum(cx.scale(perDevice, tf.expandDims(weights, 3)), 2);
-    });
+    return cx.tidy(() => sendCodewords(A, traffic, this.scenario));
   }
 
   sideInformation(): SideInformation {

@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'tsyringe';
 import {
-  cx,
   definePlugin,
   numSequences,
   TOKENS,
@@ -13,6 +12,7 @@ import {
   type SideInformation,
   type TrafficSample,
 } from '@gfra/core';
+import { FixedCodebook } from './codebook-transmitter';
 
 export const RandomPilotsParams = Type.Object(
   {
@@ -47,13 +47,11 @@ export class RandomPilotsEncoder implements Encoder {
     provides: () => ['codebook'],
   });
 
-  private readonly codebookTensor: ComplexTensor;
-  /** [N, Q, L] complex: the codebook arranged per device. */
-  private readonly perDevice: ComplexTensor;
+  private readonly book: FixedCodebook;
 
   constructor(
     @inject(TOKENS.params) params: RandomPilotsParams,
-    @inject(TOKENS.scenario) private readonly scenario: Scenario,
+    @inject(TOKENS.scenario) scenario: Scenario,
     @inject(TOKENS.random) random: RandomStreams,
   ) {
     const { numDevices: N, sequenceLength: L } = scenario;
@@ -85,28 +83,18 @@ export class RandomPilotsEncoder implements Encoder {
         im[l * K + k] = colIm[l] * scale;
       }
     }
-    [this.codebookTensor, this.perDevice] = cx.tidy(() => {
-      const s = { re: tf.tensor2d(re, [L, K], 'float32'), im: tf.tensor2d(im, [L, K], 'float32') };
-      return [s, cx.reshape(cx.transpose(s), [N, Q, L])];
-    });
+    this.book = new FixedCodebook({ re: tf.tensor2d(re, [L, K], 'float32'), im: tf.tensor2d(im, [L, K], 'float32') }, scenario);
   }
 
   encode(traffic: TrafficSample): ComplexTensor {
-    const Q = numSequences(this.scenario);
-    return cx.tidy(() => {
-      // weights[b, n, q] = a_n 1(m_n = q); tx[b, n, :] = sum_q weights[b, n, q] S[n, q, :]
-      const active = tf.expandDims(traffic.activity, 2);
-      const weights = Q === 1 ? active : tf.mul(tf.oneHot(tf.cast(traffic.message, 'int32'), Q), active);
-      return cx.sum(cx.scale(cx.expandDims(this.perDevice, 0), tf.expandDims(weights, 3)), 2);
-    });
+    return this.book.encode(traffic);
   }
 
   sideInformation(): SideInformation {
-    return { codebook: this.codebookTensor };
+    return this.book.sideInformation();
   }
 
   dispose(): void {
-    cx.dispose(this.codebookTensor);
-    cx.dispose(this.perDevice);
+    this.book.dispose();
   }
 }

@@ -14,6 +14,7 @@ import {
   type SideInformation,
   type TrafficSample,
 } from '@gfra/core';
+import { FixedCodebook } from './codebook-transmitter';
 
 /** A complex number as [re, im]. */
 export type ComplexPair = readonly [number, number];
@@ -248,13 +249,11 @@ export class ScmaCodebookEncoder implements Encoder {
 
   /** The codebook values after normalisation. */
   readonly values: CodebookValues;
-  private readonly codebookTensor: ComplexTensor;
-  /** [N, Q, L] complex: the codebook arranged per user. */
-  private readonly perDevice: ComplexTensor;
+  private readonly book: FixedCodebook;
 
   constructor(
     @inject(TOKENS.params) params: ScmaCodebookParams,
-    @inject(TOKENS.scenario) private readonly scenario: Scenario,
+    @inject(TOKENS.scenario) scenario: Scenario,
   ) {
     const problems = checkParams(params, scenario);
     if (problems.length > 0) throw new Error(problems[0].message);
@@ -274,11 +273,8 @@ export class ScmaCodebookEncoder implements Encoder {
         }),
       ),
     );
-    [this.codebookTensor, this.perDevice] = cx.tidy(() => {
-      const perDevice = { re: tf.tensor3d(re, [N, Q, L]), im: tf.tensor3d(im, [N, Q, L]) };
-      const codebook = cx.transpose(cx.reshape(perDevice, [N * Q, L]));
-      return [codebook, perDevice];
-    });
+    const codebook = cx.tidy(() => cx.transpose(cx.reshape({ re: tf.tensor3d(re, [N, Q, L]), im: tf.tensor3d(im, [N, Q, L]) }, [N * Q, L])));
+    this.book = new FixedCodebook(codebook, scenario);
   }
 
   /** F[l][n] = 1 where user n occupies resource element l. */
@@ -287,20 +283,14 @@ export class ScmaCodebookEncoder implements Encoder {
   }
 
   encode(traffic: TrafficSample): ComplexTensor {
-    const Q = 2 ** this.scenario.bitsPerDevice;
-    return cx.tidy(() => {
-      // weights[b, n, q] = a_n 1(m_n = q); tx[b, n, :] = sum_q weights[b, n, q] X[n, q, :]
-      const weights = tf.mul(tf.oneHot(tf.cast(traffic.message, 'int32'), Q), tf.expandDims(traffic.activity, 2));
-      return cx.sum(cx.scale(cx.expandDims(this.perDevice, 0), tf.expandDims(weights, 3)), 2);
-    });
+    return this.book.encode(traffic);
   }
 
   sideInformation(): SideInformation {
-    return { codebook: this.codebookTensor };
+    return this.book.sideInformation();
   }
 
   dispose(): void {
-    cx.dispose(this.codebookTensor);
-    cx.dispose(this.perDevice);
+    this.book.dispose();
   }
 }
