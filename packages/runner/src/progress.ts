@@ -12,7 +12,8 @@ export interface ProgressSink {
   readonly done: () => void;
 }
 
-function clock(seconds: number): string {
+/** `m:ss` or `h:mm:ss` for an ETA; `--:--` when unknown. */
+export function clock(seconds: number): string {
   if (!Number.isFinite(seconds)) return '--:--';
   const s = Math.max(0, Math.round(seconds));
   const h = Math.floor(s / 3600);

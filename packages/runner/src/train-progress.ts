@@ -4,6 +4,7 @@
  * times a second; a line per candidate when it is trained or reused. Silent in CI (`CI` set) or
  * when asked to be quiet; without a terminal only the per-candidate lines are written.
  */
+import { clock } from './progress';
 import { formatNumber } from './results';
 import { pointLabel } from './sweep';
 import type { TrainingEvent } from './train';
@@ -12,15 +13,6 @@ export interface TrainingSink {
   readonly onTraining: (event: TrainingEvent) => void;
   /** Clear the progress line. */
   readonly done: () => void;
-}
-
-function clock(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '--:--';
-  const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const r = s % 60;
-  return `${h > 0 ? `${h}:${String(m).padStart(2, '0')}` : m}:${String(r).padStart(2, '0')}`;
 }
 
 export function trainingSink(options: { quiet: boolean; stream?: NodeJS.WriteStream }): TrainingSink {
