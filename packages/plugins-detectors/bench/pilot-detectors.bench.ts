@@ -65,11 +65,11 @@ export async function main(argv: string[]): Promise<number> {
     ['mmv-amp', new MmvAmpDetector({ maxIterations: 50, noiseEstimate: 'residual', onsager: 'matrix', threshold: { rule: 'map' } }, scenario)],
     [
       'covariance-ml',
-      new CovarianceMlDetector({ sweeps: 50, order: 'random', threshold: { rule: 'beta', fraction: 0.5 }, precision: 'float64' }, scenario, new RandomStreams(['bench'])),
+      new CovarianceMlDetector({ sweeps: 50, order: 'random', threshold: { rule: 'beta', fraction: 0.5 }, precision: 'float64', objective: 'ml' }, scenario, new RandomStreams(['bench'])),
     ],
     [
       'covariance-ml (float32)',
-      new CovarianceMlDetector({ sweeps: 50, order: 'random', threshold: { rule: 'beta', fraction: 0.5 }, precision: 'float32' }, scenario, new RandomStreams(['bench'])),
+      new CovarianceMlDetector({ sweeps: 50, order: 'random', threshold: { rule: 'beta', fraction: 0.5 }, precision: 'float32', objective: 'ml' }, scenario, new RandomStreams(['bench'])),
     ],
   ];
   console.log(`pilot-based detectors, backend ${backend.backend}: N = 100, eps = 0.1, L = 40, M = 16, J = 0, path loss (SNR 3.9..52.8 dB), batches of ${B} trials`);

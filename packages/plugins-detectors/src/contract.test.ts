@@ -5,6 +5,9 @@ import { detectorPlugins } from './index';
 import { ScmaMpaDetector } from './scma-mpa';
 import { ExhaustiveMlDetector } from './exhaustive-ml';
 import { CovarianceMlDetector } from './covariance-ml';
+import { GroupLassoDetector } from './group-lasso';
+import { GroupLassoUnfoldedDetector } from './group-lasso-unfolded';
+import { AmpUnfoldedDetector } from './amp-unfolded';
 
 /** A sparse 6-user, 4-RE codebook with Q = 4 (random values on the 6x4 SCMA factor graph) and a per-resource channel. */
 const scmaObservation: ContractOptions['observation'] = (s, batch) => {
@@ -18,9 +21,15 @@ const scmaObservation: ContractOptions['observation'] = (s, batch) => {
   return { codebook: { re: tf.mul(c.re, mask), im: tf.mul(c.im, mask) }, channel, noiseVar: 0.1 };
 };
 
+/** The contract's tiny scenario with one pilot per device (Q = 1). */
+const ONE_PILOT = { numDevices: 6, numAntennas: 2, sequenceLength: 4, bitsPerDevice: 0 };
+
 /** Plugins whose tiny forward pass needs its own options (the others use the contract defaults). */
 const OPTIONS = new Map<PluginClass, ContractOptions>([
   [ScmaMpaDetector, { scenario: { numDevices: 6, numAntennas: 2, sequenceLength: 4, bitsPerDevice: 2 }, observation: scmaObservation }],
+  [GroupLassoDetector, { scenario: ONE_PILOT, params: { iterations: 20 } }],
+  [GroupLassoUnfoldedDetector, { scenario: ONE_PILOT, params: { blocks: 5, residual: false } }],
+  [AmpUnfoldedDetector, { scenario: ONE_PILOT, params: { blocks: 3, residual: false } }],
 ]);
 
 for (const plugin of detectorPlugins) describePluginContract(plugin, OPTIONS.get(plugin));
@@ -32,3 +41,4 @@ describePluginContract(ExhaustiveMlDetector, {
   observation: (s, batch) => ({ channel: new RandomStreams(['contract-coherent']).complexNormal({ first: 0, count: batch }, 'h', [s.numDevices, s.sequenceLength, s.numAntennas]) }),
 });
 describePluginContract(CovarianceMlDetector, { params: { precision: 'float32', sweeps: 3 } });
+describePluginContract(GroupLassoDetector, { scenario: ONE_PILOT, params: { solver: 'bcd', iterations: 5, threshold: { rule: 'fixed', value: 0.2 } } });

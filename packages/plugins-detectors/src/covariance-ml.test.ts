@@ -10,6 +10,7 @@ const params = (p: Partial<CovarianceMlParams> = {}): CovarianceMlParams => ({
   order: 'random',
   threshold: { rule: 'beta', fraction: 0.5 },
   precision: 'float64',
+  objective: 'ml',
   ...p,
 });
 

@@ -45,6 +45,11 @@ export const CovarianceMlParams = Type.Object(
         '"random": a fresh random permutation of the coordinates in every sweep (drawn once per run from the seed, shared by all trials); "cyclic": 0, 1, ..., NQ - 1',
     }),
     threshold: CovarianceThreshold,
+    objective: Type.Union([Type.Literal('ml'), Type.Literal('map')], {
+      default: 'ml',
+      description:
+        '"ml": maximum likelihood; "map": maximum a posteriori with the per-device activity prior eps_n (paper 001, eq. 16 and Algorithm 3; needs eps_n and beta_n)',
+    }),
     precision: Type.Union([Type.Literal('float64'), Type.Literal('float32')], {
       default: 'float64',
       description:
@@ -80,7 +85,15 @@ export type CovarianceMlParams = Static<typeof CovarianceMlParams>;
  *   d = max((b - a) / a^2, -gamma_k)            (the exact minimiser of f along gamma_k)
  *   gamma_k += d,   Sigma^{-1} -= d u u^H / (1 + d a)          (Sherman-Morrison)
  *
- * so f never increases. Decision: q*_n = arg max_q gamma_{n,q}; device n is declared active
+ * so f never increases.
+ *
+ * `objective: "map"` (paper 001, Sec. IV-B, eqs. (16)-(19), Algorithm 3: MAP with a per-device
+ * activity prior eps_n) adds - sum_k c_k gamma_k to f, c_k = log(p_k / (1 - p_k)) / (M beta_n),
+ * p_k = eps_n / Q (the paper's (1/M) log-prior term for alpha_k = gamma_k / beta_n). The exact
+ * coordinate minimiser then solves c u^2 - a u + b = 0 (u = 1 + d a); in division-free form
+ * u* = 2 b / (a + sqrt(a^2 - 4 c b)), d = max((u* - 1) / a, -gamma_k), which is the ML step at
+ * c = 0. Every step is an exact 1-D minimisation, so the MAP objective never increases either.
+ * Decision: q*_n = arg max_q gamma_{n,q}; device n is declared active
  * when gamma_{n,q*} exceeds the threshold (default beta_n / 2).
  *
  * Implementation: `precision: "float64"` (default) runs the recursion in double precision on the
@@ -99,7 +112,10 @@ export type CovarianceMlParams = Static<typeof CovarianceMlParams>;
  * @output message       [B, N] int32 q*_n
  * @remarks Deviations: the random coordinate order is one sequence of permutations per run
  * (shared by all trials, so results do not depend on how trials are batched), rather than a
- * fresh draw per trial. The default float64 path loops over the trials of a batch on the host
+ * fresh draw per trial. MAP: the paper prints eq. (19) with (s^2 + 2cs)^2 and Algorithm 3 with
+ * the denominator 1 + d a_n Sinv a_n^H; both are typos (spec A10), corrected here; the
+ * discriminant is clamped at 0 (eps_n > 1/2 makes the relaxed problem unbounded, spec A11); the
+ * paper's alpha (0/1 scale, unit channel power) is gamma / beta_n here. The default float64 path loops over the trials of a batch on the host
  * (the recursion is sequential over coordinates and needs double precision); only the float32
  * path is vectorised over the batch in tfjs.
  */
@@ -108,13 +124,14 @@ export class CovarianceMlDetector implements Detector {
   static readonly plugin = definePlugin({
     kind: 'detector',
     name: 'covariance-ml',
-    summary: 'ML estimate of the per-sequence powers gamma from the sample covariance by coordinate descent; gamma_n > beta_n / 2',
+    summary: 'ML (or MAP with per-device priors) estimate of the per-sequence powers gamma from the sample covariance by coordinate descent; gamma_n > beta_n / 2',
     reference:
-      'A. Fengler, S. Haghighatshoar, P. Jung, G. Caire, IEEE Trans. Inf. Theory 2021 (coordinate-wise ML); Z. Chen, F. Sohrabi, Y.-F. Liu, W. Yu, ICC 2019 (Q > 1); DL-mAMPnet baseline [16]',
+      'A. Fengler, S. Haghighatshoar, P. Jung, G. Caire, IEEE Trans. Inf. Theory 2021 (coordinate-wise ML); Z. Chen, F. Sohrabi, Y.-F. Liu, W. Yu, ICC 2019 (Q > 1); DL-mAMPnet baseline [16]; MAP: paper 001, eqs. (16)-(19), Algorithm 3',
     params: CovarianceMlParams,
     requires: (p: CovarianceMlParams) => {
       const needs: Capability[] = ['codebook', 'noiseVariance'];
-      if (p.threshold.rule === 'beta') needs.push('largeScaleFading');
+      if (p.threshold.rule === 'beta' || p.objective === 'map') needs.push('largeScaleFading');
+      if (p.objective === 'map') needs.push('activityProbability');
       return needs;
     },
     provides: () => ['activityScore', 'activity', 'message'],
@@ -181,6 +198,31 @@ export class CovarianceMlDetector implements Detector {
     return this.params.precision === 'float64' ? this.estimateHost(obs, onSweep) : this.estimateTf(obs, onSweep);
   }
 
+  /**
+   * MAP only: c_k = log(p_k / (1 - p_k)) / (M beta_{b,n}) for every trial b and coordinate
+   * k = nQ + q, p_k = eps_n / Q, as a host array [B * K] (undefined for ML). The prior term of
+   * paper 001's eq. (16), -(1/M) sum_n alpha_n log(eps_n / (1 - eps_n)), written for
+   * gamma_k = beta_n alpha_k.
+   */
+  private priorWeights(obs: Observation): Float64Array | undefined {
+    if (this.params.objective !== 'map') return undefined;
+    const { numDevices: N, numAntennas: M } = this.scenario;
+    const Q = numSequences(this.scenario);
+    if (obs.activityProbability === undefined) throw new Error('objective "map" needs the activity probability eps_n as side information');
+    if (obs.largeScaleFading === undefined) throw new Error('objective "map" needs the large-scale fading beta_n as side information');
+    const eps = obs.activityProbability.dataSync();
+    const beta = obs.largeScaleFading.dataSync();
+    const B = obs.largeScaleFading.shape[0];
+    const out = new Float64Array(B * N * Q);
+    for (let b = 0; b < B; b++)
+      for (let n = 0; n < N; n++) {
+        const p = eps[n] / Q;
+        const c = Math.log(p / (1 - p)) / (M * beta[b * N + n]);
+        for (let q = 0; q < Q; q++) out[(b * N + n) * Q + q] = c;
+      }
+    return out;
+  }
+
   /** Double-precision coordinate descent on the host, trial by trial (see {@link CovarianceCd}). */
   private estimateHost(obs: Observation, onSweep?: (sweep: number, gamma: tf.Tensor2D) => void): tf.Tensor2D {
     const { numDevices: N, numAntennas: M, sequenceLength: L } = this.scenario;
@@ -207,6 +249,8 @@ export class CovarianceMlDetector implements Detector {
       { length: B },
       (_, b) => new CovarianceCd(sRe, sIm, yRe.subarray(b * per, (b + 1) * per), yIm.subarray(b * per, (b + 1) * per), L, M, obs.noiseVar as number),
     );
+    const prior = this.priorWeights(obs);
+    if (prior !== undefined) trials.forEach((t, b) => (t.prior = Float64Array.from(prior.subarray(b * K, (b + 1) * K))));
     const gammaOf = (): Float32Array => {
       const out = new Float32Array(B * K);
       trials.forEach((t, b) => out.set(t.gamma, b * K));
@@ -240,6 +284,8 @@ export class CovarianceMlDetector implements Detector {
       const quad = useY ? tf.keep(tf.transpose(yReal, [0, 2, 1])) : tf.keep(tf.div(tf.matMul(yReal, tf.transpose(yReal, [0, 2, 1]) as tf.Tensor3D), M));
       let w = tf.keep(tf.mul(tf.eye(L2), 1 / sigma2).expandDims(0).tile([B, 1, 1])) as tf.Tensor3D; // real(Sigma^{-1})
       const gamma: tf.Tensor1D[] = Array.from({ length: K }, () => tf.keep(tf.zeros([B])) as tf.Tensor1D);
+      const priorHost = this.priorWeights(obs);
+      const prior = priorHost === undefined ? undefined : tf.unstack(tf.tensor2d(Float32Array.from(priorHost), [B, K]), 1).map((c) => tf.keep(c));
       for (let sweep = 0; sweep < this.orders.length; sweep++) {
         for (const k of this.orders[sweep]) {
           const s = columns[k];
@@ -250,7 +296,12 @@ export class CovarianceMlDetector implements Detector {
             const b = useY
               ? tf.div(tf.sum(tf.square(tf.matMul(quad, u3)), [1, 2]), M)
               : tf.sum(tf.mul(u3, tf.matMul(quad, u3)), [1, 2]);
-            const d = tf.maximum(tf.div(tf.sub(b, a), tf.square(a)), tf.neg(gamma[k]));
+            // ML: (b - a) / a^2; MAP: u* = 2 b / (a + sqrt(a^2 - 4 c b)), d* = (u* - 1) / a
+            const step =
+              prior === undefined
+                ? tf.div(tf.sub(b, a), tf.square(a))
+                : tf.div(tf.sub(tf.div(tf.mul(2, b), tf.add(a, tf.sqrt(tf.relu(tf.sub(tf.square(a), tf.mul(tf.mul(4, prior[k]), b)))))), 1), a);
+            const d = tf.maximum(step, tf.neg(gamma[k]));
             const coef = tf.reshape(tf.div(d, tf.add(1, tf.mul(d, a))), [B, 1, 1]);
             // real(u u^H) = u u^T + (iu)(iu)^T with iu = [-Im u; Re u]
             const [ur, ui] = tf.split(u3, 2, 1);
@@ -266,7 +317,7 @@ export class CovarianceMlDetector implements Detector {
         if (onSweep !== undefined) tf.tidy(() => onSweep(sweep, tf.stack(gamma, 1) as tf.Tensor2D));
       }
       const out = tf.stack(gamma, 1) as tf.Tensor2D;
-      tf.dispose([w, quad, ...gamma]);
+      tf.dispose([w, quad, ...gamma, ...(prior ?? [])]);
       return out;
     });
   }

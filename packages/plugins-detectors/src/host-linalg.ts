@@ -243,6 +243,12 @@ export class CovarianceCd {
     this.ui = new Float64Array(L);
   }
 
+  /**
+   * MAP objective (paper 001, eq. 16 in gamma units): per-coordinate weight c_k of the linear prior
+   * term - sum_k c_k gamma_k, c_k = log(p_k / (1 - p_k)) / (M beta_k); undefined = ML (c = 0).
+   */
+  prior: Float64Array | undefined;
+
   /** One sweep over the coordinates in `order`. */
   sweep(order: readonly number[]): void {
     const { L, M, sRe, sIm, wr, wi, ur, ui, ytr, yti, gamma } = this;
@@ -297,7 +303,7 @@ export class CovarianceCd {
           b += ur[i] * vr + ui[i] * vi;
         }
       }
-      const d = Math.max((b - a) / (a * a), -gamma[k]);
+      const d = Math.max(this.prior === undefined ? (b - a) / (a * a) : mapStep(a, b, this.prior[k]), -gamma[k]);
       if (d === 0) continue;
       gamma[k] += d;
       // Sigma^{-1} -= c u u^H, c = d / (1 + d a)
@@ -313,4 +319,17 @@ export class CovarianceCd {
       }
     }
   }
+}
+
+/**
+ * The exact minimiser d of f(d) = log(1 + d s) - d q / (1 + d s) - c d along one coordinate (the
+ * MAP coordinate step of paper 001, eqs. 18-19 with the sign of eq. 19 corrected), in the
+ * division-free form u* = 2 q / (s + sqrt(s^2 - 4 c q)), d = (u* - 1) / s (u = 1 + d s), which is
+ * finite at c = 0, where it is the ML step (q - s) / s^2. For c > 0 (prior above 1/2) the
+ * discriminant is clamped at 0. The caller clamps d >= -gamma_k.
+ */
+export function mapStep(s: number, q: number, c: number): number {
+  if (c === 0) return (q - s) / (s * s);
+  const u = (2 * q) / (s + Math.sqrt(Math.max(0, s * s - 4 * c * q)));
+  return (u - 1) / s;
 }

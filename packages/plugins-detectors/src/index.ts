@@ -6,6 +6,10 @@ import { CovarianceMlDetector } from './covariance-ml';
 import { ExhaustiveMlDetector } from './exhaustive-ml';
 import { ScmaMpaDetector } from './scma-mpa';
 import { MlpActivityDetector } from './mlp-activity';
+import { GroupLassoDetector } from './group-lasso';
+import { GroupLassoUnfoldedDetector } from './group-lasso-unfolded';
+import { AmpUnfoldedDetector } from './amp-unfolded';
+import { DlMampnetDetector } from './dl-mampnet';
 
 export { CorrelationEnergyDetector, CorrelationEnergyParams } from './correlation-energy';
 export { MmvAmpDetector, MmvAmpParams, bernoulliGaussianDenoiser } from './mmv-amp';
@@ -13,9 +17,13 @@ export { CovarianceMlDetector, CovarianceMlParams } from './covariance-ml';
 export { ExhaustiveMlDetector, ExhaustiveMlParams, hypothesisCount } from './exhaustive-ml';
 export { ScmaMpaDetector, ScmaMpaParams } from './scma-mpa';
 export { MlpActivityDetector, MlpActivityParams } from './mlp-activity';
+export { DlMampnetDetector, DlMampnetParams, scalarBgDenoiser, poolUnpool } from './dl-mampnet';
+export { GroupLassoDetector, GroupLassoParams, groupLassoAdmm, groupLassoBcd, groupLassoObjective } from './group-lasso';
+export { GroupLassoUnfoldedDetector, GroupLassoUnfoldedParams } from './group-lasso-unfolded';
+export { AmpUnfoldedDetector, AmpUnfoldedParams, ampUnrolled } from './amp-unfolded';
 
 /** Every detector plugin of this package. */
-export const detectorPlugins: readonly PluginClass[] = [CorrelationEnergyDetector, ScmaMpaDetector, MlpActivityDetector, MmvAmpDetector, CovarianceMlDetector, ExhaustiveMlDetector];
+export const detectorPlugins: readonly PluginClass[] = [CorrelationEnergyDetector, ScmaMpaDetector, MlpActivityDetector, MmvAmpDetector, CovarianceMlDetector, ExhaustiveMlDetector, GroupLassoDetector, GroupLassoUnfoldedDetector, AmpUnfoldedDetector, DlMampnetDetector];
 
 /** Register this package's plugins in `registry` (no side effects on import). */
 export function registerDetectors(registry: Registry): Registry {

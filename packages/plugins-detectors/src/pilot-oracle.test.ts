@@ -16,7 +16,7 @@ function detectors(scenario: Scenario): Record<'map' | 'amp' | 'cov', Detector> 
   return {
     map: new ExhaustiveMlDetector({ model: 'noncoherent', criterion: 'map', activity: 'unknown', maxHypotheses: 4096 }, scenario),
     amp: new MmvAmpDetector({ maxIterations: 30, noiseEstimate: 'residual', onsager: 'matrix', threshold: { rule: 'map' } }, scenario),
-    cov: new CovarianceMlDetector({ sweeps: 20, order: 'random', threshold: { rule: 'beta', fraction: 0.5 }, precision: 'float64' }, scenario, new RandomStreams(['oracle'])),
+    cov: new CovarianceMlDetector({ sweeps: 20, order: 'random', threshold: { rule: 'beta', fraction: 0.5 }, precision: 'float64', objective: 'ml' }, scenario, new RandomStreams(['oracle'])),
   };
 }
 
