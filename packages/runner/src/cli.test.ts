@@ -72,6 +72,16 @@ describe('gfra CLI', function () {
     expect(bad.stderr).to.match(/Unknown plugin kind "detectors"/);
   });
 
+  it('ends quietly when its output pipe closes early (gfra run ... | head -1)', () => {
+    const { dir, file } = tempSpec(tinySpec());
+    const cmd = `"${process.execPath}" "${BIN}" run "${file}" --quiet --no-plot --out "${path.join(dir, 'out')}" | head -1`;
+    const r = spawnSync('sh', ['-c', cmd], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: '1' } });
+    expect(r.status).to.equal(0);
+    expect(r.stdout).to.match(/^candidate\s+trials/);
+    expect(r.stderr).to.equal('');
+    expect(fs.existsSync(path.join(dir, 'out', 'results.json'))).to.equal(true);
+  });
+
   it('schema: the committed schema/gfra.schema.json is up to date (regenerate with `pnpm gfra schema --out schema/gfra.schema.json`)', () => {
     const committed = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema', 'gfra.schema.json'), 'utf8'));
     expect(committed).to.deep.equal(assembleSpecSchema(builtinRegistry()));

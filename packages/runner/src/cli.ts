@@ -224,6 +224,11 @@ function textTable(header: string[], rows: string[][]): string {
 
 /** Run the CLI with `argv` (without node and script); resolves to the exit status. */
 export async function main(argv: readonly string[]): Promise<number> {
+  // `gfra run spec.json | head`: a closed pipe ends output quietly (results.json is already written).
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   try {
     await program().parseAsync([...argv], { from: 'user' });
     return 0;
