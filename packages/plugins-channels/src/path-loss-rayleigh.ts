@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'tsyringe';
 import {
-  cx,
   definePlugin,
   toDb,
   RandomStreams,
@@ -11,11 +10,11 @@ import {
   type ChannelOutput,
   type ComplexTensor,
   type Generator,
-  type Knowledge,
   type ParamProblem,
   type Scenario,
   type TrialRange,
 } from '@gfra/core';
+import { blockFadingKnowledge, propagateBlockFading } from './block-fading';
 
 export const PathLossRayleighParams = Type.Object(
   {
@@ -151,12 +150,7 @@ export class PathLossRayleighChannel implements Channel {
     reference:
       'L. Liu and W. Yu, "Massive connectivity with massive MIMO - Part I", IEEE TSP 2018, simulation setup (PL = 128.1 + 37.6 log10 d, -169 dBm/Hz); Z. Ma et al. (DL-mAMPnet), Sec. VI',
     params: PathLossRayleighParams,
-    provides: (p: PathLossRayleighParams) => {
-      const out: Knowledge[] = [];
-      if (p.knownNoiseVariance) out.push('noiseVariance');
-      if (p.knownLargeScaleFading) out.push('largeScaleFading');
-      return out;
-    },
+    provides: (p: PathLossRayleighParams) => blockFadingKnowledge(p),
     check: (p: PathLossRayleighParams) => {
       const problems: ParamProblem[] = [];
       if (p.minDistanceKm > p.maxDistanceKm) {
@@ -223,13 +217,6 @@ export class PathLossRayleighChannel implements Channel {
   }
 
   propagate(tx: ComplexTensor, trials: TrialRange): ChannelOutput {
-    const { numDevices: N, numAntennas: M, sequenceLength: L } = this.scenario;
-    const sigma2 = this.params.noiseVar;
-    const beta = this.largeScaleFading(trials);
-    const g = this.random.complexNormal(trials, 'fading', [N, M]);
-    const h = cx.scale(g, tf.expandDims(tf.sqrt(beta), 2));
-    const noise = this.random.complexNormal(trials, 'noise', [L, M], sigma2);
-    const y = cx.add(cx.matmul(cx.matrixTranspose(tx), h), noise);
-    return { y, channel: h, largeScaleFading: beta, noiseVar: sigma2 };
+    return propagateBlockFading(tx, trials, this.largeScaleFading(trials), this.params.noiseVar, this.scenario, this.random);
   }
 }

@@ -2,17 +2,16 @@ import * as tf from '@tensorflow/tfjs';
 import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'tsyringe';
 import {
-  cx,
   definePlugin,
   TOKENS,
   type Channel,
   type ChannelOutput,
   type ComplexTensor,
-  type Knowledge,
   type RandomStreams,
   type Scenario,
   type TrialRange,
 } from '@gfra/core';
+import { blockFadingKnowledge, propagateBlockFading } from './block-fading';
 
 export const SnrRange = Type.Object(
   {
@@ -59,12 +58,7 @@ export class RayleighChannel implements Channel {
     summary: 'Rayleigh block fading h_n ~ CN(0, beta_n I_M) plus AWGN; beta_n from a per-device SNR in dB',
     reference: 'Standard block-fading MIMO uplink, e.g. L. Liu and W. Yu, IEEE TSP 2018, Eq. (1)',
     params: RayleighParams,
-    provides: (p: RayleighParams) => {
-      const out: Knowledge[] = [];
-      if (p.knownNoiseVariance) out.push('noiseVariance');
-      if (p.knownLargeScaleFading) out.push('largeScaleFading');
-      return out;
-    },
+    provides: (p: RayleighParams) => blockFadingKnowledge(p),
     check: (p: RayleighParams) =>
       typeof p.snrDb === 'object' && p.snrDb.min > p.snrDb.max
         ? [{ path: 'snrDb', message: `min (${p.snrDb.min} dB) must be <= max (${p.snrDb.max} dB)` }]
@@ -88,13 +82,6 @@ export class RayleighChannel implements Channel {
   }
 
   propagate(tx: ComplexTensor, trials: TrialRange): ChannelOutput {
-    const { numDevices: N, numAntennas: M, sequenceLength: L } = this.scenario;
-    const sigma2 = this.params.noiseVar;
-    const beta = this.largeScaleFading(trials);
-    const g = this.random.complexNormal(trials, 'fading', [N, M]);
-    const h = cx.scale(g, tf.expandDims(tf.sqrt(beta), 2));
-    const noise = this.random.complexNormal(trials, 'noise', [L, M], sigma2);
-    const y = cx.add(cx.matmul(cx.matrixTranspose(tx), h), noise);
-    return { y, channel: h, largeScaleFading: beta, noiseVar: sigma2 };
+    return propagateBlockFading(tx, trials, this.largeScaleFading(trials), this.params.noiseVar, this.scenario, this.random);
   }
 }
