@@ -30,6 +30,16 @@ export const BerParams = Type.Object(
 );
 export type BerParams = Static<typeof BerParams>;
 
+/** Untracked per-device rate statistics `<prefix>-user0` ... `<prefix>-user<N-1>`. */
+export function perDeviceRates(prefix: string, what: string, numDevices: number): StatisticInfo[] {
+  return Array.from({ length: numDevices }, (_, n): StatisticInfo => ({
+    name: `${prefix}-user${n}`,
+    kind: 'rate',
+    description: `${what} of device ${n}`,
+    tracked: false,
+  }));
+}
+
 /** Problems shared by the bit-based metrics: they need J >= 1. */
 export function bitMetricProblems(s: Scenario): ParamProblem[] {
   return s.bitsPerDevice < 1
@@ -89,14 +99,7 @@ export class BerMetric implements Metric {
     check: (_p: BerParams, s: Scenario) => bitMetricProblems(s),
     statistics: (p: BerParams, s: Scenario): StatisticInfo[] => [
       { name: 'ber', kind: 'rate', description: 'bit error rate over all bits of active devices', tracked: true },
-      ...(p.perUser
-        ? Array.from({ length: s.numDevices }, (_, n): StatisticInfo => ({
-            name: `ber-user${n}`,
-            kind: 'rate',
-            description: `bit error rate of device ${n}`,
-            tracked: false,
-          }))
-        : []),
+      ...(p.perUser ? perDeviceRates('ber', 'bit error rate', s.numDevices) : []),
     ],
   });
 

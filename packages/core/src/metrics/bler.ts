@@ -4,7 +4,7 @@ import { inject, injectable } from 'tsyringe';
 import { definePlugin, TOKENS, type Estimate, type MeasuredStatistic, type Metric, type StatisticInfo, type Truth } from '../plugin';
 import * as cx from '../complex';
 import type { Scenario } from '../scenario';
-import { BitSource, bitErrors, bitMetricProblems } from './ber';
+import { BitSource, bitErrors, bitMetricProblems, perDeviceRates } from './ber';
 
 export const BlerParams = Type.Object(
   {
@@ -57,14 +57,7 @@ export class BlerMetric implements Metric {
         ? [{ name: 'bler-trial', kind: 'rate', description: 'fraction of trials with any active device\'s block in error', tracked: true }]
         : [
             { name: 'bler', kind: 'rate', description: 'fraction of active devices\' blocks with a bit error (or missed)', tracked: true },
-            ...(p.perUser
-              ? Array.from({ length: s.numDevices }, (_, n): StatisticInfo => ({
-                  name: `bler-user${n}`,
-                  kind: 'rate',
-                  description: `block error rate of device ${n}`,
-                  tracked: false,
-                }))
-              : []),
+            ...(p.perUser ? perDeviceRates('bler', 'block error rate', s.numDevices) : []),
           ],
   });
 
