@@ -25,3 +25,4 @@ export { BerMetric, BerParams } from './metrics/ber';
 export { BlerMetric, BlerParams } from './metrics/bler';
 export { NmseMetric, NmseParams } from './metrics/nmse';
 export { MmvMseMetric, MmvMseParams } from './metrics/mmv-mse';
+export * from './threshold';

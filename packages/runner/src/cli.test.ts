@@ -30,7 +30,7 @@ describe('gfra CLI', function () {
     const out = path.join(dir, 'out');
     const r = gfra('run', file, '--out', out, '--quiet');
     expect(r.status, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/candidate\s+sequenceLength\s+trials\s+pmd\s+pfa\s+pmd\+pfa/);
+    expect(r.stdout).to.match(/candidate\s+sequenceLength\s+trials\s+detect ms\s+pmd\s+pfa\s+pmd\+pfa/);
     const results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
     expect(results).to.include.keys('name', 'seed', 'specHash', 'backend', 'spec', 'results');
     expect(results.name).to.equal('tiny');

@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
+import { fitThreshold, TrialDomain } from '@gfra/core';
 import { builtinRegistry } from './builtins';
+import { Pipeline } from './pipeline';
+import { container } from 'tsyringe';
 import { runJob, type JobResult } from './montecarlo';
 import { tinySpec } from './testing';
 import { SpecValidator } from './validate';
@@ -13,7 +16,7 @@ async function runAll(spec: Record<string, unknown>): Promise<JobResult[]> {
   return out;
 }
 
-const strip = (r: JobResult) => ({ ...r, seconds: 0 });
+const strip = (r: JobResult) => ({ ...r, seconds: 0, detectorTime: undefined });
 
 describe('Monte Carlo engine', () => {
   it('gives identical numbers whatever the batch size', async () => {
@@ -90,5 +93,75 @@ describe('Monte Carlo engine', () => {
     });
     expect(r.stop).to.equal('interrupted');
     expect(r.trials).to.equal(16);
+  });
+
+  describe('thresholding module (candidate `threshold` block)', () => {
+    const spec = () =>
+      tinySpec({
+        candidates: {
+          own: { detector: { plugin: 'correlation-energy', params: { threshold: { rule: 'false-alarm', falseAlarm: 0.3 } } } },
+          fitted: {
+            detector: { plugin: 'correlation-energy', params: { threshold: { rule: 'false-alarm', falseAlarm: 0.3 } } },
+            threshold: { trials: 300, batchSize: 64 },
+          },
+        },
+        montecarlo: { batchSize: 50, targetEvents: 100000, maxTrials: 200, maxSeconds: 60, commonRandomNumbers: true },
+      });
+
+    /** Scores and truth of `trials` trials of a domain, by an independent pipeline. */
+    async function scoresOf(domainName: string | undefined, trials: number): Promise<{ scores: Float32Array; active: Float32Array }> {
+      const registry = builtinRegistry();
+      const validated = new SpecValidator(registry).validateObject(spec(), 'test.json');
+      const job = validated.jobs.find((j) => j.candidate === 'fitted');
+      if (job === undefined) throw new Error('no job');
+      const pipeline = new Pipeline(registry, job, validated.spec.seed, container, { domain: new TrialDomain(domainName) });
+      try {
+        await pipeline.prepare();
+        return pipeline.activityScores({ first: 0, count: trials });
+      } finally {
+        pipeline.dispose();
+      }
+    }
+
+    it('fits gamma* on training-domain trials and decides score >= gamma* on the evaluation trials', async () => {
+      const [own, fitted] = await runAll(spec());
+      const t = fitted.threshold;
+      if (t === undefined) throw new Error('no threshold in the result');
+      expect(own.threshold).to.equal(undefined);
+      expect(t.trials).to.equal(300);
+      // The fit, recomputed from the training-domain scores (an independent pipeline).
+      const train = await scoresOf('train', 300);
+      const refit = fitThreshold(train.scores, train.active);
+      expect(t.gamma).to.equal(refit.gamma);
+      expect(t.fittedErrorRate).to.be.closeTo(refit.errors / refit.samples, 1e-12);
+      // The evaluation counts equal thresholding the evaluation-domain scores by hand at gamma*.
+      const test = await scoresOf(undefined, 200);
+      let misses = 0;
+      let falseAlarms = 0;
+      test.scores.forEach((s, i) => {
+        if (test.active[i] === 1 && s < t.gamma) misses++;
+        if (test.active[i] === 0 && s >= t.gamma) falseAlarms++;
+      });
+      expect(fitted.metrics.pmd.events).to.equal(misses);
+      expect(fitted.metrics.pfa.events).to.equal(falseAlarms);
+      // The training and evaluation draws differ.
+      expect(Array.from(train.scores.slice(0, 20))).to.not.deep.equal(Array.from(test.scores.slice(0, 20)));
+    });
+
+    it('is optimal on its fitting trials: no other threshold makes fewer errors there, including the detector\'s own rule', async () => {
+      const [, fitted] = await runAll(spec());
+      const train = await scoresOf('train', 300);
+      const errorsAt = (g: number) => train.scores.reduce((e, s, i) => e + ((s >= g) !== (train.active[i] === 1) ? 1 : 0), 0);
+      const best = (fitted.threshold?.fittedErrorRate ?? NaN) * train.scores.length;
+      for (const g of [0, 0.5, 1, 1.5, 2, 3, 5, 10]) expect(best).to.be.at.most(errorsAt(g) + 1e-9);
+    });
+
+    it('records the detector time per trial when more than one batch ran', async () => {
+      const [r] = await runAll(tinySpec({ montecarlo: { batchSize: 16, targetEvents: 100000, maxTrials: 64, maxSeconds: 60 } }));
+      expect(r.detectorTime?.trials).to.equal(48); // the first batch is a warm-up
+      expect(r.detectorTime?.msPerTrial).to.be.greaterThan(0);
+      const [single] = await runAll(tinySpec({ montecarlo: { batchSize: 64, targetEvents: 100000, maxTrials: 64, maxSeconds: 60 } }));
+      expect(single.detectorTime).to.equal(undefined);
+    });
   });
 });

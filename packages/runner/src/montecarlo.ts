@@ -5,7 +5,7 @@
  * not depend on the batch size (see {@link Accumulators}).
  */
 import * as tf from '@tensorflow/tfjs';
-import { Accumulators, readTrainedArtifact, type Registry, type StatisticResult, type StopReason, type TrialValues } from '@gfra/core';
+import { Accumulators, fitThreshold, readTrainedArtifact, TrialDomain, type Registry, type StatisticResult, type StopReason, type TrialValues } from '@gfra/core';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { Pipeline } from './pipeline';
 import type { TrainingSummary } from './train';
@@ -21,6 +21,24 @@ export interface JobResult {
   readonly metrics: Record<string, StatisticResult>;
   /** Candidates with a `train` block: the trained artifact used and its loss history. */
   readonly training?: TrainingSummary;
+  /** Candidates with a `threshold` block: the fitted gamma* and its error rate on the fitting trials. */
+  readonly threshold?: ThresholdSummary;
+  /**
+   * Wall-clock time of the detector alone (decoding; not sampling, the channel or the metrics),
+   * over every evaluation batch but the first (a warm-up): total seconds, the trials they cover,
+   * and the mean per trial in milliseconds. Absent when only one batch ran.
+   */
+  readonly detectorTime?: { readonly seconds: number; readonly trials: number; readonly msPerTrial: number };
+}
+
+/** The thresholding module of one (point, candidate), as stored in results.json. */
+export interface ThresholdSummary {
+  /** Declare a device active when its activityScore >= gamma. */
+  readonly gamma: number;
+  /** Training-domain trials it was fitted on. */
+  readonly trials: number;
+  /** (misses + false alarms) / (trials * N) on those trials, the paper's P_E(gamma*). */
+  readonly fittedErrorRate: number;
 }
 
 export type ProgressEvent =
@@ -64,7 +82,9 @@ export async function runJob(job: Job, options: RunJobOptions): Promise<JobResul
   const start = now();
   emit({ type: 'job-start', job, index, total });
 
-  const pipeline = new Pipeline(options.registry, job, options.seed, options.container ?? rootContainer);
+  // Evaluation draws; switched to the training domain while fitting the threshold.
+  const domain = new TrialDomain();
+  const pipeline = new Pipeline(options.registry, job, options.seed, options.container ?? rootContainer, { domain });
   try {
     if (options.artifact !== undefined) {
       const { weights } = readTrainedArtifact(options.artifact);
@@ -76,6 +96,7 @@ export async function runJob(job: Job, options: RunJobOptions): Promise<JobResul
     } else {
       await pipeline.prepare();
     }
+    const threshold = job.config.threshold === undefined ? undefined : fitActivityThreshold(pipeline, domain, job.config.threshold);
     const acc = new Accumulators(pipeline.statistics);
     const rule = { targetEvents: montecarlo.targetEvents, maxTrials: montecarlo.maxTrials };
     let stop: StopReason | undefined;
@@ -113,12 +134,52 @@ export async function runJob(job: Job, options: RunJobOptions): Promise<JobResul
       seconds: now() - start,
       stop,
       metrics: acc.summary(montecarlo.confidence),
+      ...(threshold === undefined ? {} : { threshold }),
+      ...detectorTime(pipeline),
     };
     emit({ type: 'job-end', job, index, total, result });
     return result;
   } finally {
     pipeline.dispose();
   }
+}
+
+/**
+ * The thresholding module (paper 001, Sec. IV-C): gamma* minimising misses + false alarms of
+ * `activityScore >= gamma` over trials 0 .. trials - 1 of the training domain (for a trained
+ * candidate, its training set: the same traffic, channel and noise draws), then set on the
+ * pipeline for the evaluation.
+ */
+function fitActivityThreshold(pipeline: Pipeline, domain: TrialDomain, config: { trials: number; batchSize: number }): ThresholdSummary {
+  domain.current = 'train';
+  try {
+    const scores: Float32Array[] = [];
+    const active: Float32Array[] = [];
+    for (let first = 0; first < config.trials; first += config.batchSize) {
+      const batch = pipeline.activityScores({ first, count: Math.min(config.batchSize, config.trials - first) });
+      scores.push(batch.scores);
+      active.push(batch.active);
+    }
+    const concat = (parts: Float32Array[]): Float32Array => {
+      const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        out.set(p, at);
+        at += p.length;
+      }
+      return out;
+    };
+    const fit = fitThreshold(concat(scores), concat(active));
+    pipeline.setActivityThreshold(fit.gamma);
+    return { gamma: fit.gamma, trials: config.trials, fittedErrorRate: fit.errors / fit.samples };
+  } finally {
+    domain.current = undefined;
+  }
+}
+
+function detectorTime(pipeline: Pipeline): Pick<JobResult, 'detectorTime'> {
+  const { seconds, trials } = pipeline.detectorTime();
+  return trials === 0 ? {} : { detectorTime: { seconds, trials, msPerTrial: (1000 * seconds) / trials } };
 }
 
 /** Download the per-trial statistics (small [B] tensors) and free them. */

@@ -89,6 +89,10 @@ export class Pipeline {
   private readonly metrics: readonly Stage<Metric>[];
   private readonly granted: ReadonlySet<Capability>;
   private sideInfo: SideInformation = {};
+  /** gamma* of the thresholding module, once fitted ({@link setActivityThreshold}). */
+  private activityThreshold: number | undefined;
+  /** Detector wall-clock time of the timed batches (every batch but the first, a warm-up). */
+  private detectTime = { seconds: 0, trials: 0, batches: 0 };
 
   constructor(
     private readonly registry: Registry,
@@ -158,7 +162,16 @@ export class Pipeline {
       const tx = guarded(this.encoder, 'encode', () => this.encoder.instance.encode(traffic));
       const out = guarded(this.channel, 'propagate', () => this.channel.instance.propagate(tx, trials));
       const observation = this.observation(out);
-      const estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(observation));
+      const start = performance.now();
+      let estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(observation));
+      // Wait for every output (asynchronous backends) before reading the clock.
+      for (const t of Object.values(estimate)) for (const part of t === undefined ? [] : 're' in t ? [t.re, t.im] : [t]) part.dataSync();
+      const seconds = (performance.now() - start) / 1000;
+      if (this.detectTime.batches++ > 0) {
+        this.detectTime.seconds += seconds;
+        this.detectTime.trials += trials.count;
+      }
+      if (this.activityThreshold !== undefined) estimate = this.thresholded(estimate);
       const truth: Truth = { ...traffic, channel: out.channel, largeScaleFading: out.largeScaleFading };
       const stats: BatchStatistics = {};
       for (const metric of this.metrics) {
@@ -166,6 +179,42 @@ export class Pipeline {
       }
       return stats;
     });
+  }
+
+  /**
+   * The detector's soft activity scores and the true activity of a batch of trials, as host
+   * arrays [B * N] (trial-major), for fitting the thresholding module.
+   */
+  activityScores(trials: TrialRange): { scores: Float32Array; active: Float32Array } {
+    return tf.tidy(() => {
+      const traffic = guarded(this.traffic, 'sample', () => this.traffic.instance.sample(trials));
+      const tx = guarded(this.encoder, 'encode', () => this.encoder.instance.encode(traffic));
+      const out = guarded(this.channel, 'propagate', () => this.channel.instance.propagate(tx, trials));
+      const estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(this.observation(out)));
+      if (estimate.activityScore === undefined) {
+        throw new PipelineError(this.detector.key, this.detector.path, 'the threshold block needs an activityScore, but the detector returned none');
+      }
+      return { scores: estimate.activityScore.dataSync() as Float32Array, active: traffic.activity.dataSync() as Float32Array };
+    });
+  }
+
+  /** From now on, the activity decision is activityScore >= gamma (the thresholding module). */
+  setActivityThreshold(gamma: number): void {
+    this.activityThreshold = gamma;
+  }
+
+  /**
+   * Wall-clock time of the detector alone (decoding, not sampling or the channel), over every
+   * evaluation batch but the first (a warm-up), in seconds, and the trials it covers.
+   */
+  detectorTime(): { readonly seconds: number; readonly trials: number } {
+    return { seconds: this.detectTime.seconds, trials: this.detectTime.trials };
+  }
+
+  private thresholded(estimate: Estimate): Estimate {
+    const score = estimate.activityScore;
+    if (score === undefined) throw new PipelineError(this.detector.key, this.detector.path, 'the threshold block needs an activityScore, but the detector returned none');
+    return { ...estimate, activity: tf.cast(tf.greaterEqual(score, this.activityThreshold as number), 'float32') as tf.Tensor2D };
   }
 
   /** The static side information, once {@link prepare} has run (owned by the plugins). */

@@ -5,8 +5,9 @@
  *   "results": [ { "candidate", "point": { "<param path>": value }, "trials", "seconds",
  *                  "metrics": { "<statistic>": { "value", "low", "high", "events", "samples" } } } ] }
  *
- * plus `complete` (false while running or after an interruption), `stop` per result, and
- * `environment` (versions, backend provider). Fields are only ever added.
+ * plus `complete` (false while running or after an interruption), `stop` per result,
+ * `detectorTime` (decode-only wall clock) and, where configured, `training` and `threshold` per
+ * result, and `environment` (versions, backend provider). Fields are only ever added.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -44,16 +45,21 @@ export function formatNumber(x: number | null): string {
   return Number(x.toPrecision(3)).toString();
 }
 
-/** A plain-text table: candidate, swept values, trials, then value [low, high] per statistic. */
+/**
+ * A plain-text table: candidate, swept values, trials, the detector's mean time per trial in
+ * milliseconds (decoding only, warm-up batch excluded; `-` when a single batch ran), then
+ * value [low, high] per statistic.
+ */
 export function formatTable(results: readonly JobResult[]): string {
   if (results.length === 0) return '(no results)';
   const pointKeys = [...new Set(results.flatMap((r) => Object.keys(r.point)))];
   const statNames = [...new Set(results.flatMap((r) => Object.keys(r.metrics)))];
-  const header = ['candidate', ...pointKeys.map((k) => k.split('.').pop() as string), 'trials', ...statNames];
+  const header = ['candidate', ...pointKeys.map((k) => k.split('.').pop() as string), 'trials', 'detect ms', ...statNames];
   const rows = results.map((r) => [
     r.candidate,
     ...pointKeys.map((k) => (k in r.point ? JSON.stringify(r.point[k]) : '')),
     String(r.trials),
+    r.detectorTime === undefined ? '-' : formatNumber(r.detectorTime.msPerTrial),
     ...statNames.map((s) => {
       const m = r.metrics[s];
       if (m === undefined) return '';

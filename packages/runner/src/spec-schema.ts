@@ -42,6 +42,24 @@ export const MonteCarloSchema = Type.Object(
 );
 export type MonteCarlo = Static<typeof MonteCarloSchema>;
 
+export const ThresholdSchema = Type.Object(
+  {
+    trials: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'trials of the training domain to fit gamma* on (default: the train block\'s trainingSetSize, else 2000)',
+      }),
+    ),
+    batchSize: Type.Optional(Type.Integer({ minimum: 1, description: 'trials per batch while fitting (default: montecarlo.batchSize)' })),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Thresholding module (paper 001, Sec. IV-C): replace the detector\'s activity decision by activityScore >= gamma*, with gamma* minimising misses + false alarms on trials of the training domain (the training set of a trained candidate), fitted before evaluation',
+  },
+);
+export type ThresholdConfig = Static<typeof ThresholdSchema>;
+
 /** A plugin slot as it appears in a spec. */
 export interface SlotConfig {
   plugin: string;
@@ -55,6 +73,8 @@ export interface CandidateConfig {
   encoder?: SlotConfig;
   /** Train the candidate's trainable plugins before evaluating it. */
   train?: TrainConfig;
+  /** Fit the activity threshold gamma* on training-domain trials before evaluating it. */
+  threshold?: ThresholdConfig;
 }
 
 /** A spec after validation, with defaults applied. */
@@ -151,6 +171,7 @@ export function assembleSpecSchema(registry: Registry): Record<string, unknown> 
             channel: slot.channel,
             encoder: slot.encoder,
             train: plainSchema(TrainSchema),
+            threshold: plainSchema(ThresholdSchema),
           },
         },
       },

@@ -38,6 +38,8 @@ export interface JobConfig {
   readonly paths: Readonly<Record<Slot, string>>;
   /** The candidate's training, when it has a `train` block (resolved, see train-checks.ts). */
   readonly training?: TrainingSetup;
+  /** The candidate's thresholding module (trials resolved), when it has a `threshold` block. */
+  readonly threshold?: { readonly trials: number; readonly batchSize: number };
 }
 
 export interface Job {
@@ -310,6 +312,16 @@ export class SpecValidator {
       });
     }
     const estimate = new Set(provided.get('detector') ?? []);
+    if (config.threshold !== undefined) {
+      if (!estimate.has('activityScore')) {
+        add({
+          segments: [...pathSegments(config.paths.detector).slice(0, -1), 'threshold'],
+          message: `candidate "${candidate}": the threshold block needs an activityScore from the detector, but "${config.detector.plugin}" provides only ${[...estimate].join(', ') || 'nothing'}${where}`,
+          hint: 'Remove the threshold block or use a detector that outputs a soft activity score',
+        });
+      }
+      estimate.add('activity');
+    }
     config.metrics.forEach((m, i) => {
       const info = this.registry.get('metric', m.plugin).plugin;
       for (const problem of info.check?.(m.params, config.scenario) ?? []) {
@@ -380,6 +392,9 @@ export function jobConfig(spec: Spec, candidate: string): JobConfig {
     detector: c.detector,
     metrics: spec.metrics,
     montecarlo: spec.montecarlo,
+    ...(c.threshold === undefined
+      ? {}
+      : { threshold: { trials: c.threshold.trials ?? c.train?.trainingSetSize ?? 2000, batchSize: c.threshold.batchSize ?? spec.montecarlo.batchSize } }),
     paths: { traffic: traffic.path, channel: channel.path, encoder: encoder.path, detector: `candidates.${candidate}.detector` },
   };
 }

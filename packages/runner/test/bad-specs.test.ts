@@ -420,6 +420,19 @@ const CASES: Readonly<Record<string, Case>> = {
       { path: "candidates.energy.detector", message: exact("candidate \"energy\": detector \"correlation-energy\" needs largeScaleFading, which nothing upstream provides (traffic \"fixed-count\": activityProbability; encoder \"gaussian-pilots\": codebook; channel \"rayleigh\": noiseVariance)"), hint: providersHint("largeScaleFading", "rayleigh", "correlation-energy"), line: 15, column: 7 },
     ],
   },
+  "58-threshold-without-activity-score.json": {
+    // A threshold block on a detector without a soft activity score
+    issues: [
+      { path: "candidates.mpa.threshold", message: exact("candidate \"mpa\": the threshold block needs an activityScore from the detector, but \"scma-mpa\" provides only activity, message, bitLLR"), hint: exact("Remove the threshold block or use a detector that outputs a soft activity score"), line: 13, column: 7 },
+    ],
+  },
+  "59-threshold-zero-trials.json": {
+    // A threshold block with zero trials and an unknown key
+    issues: [
+      { path: "candidates.ml.threshold.trials", message: exact("must be >= 1 (got 0)"), hint: exact("Use an integer >= 1 (trials of the training domain to fit gamma* on (default: the train block's trainingSetSize, else 2000))"), line: 13, column: 22 },
+      { path: "candidates.ml.threshold.fitOn", message: exact("is not a known property"), hint: exact("Allowed properties: batchSize, trials"), line: 13, column: 35 },
+    ],
+  },
 };
 
 const CORPUS = path.join(__dirname, 'bad-specs');

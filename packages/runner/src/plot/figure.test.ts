@@ -12,8 +12,8 @@ import { buildFigure, plotResults, writeDefaultFigures } from './figure';
 import { defaultParam, resolveParam, sweptParams } from './params';
 import { renderPng, renderSvg } from './render';
 import { readResults, type StoredResults } from './results-file';
-import { chartRows, MARKER_BOUND, plotRuns } from './rows';
-import { describeStatistics, pickStatistic } from './statistics';
+import { chartRows, DETECTOR_TIME, MARKER_BOUND, plotRuns } from './rows';
+import { describeStatistics, pickStatistic, timingStatistic } from './statistics';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'plot');
 const QUICKSTART = path.join(FIXTURES, 'quickstart');
@@ -91,6 +91,21 @@ describe('plot: figures from results.json', function () {
     expect(countColor(png, PALETTE[0])).to.be.greaterThan(500);
     expect(countColor(png, PALETTE[1])).to.be.greaterThan(500);
     expect(countColor(png, '#000000', 40)).to.be.greaterThan(2000);
+  });
+
+  it('detector time: a pseudo-statistic drawn only when asked for by name, from each result\'s detectorTime', () => {
+    const loaded = readResults(QUICKSTART);
+    expect(timingStatistic(loaded.data)).to.deep.equal([]); // the fixture predates detectorTime
+    const timed: StoredResults = {
+      ...loaded.data,
+      results: loaded.data.results.map((r, i) => ({ ...r, detectorTime: { seconds: 0.1 * (i + 1), trials: 100, msPerTrial: i + 1 } })),
+    };
+    expect(describeStatistics(timed).map((s) => s.name)).to.not.include(DETECTOR_TIME); // not a default figure
+    const [stat] = timingStatistic(timed);
+    expect(stat).to.include({ name: DETECTOR_TIME, scale: 'linear', kind: 'mean' });
+    const rows = chartRows(plotRuns([{ ...loaded, data: timed }]), 'scenario.sequenceLength', stat);
+    expect(rows.map((r) => r.y)).to.deep.equal(timed.results.map((_, i) => i + 1));
+    expect(rows.every((r) => r.yLow === null && r.yHigh === null)).to.equal(true);
   });
 
   it('zero observed errors: drawn as a downward triangle at the interval upper end, not dropped or at zero', async () => {

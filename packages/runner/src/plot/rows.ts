@@ -62,6 +62,22 @@ export function panelPaths(runs: readonly PlotRun[], xPath: string): string[] {
   return [...new Set(params.map((p) => p.path))].filter((p) => p !== xPath && !coupled.has(p));
 }
 
+/**
+ * Name of the pseudo-statistic for the detector's decode time per trial in milliseconds (a
+ * result's `detectorTime`; no interval), plotted on request (`gfra plot --metric detector-ms`),
+ * e.g. for paper 001's time figures.
+ */
+export const DETECTOR_TIME = 'detector-ms';
+
+/** The statistic `name` of a result, including the {@link DETECTOR_TIME} pseudo-statistic. */
+function resultStatistic(r: StoredResults['results'][number], name: string): StoredResults['results'][number]['metrics'][string] | undefined {
+  if (name === DETECTOR_TIME && !(name in r.metrics)) {
+    const t = r.detectorTime;
+    return t === undefined ? undefined : { value: t.msPerTrial, low: null, high: null, events: null, samples: t.trials };
+  }
+  return r.metrics[name];
+}
+
 /** Rows of `stat` against the swept parameter `xPath`, over every run that sweeps it. */
 export function chartRows(runs: readonly PlotRun[], xPath: string, stat: StatisticDescription): ChartRow[] {
   const prefix = runs.length > 1;
@@ -70,7 +86,7 @@ export function chartRows(runs: readonly PlotRun[], xPath: string, stat: Statist
   for (const run of runs) {
     for (const r of run.data.results) {
       if (!(xPath in r.point)) continue;
-      const m = r.metrics[stat.name];
+      const m = resultStatistic(r, stat.name);
       if (m === undefined || m.value === null) continue;
       const raw = r.point[xPath];
       const x = typeof raw === 'number' ? raw : JSON.stringify(raw);

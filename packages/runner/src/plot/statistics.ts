@@ -9,6 +9,7 @@
 import { GfraUserError, type Registry, type StatisticKind } from '@gfra/core';
 import { builtinRegistry } from '../builtins';
 import type { StoredResults } from './results-file';
+import { DETECTOR_TIME } from './rows';
 
 export interface StatisticDescription {
   readonly name: string;
@@ -51,6 +52,14 @@ export function describeStatistics(data: StoredResults, registry: Registry = bui
     const isRate = data.results.some((r) => r.metrics[name] !== undefined && r.metrics[name].events !== null);
     return describe(name, isRate ? 'rate' : 'mean', '', false);
   });
+}
+
+/**
+ * The detector-time pseudo-statistic ({@link DETECTOR_TIME}) when the results record it: not a
+ * default figure (timings are noisy and machine-specific), drawn when asked for by name.
+ */
+export function timingStatistic(data: StoredResults): StatisticDescription[] {
+  return data.results.some((r) => r.detectorTime !== undefined) ? [describe(DETECTOR_TIME, 'mean', 'detector time per trial (ms)', false)] : [];
 }
 
 /** Find a statistic by name; the error lists the valid ones. */

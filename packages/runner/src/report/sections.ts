@@ -76,17 +76,22 @@ export function resultsTable(run: PlotRun): string {
   return table(header, rows, 'results');
 }
 
-/** Per candidate of each run: points, trials, total and per-point seconds, trials per second. */
+/**
+ * Per candidate of each run: points, trials, total and per-point seconds, trials per second,
+ * and the detector's decode time per trial (milliseconds, warm-up batches excluded).
+ */
 export function timingTable(runs: readonly PlotRun[]): string {
   const prefix = runs.length > 1;
   const rows: Cell[][] = [];
   for (const run of runs) {
-    const byCandidate = new Map<string, { points: number; trials: number; seconds: number }>();
+    const byCandidate = new Map<string, { points: number; trials: number; seconds: number; detectSeconds: number; detectTrials: number }>();
     for (const r of run.data.results) {
-      const t = byCandidate.get(r.candidate) ?? { points: 0, trials: 0, seconds: 0 };
+      const t = byCandidate.get(r.candidate) ?? { points: 0, trials: 0, seconds: 0, detectSeconds: 0, detectTrials: 0 };
       t.points += 1;
       t.trials += r.trials;
       t.seconds += r.seconds;
+      t.detectSeconds += r.detectorTime?.seconds ?? 0;
+      t.detectTrials += r.detectorTime?.trials ?? 0;
       byCandidate.set(r.candidate, t);
     }
     for (const [candidate, t] of byCandidate) {
@@ -97,10 +102,11 @@ export function timingTable(runs: readonly PlotRun[]): string {
         Number(t.seconds.toFixed(2)),
         Number((t.seconds / t.points).toFixed(3)),
         t.seconds > 0 ? Math.round(t.trials / t.seconds) : '-',
+        t.detectTrials > 0 ? Number(((1000 * t.detectSeconds) / t.detectTrials).toPrecision(3)) : '-',
       ]);
     }
   }
-  return table(['candidate', 'points', 'trials', 'seconds', 'seconds per point', 'trials per second'], rows, 'timing');
+  return table(['candidate', 'points', 'trials', 'seconds', 'seconds per point', 'trials per second', 'detector ms per trial'], rows, 'timing');
 }
 
 /** Backend, versions, seed and spec hash of each run, plus the report's own libraries. */
