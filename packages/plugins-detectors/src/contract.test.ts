@@ -8,6 +8,8 @@ import { CovarianceMlDetector } from './covariance-ml';
 import { GroupLassoDetector } from './group-lasso';
 import { GroupLassoUnfoldedDetector } from './group-lasso-unfolded';
 import { AmpUnfoldedDetector } from './amp-unfolded';
+import { MapUnfoldedDetector } from './map-unfolded';
+import { CovarianceLassoDetector } from './covariance-lasso';
 
 /** A sparse 6-user, 4-RE codebook with Q = 4 (random values on the 6x4 SCMA factor graph) and a per-resource channel. */
 const scmaObservation: ContractOptions['observation'] = (s, batch) => {
@@ -30,6 +32,8 @@ const OPTIONS = new Map<PluginClass, ContractOptions>([
   [GroupLassoDetector, { scenario: ONE_PILOT, params: { iterations: 20 } }],
   [GroupLassoUnfoldedDetector, { scenario: ONE_PILOT, params: { blocks: 5, residual: false } }],
   [AmpUnfoldedDetector, { scenario: ONE_PILOT, params: { blocks: 3, residual: false } }],
+  [MapUnfoldedDetector, { scenario: ONE_PILOT, params: { sweeps: 2 } }],
+  [CovarianceLassoDetector, { scenario: ONE_PILOT, params: { sweeps: 20 } }],
 ]);
 
 for (const plugin of detectorPlugins) describePluginContract(plugin, OPTIONS.get(plugin));

@@ -8,6 +8,7 @@ import {
   numSequences,
   TOKENS,
   type Capability,
+  type ComplexTensor,
   type Detector,
   type Estimate,
   type Observation,
@@ -265,60 +266,85 @@ export class CovarianceMlDetector implements Detector {
 
   /** Batched float32 coordinate descent in tfjs (all trials step through the same order). */
   private estimateTf(obs: Observation, onSweep?: (sweep: number, gamma: tf.Tensor2D) => void): tf.Tensor2D {
-    const { numDevices: N, numAntennas: M, sequenceLength: L } = this.scenario;
-    const K = N * numSequences(this.scenario);
     const S = obs.codebook;
     if (S === undefined) throw new Error('needs the codebook (pilots) as side information');
     if (obs.noiseVar === undefined) throw new Error('needs the noise variance sigma^2 as side information');
-    const sigma2 = obs.noiseVar;
     const B = obs.y.re.shape[0];
-    const L2 = 2 * L;
+    const K = S.re.shape[1] as number;
+    const priorHost = this.priorWeights(obs);
     return tf.tidy(() => {
-      // Real forms: vectors [Re; Im], matrices [[Re, -Im], [Im, Re]].
-      const columns = tf.unstack(cx.realVector(S, 0), 1).map((c) => tf.reshape(c, [L2, 1]) as tf.Tensor2D); // K x [2L, 1]
-      const yStack = tf.concat([obs.y.re, obs.y.im], 1); // [B, 2L, M]: real form of Y
-      const yTimesI = tf.concat([tf.neg(obs.y.im), obs.y.re], 1); // [B, 2L, M]: real form of iY
-      const yReal = tf.concat([yStack, yTimesI], 2) as tf.Tensor3D; // [B, 2L, 2M]: real(Y) (columns y_m and i y_m)
-      const useY = M < L;
-      // b = Re(u^H Sigma_hat u) = ||Y^H u||^2 / M = ||real(Y)^T u||^2 / M, or u^T real(Sigma_hat) u.
-      const quad = useY ? tf.keep(tf.transpose(yReal, [0, 2, 1])) : tf.keep(tf.div(tf.matMul(yReal, tf.transpose(yReal, [0, 2, 1]) as tf.Tensor3D), M));
-      let w = tf.keep(tf.mul(tf.eye(L2), 1 / sigma2).expandDims(0).tile([B, 1, 1])) as tf.Tensor3D; // real(Sigma^{-1})
-      const gamma: tf.Tensor1D[] = Array.from({ length: K }, () => tf.keep(tf.zeros([B])) as tf.Tensor1D);
-      const priorHost = this.priorWeights(obs);
-      const prior = priorHost === undefined ? undefined : tf.unstack(tf.tensor2d(Float32Array.from(priorHost), [B, K]), 1).map((c) => tf.keep(c));
-      for (let sweep = 0; sweep < this.orders.length; sweep++) {
-        for (const k of this.orders[sweep]) {
-          const s = columns[k];
-          const [wNext, gNext] = tf.tidy(() => {
-            const u = tf.reshape(tf.matMul(tf.reshape(w, [B * L2, L2]) as tf.Tensor2D, s), [B, L2]) as tf.Tensor2D; // Sigma^{-1} s_k
-            const a = tf.reshape(tf.matMul(u, s), [B]); // s_k^H Sigma^{-1} s_k (real)
-            const u3 = tf.reshape(u, [B, L2, 1]) as tf.Tensor3D;
-            const b = useY
-              ? tf.div(tf.sum(tf.square(tf.matMul(quad, u3)), [1, 2]), M)
-              : tf.sum(tf.mul(u3, tf.matMul(quad, u3)), [1, 2]);
-            // ML: (b - a) / a^2; MAP: u* = 2 b / (a + sqrt(a^2 - 4 c b)), d* = (u* - 1) / a
-            const step =
-              prior === undefined
-                ? tf.div(tf.sub(b, a), tf.square(a))
-                : tf.div(tf.sub(tf.div(tf.mul(2, b), tf.add(a, tf.sqrt(tf.relu(tf.sub(tf.square(a), tf.mul(tf.mul(4, prior[k]), b)))))), 1), a);
-            const d = tf.maximum(step, tf.neg(gamma[k]));
-            const coef = tf.reshape(tf.div(d, tf.add(1, tf.mul(d, a))), [B, 1, 1]);
-            // real(u u^H) = u u^T + (iu)(iu)^T with iu = [-Im u; Re u]
-            const [ur, ui] = tf.split(u3, 2, 1);
-            const iu = tf.concat([tf.neg(ui), ur], 1);
-            const outer = tf.add(tf.mul(u3, tf.reshape(u3, [B, 1, L2])), tf.mul(iu, tf.reshape(iu, [B, 1, L2])));
-            return [tf.sub(w, tf.mul(coef, outer)) as tf.Tensor3D, tf.add(gamma[k], d) as tf.Tensor1D];
-          });
-          w.dispose();
-          gamma[k].dispose();
-          w = wNext;
-          gamma[k] = gNext;
-        }
-        if (onSweep !== undefined) tf.tidy(() => onSweep(sweep, tf.stack(gamma, 1) as tf.Tensor2D));
-      }
-      const out = tf.stack(gamma, 1) as tf.Tensor2D;
-      tf.dispose([w, quad, ...gamma, ...(prior ?? [])]);
-      return out;
+      const prior = priorHost === undefined ? undefined : tf.tensor2d(Float32Array.from(priorHost), [B, K]);
+      return covarianceCdTf(obs.y, S, obs.noiseVar as number, this.orders, prior, onSweep);
     });
   }
+}
+
+/**
+ * Batched float32 coordinate descent of the ML (prior undefined) or MAP covariance objective in
+ * tfjs: every trial of the batch steps through the same coordinate order. Differentiable in y,
+ * the codebook and the prior weights (paper 001's MAP-NN trains through it). Sigma^{-1} and
+ * Sigma_hat are kept in real form [[Re, -Im], [Im, Re]] ([B, 2L, 2L]).
+ *
+ * @param y        [B, L, M] complex received signal
+ * @param codebook [L, K] complex
+ * @param noiseVar sigma^2
+ * @param orders   coordinate order of each sweep (its length is the number of sweeps)
+ * @param prior    [B, K] c_k of the MAP step (u* = 2 b / (a + sqrt(a^2 - 4 c b))); undefined: ML
+ * @returns        [B, K] gamma after all sweeps
+ */
+export function covarianceCdTf(
+  y: ComplexTensor,
+  codebook: ComplexTensor,
+  noiseVar: number,
+  orders: readonly (readonly number[])[],
+  prior?: tf.Tensor2D,
+  onSweep?: (sweep: number, gamma: tf.Tensor2D) => void,
+): tf.Tensor2D {
+  const [B, L, M] = y.re.shape as [number, number, number];
+  const K = codebook.re.shape[1] as number;
+  const L2 = 2 * L;
+  return tf.tidy(() => {
+    // Real forms: vectors [Re; Im], matrices [[Re, -Im], [Im, Re]].
+    const columns = tf.unstack(cx.realVector(codebook, 0), 1).map((c) => tf.reshape(c, [L2, 1]) as tf.Tensor2D); // K x [2L, 1]
+    const yStack = tf.concat([y.re, y.im], 1); // [B, 2L, M]: real form of Y
+    const yTimesI = tf.concat([tf.neg(y.im), y.re], 1); // [B, 2L, M]: real form of iY
+    const yReal = tf.concat([yStack, yTimesI], 2) as tf.Tensor3D; // [B, 2L, 2M]: real(Y) (columns y_m and i y_m)
+    const useY = M < L;
+    // b = Re(u^H Sigma_hat u) = ||Y^H u||^2 / M = ||real(Y)^T u||^2 / M, or u^T real(Sigma_hat) u.
+    const quad = useY ? tf.keep(tf.transpose(yReal, [0, 2, 1])) : tf.keep(tf.div(tf.matMul(yReal, tf.transpose(yReal, [0, 2, 1]) as tf.Tensor3D), M));
+    let w = tf.keep(tf.mul(tf.eye(L2), 1 / noiseVar).expandDims(0).tile([B, 1, 1])) as tf.Tensor3D; // real(Sigma^{-1})
+    const gamma: tf.Tensor1D[] = Array.from({ length: K }, () => tf.keep(tf.zeros([B])) as tf.Tensor1D);
+    const c = prior === undefined ? undefined : tf.unstack(prior, 1).map((v) => tf.keep(v));
+    for (let sweep = 0; sweep < orders.length; sweep++) {
+      for (const k of orders[sweep]) {
+        const s = columns[k];
+        const [wNext, gNext] = tf.tidy(() => {
+          const u = tf.reshape(tf.matMul(tf.reshape(w, [B * L2, L2]) as tf.Tensor2D, s), [B, L2]) as tf.Tensor2D; // Sigma^{-1} s_k
+          const a = tf.reshape(tf.matMul(u, s), [B]); // s_k^H Sigma^{-1} s_k (real)
+          const u3 = tf.reshape(u, [B, L2, 1]) as tf.Tensor3D;
+          const b = useY ? tf.div(tf.sum(tf.square(tf.matMul(quad, u3)), [1, 2]), M) : tf.sum(tf.mul(u3, tf.matMul(quad, u3)), [1, 2]);
+          // ML: (b - a) / a^2; MAP: u* = 2 b / (a + sqrt(a^2 - 4 c b)), d* = (u* - 1) / a
+          const step =
+            c === undefined
+              ? tf.div(tf.sub(b, a), tf.square(a))
+              : tf.div(tf.sub(tf.div(tf.mul(2, b), tf.add(a, tf.sqrt(tf.relu(tf.sub(tf.square(a), tf.mul(tf.mul(4, c[k]), b)))))), 1), a);
+          const d = tf.maximum(step, tf.neg(gamma[k]));
+          const coef = tf.reshape(tf.div(d, tf.add(1, tf.mul(d, a))), [B, 1, 1]);
+          // real(u u^H) = u u^T + (iu)(iu)^T with iu = [-Im u; Re u]
+          const [ur, ui] = tf.split(u3, 2, 1);
+          const iu = tf.concat([tf.neg(ui), ur], 1);
+          const outer = tf.add(tf.mul(u3, tf.reshape(u3, [B, 1, L2])), tf.mul(iu, tf.reshape(iu, [B, 1, L2])));
+          return [tf.sub(w, tf.mul(coef, outer)) as tf.Tensor3D, tf.add(gamma[k], d) as tf.Tensor1D];
+        });
+        w.dispose();
+        gamma[k].dispose();
+        w = wNext;
+        gamma[k] = gNext;
+      }
+      if (onSweep !== undefined) tf.tidy(() => onSweep(sweep, tf.stack(gamma, 1) as tf.Tensor2D));
+    }
+    const out = tf.stack(gamma, 1) as tf.Tensor2D;
+    tf.dispose([w, quad, ...gamma, ...(c ?? [])]);
+    return out;
+  });
 }

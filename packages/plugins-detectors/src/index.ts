@@ -10,10 +10,14 @@ import { GroupLassoDetector } from './group-lasso';
 import { GroupLassoUnfoldedDetector } from './group-lasso-unfolded';
 import { AmpUnfoldedDetector } from './amp-unfolded';
 import { DlMampnetDetector } from './dl-mampnet';
+import { MapUnfoldedDetector } from './map-unfolded';
+import { CovarianceLassoDetector } from './covariance-lasso';
 
 export { CorrelationEnergyDetector, CorrelationEnergyParams } from './correlation-energy';
 export { MmvAmpDetector, MmvAmpParams, bernoulliGaussianDenoiser } from './mmv-amp';
-export { CovarianceMlDetector, CovarianceMlParams } from './covariance-ml';
+export { CovarianceMlDetector, CovarianceMlParams, covarianceCdTf } from './covariance-ml';
+export { MapUnfoldedDetector, MapUnfoldedParams } from './map-unfolded';
+export { CovarianceLassoDetector, CovarianceLassoParams, covarianceLassoHost } from './covariance-lasso';
 export { ExhaustiveMlDetector, ExhaustiveMlParams, hypothesisCount } from './exhaustive-ml';
 export { ScmaMpaDetector, ScmaMpaParams } from './scma-mpa';
 export { MlpActivityDetector, MlpActivityParams } from './mlp-activity';
@@ -23,7 +27,7 @@ export { GroupLassoUnfoldedDetector, GroupLassoUnfoldedParams } from './group-la
 export { AmpUnfoldedDetector, AmpUnfoldedParams, ampUnrolled } from './amp-unfolded';
 
 /** Every detector plugin of this package. */
-export const detectorPlugins: readonly PluginClass[] = [CorrelationEnergyDetector, ScmaMpaDetector, MlpActivityDetector, MmvAmpDetector, CovarianceMlDetector, ExhaustiveMlDetector, GroupLassoDetector, GroupLassoUnfoldedDetector, AmpUnfoldedDetector, DlMampnetDetector];
+export const detectorPlugins: readonly PluginClass[] = [CorrelationEnergyDetector, ScmaMpaDetector, MlpActivityDetector, MmvAmpDetector, CovarianceMlDetector, ExhaustiveMlDetector, GroupLassoDetector, GroupLassoUnfoldedDetector, AmpUnfoldedDetector, DlMampnetDetector, MapUnfoldedDetector, CovarianceLassoDetector];
 
 /** Register this package's plugins in `registry` (no side effects on import). */
 export function registerDetectors(registry: Registry): Registry {

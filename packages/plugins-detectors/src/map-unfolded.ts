@@ -1,0 +1,205 @@
+import * as tf from '@tensorflow/tfjs';
+import { Type, type Static } from '@sinclair/typebox';
+import { inject, injectable } from 'tsyringe';
+import {
+  cx,
+  definePlugin,
+  matMul2d,
+  numSequences,
+  TOKENS,
+  type Detector,
+  type Estimate,
+  type Observation,
+  type ParamProblem,
+  type RandomStreams,
+  type Scenario,
+  type Trainable,
+} from '@gfra/core';
+import { covarianceCdTf } from './covariance-ml';
+
+export const MapUnfoldedParams = Type.Object(
+  {
+    sweeps: Type.Integer({ minimum: 1, default: 3, description: 'U: unrolled sweeps of Algorithm 3 (each updates all N coordinates in index order; 55 in paper 001)' }),
+    activityProb: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 0.5,
+      default: 0.1,
+      description: 'initial eps(n) of every device (paper: p); eps(n) = 0.5 sigmoid(theta_n) stays below 1/2',
+    }),
+    trainPriors: Type.Boolean({ default: true, description: 'learn eps(1..N) (shared by all sweeps); false keeps the initial value' }),
+    correctionLayers: Type.Integer({ minimum: 0, default: 3, description: 'V: fully connected correction layers (ReLU on the first V - 1); 0 = no MLP' }),
+    hiddenWidth: Type.Optional(Type.Integer({ minimum: 1, description: 'units of the hidden correction layers (default 2 N)' })),
+    head: Type.Union([Type.Literal('skip-logit'), Type.Literal('plain')], {
+      default: 'skip-logit',
+      description:
+        '"skip-logit": logit_n = kappa (alpha_n - b) + MLP(alpha)_n with kappa, b trainable (a soft threshold: the binary approximation of 1[alpha_n >= b] that BCE trains) and the MLP\'s last layer zero-initialised; "plain": the paper\'s MLP ending in a sigmoid (with V = 0: the raw alpha^(U), Algorithm 3 itself)',
+    }),
+    sharpness: Type.Number({ exclusiveMinimum: 0, default: 10, description: 'initial kappa of the skip-logit head' }),
+    offset: Type.Number({ default: 0.5, description: 'initial b of the skip-logit head (alpha is on the 0/1 scale)' }),
+    threshold: Type.Number({
+      minimum: 0,
+      default: 0.5,
+      description: 'declare device n active when its score >= this (a probability, or alpha^(U) with head "plain" and V = 0); a candidate `threshold` block replaces it by gamma* fitted on training data',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type MapUnfoldedParams = Static<typeof MapUnfoldedParams>;
+
+/**
+ * MAP-NN: the model-driven decoder of paper 001 for jointly sparse support recovery (device
+ * activity detection) built on the MAP coordinate descent of Algorithm 3. Approximation part:
+ * U unrolled sweeps of Algorithm 3 ({@link covarianceCdTf}, exactly `covariance-ml` with
+ * `objective: "map"`, `precision: "float32"`, `order: "cyclic"`) on the sample covariance of Y,
+ * with the per-device activity probabilities eps(n) learned; correction part: V fully connected
+ * layers from alpha^(U) in R^N to N activity probabilities; trained with binary cross-entropy
+ * (`"loss": "bce"`), jointly with `learned-pilots` or on fixed pilots.
+ *
+ * Per coordinate n (paper eqs. (16)-(19) as corrected in the spec, A10): s = a_n^H Sinv a_n,
+ * q = a_n^H Sinv Sigma_hat Sinv a_n, c = log(eps_n / (1 - eps_n)) / (M beta_n),
+ * u* = 2 q / (s + sqrt(s^2 - 4 c q)), d = max((u* - 1) / s, -gamma_n), gamma_n += d, Sherman-Morrison
+ * update of Sinv; alpha_n = gamma_n / beta_n. eps_n = 0.5 sigmoid(theta_n), theta_n initialised so
+ * that eps_n = activityProb (spec A11: eps <= 1/2 keeps the relaxed problem bounded).
+ *
+ * Correction (head "plain", the paper): alpha -> [dense h, ReLU] x (V - 1) -> dense N -> sigmoid.
+ * Head "skip-logit" (default; spec R4, not in the paper): logit = kappa (alpha - b) + MLP(alpha)
+ * with the MLP's last layer zero-initialised, so training starts from a soft threshold of
+ * Algorithm 3's output instead of from a random MLP (which the spec measured to be worse than
+ * ML after a CPU-sized budget).
+ *
+ * Trainable variables: priors/theta [N] (trainPriors), head/kappa [], head/offset [] (skip-logit),
+ * correction<k>/kernel, correction<k>/bias. Symbols: N numDevices, M numAntennas,
+ * L sequenceLength, U sweeps, V correctionLayers.
+ *
+ * @input  y                [B, L, M] complex
+ * @input  codebook         [L, N] complex
+ * @input  noiseVar         sigma^2
+ * @input  largeScaleFading [B, N] beta_n (the channel variance of an active device)
+ * @output activityScore [B, N] activity probability (alpha^(U) with head "plain" and V = 0)
+ * @output activity      [B, N] in {0, 1}: score >= threshold
+ * @remarks Deviations from the paper: the skip-logit head by default (spec R4); the paper's
+ *   alpha (0/1 scale, unit channel power) is gamma / beta_n here; eps(n) parameterised as
+ *   0.5 sigmoid(theta) (spec A11); float32 throughout (the float64 host path of covariance-ml is
+ *   not differentiable); U = 55 sweeps of N sequential steps is thousands of small ops per pass,
+ *   so reduced-scale runs use U = 3-5 (spec 7.4; no truncated backpropagation implemented).
+ */
+@injectable()
+export class MapUnfoldedDetector implements Detector, Trainable {
+  static readonly plugin = definePlugin({
+    kind: 'detector',
+    name: 'map-unfolded',
+    summary: 'MAP-NN: U unrolled sweeps of the MAP coordinate descent (learned per-device eps(n)) + V correction layers to activity probabilities; train with BCE',
+    reference: 'Paper 001 (model-driven MMV auto-encoders), Sec. IV-B MAP-based decoder, eqs. (16)-(19), Algorithm 3',
+    params: MapUnfoldedParams,
+    requires: () => ['codebook', 'noiseVariance', 'largeScaleFading'],
+    provides: () => ['activityScore', 'activity'],
+    training: () => ({}),
+    check: (p: MapUnfoldedParams, s: Scenario) => {
+      const problems: ParamProblem[] = [];
+      if (numSequences(s) !== 1) problems.push({ path: '', message: `needs one pilot per device (scenario.bitsPerDevice = 0; got ${s.bitsPerDevice})` });
+      if (p.sweeps * s.numDevices > 20000) {
+        problems.push({
+          path: 'sweeps',
+          message: `${p.sweeps} sweeps x ${s.numDevices} devices = ${p.sweeps * s.numDevices} sequential coordinate steps per forward pass`,
+          hint: 'Use fewer sweeps (each step is ~25 tensor operations, also in the backward pass)',
+        });
+      }
+      return problems;
+    },
+  });
+
+  private readonly theta: tf.Variable | tf.Tensor1D;
+  private readonly head: { kappa: tf.Variable; offset: tf.Variable } | undefined;
+  private readonly layers: { kernel: tf.Variable; bias: tf.Variable; name: string }[] = [];
+  private readonly orders: readonly (readonly number[])[];
+
+  constructor(
+    @inject(TOKENS.params) private readonly params: MapUnfoldedParams,
+    @inject(TOKENS.scenario) private readonly scenario: Scenario,
+    @inject(TOKENS.random) random: RandomStreams,
+  ) {
+    const N = scenario.numDevices;
+    const cyclic = Array.from({ length: N }, (_, n) => n);
+    this.orders = Array.from({ length: params.sweeps }, () => cyclic);
+    // eps = 0.5 sigmoid(theta)  <=>  theta = logit(2 eps)
+    const theta0 = Math.log((2 * params.activityProb) / (1 - 2 * params.activityProb));
+    this.theta = tf.tidy(() => (params.trainPriors ? tf.variable(tf.fill([N], theta0), true) : tf.keep(tf.fill([N], theta0) as tf.Tensor1D)));
+    this.head =
+      params.head === 'skip-logit'
+        ? tf.tidy(() => ({ kappa: tf.variable(tf.scalar(params.sharpness), true), offset: tf.variable(tf.scalar(params.offset), true) }))
+        : undefined;
+    const V = params.correctionLayers;
+    if (V > 0) {
+      const width = params.hiddenWidth ?? 2 * N;
+      const sizes = [N, ...Array<number>(V - 1).fill(width), N];
+      const g = random.onceGenerator('weights');
+      for (let k = 0; k + 1 < sizes.length; k++) {
+        const [fanIn, fanOut] = [sizes[k], sizes[k + 1]];
+        const zero = k + 2 === sizes.length && this.head !== undefined;
+        const limit = zero ? 0 : Math.sqrt(6 / (fanIn + fanOut)); // Glorot uniform (spec A3)
+        const values = new Float32Array(fanIn * fanOut);
+        for (let i = 0; i < values.length; i++) values[i] = (2 * g.uniform() - 1) * limit;
+        tf.tidy(() => {
+          this.layers.push({ name: `correction${k}`, kernel: tf.variable(tf.tensor2d(values, [fanIn, fanOut]), true), bias: tf.variable(tf.zeros([fanOut]), true) });
+        });
+      }
+    }
+  }
+
+  trainableVariables(): Readonly<Record<string, tf.Variable>> {
+    const out: Record<string, tf.Variable> = this.theta instanceof tf.Variable ? { 'priors/theta': this.theta } : {};
+    if (this.head !== undefined) Object.assign(out, { 'head/kappa': this.head.kappa, 'head/offset': this.head.offset });
+    for (const l of this.layers) Object.assign(out, { [`${l.name}/kernel`]: l.kernel, [`${l.name}/bias`]: l.bias });
+    return out;
+  }
+
+  /** Current eps(1..N) (host numbers). */
+  priors(): number[] {
+    return Array.from(tf.tidy(() => tf.mul(0.5, tf.sigmoid(this.theta)).dataSync()));
+  }
+
+  /** alpha^(U) [B, N]: Algorithm 3's estimate after U sweeps, on the 0/1 scale (gamma / beta_n). */
+  approximation(obs: Observation): tf.Tensor2D {
+    const { codebook, noiseVar, largeScaleFading: beta } = obs;
+    if (codebook === undefined) throw new Error('needs the codebook (pilots) as side information');
+    if (noiseVar === undefined) throw new Error('needs the noise variance sigma^2 as side information');
+    if (beta === undefined) throw new Error('needs the large-scale fading beta_n as side information');
+    const M = this.scenario.numAntennas;
+    return tf.tidy(() => {
+      const eps = tf.mul(0.5, tf.sigmoid(this.theta));
+      const logOdds = tf.sub(tf.log(eps), tf.log1p(tf.neg(eps))); // [N]
+      const prior = tf.div(logOdds, tf.mul(beta, M)) as tf.Tensor2D; // c [B, N]
+      return tf.div(covarianceCdTf(obs.y, codebook, noiseVar, this.orders, prior), beta) as tf.Tensor2D;
+    });
+  }
+
+  /** The activity score [B, N] (see the `head` parameter). */
+  score(obs: Observation): tf.Tensor2D {
+    return tf.tidy(() => {
+      const alpha = this.approximation(obs);
+      let h: tf.Tensor2D = alpha;
+      this.layers.forEach((layer, k) => {
+        const z = tf.add(matMul2d(h, layer.kernel as tf.Tensor2D), layer.bias) as tf.Tensor2D;
+        h = k + 1 < this.layers.length ? tf.relu(z) : z;
+      });
+      if (this.head !== undefined) {
+        const skip = tf.mul(this.head.kappa, tf.sub(alpha, this.head.offset));
+        return tf.sigmoid(this.layers.length > 0 ? tf.add(skip, h) : skip) as tf.Tensor2D;
+      }
+      return this.layers.length > 0 ? (tf.sigmoid(h) as tf.Tensor2D) : alpha;
+    });
+  }
+
+  detect(obs: Observation): Estimate {
+    return cx.tidy((): Estimate => {
+      const activityScore = this.score(obs);
+      return { activityScore, activity: tf.cast(tf.greaterEqual(activityScore, this.params.threshold), 'float32') as tf.Tensor2D };
+    });
+  }
+
+  dispose(): void {
+    this.theta.dispose();
+    if (this.head !== undefined) tf.dispose([this.head.kappa, this.head.offset]);
+    for (const l of this.layers) tf.dispose([l.kernel, l.bias]);
+  }
+}
