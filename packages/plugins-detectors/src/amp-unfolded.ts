@@ -116,7 +116,8 @@ export function ampUnrolled(y: ComplexTensor, pilots: ComplexTensor, beta: tf.Te
  * pilots, squared Frobenius norm in tau^2, matrix Onsager term with 1/L); the denoiser's channel
  * variance is beta_n (side information) instead of the hard-coded 1; `residual` correction (not
  * in the paper, spec 2.2.1) by default; hidden width 2N (spec A2); the activity decision is a
- * fixed rule on the row energy (spec 2.8's statistic) rather than gamma* fitted on training data.
+ * fixed rule on the row energy (spec 2.8's statistic) unless the candidate has a `threshold` block
+ * (gamma* fitted on training data, the paper's thresholding module).
  */
 @injectable()
 export class AmpUnfoldedDetector implements Detector, Trainable {

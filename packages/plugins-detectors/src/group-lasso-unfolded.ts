@@ -71,7 +71,8 @@ export type GroupLassoUnfoldedParams = Static<typeof GroupLassoUnfoldedParams>;
  * `residual` (default true, not in the paper; spec 2.2.1) makes the correction a zero-initialised
  * residual so that short CPU trainings start from the unrolled ADMM; hidden width 2N (not given
  * in the paper, spec A2); Glorot-uniform weights, zero biases (spec A3); the activity decision is
- * a fixed rule on the row energy instead of gamma* fitted on the training set.
+ * a fixed rule on the row energy unless the candidate has a `threshold` block (the paper's gamma*
+ * fitted on the training set, by the runner).
  */
 @injectable()
 export class GroupLassoUnfoldedDetector implements Detector, Trainable {

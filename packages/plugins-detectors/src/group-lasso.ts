@@ -265,8 +265,8 @@ export function groupLassoObjective(
  * @remarks Deviations from the paper: Algorithm 1 initialises Bbar and C as 0_{N x M}; they are
  * L x M (spec A7). ||t_n|| carries + 1e-12 under the square root (finite gradient at 0).
  * lambda is in the units of y (with the framework's unit-norm pilots and beta_n = L E|h|^2 this is
- * the paper's lambda / sqrt(L)). The paper's threshold gamma* fitted on training data is replaced
- * by a fixed rule on the row energy (as for the other detectors).
+ * the paper's lambda / sqrt(L)). The built-in activity decision is a fixed rule on the row energy;
+ * the paper's gamma* fitted on training data is the candidate's `threshold` block.
  */
 @injectable()
 export class GroupLassoDetector implements Detector {

@@ -75,8 +75,9 @@ export function mlpHiddenWidth(p: MlpActivityParams, s: Scenario): number {
  * @input  noiseVar      sigma^2 (with scaleByNoise)
  * @output activityScore [B, N] float32: activity probability p_n
  * @output activity      [B, N] in {0, 1}: p_n > threshold
- * @remarks Deviations from the paper: the threshold is a parameter (0.5, the minimum-error rule
- *   for calibrated probabilities) instead of gamma* fitted on the training set after training;
+ * @remarks Deviations from the paper: the built-in decision is a parameter (0.5, the minimum-error
+ *   rule for calibrated probabilities); the paper's gamma* fitted on the training set after
+ *   training is the candidate's `threshold` block (the runner's thresholding module);
  *   features scaled by 1/sigma^2 by default (the paper does not scale, with sigma^2 fixed at 0.1).
  */
 @injectable()

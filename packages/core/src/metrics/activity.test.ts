@@ -20,12 +20,15 @@ function truthOf(activity: number[][]): Truth {
 }
 
 /** Run the metric and download every statistic, freeing all tensors. */
-function measure(activity: number[][], detected: number[][]): Map<string, TrialValues> {
+function measure(activity: number[][], detected: number[][], errorRate = false): Map<string, TrialValues> {
   const host = new Map<string, TrialValues>();
   tf.tidy(() => {
-    const out = new ActivityMetric().measure(truthOf(activity), { activity: tf.tensor2d(detected, [detected.length, detected[0].length]) });
+    const out = new ActivityMetric({ errorRate }).measure(truthOf(activity), { activity: tf.tensor2d(detected, [detected.length, detected[0].length]) });
     for (const [name, s] of Object.entries(out) as [string, MeasuredStatistic][]) {
-      if (!('events' in s)) throw new Error(`${name} is not a rate`);
+      if (!('events' in s)) {
+        host.set(name, { values: Array.from(s.values.dataSync()) });
+        continue;
+      }
       expect(s.events.shape, name).to.deep.equal([activity.length]);
       expect(s.samples.shape, name).to.deep.equal([activity.length]);
       host.set(name, { events: Array.from(s.events.dataSync()), samples: Array.from(s.samples.dataSync()) });
@@ -38,14 +41,14 @@ describe('metrics/activity', () => {
   it('declares pmd, pfa (rates) and pmd+pfa (rate-sum of both), and requires activity', () => {
     const info = ActivityMetric.plugin;
     expect(info.kind).to.equal('metric');
-    const stats = info.statistics?.({}, scenario) ?? [];
+    const stats = info.statistics?.({ errorRate: false }, scenario) ?? [];
     expect(stats.map((s) => [s.name, s.kind])).to.deep.equal([
       ['pmd', 'rate'],
       ['pfa', 'rate'],
       ['pmd+pfa', 'rate-sum'],
     ]);
     expect(stats[2].parts).to.deep.equal(['pmd', 'pfa']);
-    expect(info.requires?.({}, scenario)).to.deep.equal(['activity']);
+    expect(info.requires?.({ errorRate: false }, scenario)).to.deep.equal(['activity']);
   });
 
   it('B = 2, N = 4: misses over active devices and false alarms over inactive ones, per trial', () => {
@@ -117,5 +120,13 @@ describe('metrics/activity', () => {
     const before = tf.memory().numTensors;
     measure([[1, 0, 1, 0]], [[0, 0, 1, 1]]);
     expect(tf.memory().numTensors).to.equal(before);
+  });
+
+  it('errorRate: pe = (misses + false alarms) / N per trial, the paper-001 P_E (hand counts)', () => {
+    expect((ActivityMetric.plugin.statistics?.({ errorRate: true }, scenario) ?? []).map((s) => s.name)).to.include('pe');
+    // trial 0: 1 miss + 1 false alarm of 4; trial 1: no error
+    const host = measure([[1, 1, 0, 0], [0, 1, 0, 0]], [[1, 0, 1, 0], [0, 1, 0, 0]], true);
+    expect(host.get('pe')).to.deep.equal({ values: [0.5, 0] });
+    expect(measure([[1, 0, 0, 0]], [[1, 0, 0, 0]]).has('pe')).to.equal(false);
   });
 });

@@ -1,9 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { Type, type Static } from '@sinclair/typebox';
-import { injectable } from 'tsyringe';
-import { definePlugin, type Estimate, type MeasuredStatistic, type Metric, type StatisticInfo, type Truth } from '../plugin';
+import { inject, injectable } from 'tsyringe';
+import { definePlugin, TOKENS, type Estimate, type MeasuredStatistic, type Metric, type StatisticInfo, type Truth } from '../plugin';
 
-export const ActivityMetricParams = Type.Object({}, { additionalProperties: false });
+export const ActivityMetricParams = Type.Object(
+  {
+    errorRate: Type.Boolean({
+      default: false,
+      description: 'also report pe = (misses + false alarms) / (N trials), the per-device error rate of paper 001 (its P_E)',
+    }),
+  },
+  { additionalProperties: false },
+);
 export type ActivityMetricParams = Static<typeof ActivityMetricParams>;
 
 /**
@@ -12,12 +20,22 @@ export type ActivityMetricParams = Static<typeof ActivityMetricParams>;
  *   P_MD = (missed active devices) / (active devices)
  *   P_FA = (inactive devices declared active) / (inactive devices)
  *
- * and their sum P_MD + P_FA, whose interval combines the two Wilson intervals (MOVER).
+ * and their sum P_MD + P_FA, whose interval combines the two Wilson intervals (MOVER). With
+ * `errorRate`, also
+ *
+ *   P_E = (missed + falsely declared devices) / (N trials)
+ *
+ * (paper 001, Sec. V: (1/(N T)) sum_t ||alpha - alpha_hat||_1) as the mean over trials of each
+ * trial's error fraction, with a Student-t interval over trials: the decisions within a trial
+ * are not independent (correlated activity, one noise draw), so a Wilson interval over the N T
+ * decisions would be too narrow; trials are independent.
  * Missed detections and false alarms are counted separately; the stopping rule waits for the
  * rarer of the two.
  */
 @injectable()
 export class ActivityMetric implements Metric {
+  constructor(@inject(TOKENS.params) private readonly params: ActivityMetricParams = { errorRate: false }) {}
+
   static readonly plugin = definePlugin({
     kind: 'metric',
     name: 'activity',
@@ -25,10 +43,11 @@ export class ActivityMetric implements Metric {
     reference: 'Standard activity-detection error rates, e.g. L. Liu and W. Yu, IEEE TSP 2018, Sec. V',
     params: ActivityMetricParams,
     requires: () => ['activity'],
-    statistics: (): StatisticInfo[] => [
+    statistics: (p: ActivityMetricParams): StatisticInfo[] => [
       { name: 'pmd', kind: 'rate', description: 'missed-detection probability: missed / active devices' },
       { name: 'pfa', kind: 'rate', description: 'false-alarm probability: falsely declared / inactive devices' },
       { name: 'pmd+pfa', kind: 'rate-sum', parts: ['pmd', 'pfa'], description: 'P_MD + P_FA' },
+      ...(p.errorRate ? [{ name: 'pe', kind: 'mean' as const, description: 'per-device error rate: (missed + falsely declared) / (N trials)' }] : []),
     ],
   });
 
@@ -39,9 +58,11 @@ export class ActivityMetric implements Metric {
     const actives = tf.sum(a, 1) as tf.Tensor1D;
     const misses = tf.sum(tf.mul(a, tf.sub(1, aHat)), 1) as tf.Tensor1D;
     const falseAlarms = tf.sum(tf.mul(tf.sub(1, a), aHat), 1) as tf.Tensor1D;
-    return {
+    const out: Record<string, MeasuredStatistic> = {
       pmd: { events: misses, samples: actives },
       pfa: { events: falseAlarms, samples: tf.sub(N, actives) as tf.Tensor1D },
     };
+    if (this.params.errorRate) out.pe = { values: tf.div(tf.add(misses, falseAlarms), N) as tf.Tensor1D };
+    return out;
   }
 }
