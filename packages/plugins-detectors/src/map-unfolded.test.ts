@@ -35,6 +35,26 @@ describe('detector:map-unfolded (MAP-NN, paper 001)', () => {
     det.dispose();
   });
 
+  it('with eps(n) = 1/2 fixed it is the unrolled ML coordinate descent (covariance-ml objective "ml", float32, cyclic)', () => {
+    const det = mapNn({ sweeps: 3, activityProb: 0.5, trainPriors: false, correctionLayers: 0, head: 'plain' });
+    const ref = new CovarianceMlDetector(
+      applyDefaults(CovarianceMlParams, { sweeps: 3, order: 'cyclic', objective: 'ml', precision: 'float32' }) as CovarianceMlParams,
+      scenario,
+      new RandomStreams(['ref']),
+    );
+    const [ours, theirs] = tf.tidy(() => {
+      const obs = data.observation();
+      return [det.detect(obs).activityScore, ref.detect(obs).activityScore].map((t) => (t as tf.Tensor).arraySync() as number[][]);
+    });
+    // c = 0 exactly; the MAP step (u* - 1) / s with u* = q / s rounds differently from (q - s) / s^2
+    ours.flat().forEach((v, i) => expect(v, `entry ${i}`).to.be.closeTo(theirs.flat()[i], 1e-5 * Math.max(1, Math.abs(theirs.flat()[i]))));
+    expect(ours.flat().some((v) => v > 0.5)).to.equal(true);
+    const check = MapUnfoldedDetector.plugin.check;
+    const p = applyDefaults(MapUnfoldedParams, { activityProb: 0.5 }) as MapUnfoldedParams;
+    expect(check?.(p, scenario)[0].message).to.match(/cannot be learned/);
+    det.dispose();
+  });
+
   it('skip-logit head with V = 0 is the soft threshold sigmoid(kappa (alpha - b)); with V > 0 it starts there (zero last layer)', () => {
     const plain = mapNn({ sweeps: 2, correctionLayers: 0, head: 'plain', trainPriors: false });
     const soft = mapNn({ sweeps: 2, correctionLayers: 0, sharpness: 7, offset: 0.4, trainPriors: false });

@@ -61,6 +61,10 @@ export type MapUnfoldedParams = Static<typeof MapUnfoldedParams>;
  * update of Sinv; alpha_n = gamma_n / beta_n. eps_n = 0.5 sigmoid(theta_n), theta_n initialised so
  * that eps_n = activityProb (spec A11: eps <= 1/2 keeps the relaxed problem bounded).
  *
+ * With `activityProb: 0.5` and `trainPriors: false` the prior term vanishes (c = 0) and the
+ * approximation part is the ML coordinate descent (the covariance-based ML detector of the
+ * paper's baselines), i.e. an unrolled covariance decoder with correction layers.
+ *
  * Correction (head "plain", the paper): alpha -> [dense h, ReLU] x (V - 1) -> dense N -> sigmoid.
  * Head "skip-logit" (default; spec R4, not in the paper): logit = kappa (alpha - b) + MLP(alpha)
  * with the MLP's last layer zero-initialised, so training starts from a soft threshold of
@@ -97,6 +101,13 @@ export class MapUnfoldedDetector implements Detector, Trainable {
     check: (p: MapUnfoldedParams, s: Scenario) => {
       const problems: ParamProblem[] = [];
       if (numSequences(s) !== 1) problems.push({ path: '', message: `needs one pilot per device (scenario.bitsPerDevice = 0; got ${s.bitsPerDevice})` });
+      if (p.activityProb === 0.5 && p.trainPriors) {
+        problems.push({
+          path: 'activityProb',
+          message: 'eps(n) = 1/2 is the edge of the parameterisation 0.5 sigmoid(theta) (theta = +infinity), so it cannot be learned',
+          hint: 'Set trainPriors to false for the unrolled ML decoder (eps = 1/2 makes the MAP step the ML step), or start below 0.5',
+        });
+      }
       if (p.sweeps * s.numDevices > 20000) {
         problems.push({
           path: 'sweeps',
