@@ -80,6 +80,21 @@ export interface TrainableStage {
   readonly instance: Trainable;
 }
 
+/**
+ * Wait until every output of an estimate is computed (asynchronous backends queue kernels), by
+ * reading it back, so that a clock read afterwards covers the whole detection.
+ */
+function settle(estimate: Estimate): void {
+  for (const t of Object.values(estimate) as (tf.Tensor | { re: tf.Tensor; im: tf.Tensor } | undefined)[]) {
+    if (t === undefined) continue;
+    if (t instanceof tf.Tensor) t.dataSync();
+    else {
+      t.re.dataSync();
+      t.im.dataSync();
+    }
+  }
+}
+
 export class Pipeline {
   readonly statistics: readonly StatisticInfo[];
   private readonly traffic: Stage<TrafficModel>;
@@ -164,8 +179,7 @@ export class Pipeline {
       const observation = this.observation(out);
       const start = performance.now();
       let estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(observation));
-      // Wait for every output (asynchronous backends) before reading the clock.
-      for (const t of Object.values(estimate)) for (const part of t === undefined ? [] : 're' in t ? [t.re, t.im] : [t]) part.dataSync();
+      settle(estimate);
       const seconds = (performance.now() - start) / 1000;
       if (this.detectTime.batches++ > 0) {
         this.detectTime.seconds += seconds;
