@@ -232,8 +232,9 @@ export function covarianceLassoObjective(
  * @remarks Not stated in the paper, chosen per the spec [R]: sigma^2 I is subtracted and r is
  * constrained non-negative; lambda is not given (tune it; it is in the units of Sigma_hat's
  * entries); the built-in decision is a fixed rule on r (fraction of beta_n); gamma* fitted on
- * training data is the candidate's `threshold` block; cyclic coordinate order n = 1..N. One pilot per device only (bitsPerDevice = 0).
- * Runs trial by trial on the host (not differentiable, not batched in tfjs).
+ * training data is the candidate's `threshold` block; cyclic coordinate order n = 1..N. One
+ * pilot per device only (bitsPerDevice = 0). Runs trial by trial on the host (not
+ * differentiable, not batched in tfjs).
  */
 @injectable()
 export class CovarianceLassoDetector implements Detector {

@@ -4,7 +4,6 @@ import { inject, injectable } from 'tsyringe';
 import {
   cx,
   definePlugin,
-  matMul2d,
   numSequences,
   TOKENS,
   type Detector,
@@ -16,6 +15,7 @@ import {
   type Trainable,
 } from '@gfra/core';
 import { covarianceCdTf } from './covariance-ml';
+import { DenseStack } from './dense-stack';
 
 export const MapUnfoldedParams = Type.Object(
   {
@@ -121,7 +121,7 @@ export class MapUnfoldedDetector implements Detector, Trainable {
 
   private readonly theta: tf.Variable | tf.Tensor1D;
   private readonly head: { kappa: tf.Variable; offset: tf.Variable } | undefined;
-  private readonly layers: { kernel: tf.Variable; bias: tf.Variable; name: string }[] = [];
+  private readonly mlp: DenseStack;
   private readonly orders: readonly (readonly number[])[];
 
   constructor(
@@ -140,28 +140,15 @@ export class MapUnfoldedDetector implements Detector, Trainable {
         ? tf.tidy(() => ({ kappa: tf.variable(tf.scalar(params.sharpness), true), offset: tf.variable(tf.scalar(params.offset), true) }))
         : undefined;
     const V = params.correctionLayers;
-    if (V > 0) {
-      const width = params.hiddenWidth ?? 2 * N;
-      const sizes = [N, ...Array<number>(V - 1).fill(width), N];
-      const g = random.onceGenerator('weights');
-      for (let k = 0; k + 1 < sizes.length; k++) {
-        const [fanIn, fanOut] = [sizes[k], sizes[k + 1]];
-        const zero = k + 2 === sizes.length && this.head !== undefined;
-        const limit = zero ? 0 : Math.sqrt(6 / (fanIn + fanOut)); // Glorot uniform (spec A3)
-        const values = new Float32Array(fanIn * fanOut);
-        for (let i = 0; i < values.length; i++) values[i] = (2 * g.uniform() - 1) * limit;
-        tf.tidy(() => {
-          this.layers.push({ name: `correction${k}`, kernel: tf.variable(tf.tensor2d(values, [fanIn, fanOut]), true), bias: tf.variable(tf.zeros([fanOut]), true) });
-        });
-      }
-    }
+    const width = params.hiddenWidth ?? 2 * N;
+    const sizes = V === 0 ? [] : [N, ...Array<number>(V - 1).fill(width), N];
+    this.mlp = new DenseStack(sizes, random, { name: (k) => `correction${k}`, zeroLast: this.head !== undefined });
   }
 
   trainableVariables(): Readonly<Record<string, tf.Variable>> {
     const out: Record<string, tf.Variable> = this.theta instanceof tf.Variable ? { 'priors/theta': this.theta } : {};
     if (this.head !== undefined) Object.assign(out, { 'head/kappa': this.head.kappa, 'head/offset': this.head.offset });
-    for (const l of this.layers) Object.assign(out, { [`${l.name}/kernel`]: l.kernel, [`${l.name}/bias`]: l.bias });
-    return out;
+    return { ...out, ...this.mlp.variables() };
   }
 
   /** Current eps(1..N) (host numbers). */
@@ -188,16 +175,12 @@ export class MapUnfoldedDetector implements Detector, Trainable {
   score(obs: Observation): tf.Tensor2D {
     return tf.tidy(() => {
       const alpha = this.approximation(obs);
-      let h: tf.Tensor2D = alpha;
-      this.layers.forEach((layer, k) => {
-        const z = tf.add(matMul2d(h, layer.kernel as tf.Tensor2D), layer.bias) as tf.Tensor2D;
-        h = k + 1 < this.layers.length ? tf.relu(z) : z;
-      });
+      const h = this.mlp.apply(alpha);
       if (this.head !== undefined) {
         const skip = tf.mul(this.head.kappa, tf.sub(alpha, this.head.offset));
-        return tf.sigmoid(this.layers.length > 0 ? tf.add(skip, h) : skip) as tf.Tensor2D;
+        return tf.sigmoid(this.mlp.depth > 0 ? tf.add(skip, h) : skip) as tf.Tensor2D;
       }
-      return this.layers.length > 0 ? (tf.sigmoid(h) as tf.Tensor2D) : alpha;
+      return this.mlp.depth > 0 ? (tf.sigmoid(h) as tf.Tensor2D) : alpha;
     });
   }
 
@@ -211,6 +194,6 @@ export class MapUnfoldedDetector implements Detector, Trainable {
   dispose(): void {
     this.theta.dispose();
     if (this.head !== undefined) tf.dispose([this.head.kappa, this.head.offset]);
-    for (const l of this.layers) tf.dispose([l.kernel, l.bias]);
+    this.mlp.dispose();
   }
 }

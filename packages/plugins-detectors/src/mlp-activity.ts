@@ -4,7 +4,6 @@ import { inject, injectable } from 'tsyringe';
 import {
   cx,
   definePlugin,
-  matMul2d,
   matMulFast,
   TOKENS,
   type Capability,
@@ -16,6 +15,7 @@ import {
   type Scenario,
   type Trainable,
 } from '@gfra/core';
+import { DenseStack } from './dense-stack';
 
 export const MlpActivityParams = Type.Object(
   {
@@ -102,8 +102,8 @@ export class MlpActivityDetector implements Detector, Trainable {
     notes: ['Untrained it outputs noise: give its candidate a `train` block (loss "bce").'],
   });
 
-  /** [kernel, bias] per layer, the output layer last. */
-  private readonly layers: { kernel: tf.Variable; bias: tf.Variable; name: string }[] = [];
+  /** Hidden layers dense<k>, then the output layer. */
+  private readonly mlp: DenseStack;
 
   constructor(
     @inject(TOKENS.params) private readonly params: MlpActivityParams,
@@ -114,22 +114,11 @@ export class MlpActivityDetector implements Detector, Trainable {
     const inputs = params.input === 'covariance' ? 2 * L * L : 2 * L * M;
     const width = mlpHiddenWidth(params, scenario);
     const sizes = [inputs, ...Array<number>(params.hiddenLayers).fill(width), N];
-    const g = random.onceGenerator('weights');
-    for (let k = 0; k + 1 < sizes.length; k++) {
-      const [fanIn, fanOut] = [sizes[k], sizes[k + 1]];
-      const limit = Math.sqrt(6 / (fanIn + fanOut)); // Glorot uniform
-      const values = new Float32Array(fanIn * fanOut);
-      for (let i = 0; i < values.length; i++) values[i] = (2 * g.uniform() - 1) * limit;
-      const name = k + 2 === sizes.length ? 'output' : `dense${k}`;
-      // variables outlive the tidy; their initial values are freed
-      tf.tidy(() => {
-        this.layers.push({ name, kernel: tf.variable(tf.tensor2d(values, [fanIn, fanOut]), true), bias: tf.variable(tf.zeros([fanOut]), true) });
-      });
-    }
+    this.mlp = new DenseStack(sizes, random, { name: (k, last) => (last ? 'output' : `dense${k}`) });
   }
 
   trainableVariables(): Readonly<Record<string, tf.Variable>> {
-    return Object.fromEntries(this.layers.flatMap((l) => [[`${l.name}/kernel`, l.kernel], [`${l.name}/bias`, l.bias]]));
+    return this.mlp.variables();
   }
 
   /** [B, F] real features of the received signal. */
@@ -156,14 +145,7 @@ export class MlpActivityDetector implements Detector, Trainable {
 
   /** [B, N] logits log(p / (1 - p)). */
   logits(obs: Observation): tf.Tensor2D {
-    return tf.tidy(() => {
-      let h: tf.Tensor2D = this.features(obs);
-      this.layers.forEach((layer, k) => {
-        const z = tf.add(matMul2d(h, layer.kernel as tf.Tensor2D), layer.bias) as tf.Tensor2D;
-        h = k + 1 < this.layers.length ? tf.relu(z) : z;
-      });
-      return h;
-    });
+    return tf.tidy(() => this.mlp.apply(this.features(obs)));
   }
 
   detect(obs: Observation): Estimate {
@@ -175,9 +157,6 @@ export class MlpActivityDetector implements Detector, Trainable {
   }
 
   dispose(): void {
-    for (const l of this.layers) {
-      l.kernel.dispose();
-      l.bias.dispose();
-    }
+    this.mlp.dispose();
   }
 }
