@@ -26,3 +26,4 @@ export { BlerMetric, BlerParams } from './metrics/bler';
 export { NmseMetric, NmseParams } from './metrics/nmse';
 export { MmvMseMetric, MmvMseParams } from './metrics/mmv-mse';
 export * from './threshold';
+export * from './coherence';

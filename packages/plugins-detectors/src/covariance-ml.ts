@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'tsyringe';
-import { CovarianceCd } from './host-linalg';
+import { choleskyComplex, CovarianceCd } from './host-linalg';
 import {
   cx,
   definePlugin,
@@ -56,6 +56,13 @@ export const CovarianceMlParams = Type.Object(
       description:
         '"float64": host loops in double precision (needed under strong near-far, e.g. the 48 dB path-loss spread); "float32": batched tfjs ops (differentiable; accurate for moderate power spreads, e.g. 20 dB, but the Sherman-Morrison recursion fails under the 48 dB path-loss spread)',
     }),
+    channelEstimate: Type.Optional(
+      Type.Union([Type.Literal('none'), Type.Literal('mmse')], {
+        default: 'none',
+        description:
+          '"none": activity (and sequence) detection only; "mmse": also the ML-MMSE channel estimate (paper 001 ML-MMSE baseline, spec 2.11 item 4): the LMMSE estimate (A_S^H A_S + sigma^2 diag(1/beta_S))^{-1} A_S^H Y on the detected set S (sequence q*_n of each detected device), zero rows elsewhere (needs beta_n)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -97,6 +104,18 @@ export type CovarianceMlParams = Static<typeof CovarianceMlParams>;
  * Decision: q*_n = arg max_q gamma_{n,q}; device n is declared active
  * when gamma_{n,q*} exceeds the threshold (default beta_n / 2).
  *
+ * `channelEstimate: "mmse"` (paper 001 ML-MMSE baseline, spec 2.11 item 4 and A28) adds the
+ * channel estimate of the detected devices: with S the devices declared active by the decision
+ * above and A_S the pilots s_{n, q*_n} of them (unit-norm columns here; device n's channel is
+ * CN(0, beta_n I_M)), the LMMSE estimate given S is
+ *
+ *   Xhat_S = (A_S^H A_S + sigma^2 diag(1 / beta_S))^{-1} A_S^H Y,   other rows 0,
+ *
+ * which is the spec's (A_S^H A_S + sigma^2 I)^{-1} A_S^H Y in the paper's units (the columns of A_S
+ * scaled by sqrt(beta_n), rows of X by 1 / sqrt(beta_n): unit prior variance). It is computed on the host in float64, trial by trial,
+ * by a complex Cholesky solve of the |S| x |S| system (|S| = 0: all-zero estimate), from the
+ * decisions of either precision setting.
+ *
  * Implementation: `precision: "float64"` (default) runs the recursion in double precision on the
  * host, trial by trial: in float32 the Sherman-Morrison recursion matches it when the received
  * powers span 20 dB (tested), but under the papers' 48 dB path-loss spread it stalls far from the
@@ -111,6 +130,8 @@ export type CovarianceMlParams = Static<typeof CovarianceMlParams>;
  * @output activityScore [B, N] gamma_{n,q*} / beta_n (rule "beta") or gamma_{n,q*} (rule "fixed")
  * @output activity      [B, N] in {0, 1}
  * @output message       [B, N] int32 q*_n
+ * @output channel       [B, N, M] complex (`channelEstimate: "mmse"` only): the ML-MMSE estimate
+ *                       Xhat_S, zero rows for devices not declared active
  * @remarks Deviations: the random coordinate order is one sequence of permutations per run
  * (shared by all trials, so results do not depend on how trials are batched), rather than a
  * fresh draw per trial. MAP: the paper prints eq. (19) with (s^2 + 2cs)^2 and Algorithm 3 with
@@ -125,17 +146,18 @@ export class CovarianceMlDetector implements Detector {
   static readonly plugin = definePlugin({
     kind: 'detector',
     name: 'covariance-ml',
-    summary: 'ML (or MAP with per-device priors) estimate of the per-sequence powers gamma from the sample covariance by coordinate descent; gamma_n > beta_n / 2',
+    summary:
+      'ML (or MAP with per-device priors) estimate of the per-sequence powers gamma from the sample covariance by coordinate descent; gamma_n > beta_n / 2; optionally the ML-MMSE channel estimate of the detected devices',
     reference:
-      'A. Fengler, S. Haghighatshoar, P. Jung, G. Caire, IEEE Trans. Inf. Theory 2021 (coordinate-wise ML); Z. Chen, F. Sohrabi, Y.-F. Liu, W. Yu, ICC 2019 (Q > 1); DL-mAMPnet baseline [16]; MAP: paper 001, eqs. (16)-(19), Algorithm 3',
+      'A. Fengler, S. Haghighatshoar, P. Jung, G. Caire, IEEE Trans. Inf. Theory 2021 (coordinate-wise ML); Z. Chen, F. Sohrabi, Y.-F. Liu, W. Yu, ICC 2019 (Q > 1); DL-mAMPnet baseline [16]; MAP: paper 001, eqs. (16)-(19), Algorithm 3; ML-MMSE: paper 001 ML-MMSE baseline (spec 2.11 item 4)',
     params: CovarianceMlParams,
     requires: (p: CovarianceMlParams) => {
       const needs: Capability[] = ['codebook', 'noiseVariance'];
-      if (p.threshold.rule === 'beta' || p.objective === 'map') needs.push('largeScaleFading');
+      if (p.threshold.rule === 'beta' || p.objective === 'map' || p.channelEstimate === 'mmse') needs.push('largeScaleFading');
       if (p.objective === 'map') needs.push('activityProbability');
       return needs;
     },
-    provides: () => ['activityScore', 'activity', 'message'],
+    provides: (p: CovarianceMlParams) => (p.channelEstimate === 'mmse' ? ['activityScore', 'activity', 'message', 'channel'] : ['activityScore', 'activity', 'message']),
   });
 
   /** Coordinate order per sweep. */
@@ -183,12 +205,86 @@ export class CovarianceMlDetector implements Detector {
         score = best;
         tau = rule.value;
       }
-      return {
-        activityScore: score as tf.Tensor2D,
-        activity: tf.cast(tf.greater(score, tau), 'float32') as tf.Tensor2D,
-        message,
-      };
+      const activity = tf.cast(tf.greater(score, tau), 'float32') as tf.Tensor2D;
+      if (this.params.channelEstimate !== 'mmse') return { activityScore: score as tf.Tensor2D, activity, message };
+      return { activityScore: score as tf.Tensor2D, activity, message, channel: this.mmseChannel(obs, activity.dataSync(), message.dataSync()) };
     });
+  }
+
+  /**
+   * ML-MMSE channel estimate [B, N, M] given the decisions (host arrays [B * N]: activity in
+   * {0, 1}, q*_n): per trial, Xhat_S = (A_S^H A_S + sigma^2 diag(1 / beta_S))^{-1} A_S^H Y in
+   * float64 (complex Cholesky), zero rows outside S. Devices with beta_n <= 0 get zero rows.
+   */
+  private mmseChannel(obs: Observation, activity: ArrayLike<number>, message: ArrayLike<number>): ComplexTensor {
+    const { numDevices: N, numAntennas: M, sequenceLength: L } = this.scenario;
+    const Q = numSequences(this.scenario);
+    const K = N * Q;
+    const A = obs.codebook;
+    if (A === undefined) throw new Error('needs the codebook (pilots) as side information');
+    if (obs.noiseVar === undefined) throw new Error('needs the noise variance sigma^2 as side information');
+    if (obs.largeScaleFading === undefined) throw new Error('channelEstimate "mmse" needs the large-scale fading beta_n as side information');
+    const sigma2 = obs.noiseVar;
+    const B = obs.y.re.shape[0];
+    const cbRe = A.re.dataSync();
+    const cbIm = A.im.dataSync();
+    const yRe = obs.y.re.dataSync();
+    const yIm = obs.y.im.dataSync();
+    const beta = obs.largeScaleFading.dataSync();
+    const outRe = new Float32Array(B * N * M);
+    const outIm = new Float32Array(B * N * M);
+    for (let b = 0; b < B; b++) {
+      const set: number[] = [];
+      for (let n = 0; n < N; n++) if (activity[b * N + n] > 0.5 && beta[b * N + n] > 0) set.push(n);
+      const s = set.length;
+      if (s === 0) continue;
+      const cols = set.map((n) => n * Q + message[b * N + n]);
+      // G = A_S^H A_S + sigma^2 diag(1 / beta_S) (row-major s x s), R = A_S^H Y_b (s x M)
+      const gRe = new Float64Array(s * s);
+      const gIm = new Float64Array(s * s);
+      const rRe = new Float64Array(s * M);
+      const rIm = new Float64Array(s * M);
+      for (let i = 0; i < s; i++) {
+        const ki = cols[i];
+        for (let j = i; j < s; j++) {
+          const kj = cols[j];
+          let re = 0;
+          let im = 0;
+          for (let l = 0; l < L; l++) {
+            // conj(a_i[l]) a_j[l]
+            const ar = cbRe[l * K + ki];
+            const ai = cbIm[l * K + ki];
+            const br = cbRe[l * K + kj];
+            const bi = cbIm[l * K + kj];
+            re += ar * br + ai * bi;
+            im += ar * bi - ai * br;
+          }
+          gRe[i * s + j] = re;
+          gIm[i * s + j] = im;
+          gRe[j * s + i] = re;
+          gIm[j * s + i] = -im;
+        }
+        gRe[i * s + i] += sigma2 / beta[b * N + set[i]];
+        gIm[i * s + i] = 0;
+        for (let l = 0; l < L; l++) {
+          const ar = cbRe[l * K + ki];
+          const ai = cbIm[l * K + ki];
+          const base = (b * L + l) * M;
+          for (let m = 0; m < M; m++) {
+            const vr = yRe[base + m];
+            const vi = yIm[base + m];
+            rRe[i * M + m] += ar * vr + ai * vi;
+            rIm[i * M + m] += ar * vi - ai * vr;
+          }
+        }
+      }
+      choleskySolveComplex(choleskyComplex(gRe, gIm, s), s, rRe, rIm, M);
+      set.forEach((n, i) => {
+        outRe.set(rRe.subarray(i * M, (i + 1) * M), (b * N + n) * M);
+        outIm.set(rIm.subarray(i * M, (i + 1) * M), (b * N + n) * M);
+      });
+    }
+    return { re: tf.tensor3d(outRe, [B, N, M]), im: tf.tensor3d(outIm, [B, N, M]) };
   }
 
   /**
@@ -276,6 +372,49 @@ export class CovarianceMlDetector implements Detector {
       const prior = priorHost === undefined ? undefined : tf.tensor2d(Float32Array.from(priorHost), [B, K]);
       return covarianceCdTf(obs.y, S, obs.noiseVar as number, this.orders, prior, onSweep);
     });
+  }
+}
+
+/**
+ * Solves C C^H X = R in place (R overwritten by X) for a lower Cholesky factor C (row-major n x n,
+ * real diagonal; as returned by `choleskyComplex`) and R row-major n x m complex, float64:
+ * forward substitution C Z = R, then back substitution C^H X = Z.
+ */
+function choleskySolveComplex(c: { re: Float64Array; im: Float64Array }, n: number, rRe: Float64Array, rIm: Float64Array, m: number): void {
+  const { re: cr, im: ci } = c;
+  for (let col = 0; col < m; col++) {
+    // z_i = (r_i - sum_{k<i} C_ik z_k) / C_ii
+    for (let i = 0; i < n; i++) {
+      let sr = rRe[i * m + col];
+      let si = rIm[i * m + col];
+      for (let k = 0; k < i; k++) {
+        const pr = cr[i * n + k];
+        const pi = ci[i * n + k];
+        const zr = rRe[k * m + col];
+        const zi = rIm[k * m + col];
+        sr -= pr * zr - pi * zi;
+        si -= pr * zi + pi * zr;
+      }
+      const d = cr[i * n + i];
+      rRe[i * m + col] = sr / d;
+      rIm[i * m + col] = si / d;
+    }
+    // x_i = (z_i - sum_{k>i} conj(C_ki) x_k) / C_ii
+    for (let i = n - 1; i >= 0; i--) {
+      let sr = rRe[i * m + col];
+      let si = rIm[i * m + col];
+      for (let k = i + 1; k < n; k++) {
+        const pr = cr[k * n + i];
+        const pi = -ci[k * n + i];
+        const xr = rRe[k * m + col];
+        const xi = rIm[k * m + col];
+        sr -= pr * xr - pi * xi;
+        si -= pr * xi + pi * xr;
+      }
+      const d = cr[i * n + i];
+      rRe[i * m + col] = sr / d;
+      rIm[i * m + col] = si / d;
+    }
   }
 }
 

@@ -12,6 +12,7 @@ import { builtinRegistry, loadPluginModules } from './builtins';
 import { listPlugins } from './list';
 import { progressSink } from './progress';
 import { formatNumber, formatTable } from './results';
+import { coherenceReport, formatCoherence } from './coherence';
 import { loadSpec, runSpec } from './run';
 import { assembleSpecSchema } from './spec-schema';
 import { exportToFile } from './export';
@@ -135,6 +136,20 @@ function program(): Command {
       await selectBackend('auto');
       const obj = await exportToFile(source, opts.out, { candidate: opts.candidate, point: opts.point });
       out(`${obj.kind} [${obj.shape.join(', ')}] written to ${opts.out}`);
+    });
+
+  cli
+    .command('coherence')
+    .description('coherence, block- and sub-coherence of a pilot matrix (from gfra export) against i.i.d. Gaussian pilots (paper 001, Figs. 5(e), 6(d-e), 11(e-f))')
+    .argument('<file>', 'a codebook / pilot matrix JSON written by gfra export')
+    .option('--groups <G>', 'G groups of N/G consecutive devices (for block- and sub-coherence)', (v) => Number(v))
+    .option('--draws <K>', 'Gaussian matrices to average over', (v) => Number(v), 1000)
+    .option('--seed <S>', 'seed of the Gaussian draws', (v) => Number(v), 1)
+    .option('--json', 'print the numbers as JSON')
+    .action((file: string, opts: { groups?: number; draws: number; seed: number; json?: boolean }) => {
+      const options = { groups: opts.groups, draws: opts.draws, seed: opts.seed };
+      const report = coherenceReport(file, options);
+      out(opts.json ? JSON.stringify(report, null, 2) : formatCoherence(report, file, options));
     });
 
   cli
