@@ -180,6 +180,12 @@ export interface Channel extends PluginInstance {
 
 export interface Detector extends PluginInstance {
   detect(observation: Observation): Estimate;
+  /**
+   * Optional numbers that describe the instance as evaluated (after trained weights are loaded),
+   * e.g. the learned activity priors of an unfolded decoder (`eps1/eps2`). Recorded per result in
+   * results.json (`diagnostics`) and plottable by name (`gfra plot --metric eps1/eps2`).
+   */
+  diagnostics?(): Readonly<Record<string, number>>;
 }
 
 /** How a statistic is accumulated and how its interval is computed. */

@@ -18,6 +18,7 @@ import {
 import { bernoulliGaussianDenoiser } from './mmv-amp';
 import { RowEnergyThreshold, rowEnergyEstimate } from './group-lasso';
 import { ColumnCorrection } from './column-correction';
+import { priorDiagnostics } from './prior-diagnostics';
 
 export const AmpUnfoldedParams = Type.Object(
   {
@@ -159,6 +160,11 @@ export class AmpUnfoldedDetector implements Detector, Trainable {
   trainableVariables(): Readonly<Record<string, tf.Variable>> {
     const out: Record<string, tf.Variable> = this.theta instanceof tf.Variable ? { 'priors/theta': this.theta } : {};
     return { ...out, ...this.correction.variables() };
+  }
+
+  /** eps1, eps2 and eps1/eps2 of the current priors (see {@link priorDiagnostics}). */
+  diagnostics(): Readonly<Record<string, number>> {
+    return priorDiagnostics(this.priors());
   }
 
   /** Current eps(1..N) (host numbers). */

@@ -16,6 +16,7 @@ import {
 } from '@gfra/core';
 import { covarianceCdTf } from './covariance-ml';
 import { DenseStack } from './dense-stack';
+import { priorDiagnostics } from './prior-diagnostics';
 
 export const MapUnfoldedParams = Type.Object(
   {
@@ -149,6 +150,11 @@ export class MapUnfoldedDetector implements Detector, Trainable {
     const out: Record<string, tf.Variable> = this.theta instanceof tf.Variable ? { 'priors/theta': this.theta } : {};
     if (this.head !== undefined) Object.assign(out, { 'head/kappa': this.head.kappa, 'head/offset': this.head.offset });
     return { ...out, ...this.mlp.variables() };
+  }
+
+  /** eps1, eps2 and eps1/eps2 of the current priors (see {@link priorDiagnostics}). */
+  diagnostics(): Readonly<Record<string, number>> {
+    return priorDiagnostics(this.priors());
   }
 
   /** Current eps(1..N) (host numbers). */

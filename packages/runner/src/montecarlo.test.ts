@@ -156,6 +156,21 @@ describe('Monte Carlo engine', () => {
       for (const g of [0, 0.5, 1, 1.5, 2, 3, 5, 10]) expect(best).to.be.at.most(errorsAt(g) + 1e-9);
     });
 
+    it('records the detector\'s diagnostics (AMP-NN\'s eps1/eps2) per result, and none for detectors without', async () => {
+      const [amp, energy] = await runAll(
+        tinySpec({
+          candidates: {
+            amp: { detector: { plugin: 'amp-unfolded', params: { blocks: 2, activityProb: 0.2 } } },
+            energy: { detector: { plugin: 'correlation-energy' } },
+          },
+          montecarlo: { batchSize: 16, targetEvents: 100000, maxTrials: 16, maxSeconds: 60 },
+        }),
+      );
+      expect(amp.diagnostics?.eps1).to.be.closeTo(0.2, 1e-6);
+      expect(amp.diagnostics?.['eps1/eps2']).to.be.closeTo(1, 1e-6);
+      expect(energy.diagnostics).to.equal(undefined);
+    });
+
     it('records the detector time per trial when more than one batch ran', async () => {
       const [r] = await runAll(tinySpec({ montecarlo: { batchSize: 16, targetEvents: 100000, maxTrials: 64, maxSeconds: 60 } }));
       expect(r.detectorTime?.trials).to.equal(48); // the first batch is a warm-up

@@ -29,6 +29,8 @@ export interface JobResult {
    * and the mean per trial in milliseconds. Absent when only one batch ran.
    */
   readonly detectorTime?: { readonly seconds: number; readonly trials: number; readonly msPerTrial: number };
+  /** Numbers the detector reports about itself (e.g. learned priors), when it has any. */
+  readonly diagnostics?: Readonly<Record<string, number>>;
 }
 
 /** The thresholding module of one (point, candidate), as stored in results.json. */
@@ -136,6 +138,7 @@ export async function runJob(job: Job, options: RunJobOptions): Promise<JobResul
       metrics: acc.summary(montecarlo.confidence),
       ...(threshold === undefined ? {} : { threshold }),
       ...detectorTime(pipeline),
+      ...diagnostics(pipeline),
     };
     emit({ type: 'job-end', job, index, total, result });
     return result;
@@ -180,6 +183,11 @@ function fitActivityThreshold(pipeline: Pipeline, domain: TrialDomain, config: {
 function detectorTime(pipeline: Pipeline): Pick<JobResult, 'detectorTime'> {
   const { seconds, trials } = pipeline.detectorTime();
   return trials === 0 ? {} : { detectorTime: { seconds, trials, msPerTrial: (1000 * seconds) / trials } };
+}
+
+function diagnostics(pipeline: Pipeline): Pick<JobResult, 'diagnostics'> {
+  const values = pipeline.diagnostics();
+  return Object.keys(values).length === 0 ? {} : { diagnostics: { ...values } };
 }
 
 /** Download the per-trial statistics (small [B] tensors) and free them. */

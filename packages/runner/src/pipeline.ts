@@ -225,6 +225,11 @@ export class Pipeline {
     return { seconds: this.detectTime.seconds, trials: this.detectTime.trials };
   }
 
+  /** The detector's {@link Detector.diagnostics} (empty when it has none). */
+  diagnostics(): Readonly<Record<string, number>> {
+    return guarded(this.detector, 'diagnostics', () => this.detector.instance.diagnostics?.() ?? {});
+  }
+
   private thresholded(estimate: Estimate): Estimate {
     const score = estimate.activityScore;
     if (score === undefined) throw new PipelineError(this.detector.key, this.detector.path, 'the threshold block needs an activityScore, but the detector returned none');

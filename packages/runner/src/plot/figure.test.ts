@@ -13,7 +13,7 @@ import { defaultParam, resolveParam, sweptParams } from './params';
 import { renderPng, renderSvg } from './render';
 import { readResults, type StoredResults } from './results-file';
 import { chartRows, DETECTOR_TIME, MARKER_BOUND, plotRuns } from './rows';
-import { describeStatistics, pickStatistic, timingStatistic } from './statistics';
+import { describeStatistics, pickStatistic, extraStatistics } from './statistics';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'plot');
 const QUICKSTART = path.join(FIXTURES, 'quickstart');
@@ -93,19 +93,24 @@ describe('plot: figures from results.json', function () {
     expect(countColor(png, '#000000', 40)).to.be.greaterThan(2000);
   });
 
-  it('detector time: a pseudo-statistic drawn only when asked for by name, from each result\'s detectorTime', () => {
+  it('detector time and diagnostics: pseudo-statistics drawn only when asked for by name', () => {
     const loaded = readResults(QUICKSTART);
-    expect(timingStatistic(loaded.data)).to.deep.equal([]); // the fixture predates detectorTime
+    expect(extraStatistics(loaded.data)).to.deep.equal([]); // the fixture predates detectorTime
     const timed: StoredResults = {
       ...loaded.data,
       results: loaded.data.results.map((r, i) => ({ ...r, detectorTime: { seconds: 0.1 * (i + 1), trials: 100, msPerTrial: i + 1 } })),
     };
     expect(describeStatistics(timed).map((s) => s.name)).to.not.include(DETECTOR_TIME); // not a default figure
-    const [stat] = timingStatistic(timed);
+    const [stat] = extraStatistics(timed);
     expect(stat).to.include({ name: DETECTOR_TIME, scale: 'linear', kind: 'mean' });
     const rows = chartRows(plotRuns([{ ...loaded, data: timed }]), 'scenario.sequenceLength', stat);
     expect(rows.map((r) => r.y)).to.deep.equal(timed.results.map((_, i) => i + 1));
     expect(rows.every((r) => r.yLow === null && r.yHigh === null)).to.equal(true);
+    // Detector diagnostics are pseudo-statistics too, by their own names.
+    const diag: StoredResults = { ...timed, results: timed.results.map((r, i) => ({ ...r, diagnostics: { 'eps1/eps2': 1 + i } })) };
+    const eps = extraStatistics(diag).find((s) => s.name === 'eps1/eps2');
+    if (eps === undefined) throw new Error('eps1/eps2 not offered');
+    expect(chartRows(plotRuns([{ ...loaded, data: diag }]), 'scenario.sequenceLength', eps).map((r) => r.y)).to.deep.equal(diag.results.map((_, i) => 1 + i));
   });
 
   it('zero observed errors: drawn as a downward triangle at the interval upper end, not dropped or at zero', async () => {

@@ -10,7 +10,7 @@ import { defaultParam, resolveParam, sweptParams, type SweptParam } from './para
 import { renderPng, renderSvg } from './render';
 import { readResults, type LoadedResults } from './results-file';
 import { chartRows, plotRuns, type ChartRow, type PlotRun } from './rows';
-import { describeStatistics, pickStatistic, timingStatistic, type StatisticDescription } from './statistics';
+import { describeStatistics, pickStatistic, extraStatistics, type StatisticDescription } from './statistics';
 
 export interface Figure {
   readonly spec: Record<string, unknown>;
@@ -100,7 +100,7 @@ export async function plotResults(target: string, options: PlotOptions = {}): Pr
   const params = sweptParams(loaded.data);
   const x = options.x !== undefined ? resolveParam(options.x, params) : defaultParam(params);
   const stats = describeStatistics(loaded.data);
-  const chosen = options.metric !== undefined ? [pickStatistic([...stats, ...timingStatistic(loaded.data)], options.metric)] : stats;
+  const chosen = options.metric !== undefined ? [pickStatistic([...stats, ...extraStatistics(loaded.data)], options.metric)] : stats;
   const out = options.out;
   if (out !== undefined && !/\.(png|svg)$/i.test(out)) {
     throw new GfraUserError(`--out must end in .png or .svg (got "${out}")`);

@@ -69,13 +69,18 @@ export function panelPaths(runs: readonly PlotRun[], xPath: string): string[] {
  */
 export const DETECTOR_TIME = 'detector-ms';
 
-/** The statistic `name` of a result, including the {@link DETECTOR_TIME} pseudo-statistic. */
+/**
+ * The statistic `name` of a result, including the pseudo-statistics without interval: the
+ * {@link DETECTOR_TIME} and the detector's `diagnostics` (e.g. `eps1/eps2`).
+ */
 function resultStatistic(r: StoredResults['results'][number], name: string): StoredResults['results'][number]['metrics'][string] | undefined {
-  if (name === DETECTOR_TIME && !(name in r.metrics)) {
+  if (name in r.metrics) return r.metrics[name];
+  if (name === DETECTOR_TIME) {
     const t = r.detectorTime;
     return t === undefined ? undefined : { value: t.msPerTrial, low: null, high: null, events: null, samples: t.trials };
   }
-  return r.metrics[name];
+  const d = r.diagnostics?.[name];
+  return d === undefined ? undefined : { value: d, low: null, high: null, events: null, samples: r.trials };
 }
 
 /** Rows of `stat` against the swept parameter `xPath`, over every run that sweeps it. */

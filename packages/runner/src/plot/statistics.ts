@@ -55,11 +55,14 @@ export function describeStatistics(data: StoredResults, registry: Registry = bui
 }
 
 /**
- * The detector-time pseudo-statistic ({@link DETECTOR_TIME}) when the results record it: not a
- * default figure (timings are noisy and machine-specific), drawn when asked for by name.
+ * The pseudo-statistics the results record besides the metrics: the detector time
+ * ({@link DETECTOR_TIME}) and every key of the detectors' `diagnostics`. Not default figures
+ * (timings are noisy and machine-specific), drawn when asked for by name.
  */
-export function timingStatistic(data: StoredResults): StatisticDescription[] {
-  return data.results.some((r) => r.detectorTime !== undefined) ? [describe(DETECTOR_TIME, 'mean', 'detector time per trial (ms)', false)] : [];
+export function extraStatistics(data: StoredResults): StatisticDescription[] {
+  const out = data.results.some((r) => r.detectorTime !== undefined) ? [describe(DETECTOR_TIME, 'mean', 'detector time per trial (ms)', false)] : [];
+  const keys = [...new Set(data.results.flatMap((r) => Object.keys(r.diagnostics ?? {})))];
+  return [...out, ...keys.map((k) => describe(k, 'mean', 'reported by the detector', false))];
 }
 
 /** Find a statistic by name; the error lists the valid ones. */
