@@ -8,7 +8,7 @@ import { countColor, decodePng, greyVariance } from '../../test/helpers/png';
 import { main } from '../cli';
 import { tinySpec } from '../testing';
 import { PALETTE } from './chart-spec';
-import { buildFigure, plotResults, writeDefaultFigures } from './figure';
+import { buildFigure, plotResults, wrapText, writeDefaultFigures } from './figure';
 import { defaultParam, resolveParam, sweptParams } from './params';
 import { renderPng, renderSvg } from './render';
 import { readResults, type StoredResults } from './results-file';
@@ -93,6 +93,18 @@ describe('plot: figures from results.json', function () {
     expect(countColor(png, '#000000', 40)).to.be.greaterThan(2000);
   });
 
+  it('wraps long descriptions into subtitle lines instead of widening the figure', () => {
+    expect(wrapText('aaa bbb ccc dddd', 7)).to.deep.equal(['aaa bbb', 'ccc', 'dddd']);
+    expect(wrapText('averyveryverylongword x', 5)).to.deep.equal(['averyveryverylongword', 'x']);
+    const loaded = readResults(QUICKSTART);
+    const long: StoredResults = { ...loaded.data, spec: { ...loaded.data.spec, description: 'word '.repeat(100).trim() } };
+    const stat = pickStatistic(describeStatistics(long), 'pmd');
+    const figure = buildFigure(plotRuns([{ ...loaded, data: long }]), resolveParam('sequenceLength', sweptParams(long)), stat);
+    const subtitle = (figure.spec as { title: { subtitle: string[] } }).title.subtitle;
+    expect(subtitle.length).to.be.greaterThan(3);
+    expect(Math.max(...subtitle.map((l) => l.length))).to.be.at.most(110);
+  });
+
   it('detector time and diagnostics: pseudo-statistics drawn only when asked for by name', () => {
     const loaded = readResults(QUICKSTART);
     expect(extraStatistics(loaded.data)).to.deep.equal([]); // the fixture predates detectorTime
@@ -102,7 +114,7 @@ describe('plot: figures from results.json', function () {
     };
     expect(describeStatistics(timed).map((s) => s.name)).to.not.include(DETECTOR_TIME); // not a default figure
     const [stat] = extraStatistics(timed);
-    expect(stat).to.include({ name: DETECTOR_TIME, scale: 'linear', kind: 'mean' });
+    expect(stat).to.include({ name: DETECTOR_TIME, scale: 'log', kind: 'mean', interval: 'none' });
     const rows = chartRows(plotRuns([{ ...loaded, data: timed }]), 'scenario.sequenceLength', stat);
     expect(rows.map((r) => r.y)).to.deep.equal(timed.results.map((_, i) => i + 1));
     expect(rows.every((r) => r.yLow === null && r.yHigh === null)).to.equal(true);
@@ -205,6 +217,10 @@ describe('plot: figures from results.json', function () {
     expect(() => resolveParam('numAntennas', params)).to.throw(GfraUserError, /Unknown swept parameter "numAntennas". The results sweep: snrDb \(channel.params.snrDb\), sequenceLength \(scenario.sequenceLength\)/);
     expect(() => defaultParam(params)).to.throw(GfraUserError, /several parameters; choose the x axis with --x. Valid: snrDb/);
     expect(defaultParam(sweptParams(readResults(QUICKSTART).data)).path).to.equal('scenario.sequenceLength');
+    // A coupled key (values that move together) is one axis: its first path.
+    const coupled = (p: string, key: string, others: string[]) => ({ path: p, short: p.split('.').pop() as string, key, coupled: others, label: p });
+    const key = 'scenario.sequenceLength, channel.params.snrDb';
+    expect(defaultParam([coupled('scenario.sequenceLength', key, ['channel.params.snrDb']), coupled('channel.params.snrDb', key, ['scenario.sequenceLength'])]).path).to.equal('scenario.sequenceLength');
     expect(() => pickStatistic(describeStatistics(readResults(QUICKSTART).data), 'ber')).to.throw(GfraUserError, /Unknown metric "ber". The results have: pmd, pfa, pmd\+pfa/);
     expect(() => readResults(path.join(FIXTURES, 'nope'))).to.throw(GfraUserError, /Results not found: .*nope.*results.json/);
   });

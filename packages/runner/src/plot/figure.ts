@@ -29,6 +29,23 @@ export function allSeries(runs: readonly PlotRun[]): string[] {
   return runs.flatMap((run) => [...new Set(run.data.results.map((r) => (prefix ? `${run.label}/${r.candidate}` : r.candidate)))]);
 }
 
+/** Characters per subtitle line: a long spec description wraps instead of widening the figure. */
+const SUBTITLE_WIDTH = 110;
+
+/** Greedy word wrap to lines of at most `width` characters (a longer word gets a line of its own). */
+export function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter((w) => w.length > 0)) {
+    if (line.length > 0 && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line.length > 0 ? `${line} ${word}` : word;
+  }
+  if (line.length > 0) lines.push(line);
+  return lines;
+}
+
 export interface FigureOptions {
   readonly interactive?: boolean;
   /** Title; default the spec name (one run) or "statistic vs parameter" (several). */
@@ -41,11 +58,11 @@ export function buildFigure(runs: readonly PlotRun[], x: SweptParam, stat: Stati
   const confidence = runs[0]?.data.spec?.montecarlo?.confidence ?? 0.95;
   const single = runs.length === 1 ? runs[0].data : undefined;
   const subtitle: string[] = [];
-  if (single?.spec?.description) subtitle.push(single.spec.description);
-  if (runs.length > 1) subtitle.push(`runs: ${runs.map((r) => r.label).join(', ')}`);
+  if (single?.spec?.description) subtitle.push(...wrapText(single.spec.description, SUBTITLE_WIDTH));
+  if (runs.length > 1) subtitle.push(...wrapText(`runs: ${runs.map((r) => r.label).join(', ')}`, SUBTITLE_WIDTH));
+  const intervals = stat.interval === 'none' ? 'no intervals' : `${Math.round(confidence * 1000) / 10} % ${stat.interval} intervals`;
   subtitle.push(
-    `${stat.name}${stat.description ? `: ${stat.description}` : ''} · ${Math.round(confidence * 1000) / 10} % ${stat.interval} intervals` +
-      (single !== undefined && !single.complete ? ' · incomplete run' : ''),
+    `${stat.name}${stat.description ? `: ${stat.description}` : ''} · ${intervals}` + (single !== undefined && !single.complete ? ' · incomplete run' : ''),
   );
   if (rows.some((r) => r.bound)) subtitle.push('▼ no error observed: the marker is the upper end of the interval');
   const spec = chartSpec(rows, {

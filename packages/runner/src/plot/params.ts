@@ -86,6 +86,8 @@ export function resolveParam(name: string, params: readonly SweptParam[]): Swept
 /** `--x` when not given: the only swept parameter. */
 export function defaultParam(params: readonly SweptParam[]): SweptParam {
   if (params.length === 1) return params[0];
+  // One coupled sweep key ("L, snrDb": values that move together) is one axis: its first path.
+  if (params.length > 1 && params.every((p) => p.key === params[0].key)) return params[0];
   if (params.length === 0) {
     throw new GfraUserError('These results have no swept parameter (the spec has no "sweep"), so there is nothing to plot against');
   }

@@ -20,7 +20,7 @@ export interface StatisticDescription {
   readonly decibel: boolean;
   /** Log y axis for error rates, linear otherwise. */
   readonly scale: 'log' | 'linear';
-  /** How the confidence interval was computed, for captions. */
+  /** How the confidence interval was computed, for captions ('none': a value without interval). */
   readonly interval: string;
 }
 
@@ -60,9 +60,11 @@ export function describeStatistics(data: StoredResults, registry: Registry = bui
  * (timings are noisy and machine-specific), drawn when asked for by name.
  */
 export function extraStatistics(data: StoredResults): StatisticDescription[] {
-  const out = data.results.some((r) => r.detectorTime !== undefined) ? [describe(DETECTOR_TIME, 'mean', 'detector time per trial (ms)', false)] : [];
+  // No intervals; times span decades across detectors, so a log axis.
+  const time: StatisticDescription = { ...describe(DETECTOR_TIME, 'mean', 'detector time per trial (ms)', false), scale: 'log', interval: 'none' };
+  const out = data.results.some((r) => r.detectorTime !== undefined) ? [time] : [];
   const keys = [...new Set(data.results.flatMap((r) => Object.keys(r.diagnostics ?? {})))];
-  return [...out, ...keys.map((k) => describe(k, 'mean', 'reported by the detector', false))];
+  return [...out, ...keys.map((k) => ({ ...describe(k, 'mean', 'reported by the detector', false), interval: 'none' }))];
 }
 
 /** Find a statistic by name; the error lists the valid ones. */
