@@ -186,6 +186,13 @@ export interface Detector extends PluginInstance {
    * results.json (`diagnostics`) and plottable by name (`gfra plot --metric eps1/eps2`).
    */
   diagnostics?(): Readonly<Record<string, number>>;
+  /**
+   * Optional: the thresholding module (a candidate's `threshold` block) has fitted gamma*. A
+   * detector whose other outputs build on its activity decision (e.g. a channel estimate on the
+   * detected set) should decide `activityScore >= gamma` from now on, so that they agree with the
+   * `activity` the runner reports.
+   */
+  useActivityThreshold?(gamma: number): void;
 }
 
 /** How a statistic is accumulated and how its interval is computed. */

@@ -155,6 +155,29 @@ describe('detector:covariance-ml channelEstimate "mmse" (paper 001 ML-MMSE basel
     expect(info.requires?.(params(), scenario)).to.deep.equal(['codebook', 'noiseVariance', 'largeScaleFading']);
   });
 
+  it('a fitted gamma* (thresholding module) replaces the rule for the activity and the detected set of the estimate', () => {
+    const scenario: Scenario = { numDevices: 30, numAntennas: 4, sequenceLength: 10, bitsPerDevice: 0 };
+    const data = synthetic({ scenario, trials: 3, activityProb: 0.3, snrDb: [0, 20], key: 'mmse-gamma' });
+    tf.tidy(() => {
+      const det = new CovarianceMlDetector(params({ sweeps: 5 }), scenario, new RandomStreams(['g']));
+      const before = det.detect(data.observation());
+      const gamma = 0.2;
+      det.useActivityThreshold(gamma);
+      const after = det.detect(data.observation());
+      const score = after.activityScore?.arraySync() as number[][];
+      const act = after.activity?.arraySync() as number[][];
+      const hre = after.channel?.re.arraySync() as number[][][];
+      score.forEach((row, b) =>
+        row.forEach((v, n) => {
+          expect(act[b][n], `trial ${b} device ${n}`).to.equal(v >= gamma ? 1 : 0);
+          expect(hre[b][n].every((x) => x === 0), `trial ${b} device ${n} zero row`).to.equal(v < gamma);
+        }),
+      );
+      // the lower threshold detects more devices than beta_n / 2 (a real change)
+      expect((after.activity as tf.Tensor).sum().arraySync()).to.be.greaterThan((before.activity as tf.Tensor).sum().arraySync() as number);
+    });
+  });
+
   it('MSE sanity at 20 dB: sum ||X - Xhat||^2 is far below that of the all-zero estimate', () => {
     const scenario: Scenario = { numDevices: 40, numAntennas: 16, sequenceLength: 20, bitsPerDevice: 0 };
     const B = 4;

@@ -215,6 +215,7 @@ export class Pipeline {
   /** From now on, the activity decision is activityScore >= gamma (the thresholding module). */
   setActivityThreshold(gamma: number): void {
     this.activityThreshold = gamma;
+    guarded(this.detector, 'useActivityThreshold', () => this.detector.instance.useActivityThreshold?.(gamma));
   }
 
   /**
