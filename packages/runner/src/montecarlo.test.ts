@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { fitThreshold, TrialDomain } from '@gfra/core';
+import { Type } from '@sinclair/typebox';
+import { injectable } from 'tsyringe';
+import { definePlugin, fitThreshold, TrialDomain, type Detector, type Estimate, type Observation } from '@gfra/core';
 import { builtinRegistry } from './builtins';
 import { Pipeline } from './pipeline';
 import { container } from 'tsyringe';
@@ -8,8 +10,31 @@ import { runJob, type JobResult } from './montecarlo';
 import { tinySpec } from './testing';
 import { SpecValidator } from './validate';
 
-async function runAll(spec: Record<string, unknown>): Promise<JobResult[]> {
-  const registry = builtinRegistry();
+/** A detector that scores by received energy and records the gamma* it is given (test plugin). */
+@injectable()
+class ThresholdSpy implements Detector {
+  static readonly given: number[] = [];
+  static readonly plugin = definePlugin({
+    kind: 'detector',
+    name: 'threshold-spy',
+    summary: 'Scores every device by the received energy; records useActivityThreshold calls (a test plugin)',
+    params: Type.Object({}, { additionalProperties: false }),
+    provides: () => ['activityScore', 'activity'],
+  });
+  detect(obs: Observation): Estimate {
+    return tf.tidy(() => {
+      const energy = tf.sum(tf.add(tf.square(obs.y.re), tf.square(obs.y.im)), [1, 2]); // [B]
+      const N = 20;
+      const score = tf.mul(tf.reshape(energy, [-1, 1]), tf.linspace(0.5, 1.5, N).reshape([1, N])) as tf.Tensor2D;
+      return { activityScore: score, activity: tf.zerosLike(score) };
+    });
+  }
+  useActivityThreshold(gamma: number): void {
+    ThresholdSpy.given.push(gamma);
+  }
+}
+
+async function runAll(spec: Record<string, unknown>, registry = builtinRegistry()): Promise<JobResult[]> {
   const validated = new SpecValidator(registry).validateObject(spec, 'test.json');
   const out: JobResult[] = [];
   for (const job of validated.jobs) out.push(await runJob(job, { registry, seed: validated.spec.seed }));
@@ -154,6 +179,18 @@ describe('Monte Carlo engine', () => {
       const errorsAt = (g: number) => train.scores.reduce((e, s, i) => e + ((s >= g) !== (train.active[i] === 1) ? 1 : 0), 0);
       const best = (fitted.threshold?.fittedErrorRate ?? NaN) * train.scores.length;
       for (const g of [0, 0.5, 1, 1.5, 2, 3, 5, 10]) expect(best).to.be.at.most(errorsAt(g) + 1e-9);
+    });
+
+    it('hands gamma* to a detector that takes it (useActivityThreshold), once, before evaluating', async () => {
+      ThresholdSpy.given.length = 0;
+      const [r] = await runAll(
+        tinySpec({
+          candidates: { spy: { detector: { plugin: 'threshold-spy' }, threshold: { trials: 64 } } },
+          montecarlo: { batchSize: 32, targetEvents: 100000, maxTrials: 64, maxSeconds: 60 },
+        }),
+        builtinRegistry().register(ThresholdSpy),
+      );
+      expect(ThresholdSpy.given).to.deep.equal([r.threshold?.gamma]);
     });
 
     it('records the detector\'s diagnostics (AMP-NN\'s eps1/eps2) per result, and none for detectors without', async () => {
