@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'tsyringe';
 import { CovarianceThreshold } from './covariance-ml';
+import { powerScore } from './power-rule';
 import {
   cx,
   definePlugin,
@@ -264,22 +265,8 @@ export class CovarianceLassoDetector implements Detector {
 
   detect(obs: Observation): Estimate {
     return cx.tidy((): Estimate => {
-      const r = this.estimate(obs);
-      const rule = this.params.threshold;
-      let score: tf.Tensor;
-      let tau: number;
-      if (rule.rule === 'beta') {
-        if (obs.largeScaleFading === undefined) throw new Error('threshold rule "beta" needs the large-scale fading beta_n as side information');
-        score = tf.div(r, obs.largeScaleFading);
-        tau = rule.fraction;
-      } else {
-        score = r;
-        tau = rule.value;
-      }
-      return {
-        activityScore: score as tf.Tensor2D,
-        activity: tf.cast(tf.greater(score, tau), 'float32') as tf.Tensor2D,
-      };
+      const { score, level } = powerScore(this.estimate(obs), this.params.threshold, obs.largeScaleFading);
+      return { activityScore: score, activity: tf.cast(tf.greater(score, level), 'float32') as tf.Tensor2D };
     });
   }
 

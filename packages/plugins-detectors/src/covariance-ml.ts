@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'tsyringe';
 import { choleskyComplex, CovarianceCd } from './host-linalg';
+import { powerScore } from './power-rule';
 import {
   cx,
   definePlugin,
@@ -197,21 +198,11 @@ export class CovarianceMlDetector implements Detector {
       const perDevice = tf.reshape(gamma, [B, N, Q]);
       const best = tf.max(perDevice, 2);
       const message = (Q === 1 ? tf.zeros([B, N], 'int32') : tf.cast(tf.argMax(perDevice, 2), 'int32')) as tf.Tensor2D;
-      const rule = this.params.threshold;
-      let score: tf.Tensor;
-      let tau: number;
-      if (rule.rule === 'beta') {
-        if (obs.largeScaleFading === undefined) throw new Error('threshold rule "beta" needs the large-scale fading beta_n as side information');
-        score = tf.div(best, obs.largeScaleFading);
-        tau = rule.fraction;
-      } else {
-        score = best;
-        tau = rule.value;
-      }
+      const { score, level } = powerScore(best as tf.Tensor2D, this.params.threshold, obs.largeScaleFading);
       // gamma* of the thresholding module, when fitted, replaces the rule (score >= gamma*)
-      const activity = (this.fittedThreshold === undefined ? tf.cast(tf.greater(score, tau), 'float32') : tf.cast(tf.greaterEqual(score, this.fittedThreshold), 'float32')) as tf.Tensor2D;
-      if (this.params.channelEstimate !== 'mmse') return { activityScore: score as tf.Tensor2D, activity, message };
-      return { activityScore: score as tf.Tensor2D, activity, message, channel: this.mmseChannel(obs, activity.dataSync(), message.dataSync()) };
+      const activity = (this.fittedThreshold === undefined ? tf.cast(tf.greater(score, level), 'float32') : tf.cast(tf.greaterEqual(score, this.fittedThreshold), 'float32')) as tf.Tensor2D;
+      if (this.params.channelEstimate !== 'mmse') return { activityScore: score, activity, message };
+      return { activityScore: score, activity, message, channel: this.mmseChannel(obs, activity.dataSync(), message.dataSync()) };
     });
   }
 

@@ -14,6 +14,7 @@ import {
   type ParamProblem,
   type Scenario,
 } from '@gfra/core';
+import { powerScore } from './power-rule';
 
 export const RowEnergyThreshold = Type.Union(
   [
@@ -45,16 +46,8 @@ export type RowEnergyThreshold = Static<typeof RowEnergyThreshold>;
 export function rowEnergyEstimate(x: ComplexTensor, rule: RowEnergyThreshold, largeScaleFading: tf.Tensor2D | undefined): Estimate {
   const M = x.re.shape[2] as number;
   const energy = tf.div(tf.sum(cx.abs2(x), 2), M) as tf.Tensor2D; // [B, N]
-  let score: tf.Tensor2D = energy;
-  let tau: number;
-  if (rule.rule === 'beta') {
-    if (largeScaleFading === undefined) throw new Error('threshold rule "beta" needs the large-scale fading beta_n as side information');
-    score = tf.div(energy, largeScaleFading);
-    tau = rule.fraction;
-  } else {
-    tau = rule.value;
-  }
-  return { activityScore: score, activity: tf.cast(tf.greater(score, tau), 'float32') as tf.Tensor2D, channel: x };
+  const { score, level } = powerScore(energy, rule, largeScaleFading);
+  return { activityScore: score, activity: tf.cast(tf.greater(score, level), 'float32') as tf.Tensor2D, channel: x };
 }
 
 export const GroupLassoParams = Type.Object(
