@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'tsyringe';
-import { choleskyComplex, CovarianceCd } from './host-linalg';
+import { choleskyComplex, choleskySolveComplex, CovarianceCd } from './host-linalg';
 import { powerScore } from './power-rule';
 import {
   cx,
@@ -372,49 +372,6 @@ export class CovarianceMlDetector implements Detector {
       const prior = priorHost === undefined ? undefined : tf.tensor2d(Float32Array.from(priorHost), [B, K]);
       return covarianceCdTf(obs.y, S, obs.noiseVar as number, this.orders, prior, onSweep);
     });
-  }
-}
-
-/**
- * Solves C C^H X = R in place (R overwritten by X) for a lower Cholesky factor C (row-major n x n,
- * real diagonal; as returned by `choleskyComplex`) and R row-major n x m complex, float64:
- * forward substitution C Z = R, then back substitution C^H X = Z.
- */
-function choleskySolveComplex(c: { re: Float64Array; im: Float64Array }, n: number, rRe: Float64Array, rIm: Float64Array, m: number): void {
-  const { re: cr, im: ci } = c;
-  for (let col = 0; col < m; col++) {
-    // z_i = (r_i - sum_{k<i} C_ik z_k) / C_ii
-    for (let i = 0; i < n; i++) {
-      let sr = rRe[i * m + col];
-      let si = rIm[i * m + col];
-      for (let k = 0; k < i; k++) {
-        const pr = cr[i * n + k];
-        const pi = ci[i * n + k];
-        const zr = rRe[k * m + col];
-        const zi = rIm[k * m + col];
-        sr -= pr * zr - pi * zi;
-        si -= pr * zi + pi * zr;
-      }
-      const d = cr[i * n + i];
-      rRe[i * m + col] = sr / d;
-      rIm[i * m + col] = si / d;
-    }
-    // x_i = (z_i - sum_{k>i} conj(C_ki) x_k) / C_ii
-    for (let i = n - 1; i >= 0; i--) {
-      let sr = rRe[i * m + col];
-      let si = rIm[i * m + col];
-      for (let k = i + 1; k < n; k++) {
-        const pr = cr[k * n + i];
-        const pi = -ci[k * n + i];
-        const xr = rRe[k * m + col];
-        const xi = rIm[k * m + col];
-        sr -= pr * xr - pi * xi;
-        si -= pr * xi + pi * xr;
-      }
-      const d = cr[i * n + i];
-      rRe[i * m + col] = sr / d;
-      rIm[i * m + col] = si / d;
-    }
   }
 }
 
