@@ -31,6 +31,8 @@ import {
   type SideInformation,
   type StatisticInfo,
   type TrafficModel,
+  type TrafficSample,
+  type ComplexTensor,
   type TrialRange,
   type Truth,
 } from '@gfra/core';
@@ -173,9 +175,7 @@ export class Pipeline {
    */
   runBatch(trials: TrialRange): BatchStatistics {
     return cx.tidy(() => {
-      const traffic = guarded(this.traffic, 'sample', () => this.traffic.instance.sample(trials));
-      const tx = guarded(this.encoder, 'encode', () => this.encoder.instance.encode(traffic));
-      const out = guarded(this.channel, 'propagate', () => this.channel.instance.propagate(tx, trials));
+      const { traffic, channel: out } = this.transmit(trials);
       const observation = this.observation(out);
       const start = performance.now();
       let estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(observation));
@@ -201,9 +201,7 @@ export class Pipeline {
    */
   activityScores(trials: TrialRange): { scores: Float32Array; active: Float32Array } {
     return tf.tidy(() => {
-      const traffic = guarded(this.traffic, 'sample', () => this.traffic.instance.sample(trials));
-      const tx = guarded(this.encoder, 'encode', () => this.encoder.instance.encode(traffic));
-      const out = guarded(this.channel, 'propagate', () => this.channel.instance.propagate(tx, trials));
+      const { traffic, channel: out } = this.transmit(trials);
       const estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(this.observation(out)));
       if (estimate.activityScore === undefined) {
         throw new PipelineError(this.detector.key, this.detector.path, 'the threshold block needs an activityScore, but the detector returned none');
@@ -282,9 +280,7 @@ export class Pipeline {
    * so a codebook computed from trainable variables carries its gradient to the detector.
    */
   forward(trials: TrialRange): TrainingBatch {
-    const traffic = guarded(this.traffic, 'sample', () => this.traffic.instance.sample(trials));
-    const tx = guarded(this.encoder, 'encode', () => this.encoder.instance.encode(traffic));
-    const channel = guarded(this.channel, 'propagate', () => this.channel.instance.propagate(tx, trials));
+    const { traffic, tx, channel } = this.transmit(trials);
     const side: SideInformation = {
       ...guarded(this.traffic, 'sideInformation', () => this.traffic.instance.sideInformation?.() ?? {}),
       ...guarded(this.encoder, 'sideInformation', () => this.encoder.instance.sideInformation?.() ?? {}),
@@ -293,6 +289,14 @@ export class Pipeline {
     const estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(observation));
     const truth: Truth = { ...traffic, channel: channel.channel, largeScaleFading: channel.largeScaleFading };
     return { trials, traffic, tx, channel, observation, estimate, truth };
+  }
+
+  /** Traffic -> encoder -> channel for a batch of trials (in the caller's tidy or gradient scope). */
+  private transmit(trials: TrialRange): { traffic: TrafficSample; tx: ComplexTensor; channel: ChannelOutput } {
+    const traffic = guarded(this.traffic, 'sample', () => this.traffic.instance.sample(trials));
+    const tx = guarded(this.encoder, 'encode', () => this.encoder.instance.encode(traffic));
+    const channel = guarded(this.channel, 'propagate', () => this.channel.instance.propagate(tx, trials));
+    return { traffic, tx, channel };
   }
 
   /** The received signal plus exactly the side information the spec grants. */
