@@ -34,6 +34,21 @@ class ThresholdSpy implements Detector {
   }
 }
 
+/** Declares an activityScore but returns none (a broken third-party plugin, for the error message). */
+@injectable()
+class ScorelessDetector implements Detector {
+  static readonly plugin = definePlugin({
+    kind: 'detector',
+    name: 'scoreless',
+    summary: 'Declares activityScore but returns none (a test plugin)',
+    params: Type.Object({}, { additionalProperties: false }),
+    provides: () => ['activityScore', 'activity'],
+  });
+  detect(obs: Observation): Estimate {
+    return { activity: tf.zeros([obs.y.re.shape[0], 20]) as tf.Tensor2D };
+  }
+}
+
 async function runAll(spec: Record<string, unknown>, registry = builtinRegistry()): Promise<JobResult[]> {
   const validated = new SpecValidator(registry).validateObject(spec, 'test.json');
   const out: JobResult[] = [];
@@ -191,6 +206,21 @@ describe('Monte Carlo engine', () => {
         builtinRegistry().register(ThresholdSpy),
       );
       expect(ThresholdSpy.given).to.deep.equal([r.threshold?.gamma]);
+    });
+
+    it('a detector that declares activityScore but returns none fails with the plugin, its spec path and the reason', async () => {
+      let message = '';
+      try {
+        await runAll(
+          tinySpec({ candidates: { broken: { detector: { plugin: 'scoreless' }, threshold: { trials: 16 } } } }),
+          builtinRegistry().register(ScorelessDetector),
+        );
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).to.match(/detector:scoreless/);
+      expect(message).to.match(/candidates\.broken\.detector/);
+      expect(message).to.match(/the threshold block needs an activityScore, but the detector returned none/);
     });
 
     it('records the detector\'s diagnostics (AMP-NN\'s eps1/eps2) per result, and none for detectors without', async () => {
