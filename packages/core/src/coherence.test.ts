@@ -17,7 +17,7 @@ function gaussian(L: number, N: number, key: string): { re: number[]; im: number
   return { re: Array.from({ length: L * N }, () => g.normal()), im: Array.from({ length: L * N }, () => g.normal()) };
 }
 
-describe('coherence measures (paper 001, Figs. 5(e), 6(d-e), 11(e-f))', () => {
+describe('coherence measures (Cui, Li, Zhang [Cui2021], Figs. 5(e), 6(d-e), 11(e-f))', () => {
   it('hand cases: orthogonal columns 0, repeated column 1, 45 degrees 1/sqrt(2), scale-free', () => {
     // 4-point DFT columns: orthogonal
     const dft = Array.from({ length: 4 }, (_, n) => [Array.from({ length: 4 }, (_, l) => Math.cos((2 * Math.PI * l * n) / 4)), Array.from({ length: 4 }, (_, l) => -Math.sin((2 * Math.PI * l * n) / 4))] as [number[], number[]]);

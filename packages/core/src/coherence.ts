@@ -1,15 +1,18 @@
 /**
- * Coherence measures of a pilot (measurement) matrix, as paper 001 uses them to explain what the
- * learned pilots do (Figs. 5(e), 6(d-e), 10(e), 11(e-f); definitions via the block-sparse
- * coherence measures of its reference [31], spec mmv-autoencoder.md Sec. 3). With unit-norm
- * columns c_n = a_n / ||a_n|| and G groups of d = N / G consecutive columns C[g] (L x d):
+ * Coherence measures of a pilot (measurement) matrix, as Y. Cui, S. Li, W. Zhang, "Jointly Sparse
+ * Signal Recovery and Support Recovery via Deep Learning With Applications in MIMO-Based
+ * Grant-Free Random Access" [Cui2021] use them to explain what the learned pilots do (Sec. V,
+ * Figs. 5(e), 6(d-e), 10(e), 11(e-f)). The block measures are those of Y. C. Eldar, P. Kuppinger,
+ * H. Bölcskei, "Block-Sparse Signals: Uncertainty Relations and Efficient Recovery" [Eldar2010],
+ * which [Cui2021] cites for them. With unit-norm columns c_n = a_n / ||a_n|| and G groups of
+ * d = N / G consecutive columns C[g] (L x d):
  *
  *   coherence        mu   = max_{i != j} |c_i^H c_j|
  *   block-coherence  mu_B = max_{g != g'} (1/d) ||C[g]^H C[g']||_2     (spectral norm)
  *   sub-coherence    nu   = max_g max_{i != j in g} |c_i^H c_j|
  *
- * For the learned matrix the paper averages over the groups instead of taking the outer max
- * (spec A20); both are returned: `blockMean` = mean over g of max_{g' != g}, `subMean` = mean over
+ * For the learned matrix [Cui2021] averages over the groups instead of taking the outer max
+ * (Sec. V-A); both are returned: `blockMean` = mean over g of max_{g' != g}, `subMean` = mean over
  * g of the within-group max.
  *
  * Matrices are host arrays, row-major [L, N] (re, im), as in a gfra transmit object.
@@ -20,7 +23,7 @@ export interface CoherenceMeasures {
   readonly coherence: number;
   /** max_{g != g'} (1/d) ||C[g]^H C[g']||_2 (undefined without groups or with one group). */
   readonly blockCoherence?: number;
-  /** Mean over g of max_{g' != g} (1/d) ||C[g]^H C[g']||_2 (the paper's averaged version). */
+  /** Mean over g of max_{g' != g} (1/d) ||C[g]^H C[g']||_2 (the averaged version of [Cui2021], Sec. V-A). */
   readonly blockCoherenceMean?: number;
   /** max_g max_{i != j in g} |c_i^H c_j| (undefined without groups or with one device per group). */
   readonly subCoherence?: number;

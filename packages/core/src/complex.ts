@@ -151,7 +151,8 @@ export function matmul(a: ComplexTensor, b: ComplexTensor): ComplexTensor {
 }
 
 /**
- * Real-valued equivalent of a complex matrix, as used in the papers' real-valued networks:
+ * Real-valued equivalent of a complex matrix, as used in the real-valued networks of [Ma2023],
+ * Eqs. (39)-(43), and [Cui2021], Eqs. (2)-(3) (docs/references.md):
  * A = Ar + i Ai  ->  [[Ar, -Ai], [Ai, Ar]]  ([..., m, n] -> [..., 2m, 2n]), so that
  * realMatrix(A) @ realVector(x) = realVector(A x).
  */

@@ -10,6 +10,7 @@ export * from './shapes';
 export * from './schema-defaults';
 export * from './conventions';
 export * from './plugin';
+export * from './slots';
 export * from './registry';
 export * from './backend';
 export * from './montecarlo/accumulators';

@@ -100,6 +100,23 @@ export interface Observation extends SideInformation {
   readonly y: ComplexTensor;
 }
 
+/** The {@link SideInformation} field that carries each {@link Knowledge} item. */
+export type KnowledgeField<K extends Knowledge = Knowledge> = {
+  readonly codebook: 'codebook';
+  readonly noiseVariance: 'noiseVar';
+  readonly largeScaleFading: 'largeScaleFading';
+  readonly activityProbability: 'activityProbability';
+  readonly channelState: 'channel';
+}[K];
+
+/**
+ * An {@link Observation} that is known to carry the side information `K`. The runner runs a
+ * detector only once every item its descriptor `requires` is granted, so a detector's `detect`
+ * may take `ObservationWith<...>` of the items it always requires (method parameters are
+ * bivariant, so the class still implements {@link Detector}) and need not re-check them.
+ */
+export type ObservationWith<K extends Knowledge> = Observation & { readonly [P in KnowledgeField<K>]-?: NonNullable<Observation[P]> };
+
 /** What a channel returns for one batch. */
 export interface ChannelOutput {
   /** [B, L, M] complex: received signal. */

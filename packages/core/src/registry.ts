@@ -1,9 +1,10 @@
 /**
  * The plugin registry, on a tsyringe container.
  *
- * Plugin classes are registered under one token per kind (`useValue`), and listed with
- * `resolveAll`. Instances are made through a child container that holds the plugin's validated
- * parameters, so a plugin's constructor simply asks for `@inject(TOKENS.params)`.
+ * Plugin classes are registered under one token per kind (`useValue`); the container is the one
+ * source of truth, and lookups (`find`, `list`) read it with `resolveAll`. Instances are made
+ * through a child container that holds the plugin's validated parameters, so a plugin's
+ * constructor simply asks for `@inject(TOKENS.params)`.
  *
  * A registry is an object, not a process-wide singleton: tests and runs make their own.
  */
@@ -34,8 +35,6 @@ export class UnknownPluginError extends GfraUserError {
 }
 
 export class Registry {
-  private readonly byKey = new Map<string, PluginClass>();
-
   constructor(readonly container: DependencyContainer = rootContainer.createChildContainer()) {}
 
   /** Register one plugin class. Registering the same kind and name twice is an error. */
@@ -56,12 +55,10 @@ export class Registry {
     if (info.kind === 'metric' && info.statistics === undefined) {
       throw new Error(`Cannot register ${pluginKey(info)}: a metric must declare its statistics`);
     }
-    const key = pluginKey(info);
-    const existing = this.byKey.get(key);
+    const existing = this.find(info.kind, info.name);
     if (existing !== undefined) {
-      throw new Error(`Plugin ${key} is already registered (by ${existing.name}); plugin names must be unique per kind`);
+      throw new Error(`Plugin ${pluginKey(info)} is already registered (by ${existing.name}); plugin names must be unique per kind`);
     }
-    this.byKey.set(key, cls);
     this.container.register(KIND_TOKENS[info.kind], { useValue: cls });
     return this;
   }
@@ -74,7 +71,7 @@ export class Registry {
 
   /** The plugin class for kind and name, or undefined. */
   find(kind: PluginKind, name: string): PluginClass | undefined {
-    return this.byKey.get(`${kind}:${name}`);
+    return this.list(kind).find((cls) => cls.plugin.name === name);
   }
 
   /** The plugin class for kind and name; throws {@link UnknownPluginError} with a suggestion. */

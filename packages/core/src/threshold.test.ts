@@ -11,14 +11,14 @@ function errorsAt(scores: number[], active: number[], gamma: number): number {
   return e;
 }
 
-/** Spec U4: the best error count over every midpoint of distinct sorted scores and both ends. */
+/** Brute-force reference: the best error count over every midpoint of distinct sorted scores and both ends. */
 function bruteForce(scores: number[], active: number[]): number {
   const distinct = [...new Set(scores)].sort((a, b) => a - b);
   const candidates = [distinct[0] - 1, distinct[distinct.length - 1] + 1, ...distinct.slice(1).map((v, i) => (v + distinct[i]) / 2)];
   return Math.min(...candidates.map((g) => errorsAt(scores, active, g)));
 }
 
-describe('fitThreshold (paper 001 thresholding module, gamma*)', () => {
+describe('fitThreshold (thresholding module of Cui, Li, Zhang [Cui2021], Sec. IV-C, gamma*)', () => {
   it('hand case: separable scores give zero errors and a threshold between the classes', () => {
     const fit = fitThreshold([0.1, 0.9, 0.2, 0.8], [0, 1, 0, 1]);
     expect(fit.errors).to.equal(0);
@@ -46,7 +46,7 @@ describe('fitThreshold (paper 001 thresholding module, gamma*)', () => {
     expect(errorsAt([1, 1, 1, 2], [0, 1, 1, 1], fit.gamma)).to.equal(fit.errors);
   });
 
-  it('equals brute force over all midpoints on random data (spec U4), with rounded scores so that ties occur', () => {
+  it('equals brute force over all midpoints on random data, with rounded scores so that ties occur', () => {
     const g = Generator.fromKey(["threshold.test"]);
     for (let rep = 0; rep < 40; rep++) {
       const K = 1 + g.integer(60);

@@ -1,12 +1,14 @@
 /**
- * The hard thresholding module of paper 001 (Sec. IV-C, taken from the authors' earlier work):
+ * The hard thresholding module of Y. Cui, S. Li, W. Zhang, "Jointly Sparse Signal Recovery and
+ * Support Recovery via Deep Learning With Applications in MIMO-Based Grant-Free Random Access"
+ * [Cui2021], Sec. IV-C (taken from the authors' earlier work, its ref. [36]):
  * a soft activity output alpha_tilde in R^N becomes alpha_hat(n) = 1[alpha_tilde(n) >= gamma],
  * with one threshold for all devices chosen on the I training samples as
  *
  *   gamma* = argmin_gamma P_E(gamma),   P_E(gamma) = (1 / (N I)) sum_i ||alpha^[i] - alpha_hat^[i](gamma)||_1,
  *
- * i.e. the number of misses plus false alarms. Exact search in O(K log K) over the K = N I
- * scores (spec mmv-autoencoder.md 2.9): sort them, and for every cut between two distinct
+ * i.e. the number of misses plus false alarms. The paper does not say how to search; this is an
+ * exact search in O(K log K) over the K = N I scores: sort them, and for every cut between two distinct
  * consecutive scores count the actives below it (misses) and the inactives at or above it
  * (false alarms); gamma is placed midway between the two scores at the best cut. Below every
  * score (all declared active) gamma = min - 1, above every score (none active) gamma = max + 1.

@@ -29,7 +29,7 @@ describe('channel:path-loss-rayleigh', () => {
     const r = snrRangeDb(params());
     expect(r.low).to.be.closeTo(3.9, 1e-9);
     expect(r.high).to.be.closeTo(3.9 + 37.6 * Math.log10(20), 1e-9); // 52.8187
-    expect(snrRangeDb(params({ pathLossExponentDb: 36.7 })).high).to.be.closeTo(3.9 + 36.7 * Math.log10(20), 1e-9); // DL-mAMPnet: 51.65
+    expect(snrRangeDb(params({ pathLossExponentDb: 36.7 })).high).to.be.closeTo(3.9 + 36.7 * Math.log10(20), 1e-9); // the b = 36.7 of [Ma2023]: 51.65
     expect(snrDbAt(params({ txPowerDbm: 30, bandwidthHz: 1e7 }), 0.5)).to.be.closeTo(30 - (128.1 + 37.6 * Math.log10(0.5)) + 169 - 70, 1e-9);
     const note = PathLossRayleighChannel.plugin.notes?.[0] ?? '';
     expect(note).to.include('SNR from 3.9 dB at d_max = 1 km to 52.8 dB at d_min = 0.05 km');

@@ -26,7 +26,7 @@ export const PathLossRayleighParams = Type.Object(
         '"uniform-distance": d ~ U[d_min, d_max] (as in the papers); "uniform-area": devices uniform over the annulus d_min <= d <= d_max (density of d proportional to d)',
     }),
     pathLossDb: Type.Number({ default: 128.1, description: 'a in PL(dB) = a + b log10(d / 1 km)' }),
-    pathLossExponentDb: Type.Number({ exclusiveMinimum: 0, default: 37.6, description: 'b in PL(dB) = a + b log10(d / 1 km) (DL-mAMPnet uses 36.7)' }),
+    pathLossExponentDb: Type.Number({ exclusiveMinimum: 0, default: 37.6, description: 'b in PL(dB) = a + b log10(d / 1 km) (36.7 in [Ma2023], Sec. VI)' }),
     shadowingDb: Type.Number({ minimum: 0, default: 0, description: 'standard deviation of log-normal shadowing, dB (0 = none)' }),
     txPowerDbm: Type.Number({ default: 23, description: 'P_tx: transmit power of every device, dBm (energy of the whole unit-norm sequence)' }),
     noisePsdDbmHz: Type.Number({ default: -169, description: 'N_0: noise power spectral density, dBm/Hz' }),
@@ -109,7 +109,9 @@ export function snrRangeNote(p: PathLossRayleighParams): string {
 
 /**
  * Rayleigh block fading with large-scale fading from a path-loss model (the simulation setup of
- * L. Liu and W. Yu, IEEE TSP 2018, and of Z. Ma et al. (DL-mAMPnet), Sec. VI):
+ * L. Liu, W. Yu, "Massive Connectivity With Massive MIMO - Part I: Device Activity Detection and
+ * Channel Estimation" [Liu2018], and of DL-mAMPnet in Z. Ma, W. Wu, F. Gao, X. Shen, "Model-Driven
+ * Deep Learning for Non-Coherent Massive Machine-Type Communications" [Ma2023], Sec. VI):
  *
  *   Y = sum_n x_n h_n^T + W,   h_n = sqrt(beta_n) g_n,   g_n ~ CN(0, I_M),   W entries CN(0, sigma^2)
  *
@@ -125,7 +127,7 @@ export function snrRangeNote(p: PathLossRayleighParams): string {
  * Everything is normalised to the noise power (sigma^2 = `noiseVar`, default 1), so no 1e-13-scale
  * numbers reach float32. With the defaults (a = 128.1, b = 37.6, P_tx = 23 dBm, N_0 = -169 dBm/Hz,
  * W = 1 MHz, d in [0.05, 1] km) SNR_n = 3.9 - 37.6 log10(d_n / km) dB, i.e. from 3.9 dB at
- * d_max to 52.8 dB at d_min (a 48.9 dB near-far range); DL-mAMPnet's b = 36.7 gives 3.9 to
+ * d_max to 52.8 dB at d_min (a 48.9 dB near-far range); the b = 36.7 of [Ma2023] gives 3.9 to
  * 51.6 dB. A per-symbol power convention (each of the L symbols at P_tx) is P_tx + 10 log10 L.
  *
  * The geometry (distances, shadowing) is drawn once (`fixed`: static devices, as the papers'
@@ -138,7 +140,7 @@ export function snrRangeNote(p: PathLossRayleighParams): string {
  * @output y       [B, L, M] complex
  * @output channel [B, N, M] complex (h_n as rows)
  * @output largeScaleFading [B, N] float32 (beta_n)
- * @remarks The papers print PL as a gain "128.1 - 36.7 log10(d)" (DL-mAMPnet) without a transmit
+ * @remarks The papers print PL as a gain "128.1 - 36.7 log10(d)" ([Ma2023], Sec. VI) without a transmit
  * power; this plugin uses the loss form of the cited works and an explicit P_tx (default 23 dBm).
  */
 @injectable()
@@ -148,7 +150,7 @@ export class PathLossRayleighChannel implements Channel {
     name: 'path-loss-rayleigh',
     summary: 'Rayleigh block fading with beta_n from distance-based path loss, shadowing, transmit power and noise PSD x bandwidth',
     reference:
-      'L. Liu and W. Yu, "Massive connectivity with massive MIMO - Part I", IEEE TSP 2018, simulation setup (PL = 128.1 + 37.6 log10 d, -169 dBm/Hz); Z. Ma et al. (DL-mAMPnet), Sec. VI',
+      'L. Liu, W. Yu, "Massive connectivity with massive MIMO - Part I: Device activity detection and channel estimation", IEEE TSP 2018 [Liu2018], simulation setup (PL = 128.1 + 37.6 log10 d, -169 dBm/Hz); Z. Ma, W. Wu, F. Gao, X. Shen, "Model-driven deep learning for non-coherent massive machine-type communications", IEEE TWC 2023 [Ma2023], Sec. VI',
     params: PathLossRayleighParams,
     provides: (p: PathLossRayleighParams) => blockFadingKnowledge(p),
     check: (p: PathLossRayleighParams) => {

@@ -58,8 +58,8 @@ export function perResourceNoiseVar(p: PerResourceRayleighParams, scenario: Scen
  *
  *   y[l, m] = sum_n x_n[l] h[n, l, m] + w[l, m],   h[n, l, m] ~ CN(0, 1) i.i.d.,   w ~ CN(0, sigma^2)
  *
- * (mode "awgn": h = 1). This is the uplink model of H. Nikopour and H. Baligh, "Sparse code
- * multiple access", IEEE PIMRC 2013 (y = sum_j diag(h_j) x_j + n), with independent
+ * (mode "awgn": h = 1). This is the uplink model of H. Nikopour, H. Baligh, "Sparse Code Multiple
+ * Access" [Nikopour2013] (y = sum_j diag(h_j) x_j + n), with independent
  * fading on every resource element and antenna.
  *
  * Noise level (conventions of `@gfra/core`, conventions.ts). With E_s = `symbolEnergy` the
@@ -85,7 +85,7 @@ export class PerResourceRayleighChannel implements Channel {
     kind: 'channel',
     name: 'per-resource-rayleigh',
     summary: 'Code-domain NOMA channel: h[n,l,m] ~ CN(0,1) i.i.d. per resource element (or h = 1, "awgn") plus AWGN set by Eb/N0',
-    reference: 'H. Nikopour, H. Baligh, "Sparse code multiple access", IEEE PIMRC 2013 (uplink model y = sum_j diag(h_j) x_j + n)',
+    reference: 'H. Nikopour, H. Baligh, "Sparse code multiple access", IEEE PIMRC 2013 [Nikopour2013] (uplink model y = sum_j diag(h_j) x_j + n)',
     params: PerResourceRayleighParams,
     provides: (p: PerResourceRayleighParams) => {
       const out: Knowledge[] = [];

@@ -56,7 +56,7 @@ export class RayleighChannel implements Channel {
     kind: 'channel',
     name: 'rayleigh',
     summary: 'Rayleigh block fading h_n ~ CN(0, beta_n I_M) plus AWGN; beta_n from a per-device SNR in dB',
-    reference: 'Standard block-fading MIMO uplink, e.g. L. Liu and W. Yu, IEEE TSP 2018, Eq. (1)',
+    reference: 'Standard block-fading MIMO uplink, e.g. L. Liu, W. Yu, "Massive connectivity with massive MIMO - Part I: Device activity detection and channel estimation", IEEE TSP 2018 [Liu2018], Eq. (1)',
     params: RayleighParams,
     provides: (p: RayleighParams) => blockFadingKnowledge(p),
     check: (p: RayleighParams) =>

@@ -28,17 +28,20 @@ export const LearnedPilotsParams = Type.Object(
 export type LearnedPilotsParams = Static<typeof LearnedPilotsParams>;
 
 /**
- * Learned pilot matrix: the encoder of the data-driven autoencoder of paper 001 (its model-driven
- * autoencoder with no approximation blocks), trained end to end with the receiver.
+ * Learned pilot matrix: the encoder of the model-driven auto-encoders of [Cui2021] (with no
+ * approximation blocks, U = 0, the auto-encoder is purely data-driven), trained end to end with
+ * the receiver.
  *
- * Reference: paper 001 (joint pilot design and activity detection / channel estimation for MIMO
- * grant-free random access with model-driven autoencoders), Sec. III-A: the encoder is a linear
- * map with weights W_R = Re(A), W_I = Im(A) applied to every antenna column,
+ * Reference: Y. Cui, S. Li, W. Zhang, "Jointly Sparse Signal Recovery and Support Recovery via
+ * Deep Learning With Applications in MIMO-Based Grant-Free Random Access" [Cui2021], Sec. III-A,
+ * Eqs. (2)-(3): the encoder is a linear map with weights W_R = Re(A), W_I = Im(A) applied to every
+ * antenna column,
  *   Re(Y) = Re(A) Re(X) - Im(A) Im(X) + Re(Z),   Im(Y) = Im(A) Re(X) + Re(A) Im(X) + Im(Z)
- * with the power constraint that every column of A has a fixed norm.
+ * with the power constraint that every column of A has a fixed norm (||a_n|| = sqrt(L), Sec. V).
  *
  * Trainable variables: W = pilotsRe + i pilotsIm, [L, N*Q] (raw, unconstrained). The pilot matrix
- * is the column-normalised reparameterisation (spec mmv-autoencoder.md, 1.6)
+ * is the column-normalised reparameterisation (gfra's choice; the paper does not say how it
+ * enforces the norm)
  *   A = W / colnorm(W),   colnorm(W)_k = sqrt(sum_l |W_{l,k}|^2)
  * so the constraint holds exactly at every step and is differentiable. W starts from a seeded
  * i.i.d. CN(0, 1/L) draw (the plugin's `pilots` stream), i.e. A starts as normalised Gaussian
@@ -58,7 +61,7 @@ export class LearnedPilotsEncoder implements Encoder, Trainable {
     kind: 'encoder',
     name: 'learned-pilots',
     summary: 'Trainable pilot matrix (codebook) with unit-norm columns, initialised from a seeded Gaussian draw',
-    reference: 'Paper 001 (model-driven autoencoders for MIMO GF-RA), Sec. III-A, encoder with ||a_n|| fixed',
+    reference: 'Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via deep learning with applications in MIMO-based grant-free random access", IEEE JSAC 2021 [Cui2021], Sec. III-A, Eqs. (2)-(3), encoder with ||a_n|| fixed',
     params: LearnedPilotsParams,
     provides: () => ['codebook'],
     training: (p: LearnedPilotsParams) => (p.trainable ? {} : undefined),

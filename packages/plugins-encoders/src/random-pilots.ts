@@ -42,7 +42,8 @@ export class RandomPilotsEncoder implements Encoder {
     kind: 'encoder',
     name: 'random-pilots',
     summary: 'Random unit-norm pilot sequences (gaussian, qpsk or bpsk entries), Q = 2^J per device, known to the receiver',
-    reference: 'L. Liu and W. Yu, IEEE TSP 2018, Sec. II (i.i.d. random pilots); Z. Chen, F. Sohrabi, W. Yu, IEEE TSP 2018 (random signatures)',
+    reference:
+      'L. Liu, W. Yu, "Massive connectivity with massive MIMO - Part I: Device activity detection and channel estimation", IEEE TSP 2018 [Liu2018], Sec. II (i.i.d. random pilots); Z. Chen, F. Sohrabi, W. Yu, "Sparse activity detection for massive connectivity", IEEE TSP 2018 [Chen2018] (random signatures)',
     params: RandomPilotsParams,
     provides: () => ['codebook'],
   });

@@ -209,7 +209,7 @@ function checkParams(p: ScmaCodebookParams, s: Scenario): ParamProblem[] {
  * codebook, which is non-zero only on the d_v resource elements of its column of the factor
  * graph; the L resource elements are shared by N > L users (overloading lambda = N / L).
  *
- * Reference: H. Nikopour and H. Baligh, "Sparse code multiple access", IEEE PIMRC 2013.
+ * Reference: H. Nikopour, H. Baligh, "Sparse Code Multiple Access", IEEE PIMRC 2013 [Nikopour2013].
  * Built-in codebook: the 6-user, 4-resource-element, 4-point codebook of the 1st 5G Algorithm
  * Innovation Competition (Huawei, 2015), {@link SCMA_6X4_CODEBOOK}, factor graph
  * {@link FACTOR_GRAPH_6X4} (lambda = 150 %, d_v = 2, d_f = 3). The values were taken from the
@@ -237,7 +237,7 @@ export class ScmaCodebookEncoder implements Encoder {
     kind: 'encoder',
     name: 'scma-codebook',
     summary: 'SCMA sparse codebooks: the 6-user, 4-RE, 4-point codebook of the 2015 5G algorithm competition, or one from a JSON file',
-    reference: 'H. Nikopour, H. Baligh, "Sparse code multiple access", IEEE PIMRC 2013; codebook: Huawei 1st 5G Algorithm Innovation Competition (2015)',
+    reference: 'H. Nikopour, H. Baligh, "Sparse code multiple access", IEEE PIMRC 2013 [Nikopour2013]; codebook: Huawei 1st 5G Algorithm Innovation Competition (2015)',
     params: ScmaCodebookParams,
     provides: () => ['codebook'],
     check: checkParams,

@@ -8,16 +8,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { BACKEND_CHOICES, GfraUserError, PLUGIN_KINDS, selectBackend, TrainingInterrupted, type BackendChoice, type PluginKind } from '@gfra/core';
-import { builtinRegistry, loadPluginModules } from './builtins';
-import { listPlugins } from './list';
-import { progressSink } from './progress';
-import { formatNumber, formatTable } from './results';
-import { coherenceReport, formatCoherence } from './coherence';
-import { loadSpec, runSpec } from './run';
-import { assembleSpecSchema } from './spec-schema';
-import { exportToFile } from './export';
-import { DEFAULT_ARTIFACTS_DIR, ensureTrained } from './train';
-import { trainingSink } from './train-progress';
+import { builtinRegistry, loadPluginModules } from './spec/plugins';
+import { listPlugins } from './cli/list';
+import { progressSink } from './cli/progress';
+import { formatNumber, formatTable } from './results/format';
+import { coherenceReport, formatCoherence } from './cli/coherence';
+import { loadSpec } from './plan/load';
+import { runSpec } from './run';
+import { assembleSpecSchema } from './spec/schema';
+import { exportToFile } from './cli/export';
+import { DEFAULT_ARTIFACTS_DIR, ensureTrained } from './train/train';
+import { trainingSink } from './cli/train-progress';
 
 class Interrupted extends Error {}
 
@@ -94,12 +95,12 @@ function program(): Command {
     .action(async (specFile: string, opts: { candidate?: string[]; retrain?: boolean; artifacts?: string; backend: BackendChoice; quiet?: boolean }) => {
       const loaded = loadSpec(specFile);
       const { validated } = loaded;
-      const trainable = [...new Set(validated.jobs.filter((j) => j.config.training !== undefined).map((j) => j.candidate))];
+      const trainable = [...new Set(loaded.jobs.filter((j) => j.training !== undefined).map((j) => j.candidate))];
       for (const name of opts.candidate ?? []) {
         if (!(name in validated.spec.candidates)) throw new GfraUserError(`Unknown candidate "${name}". The spec has: ${Object.keys(validated.spec.candidates).join(', ')}`);
         if (!trainable.includes(name)) throw new GfraUserError(`Candidate "${name}" has no train block. Candidates with one: ${trainable.join(', ') || 'none'}`);
       }
-      const jobs = validated.jobs.filter((j) => j.config.training !== undefined && (opts.candidate === undefined || opts.candidate.includes(j.candidate)));
+      const jobs = loaded.jobs.filter((j) => j.training !== undefined && (opts.candidate === undefined || opts.candidate.includes(j.candidate)));
       if (jobs.length === 0) throw new GfraUserError(`${specFile}: no candidate has a train block; nothing to train`);
       const backend = await selectBackend(opts.backend);
       const quiet = opts.quiet === true;
@@ -140,7 +141,7 @@ function program(): Command {
 
   cli
     .command('coherence')
-    .description('coherence, block- and sub-coherence of a pilot matrix (from gfra export) against i.i.d. Gaussian pilots (paper 001, Figs. 5(e), 6(d-e), 11(e-f))')
+    .description('coherence, block- and sub-coherence of a pilot matrix (from gfra export) against i.i.d. Gaussian pilots (Cui, Li, Zhang [Cui2021], Figs. 5(e), 6(d-e), 11(e-f))')
     .argument('<file>', 'a codebook / pilot matrix JSON written by gfra export')
     .option('--groups <G>', 'G groups of N/G consecutive devices (for block- and sub-coherence)', (v) => Number(v))
     .option('--draws <K>', 'Gaussian matrices to average over', (v) => Number(v), 1000)
@@ -157,8 +158,8 @@ function program(): Command {
     .description('check a spec; list every problem with its JSON path')
     .argument('<spec>', 'spec file (JSON)')
     .action((specFile: string) => {
-      const { validated } = loadSpec(specFile);
-      const { jobs, points } = validated;
+      const { validated, jobs } = loadSpec(specFile);
+      const { points } = validated;
       out(`${specFile}: ok (${points.length} sweep point${points.length === 1 ? '' : 's'} x ${Object.keys(validated.spec.candidates).length} candidates = ${jobs.length} runs)`);
     });
 

@@ -1,67 +1,15 @@
 /**
- * Load, validate and run a spec: the programmatic form of `gfra validate` and `gfra run`.
+ * Run a spec: plan -> train -> engine -> results, the programmatic form of `gfra run`.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { GfraUserError, selectBackend, SpecError, type BackendChoice, type BackendSelection, type Registry, type SpecIssue } from '@gfra/core';
-import { builtinRegistry, loadPluginModules, pluginList } from './builtins';
-import { inlineExecutor, poolExecutor } from './executors';
-import type { JobResult, ProgressEvent } from './montecarlo';
-import { writeResults, type ResultsFile } from './results';
-import { JsonLocator, type PathSegment } from './json-location';
-import { SpecValidator, type ValidatedSpec } from './validate';
-import { ensureTrained, untrainedWarnings, type TrainingEvent } from './train';
-
-/** `plugins[0]` -> ['plugins', 0]. */
-function pointerlessSegments(path: string): PathSegment[] {
-  return path.split(/\.|\[|\]/).filter((s) => s !== '').map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-}
-
-export interface LoadedSpec {
-  readonly validated: ValidatedSpec;
-  readonly registry: Registry;
-}
-
-/** Read a spec file, load the plugin modules it lists, and validate it. Throws user errors. */
-export function loadSpec(file: string, registry: Registry = builtinRegistry()): LoadedSpec {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    throw new GfraUserError(code === 'ENOENT' ? `Spec file not found: ${file}` : `Cannot read spec file ${file}: ${(err as Error).message}`);
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    // Reported with its position by the validator below.
-  }
-  // Plugin modules first (the schema depends on what they register); their problems are
-  // reported together with everything the validator finds.
-  let pluginIssues: SpecIssue[] = [];
-  if (data !== undefined) {
-    try {
-      loadPluginModules(registry, pluginList(data), file);
-    } catch (err) {
-      if (err instanceof SpecError) pluginIssues = [...err.issues];
-      else if (err instanceof GfraUserError) pluginIssues = [{ path: 'plugins', message: err.message.replace(/^plugins: /, '') }];
-      else throw err;
-      const locator = new JsonLocator(text);
-      pluginIssues = pluginIssues.map((i) => ({ ...i, ...locator.locate(pointerlessSegments(i.path)) }));
-    }
-  }
-  try {
-    const validated = new SpecValidator(registry).validateText(text, file);
-    if (pluginIssues.length > 0) throw new SpecError(file, pluginIssues);
-    return { validated, registry };
-  } catch (err) {
-    if (!(err instanceof SpecError) || pluginIssues.length === 0) throw err;
-    const seen = new Set(pluginIssues.map((i) => `${i.path}|${i.message}`));
-    throw new SpecError(file, [...pluginIssues, ...err.issues.filter((i) => !seen.has(`${i.path}|${i.message}`))]);
-  }
-}
+import { GfraUserError, selectBackend, type BackendChoice, type BackendSelection } from '@gfra/core';
+import { inlineExecutor, poolExecutor } from './engine/executors';
+import type { ProgressEvent } from './engine/events';
+import type { LoadedSpec } from './plan/load';
+import type { PlannedJob } from './plan/plan';
+import { RESULTS_FORMAT_VERSION, writeResults, type JobResult, type ResultsFile, type StatisticRecord } from './results/format';
+import { ensureTrained, untrainedWarnings, type TrainingEvent } from './train/train';
 
 export interface RunOptions {
   /** Output directory for results.json (default runs/<spec name>). */
@@ -112,17 +60,16 @@ export async function runSpec(loaded: LoadedSpec, options: RunOptions = {}): Pro
       throw new GfraUserError(`Unknown candidate${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `"${c}"`).join(', ')}. The spec has: ${Object.keys(spec.candidates).join(', ')}`);
     }
   }
-  const jobs = validated.jobs
-    .map((job, specIndex) => ({ job, specIndex }))
-    .filter(({ job }) => only === undefined || only.includes(job.candidate));
+  const jobs = loaded.jobs.filter((job) => only === undefined || only.includes(job.candidate));
   const workers = Math.min(options.workers ?? 1, Math.max(1, jobs.length));
   if (!Number.isInteger(workers) || workers < 1) throw new GfraUserError(`--workers must be a positive integer (got ${workers})`);
   const backend = await selectBackend(options.backend ?? 'auto');
   const resultsFile = path.join(options.out ?? path.join('runs', spec.name), 'results.json');
   const byPosition: (JobResult | undefined)[] = [];
   const results: JobResult[] = [];
+  const statistics = statisticRecords(jobs);
   const snapshot = (complete: boolean): ResultsFile => ({
-    format: 1,
+    format: RESULTS_FORMAT_VERSION,
     name: spec.name,
     seed: spec.seed,
     specHash: validated.hash,
@@ -131,18 +78,27 @@ export async function runSpec(loaded: LoadedSpec, options: RunOptions = {}): Pro
     results,
     complete,
     environment: environment(backend),
+    statistics,
   });
   writeResults(resultsFile, snapshot(false));
   // Train what is missing (or reuse the cached artifacts), then evaluate with those weights.
-  for (const message of untrainedWarnings(loaded, jobs.map((j) => j.job))) options.onProgress?.({ type: 'warning', message });
+  for (const message of untrainedWarnings(jobs)) options.onProgress?.({ type: 'warning', message });
   const trained = await ensureTrained(
     loaded,
-    jobs.map((j) => j.job),
+    jobs,
     { artifacts: options.artifacts, retrain: options.retrain, onProgress: options.onTraining, signal: options.signal },
   );
-  const executorJobs = jobs.map((j, position) => ({ ...j, artifact: trained.get(position)?.dir }));
+  const executorJobs = jobs.map((job, position) => ({ job, artifact: trained.get(position)?.dir }));
   const executor = workers === 1 ? inlineExecutor : poolExecutor(workers);
-  const context = { registry, seed: spec.seed, jobs: executorJobs, onProgress: options.onProgress, signal: options.signal, specFile: validated.file, backend: options.backend ?? 'auto' };
+  const context = {
+    registry,
+    jobs: executorJobs,
+    onProgress: options.onProgress,
+    signal: options.signal,
+    pluginModules: loaded.pluginModules,
+    specFile: validated.file,
+    backend: options.backend ?? 'auto',
+  };
   for await (const { position, result } of executor(context)) {
     const training = trained.get(position);
     byPosition[position] = training === undefined ? result : { ...result, training };
@@ -154,4 +110,15 @@ export async function runSpec(loaded: LoadedSpec, options: RunOptions = {}): Pro
   const final = snapshot(complete);
   writeResults(resultsFile, final);
   return { results: final, resultsFile, backend };
+}
+
+/** What each statistic of the planned jobs is, once per name, in first-planned order. */
+function statisticRecords(jobs: readonly PlannedJob[]): StatisticRecord[] {
+  const out = new Map<string, StatisticRecord>();
+  for (const job of jobs) {
+    for (const s of job.pipeline.statistics) {
+      if (!out.has(s.name)) out.set(s.name, { name: s.name, kind: s.kind, description: s.description, decibel: s.decibel === true });
+    }
+  }
+  return [...out.values()];
 }

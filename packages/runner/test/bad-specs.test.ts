@@ -12,8 +12,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import { SpecError, type PluginKind, type SpecIssue } from '@gfra/core';
-import { builtinRegistry } from '../src/builtins';
-import { loadSpec } from '../src/run';
+import { loadSpec } from '../src/plan/load';
+import { builtinRegistry } from '../src/spec/plugins';
 
 interface ExpectedIssue {
   /** Exact `SpecIssue.path`. */

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { loadSpec } from '../src/run';
+import { loadSpec } from '../src/plan/load';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 

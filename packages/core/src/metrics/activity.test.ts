@@ -122,7 +122,7 @@ describe('metrics/activity', () => {
     expect(tf.memory().numTensors).to.equal(before);
   });
 
-  it('errorRate: pe = (misses + false alarms) / N per trial, the paper-001 P_E (hand counts)', () => {
+  it('errorRate: pe = (misses + false alarms) / N per trial, the P_E of Cui, Li, Zhang [Cui2021] (hand counts)', () => {
     expect((ActivityMetric.plugin.statistics?.({ errorRate: true }, scenario) ?? []).map((s) => s.name)).to.include('pe');
     // trial 0: 1 miss + 1 false alarm of 4; trial 1: no error
     const host = measure([[1, 1, 0, 0], [0, 1, 0, 0]], [[1, 0, 1, 0], [0, 1, 0, 0]], true);

@@ -7,7 +7,7 @@ export const ActivityMetricParams = Type.Object(
   {
     errorRate: Type.Boolean({
       default: false,
-      description: 'also report pe = (misses + false alarms) / (N trials), the per-device error rate of paper 001 (its P_E)',
+      description: 'also report pe = (misses + false alarms) / (N trials), the per-device error rate P_E of Cui, Li, Zhang [Cui2021], Sec. V-B',
     }),
   },
   { additionalProperties: false },
@@ -25,7 +25,7 @@ export type ActivityMetricParams = Static<typeof ActivityMetricParams>;
  *
  *   P_E = (missed + falsely declared devices) / (N trials)
  *
- * (paper 001, Sec. V: (1/(N T)) sum_t ||alpha - alpha_hat||_1) as the mean over trials of each
+ * (Cui, Li, Zhang [Cui2021], Sec. V-B: (1/(N T)) sum_t ||alpha - alpha_hat||_1) as the mean over trials of each
  * trial's error fraction, with a Student-t interval over trials: the decisions within a trial
  * are not independent (correlated activity, one noise draw), so a Wilson interval over the N T
  * decisions would be too narrow; trials are independent.
@@ -40,7 +40,8 @@ export class ActivityMetric implements Metric {
     kind: 'metric',
     name: 'activity',
     summary: 'Missed-detection and false-alarm probabilities (pmd, pfa) and their sum (pmd+pfa)',
-    reference: 'Standard activity-detection error rates, e.g. L. Liu and W. Yu, IEEE TSP 2018, Sec. V',
+    reference:
+      'Standard activity-detection error rates, e.g. L. Liu, W. Yu, "Massive connectivity with massive MIMO - Part I: Device activity detection and channel estimation", IEEE TSP 2018 [Liu2018], Sec. V; P_E: Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via deep learning with applications in MIMO-based grant-free random access", IEEE JSAC 2021 [Cui2021], Sec. V-B',
     params: ActivityMetricParams,
     requires: () => ['activity'],
     statistics: (p: ActivityMetricParams): StatisticInfo[] => [

@@ -30,7 +30,9 @@ export type BlerParams = Static<typeof BlerParams>;
  *     BLER = sum_{trials, active n} 1(some b_hat_{n,j} != b_{n,j}) / (number of active devices),
  *
  *   i.e. P(s_hat_n != s_n), the per-user BLER of code-domain NOMA papers whose block is one
- *   user's codeword (e.g. the Mul-VAE paper, BLER_n = P(s_hat_n != s_n)); with bits from the
+ *   user's codeword (e.g. BLER_n = P(s_hat_n != s_n) of Mul-VAE in Z. Ma, W. Wu, M. Jian, F. Gao,
+ *   X. Shen, "Joint Constellation Design and Multiuser Detection for Grant-Free NOMA" [Ma2022],
+ *   Sec. IV-D); with bits from the
  *   message it equals the message error rate of active devices. `perUser` adds
  *   `bler-user<n>` (n = 0..N-1).
  * - `unit: "trial"` (statistic `bler-trial`): a trial is in error when any active device's block is
@@ -45,7 +47,8 @@ export class BlerMetric implements Metric {
     kind: 'metric',
     name: 'bler',
     summary: 'Block error rate: an active device\'s J-bit block (or a whole trial) with any bit wrong or the device missed',
-    reference: 'Per-user BLER = P(s_hat_n != s_n) of uncoded code-domain NOMA (e.g. the Mul-VAE paper\'s BLER_n); joint frame error rate with unit "trial"',
+    reference:
+      'Per-user BLER = P(s_hat_n != s_n) of uncoded code-domain NOMA (e.g. BLER_n of Mul-VAE, Z. Ma, W. Wu, M. Jian, F. Gao, X. Shen, "Joint constellation design and multiuser detection for grant-free NOMA", IEEE TWC 2022 [Ma2022], Sec. IV-D); joint frame error rate with unit "trial"',
     params: BlerParams,
     requires: (p: BlerParams) => [p.bits === 'llr' ? 'bitLLR' : 'message'],
     check: (p: BlerParams, s: Scenario) => [

@@ -9,14 +9,16 @@ export type MmvMseParams = Static<typeof MmvMseParams>;
 
 /**
  * Mean squared error of the recovered row-sparse signal X = diag(a) H (jointly sparse MMV signal
- * recovery, paper 001's channel-estimation metric), over all N rows, active or not (an estimate
+ * recovery: the channel-estimation metric of Y. Cui, S. Li, W. Zhang, "Jointly Sparse Signal
+ * Recovery and Support Recovery via Deep Learning With Applications in MIMO-Based Grant-Free
+ * Random Access" [Cui2021]), over all N rows, active or not (an estimate
  * that puts energy on an inactive device's row is penalised, unlike `nmse`). Per trial,
  *
- *   mse       = (1/N) sum_n ||x_n - xhat_n||^2 / beta_n          (paper 001, Sec. V: MSE)
+ *   mse       = (1/N) sum_n ||x_n - xhat_n||^2 / beta_n          ([Cui2021], Sec. V-A: MSE)
  *   mse-entry = mse / M                                           (per entry, the training loss)
  *
  * with x_n = a_n h_n and beta_n the device's large-scale fading: dividing by beta_n expresses the
- * error in units of unit-variance channels, as in the paper (pilots with ||a_n|| = sqrt(L) and
+ * error in units of unit-variance channels, as in [Cui2021] (pilots with ||a_n|| = sqrt(L) and
  * h ~ CN(0, 1) there, unit-norm pilots and h ~ CN(0, beta_n) here). The all-zero estimate has
  * mse = p M in expectation. Mean over trials with a Student-t interval.
  *
@@ -30,12 +32,12 @@ export class MmvMseMetric implements Metric {
   static readonly plugin = definePlugin({
     kind: 'metric',
     name: 'mmv-mse',
-    summary: 'MSE of the row-sparse X = diag(a) H over all N rows, in units of unit-variance channels (paper 001\'s MSE, and per entry)',
-    reference: 'Paper 001 (model-driven MMV auto-encoders), Sec. V: MSE = (1/(N T)) sum ||X - Xhat||_F^2',
+    summary: 'MSE of the row-sparse X = diag(a) H over all N rows, in units of unit-variance channels (the MSE of [Cui2021], and per entry)',
+    reference: 'Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via deep learning with applications in MIMO-based grant-free random access", IEEE JSAC 2021 [Cui2021], Sec. V-A: MSE = (1/(N T)) sum ||X - Xhat||_F^2',
     params: MmvMseParams,
     requires: () => ['channel'],
     statistics: (): StatisticInfo[] => [
-      { name: 'mse', kind: 'mean', description: 'paper 001 MSE: (1/N) sum_n ||x_n - xhat_n||^2 / beta_n per trial, averaged over trials' },
+      { name: 'mse', kind: 'mean', description: 'MSE of [Cui2021]: (1/N) sum_n ||x_n - xhat_n||^2 / beta_n per trial, averaged over trials' },
       { name: 'mse-entry', kind: 'mean', description: 'per-entry MSE: mse / M' },
     ],
   });

@@ -13,8 +13,9 @@ export type NmseParams = Static<typeof NmseParams>;
  *   NMSE = sum_{n active} ||h_hat_n - h_n||^2 / sum_{n active} ||h_n||^2
  *
  * (NaN, and skipped by the accumulator, when no device is active); the statistic is the mean
- * over trials with a Student-t interval, as in L. Liu and W. Yu, IEEE TSP 2018 (Part I/II
- * channel-estimation results) and the MMV auto-encoder paper's NMSE.
+ * over trials with a Student-t interval, as in the channel-estimation results of L. Liu, W. Yu,
+ * "Massive Connectivity With Massive MIMO - Part I: Device Activity Detection and Channel
+ * Estimation" [Liu2018] (and its Part II).
  *
  * In dB: reports and plots show 10 log10 of the mean and of its interval bounds (`decibel`). That
  * is the dB value of the NMSE; the mean of per-trial dB values would instead be the log of a
@@ -30,7 +31,7 @@ export class NmseMetric implements Metric {
     kind: 'metric',
     name: 'nmse',
     summary: 'NMSE of the channel estimates over the active devices (mean of per-trial ratios; shown in dB)',
-    reference: 'Standard channel-estimation NMSE, e.g. L. Liu and W. Yu, IEEE TSP 2018; MMV auto-encoder paper (NMSE)',
+    reference: 'Standard channel-estimation NMSE, e.g. L. Liu, W. Yu, "Massive connectivity with massive MIMO - Part I: Device activity detection and channel estimation", IEEE TSP 2018 [Liu2018]',
     params: NmseParams,
     requires: () => ['channel'],
     statistics: (): StatisticInfo[] => [

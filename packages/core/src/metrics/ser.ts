@@ -16,8 +16,9 @@ export const SerParams = Type.Object({}, { additionalProperties: false });
 export type SerParams = Static<typeof SerParams>;
 
 /**
- * Symbol error rate of joint activity and data detection, as defined by Z. Ma et al.
- * (DL-mAMPnet), Sec. V: SER = (1/N) sum_n 1(alpha_hat_n != alpha_n), where alpha_n in {0,1}^Q
+ * Symbol error rate of joint activity and data detection, as defined for DL-mAMPnet by Z. Ma, W. Wu,
+ * F. Gao, X. Shen, "Model-Driven Deep Learning for Non-Coherent Massive Machine-Type
+ * Communications" [Ma2023], Sec. VI: SER = (1/N) sum_n 1(alpha_hat_n != alpha_n), where alpha_n in {0,1}^Q
  * marks which sequence device n sent. A device is in error if it is missed, falsely detected,
  * or detected with the wrong message. Inactive devices are in the denominator, so declaring
  * every device inactive scores SER = epsilon.
@@ -28,7 +29,7 @@ export class SerMetric implements Metric {
     kind: 'metric',
     name: 'ser',
     summary: 'Per-device symbol error rate: wrong activity or wrong message, over all N devices',
-    reference: 'Z. Ma, W. Wu, F. Gao, X. Shen, "Model-driven deep learning for non-coherent mMTC", Sec. V (SER)',
+    reference: 'Z. Ma, W. Wu, F. Gao, X. Shen, "Model-driven deep learning for non-coherent massive machine-type communications", IEEE TWC 2023 [Ma2023], Sec. VI (SER)',
     params: SerParams,
     requires: (_p: SerParams, s: Scenario) => (s.bitsPerDevice > 0 ? ['activity', 'message'] : ['activity']),
     statistics: (): StatisticInfo[] => [

@@ -33,7 +33,7 @@ export class BernoulliTraffic implements TrafficModel {
     kind: 'traffic',
     name: 'bernoulli',
     summary: 'Each device active independently with probability activityProb; uniform message over Q = 2^J',
-    reference: 'Standard sporadic-activity model, e.g. L. Liu and W. Yu, IEEE TSP 2018, Sec. II',
+    reference: 'Standard sporadic-activity model, e.g. L. Liu, W. Yu, "Massive connectivity with massive MIMO - Part I: Device activity detection and channel estimation", IEEE TSP 2018 [Liu2018], Sec. II',
     params: BernoulliParams,
     provides: () => ['activityProbability'],
   });

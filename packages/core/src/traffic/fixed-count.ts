@@ -27,7 +27,7 @@ export class FixedCountTraffic implements TrafficModel {
     kind: 'traffic',
     name: 'fixed-count',
     summary: 'Exactly numActive devices active per block, chosen uniformly; uniform message over Q = 2^J',
-    reference: 'Common training/test recipe, e.g. Z. Ma et al. (DL-mAMPnet), Sec. V-B-2',
+    reference: 'Common training/test recipe, e.g. Z. Ma, W. Wu, F. Gao, X. Shen, "Model-driven deep learning for non-coherent massive machine-type communications", IEEE TWC 2023 [Ma2023], Sec. V-B-2 (training data set)',
     params: FixedCountParams,
     provides: () => ['activityProbability'],
     check: (p: FixedCountParams, s: Scenario) =>

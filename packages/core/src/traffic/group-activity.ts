@@ -21,8 +21,10 @@ export const GroupActivityParams = Type.Object(
 export type GroupActivityParams = Static<typeof GroupActivityParams>;
 
 /**
- * Correlated (group) activity (paper 001, Sec. V): the N devices form G groups of N/G consecutive
- * devices, and all devices of a group share one activity state.
+ * Correlated (group) activity (the two correlated cases of Y. Cui, S. Li, W. Zhang, "Jointly Sparse
+ * Signal Recovery and Support Recovery via Deep Learning With Applications in MIMO-Based Grant-Free
+ * Random Access" [Cui2021], Sec. V): the N devices form G groups of N/G consecutive devices, and
+ * all devices of a group share one activity state.
  *
  * - mode "single" (correlated case with a single active group, used for channel estimation):
  *   g ~ Uniform{0, ..., G-1}, alpha(n) = 1[floor(n / (N/G)) = g]; every block has exactly N/G
@@ -35,7 +37,8 @@ export type GroupActivityParams = Static<typeof GroupActivityParams>;
  * @output activity [B, N] float32 in {0, 1}
  * @output message  [B, N] int32 in [0, Q)
  * @remarks Provides `activityProbability` (1/G or p for every device; the marginal, the
- * correlation is not side information). Groups are contiguous index blocks (spec §1.4, A24).
+ * correlation is not side information). Groups are contiguous index blocks (the paper does not
+ * say which devices form a group).
  */
 @injectable()
 export class GroupActivityTraffic implements TrafficModel {
@@ -43,7 +46,8 @@ export class GroupActivityTraffic implements TrafficModel {
     kind: 'traffic',
     name: 'group-activity',
     summary: 'G groups of N/G consecutive devices sharing one state: exactly one group active ("single") or groups i.i.d. Bernoulli(p) ("independent")',
-    reference: 'Paper 001 (model-driven MMV auto-encoders), Sec. V: correlated cases (single active group; i.i.d. group activity)',
+    reference:
+      'Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via deep learning with applications in MIMO-based grant-free random access", IEEE JSAC 2021 [Cui2021], Sec. V: correlated cases (single active group; i.i.d. group activity)',
     params: GroupActivityParams,
     provides: () => ['activityProbability'],
     check: (p: GroupActivityParams, s: Scenario) => {

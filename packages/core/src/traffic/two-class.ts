@@ -22,7 +22,9 @@ export function twoClassProbabilities(p: TwoClassParams): [number, number] {
 }
 
 /**
- * Independent activity with two access classes (paper 001, Sec. V, "independent case"): the first
+ * Independent activity with two access classes (the "independent case" of Y. Cui, S. Li, W. Zhang,
+ * "Jointly Sparse Signal Recovery and Support Recovery via Deep Learning With Applications in
+ * MIMO-Based Grant-Free Random Access" [Cui2021], Sec. V): the first
  * floor(N/2) devices (class N1) are active independently with probability p1, the others (N2)
  * with p2, where p = (p1 + p2) / 2 and r = p1 / p2, i.e. p1 = 2pr/(1+r), p2 = 2p/(1+r)
  * (p = 0.1, r = 3: p1 = 0.15, p2 = 0.05). Messages uniform over Q = 2^J. ratio = 1 is the
@@ -31,7 +33,7 @@ export function twoClassProbabilities(p: TwoClassParams): [number, number] {
  * @output activity [B, N] float32 in {0, 1}
  * @output message  [B, N] int32 in [0, Q)
  * @remarks Provides `activityProbability` (p1 or p2 per device). Class layout: the paper does not
- * say which devices form N1; contiguous halves (spec §1.4, A24). With odd N the first class has
+ * say which devices form N1; gfra uses contiguous halves. With odd N the first class has
  * floor(N/2) devices. p1 <= 1 is checked.
  */
 @injectable()
@@ -40,7 +42,7 @@ export class TwoClassTraffic implements TrafficModel {
     kind: 'traffic',
     name: 'two-class',
     summary: 'First half of the devices active w.p. p1 = 2pr/(1+r), second half w.p. p2 = 2p/(1+r), independently (ratio r = p1/p2)',
-    reference: 'Paper 001 (model-driven MMV auto-encoders), Sec. V: independent case with two access classes',
+    reference: 'Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via deep learning with applications in MIMO-based grant-free random access", IEEE JSAC 2021 [Cui2021], Sec. V: independent case with two access classes',
     params: TwoClassParams,
     provides: () => ['activityProbability'],
     check: (p: TwoClassParams) => {

@@ -2,11 +2,11 @@
  * The built-in training losses. Each is the mean over the batch, so its value does not depend on
  * the batch size.
  *
- * - `bce`: binary cross-entropy of the activity (paper 001, Eq. (20)):
+ * - `bce`: binary cross-entropy of the activity (Cui, Li, Zhang [Cui2021], Sec. IV-B, Eq. (20)):
  *     -(1/(B N)) sum_{b,n} [a log p + (1 - a) log(1 - p)],   p = activityScore in (0, 1),
  *   with p clipped to [1e-7, 1 - 1e-7] (as Keras does) so that log stays finite.
- * - `mse`: squared error of the channel estimate of the row-sparse X = diag(a) H (paper 001,
- *   Sec. 2.10):  (1/(B N M)) sum ||X - X_hat||_F^2  (complex squared error).
+ * - `mse`: squared error of the channel estimate of the row-sparse X = diag(a) H ([Cui2021],
+ *   Sec. III-C):  (1/(B N M)) sum ||X - X_hat||_F^2  (complex squared error).
  * - `ce`: bit-wise cross-entropy of the messages of the active devices, from the bit LLRs
  *   (log P(b=1)/P(b=0)):  sum_{b,n,j} a log(1 + exp(-s LLR)) / (J sum a),  s = 2 bit - 1. It is the
  *   categorical cross-entropy of the message when the receiver's bit posteriors are independent

@@ -2,8 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Type } from '@sinclair/typebox';
-import { definePlugin, GfraUserError, Registry, type Metric, type StatisticInfo } from '@gfra/core';
+import { GfraUserError } from '@gfra/core';
 import { countColor, decodePng, greyVariance } from '../../test/helpers/png';
 import { main } from '../cli';
 import { tinySpec } from '../testing';
@@ -11,9 +10,9 @@ import { PALETTE } from './chart-spec';
 import { buildFigure, plotResults, wrapText, writeDefaultFigures } from './figure';
 import { defaultParam, resolveParam, sweptParams } from './params';
 import { renderPng, renderSvg } from './render';
-import { readResults, type StoredResults } from './results-file';
+import { readResults, type StoredResults } from '../results/read';
 import { chartRows, DETECTOR_TIME, MARKER_BOUND, plotRuns } from './rows';
-import { describeStatistics, pickStatistic, extraStatistics } from './statistics';
+import { describeStatistics, pickStatistic, extraStatistics } from '../results/statistics';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'plot');
 const QUICKSTART = path.join(FIXTURES, 'quickstart');
@@ -168,24 +167,12 @@ describe('plot: figures from results.json', function () {
     expect(faLines.sort()).to.deep.equal([2, 3]);
   });
 
-  it('means with decibel: 10 log10 on a linear axis; rates are recognised from their events without a plugin', () => {
-    class NmseMetric implements Metric {
-      static readonly plugin = definePlugin({
-        kind: 'metric',
-        name: 'nmse-test',
-        summary: 'test',
-        params: Type.Object({}),
-        statistics: (): StatisticInfo[] => [{ name: 'nmse', kind: 'mean', decibel: true, description: 'normalised MSE: |h - ĥ|² / |h|²' }],
-      });
-      measure() {
-        return {};
-      }
-    }
-    const registry = new Registry().register(NmseMetric);
+  it('means with decibel: 10 log10 on a linear axis, as the results describe them; rates are recognised from their events without a description', () => {
     const base = readResults(QUICKSTART).data;
     const data: StoredResults = {
       ...base,
       spec: { ...base.spec, metrics: [{ plugin: 'nmse-test', params: {} }, { plugin: 'third-party', params: {} }] },
+      statistics: [{ name: 'nmse', kind: 'mean', decibel: true, description: 'normalised MSE: |h - ĥ|² / |h|²' }],
       results: base.results.map((r, i) => ({
         ...r,
         metrics: {
@@ -194,7 +181,7 @@ describe('plot: figures from results.json', function () {
         },
       })),
     };
-    const stats = describeStatistics(data, registry);
+    const stats = describeStatistics(data);
     expect(stats.map((s) => [s.name, s.kind, s.scale, s.decibel])).to.deep.equal([
       ['nmse', 'mean', 'linear', true],
       ['custom', 'rate', 'log', false],

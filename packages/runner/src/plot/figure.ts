@@ -8,9 +8,9 @@ import { GfraUserError } from '@gfra/core';
 import { chartSpec } from './chart-spec';
 import { defaultParam, resolveParam, sweptParams, type SweptParam } from './params';
 import { renderPng, renderSvg } from './render';
-import { readResults, type LoadedResults } from './results-file';
+import { readResults, type LoadedResults } from '../results/read';
 import { chartRows, plotRuns, type ChartRow, type PlotRun } from './rows';
-import { describeStatistics, pickStatistic, extraStatistics, type StatisticDescription } from './statistics';
+import { describeStatistics, pickStatistic, extraStatistics, type StatisticDescription } from '../results/statistics';
 
 export interface Figure {
   readonly spec: Record<string, unknown>;

@@ -1,5 +1,3 @@
-export * from './results-file';
-export * from './statistics';
 export * from './params';
 export * from './rows';
 export * from './chart-spec';

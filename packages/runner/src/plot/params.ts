@@ -4,8 +4,8 @@
  * `scenario.sequenceLength`).
  */
 import { GfraUserError } from '@gfra/core';
-import { sweepAxes } from '../sweep';
-import type { StoredResults } from './results-file';
+import { sweepAxes } from '../spec/sweep';
+import type { StoredResults } from '../results/read';
 
 export interface SweptParam {
   /** Full parameter path, e.g. `scenario.sequenceLength`. */

@@ -4,10 +4,12 @@
  * estimate is 0 and only the interval's upper end says anything on a log axis).
  */
 import * as path from 'node:path';
-import type { LoadedResults, StoredResults } from './results-file';
-import { getPath } from '../sweep';
+import type { LoadedResults, StoredResults } from '../results/read';
+import { getPath } from '../spec/sweep';
 import { shortName, sweptParams } from './params';
-import type { StatisticDescription } from './statistics';
+import { DETECTOR_TIME, type StatisticDescription } from '../results/statistics';
+
+export { DETECTOR_TIME };
 
 /** A run in a figure; `label` prefixes its candidates when several runs are compared. */
 export interface PlotRun {
@@ -65,9 +67,8 @@ export function panelPaths(runs: readonly PlotRun[], xPath: string): string[] {
 /**
  * Name of the pseudo-statistic for the detector's decode time per trial in milliseconds (a
  * result's `detectorTime`; no interval), plotted on request (`gfra plot --metric detector-ms`),
- * e.g. for paper 001's time figures.
+ * e.g. for the time figures of Cui, Li, Zhang [Cui2021] (Figs. 7 and 12).
  */
-export const DETECTOR_TIME = 'detector-ms';
 
 /**
  * The statistic `name` of a result, including the pseudo-statistics without interval: the

@@ -3,13 +3,13 @@
  * loss curves when some result carries a `training` record. Each chart knows its series, for the
  * show/hide toggles next to it.
  */
-import { pointLabel } from '../sweep';
+import { pointLabel } from '../spec/sweep';
 import { DATA_NAME, FONT, seriesColor, VISIBLE_PARAM } from '../plot/chart-spec';
 import { allSeries, buildFigure } from '../plot/figure';
 import { sweptParams, type SweptParam } from '../plot/params';
-import type { TrainingRecord } from '../plot/results-file';
+import type { TrainingRecord } from '../results/read';
 import type { PlotRun } from '../plot/rows';
-import { describeStatistics, type StatisticDescription } from '../plot/statistics';
+import { describeStatistics, type StatisticDescription } from '../results/statistics';
 
 export interface ReportChart {
   /** DOM id of the chart's container. */

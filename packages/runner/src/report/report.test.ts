@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
-import { readResults, type StoredResults } from '../plot/results-file';
+import { readResults, type StoredResults } from '../results/read';
 import { buildReport, writeReport } from './report';
 import { plotRuns } from '../plot/rows';
 

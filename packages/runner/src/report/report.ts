@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readResults } from '../plot/results-file';
+import { readResults } from '../results/read';
 import { plotRuns, type PlotRun } from '../plot/rows';
 import { clientScript, inlineLibraries } from './assets';
 import { metricCharts, trainingChart, type ReportChart } from './charts';

@@ -2,10 +2,10 @@
  * The report's text sections, one block per run: the spec summary, the results table, time per
  * candidate and the environment.
  */
-import { formatNumber } from '../results';
+import { formatNumber } from '../results/format';
 import { shortName, sweptParams } from '../plot/params';
 import type { PlotRun } from '../plot/rows';
-import type { SlotConfig } from '../spec-schema';
+import type { SlotConfig } from '../spec/schema';
 import { definitions, esc, table, type Cell } from './html';
 
 function compact(value: unknown): string {

@@ -1,0 +1,155 @@
+/**
+ * `gfra export`: write the learned transmit-side object of a trained candidate (its encoder's
+ * codebook / pilot matrix) as a plain JSON transmit object, loadable by the `codebook-file`
+ * encoder in another spec.
+ *
+ * The source is a trained artifact directory (it holds meta.json), or a run (its directory or
+ * results.json) plus the candidate's name (and the sweep point's index when the run has several).
+ * The candidate's pipeline is rebuilt from the configuration recorded in the artifact, the trained
+ * weights are loaded, and the encoder's transmit object (`Trainable.transmitObject`, else the
+ * codebook it gives the receiver) is written with its provenance.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { cx, GfraUserError, readTrainedArtifact, SLOTS, toTransmitObject, writeTransmitFile, type Registry, type Scenario, type Slot, type TransmitObject } from '@gfra/core';
+import { container as rootContainer } from 'tsyringe';
+import { Pipeline } from '../engine/pipeline';
+import { resolveSlot } from '../plan/descriptors';
+import { planPipeline, type PipelinePlan } from '../plan/plan';
+import type { JobResult } from '../results/format';
+import type { SlotConfig } from '../spec/schema';
+import { builtinRegistry, loadPluginModules } from '../spec/plugins';
+
+/** The job record of an artifact's meta.json. */
+interface ArtifactJob {
+  readonly point: Readonly<Record<string, unknown>>;
+  readonly candidate: string;
+  /** Written since the plan existed. */
+  readonly pipeline?: PipelinePlan;
+  /** Written before: the candidate's resolved slots. */
+  readonly config?: {
+    readonly scenario: Scenario;
+    readonly metrics: readonly SlotConfig[];
+    readonly montecarlo: { readonly commonRandomNumbers: boolean };
+    readonly paths: Readonly<Record<Slot, string>>;
+  } & Readonly<Record<Slot, SlotConfig>>;
+}
+
+/** The evaluation pipeline of an artifact's job (planned again for artifacts written before plans were recorded). */
+function artifactPipeline(registry: Registry, job: ArtifactJob, seed: number, dir: string): PipelinePlan {
+  if (job.pipeline !== undefined) return job.pipeline;
+  const c = job.config;
+  if (c === undefined) throw new GfraUserError(`${dir}/meta.json records no pipeline; train again (gfra train SPEC --retrain)`);
+  const slots = Object.fromEntries(SLOTS.map((s) => [s, resolveSlot(registry, s, c[s], c.scenario, c.paths[s])])) as Record<Slot, ReturnType<typeof resolveSlot>>;
+  const metrics = c.metrics.map((m, i) => resolveSlot(registry, 'metric', m, c.scenario, `metrics[${i}]`));
+  return planPipeline({ seed, point: job.point, candidate: job.candidate, commonRandomNumbers: c.montecarlo.commonRandomNumbers }, c.scenario, slots, metrics);
+}
+
+export interface ExportOptions {
+  /** Candidate name (needed for a run). */
+  readonly candidate?: string;
+  /** Index of the sweep point (0-based, in the run's order), when the run has several. */
+  readonly point?: number;
+}
+
+/** The artifact directory that `target` (artifact dir, run dir or results.json) designates. */
+export function resolveArtifact(target: string, options: ExportOptions = {}): string {
+  if (fs.existsSync(path.join(target, 'meta.json'))) return target;
+  const file = target.endsWith('.json') ? target : path.join(target, 'results.json');
+  if (!fs.existsSync(file)) {
+    throw new GfraUserError(`${target} is neither a trained artifact (no meta.json) nor a run (no results.json). Give a run directory, its results.json, or an artifact directory under .gfra/artifacts`);
+  }
+  let results: JobResult[];
+  try {
+    results = (JSON.parse(fs.readFileSync(file, 'utf8')) as { results: JobResult[] }).results;
+  } catch {
+    throw new GfraUserError(`${file} is not a valid results.json`);
+  }
+  const trained = results.filter((r) => r.training !== undefined);
+  if (trained.length === 0) throw new GfraUserError(`${file}: no candidate of this run was trained (none has a train block)`);
+  const names = [...new Set(trained.map((r) => r.candidate))];
+  const candidate = options.candidate ?? (names.length === 1 ? names[0] : undefined);
+  if (candidate === undefined) throw new GfraUserError(`${file}: several trained candidates (${names.join(', ')}); choose one with --candidate`);
+  const mine = trained.filter((r) => r.candidate === candidate);
+  if (mine.length === 0) {
+    const all = [...new Set(results.map((r) => r.candidate))];
+    throw new GfraUserError(
+      all.includes(candidate)
+        ? `${file}: candidate "${candidate}" was not trained (no train block). Trained: ${names.join(', ')}`
+        : `${file}: no candidate "${candidate}". Trained candidates: ${names.join(', ')}`,
+    );
+  }
+  if (mine.length > 1 && options.point === undefined) {
+    const list = mine.map((r, i) => `${i}: ${JSON.stringify(r.point)}`).join('; ');
+    throw new GfraUserError(`${file}: candidate "${candidate}" was trained at ${mine.length} sweep points; choose one with --point (${list})`);
+  }
+  const index = options.point ?? 0;
+  if (!Number.isInteger(index) || index < 0 || index >= mine.length) {
+    throw new GfraUserError(`--point must be an integer in [0, ${mine.length - 1}] (got ${options.point})`);
+  }
+  return (mine[index].training as NonNullable<JobResult['training']>).dir;
+}
+
+/** The learned codebook of the trained candidate in artifact `dir`, with its provenance. */
+export async function exportTransmit(dir: string): Promise<TransmitObject> {
+  const fix = `Delete ${dir} and train again (gfra train SPEC --retrain)`;
+  const { meta, weights } = readTrainedArtifact(dir, { fix });
+  try {
+    const job = meta.job as ArtifactJob;
+    const registry = builtinRegistry();
+    const keyInputs = meta.keyInputs as { pluginModules?: Record<string, string> } | undefined;
+    const spec = meta.spec as { name: string; file: string };
+    if (keyInputs?.pluginModules !== undefined) loadPluginModules(registry, Object.keys(keyInputs.pluginModules), spec.file);
+    const plan = artifactPipeline(registry, job, meta.seed as number, dir);
+    const pipeline = new Pipeline(registry, plan, rootContainer);
+    try {
+      await pipeline.prepare({ tensors: weights, file: dir, fix });
+      // The encoder's own transmit object if it defines one, else the codebook the receiver gets.
+      const own = pipeline.trainables().find((t) => t.slot === 'encoder')?.instance.transmitObject?.();
+      const kind = own?.kind ?? 'codebook';
+      const value = own?.value ?? pipeline.sideInformation().codebook;
+      if (value === undefined) {
+        throw new GfraUserError(`${dir}: the encoder "${plan.slots.encoder.plugin}" of candidate "${job.candidate}" provides no codebook to export`);
+      }
+      const training = meta.training as Record<string, unknown>;
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const gfra = (require('../../package.json') as { version: string }).version;
+      const provenance = {
+        exportedBy: `gfra ${gfra}`,
+        exportedAt: new Date().toISOString(),
+        artifact: meta.key,
+        spec: spec.name,
+        candidate: job.candidate,
+        point: job.point,
+        seed: meta.seed,
+        scenario: plan.scenario,
+        encoder: { plugin: plan.slots.encoder.plugin, params: plan.slots.encoder.params },
+        trainedWith: {
+          detector: { plugin: plan.slots.detector.plugin, params: plan.slots.detector.params },
+          channel: (training.slots as Record<string, unknown>).channel,
+          traffic: (training.slots as Record<string, unknown>).traffic,
+          train: training.train,
+          loss: training.loss,
+          steps: training.steps,
+          bestValidationLoss: training.bestValidationLoss,
+        },
+      };
+      const obj = toTransmitObject(kind, value, provenance);
+      if (own !== undefined) cx.dispose(own.value);
+      return obj;
+    } finally {
+      pipeline.dispose();
+    }
+  } finally {
+    tf.dispose(Object.values(weights));
+  }
+}
+
+/** `gfra export`: resolve the source, export, write `out`. Returns the object written. */
+export async function exportToFile(target: string, out: string, options: ExportOptions = {}): Promise<TransmitObject> {
+  const obj = await exportTransmit(resolveArtifact(target, options));
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  writeTransmitFile(out, obj);
+  return obj;
+}

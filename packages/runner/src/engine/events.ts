@@ -1,0 +1,19 @@
+/** What the engine reports while it runs: typed events, not printed output (the CLI draws them). */
+import type { PlannedJob } from '../plan/plan';
+import type { JobResult } from '../results/format';
+
+export type ProgressEvent =
+  | { readonly type: 'job-start'; readonly job: PlannedJob; readonly index: number; readonly total: number }
+  | {
+      readonly type: 'batch';
+      readonly job: PlannedJob;
+      readonly index: number;
+      readonly total: number;
+      readonly trials: number;
+      /** Estimated fraction of this job done, in [0, 1]. */
+      readonly fraction: number;
+      readonly seconds: number;
+    }
+  | { readonly type: 'job-end'; readonly job: PlannedJob; readonly index: number; readonly total: number; readonly result: JobResult }
+  | { readonly type: 'warning'; readonly message: string };
+

@@ -1,0 +1,157 @@
+/**
+ * Executors run planned jobs: `inline` one after another in this thread, or `pool` on worker
+ * threads (`gfra run --workers N`). Both give identical numbers: every draw is keyed by (seed,
+ * point, candidate, component, trial), and statistics are accumulated trial by trial, so neither
+ * the order nor the thread a job runs on matters. A worker receives each planned job as data.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { GfraUserError, type BackendChoice, type Registry } from '@gfra/core';
+import type { PlannedJob } from '../plan/plan';
+import type { JobResult } from '../results/format';
+import type { ProgressEvent } from './events';
+import { runJob } from './montecarlo';
+
+export interface ExecutorContext {
+  readonly registry: Registry;
+  /** Jobs to run, each with, for trained candidates, the directory of the trained artifact to load. */
+  readonly jobs: readonly { readonly job: PlannedJob; readonly artifact?: string }[];
+  readonly onProgress?: (event: ProgressEvent) => void;
+  readonly signal?: AbortSignal;
+  /** For the pool: the third-party plugin modules each worker loads (resolved files or package names). */
+  readonly pluginModules: readonly string[];
+  /** The spec file the modules were named in (for messages), and the backend each worker selects. */
+  readonly specFile: string;
+  readonly backend: BackendChoice;
+}
+
+/** What a pool worker starts with (see worker.ts). */
+export interface WorkerData {
+  readonly pluginModules: readonly string[];
+  readonly specFile: string;
+  readonly backend: BackendChoice;
+}
+
+/** A finished job: its position in `ExecutorContext.jobs` and its result. */
+export interface Completed {
+  readonly position: number;
+  readonly result: JobResult;
+}
+
+export type Executor = (ctx: ExecutorContext) => AsyncIterable<Completed>;
+
+/** Run the jobs one after another in this thread. */
+export async function* inlineExecutor(ctx: ExecutorContext): AsyncIterable<Completed> {
+  const total = ctx.jobs.length;
+  for (const [position, { job, artifact }] of ctx.jobs.entries()) {
+    if (ctx.signal?.aborted) return;
+    const result = await runJob(job, { registry: ctx.registry, onProgress: ctx.onProgress, signal: ctx.signal, index: position, total, artifact });
+    yield { position, result };
+    if (result.stop === 'interrupted') return;
+  }
+}
+
+/** Messages from a worker (see worker.ts). */
+export type WorkerMessage =
+  | { readonly type: 'ready' }
+  | { readonly type: 'progress'; readonly position: number; readonly trials: number; readonly fraction: number; readonly seconds: number }
+  | { readonly type: 'warning'; readonly message: string }
+  | { readonly type: 'result'; readonly position: number; readonly result: JobResult }
+  | { readonly type: 'failed'; readonly message: string; readonly user: boolean };
+
+/** Messages to a worker. */
+export type WorkerCommand =
+  | { readonly type: 'job'; readonly position: number; readonly total: number; readonly job: PlannedJob; readonly artifact?: string }
+  | { readonly type: 'abort' }
+  | { readonly type: 'exit' };
+
+/** Run the jobs on `workers` worker threads. */
+export function poolExecutor(workers: number): Executor {
+  return (ctx) => runPool(ctx, workers);
+}
+
+async function* runPool(ctx: ExecutorContext, workers: number): AsyncIterable<Completed> {
+  const total = ctx.jobs.length;
+  const queue = [...ctx.jobs.keys()];
+  const done: Completed[] = [];
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  const script = workerScript();
+  const pool: Worker[] = [];
+
+  const dispatch = (worker: Worker) => {
+    const position = ctx.signal?.aborted === true ? undefined : queue.shift();
+    if (position === undefined || failure !== undefined) {
+      worker.postMessage({ type: 'exit' } satisfies WorkerCommand);
+      return;
+    }
+    ctx.onProgress?.({ type: 'job-start', job: ctx.jobs[position].job, index: position, total });
+    worker.postMessage({ type: 'job', position, total, job: ctx.jobs[position].job, artifact: ctx.jobs[position].artifact } satisfies WorkerCommand);
+  };
+
+  const live = new Set<Worker>();
+  for (let w = 0; w < Math.min(workers, total); w++) {
+    const worker = new Worker(script, { workerData: { pluginModules: ctx.pluginModules, specFile: path.resolve(ctx.specFile), backend: ctx.backend } satisfies WorkerData });
+    pool.push(worker);
+    live.add(worker);
+    worker.on('message', (m: WorkerMessage) => {
+      switch (m.type) {
+        case 'ready':
+          dispatch(worker);
+          break;
+        case 'progress':
+          ctx.onProgress?.({ type: 'batch', job: ctx.jobs[m.position].job, index: m.position, total, trials: m.trials, fraction: m.fraction, seconds: m.seconds });
+          break;
+        case 'warning':
+          ctx.onProgress?.({ type: 'warning', message: m.message });
+          break;
+        case 'result':
+          done.push({ position: m.position, result: m.result });
+          ctx.onProgress?.({ type: 'job-end', job: ctx.jobs[m.position].job, index: m.position, total, result: m.result });
+          dispatch(worker);
+          notify();
+          break;
+        case 'failed':
+          failure ??= m.user ? new GfraUserError(m.message) : new Error(m.message);
+          notify();
+          break;
+      }
+    });
+    worker.on('error', (err) => {
+      failure ??= err;
+      notify();
+    });
+    worker.on('exit', () => {
+      live.delete(worker);
+      notify();
+    });
+  }
+  const onAbort = () => pool.forEach((w) => w.postMessage({ type: 'abort' } satisfies WorkerCommand));
+  ctx.signal?.addEventListener('abort', onAbort);
+  try {
+    for (;;) {
+      while (done.length > 0) yield done.shift() as Completed;
+      if (failure !== undefined) throw failure;
+      if (live.size === 0) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    ctx.signal?.removeEventListener('abort', onAbort);
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+}
+
+/**
+ * The worker entry point: compiled JavaScript beside this file when running compiled, or the
+ * bootstrap that loads the TypeScript sources when running from them (tests).
+ */
+function workerScript(): string {
+  const compiled = path.join(__dirname, 'worker.js');
+  if (__filename.endsWith('.js') && fs.existsSync(compiled)) return compiled;
+  return path.join(__dirname, '..', '..', 'bin', 'worker.js');
+}

@@ -1,0 +1,126 @@
+/**
+ * The Monte Carlo engine: batches of trials for one (point, candidate) until the stopping rule
+ * fires (every tracked error rate reached its target event count, or the trial or time budget is
+ * spent). Statistics are accumulated trial by trial on the host, so the stop and the numbers do
+ * not depend on the batch size (see {@link Accumulators}).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Accumulators, readTrainedArtifact, TrialDomain, type Registry, type StopReason, type TrialValues } from '@gfra/core';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import type { PlannedJob } from '../plan/plan';
+import type { JobResult } from '../results/format';
+import type { ProgressEvent } from './events';
+import { Pipeline } from './pipeline';
+import { fitActivityThreshold } from './threshold';
+
+export interface RunJobOptions {
+  readonly registry: Registry;
+  readonly container?: DependencyContainer;
+  /** Called after every batch and at the start and end of the job. */
+  readonly onProgress?: (event: ProgressEvent) => void;
+  /** Checked between batches; an aborted job ends with stop reason `interrupted`. */
+  readonly signal?: AbortSignal;
+  /** Position of this job in the run, for progress events. */
+  readonly index?: number;
+  readonly total?: number;
+  /** Clock, injectable for tests. */
+  readonly now?: () => number;
+  /** Directory of the trained artifact whose weights the candidate's trainable plugins load. */
+  readonly artifact?: string;
+}
+
+export async function runJob(job: PlannedJob, options: RunJobOptions): Promise<JobResult> {
+  const { montecarlo } = job;
+  const now = options.now ?? (() => performance.now() / 1000);
+  const index = options.index ?? 0;
+  const total = options.total ?? 1;
+  const emit = options.onProgress ?? (() => undefined);
+  const start = now();
+  emit({ type: 'job-start', job, index, total });
+
+  // Evaluation draws; switched to the training domain while fitting the threshold.
+  const domain = new TrialDomain();
+  const pipeline = new Pipeline(options.registry, job.pipeline, options.container ?? rootContainer, { domain });
+  try {
+    if (options.artifact !== undefined) {
+      const { weights } = readTrainedArtifact(options.artifact);
+      try {
+        await pipeline.prepare({ tensors: weights, file: options.artifact, fix: `Delete ${options.artifact} and run again to retrain it (or use --retrain)` });
+      } finally {
+        tf.dispose(Object.values(weights));
+      }
+    } else {
+      await pipeline.prepare();
+    }
+    const threshold = job.threshold === undefined ? undefined : fitActivityThreshold(pipeline, domain, job.threshold);
+    const acc = new Accumulators(pipeline.statistics);
+    const rule = { targetEvents: montecarlo.targetEvents, maxTrials: montecarlo.maxTrials };
+    let stop: StopReason | undefined;
+    let tensorsBefore: number | undefined;
+    let warnedLeak = false;
+    while (stop === undefined) {
+      if (options.signal?.aborted) {
+        stop = 'interrupted';
+        break;
+      }
+      const count = Math.min(montecarlo.batchSize, montecarlo.maxTrials - acc.trials);
+      const measured = pipeline.runBatch({ first: acc.trials, count });
+      const host = await download(measured);
+      const added = acc.addBatch(host, count, rule);
+      stop = added.stop;
+      const seconds = now() - start;
+      if (stop === undefined && seconds >= montecarlo.maxSeconds) stop = 'max-seconds';
+      // Leak check: after the first batch, the number of live tensors must stay constant.
+      const tensors = tf.memory().numTensors;
+      if (tensorsBefore !== undefined && tensors > tensorsBefore && !warnedLeak) {
+        warnedLeak = true;
+        emit({
+          type: 'warning',
+          message: `candidate "${job.candidate}" leaks ${tensors - tensorsBefore} tensors per batch: a plugin is missing tf.tidy or dispose`,
+        });
+      }
+      tensorsBefore = tensors;
+      const fraction = Math.max(acc.trials / montecarlo.maxTrials, acc.eventProgress(montecarlo.targetEvents), seconds / montecarlo.maxSeconds);
+      emit({ type: 'batch', job, index, total, trials: acc.trials, fraction: Math.min(1, fraction), seconds });
+    }
+    const result: JobResult = {
+      candidate: job.candidate,
+      point: job.point,
+      trials: acc.trials,
+      seconds: now() - start,
+      stop,
+      metrics: acc.summary(montecarlo.confidence),
+      ...(threshold === undefined ? {} : { threshold }),
+      ...detectorTime(pipeline),
+      ...diagnostics(pipeline),
+    };
+    emit({ type: 'job-end', job, index, total, result });
+    return result;
+  } finally {
+    pipeline.dispose();
+  }
+}
+
+function detectorTime(pipeline: Pipeline): Pick<JobResult, 'detectorTime'> {
+  const { seconds, trials } = pipeline.detectorTime();
+  return trials === 0 ? {} : { detectorTime: { seconds, trials, msPerTrial: (1000 * seconds) / trials } };
+}
+
+function diagnostics(pipeline: Pipeline): Pick<JobResult, 'diagnostics'> {
+  const values = pipeline.diagnostics();
+  return Object.keys(values).length === 0 ? {} : { diagnostics: { ...values } };
+}
+
+/** Download the per-trial statistics (small [B] tensors) and free them. */
+async function download(measured: Record<string, { events: tf.Tensor; samples: tf.Tensor } | { values: tf.Tensor }>): Promise<Map<string, TrialValues>> {
+  const out = new Map<string, TrialValues>();
+  try {
+    for (const [name, m] of Object.entries(measured)) {
+      if ('values' in m) out.set(name, { values: await m.values.data() });
+      else out.set(name, { events: await m.events.data(), samples: await m.samples.data() });
+    }
+  } finally {
+    tf.dispose(Object.values(measured).flatMap((m) => ('values' in m ? [m.values] : [m.events, m.samples])));
+  }
+  return out;
+}

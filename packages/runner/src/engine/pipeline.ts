@@ -1,0 +1,313 @@
+/**
+ * One candidate at one sweep point, built from its {@link PipelinePlan}: traffic -> encoder ->
+ * channel -> detector -> metrics. Plugins are constructed through a child container per
+ * candidate that holds the scenario; each plugin gets its own child with its validated params and
+ * its random streams (keys planned: seed, point, candidate, slot). The registry is used only to
+ * construct plugins; what their descriptors say was resolved by the plan.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  assignWeights,
+  checkVariableNames,
+  checkWeightsMatch,
+  cx,
+  isTrainable,
+  PipelineError,
+  RandomStreams,
+  TOKENS,
+  type Trainable,
+  type TrainingBatch,
+  type TrialDomain,
+  type Capability,
+  type Channel,
+  SLOTS,
+  type Slot,
+  type ChannelOutput,
+  type Detector,
+  type Encoder,
+  type Estimate,
+  type MeasuredStatistic,
+  type Metric,
+  type Observation,
+  type Registry,
+  type SideInformation,
+  type StatisticInfo,
+  type TrafficModel,
+  type TrafficSample,
+  type ComplexTensor,
+  type TrialRange,
+  type Truth,
+} from '@gfra/core';
+import type { DependencyContainer } from 'tsyringe';
+import type { PipelinePlan, PlannedSlot } from '../plan/plan';
+
+/** Per-trial values of every rate/mean statistic of a batch, as [B] tensors. */
+export type BatchStatistics = Record<string, MeasuredStatistic>;
+
+interface Stage<T> {
+  readonly instance: T;
+  readonly key: string;
+  readonly path: string;
+}
+
+/** Run `fn`, re-throwing any error as a {@link PipelineError} naming the plugin and its spec path. */
+function guarded<T>(stage: Stage<unknown>, what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof PipelineError) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    throw new PipelineError(stage.key, stage.path, `${what} failed: ${message}`, { cause: err });
+  }
+}
+
+export interface PipelineOptions {
+  /** Per-trial draws of a training or validation domain instead of the evaluation ones. */
+  readonly domain?: TrialDomain;
+}
+
+/** Trained weights to load into a pipeline (see {@link Pipeline.prepare}). */
+export interface LoadedWeights {
+  /** By artifact name, `<slot>/<variable>`. */
+  readonly tensors: tf.NamedTensorMap;
+  /** The file they came from, and how to fix a mismatch, for messages. */
+  readonly file: string;
+  readonly fix: string;
+}
+
+/** A trainable plugin of a pipeline. */
+export interface TrainableStage {
+  readonly slot: Slot;
+  readonly key: string;
+  readonly path: string;
+  readonly instance: Trainable;
+}
+
+/**
+ * Wait until every output of an estimate is computed (asynchronous backends queue kernels), by
+ * reading it back, so that a clock read afterwards covers the whole detection.
+ */
+function settle(estimate: Estimate): void {
+  for (const t of Object.values(estimate) as (tf.Tensor | { re: tf.Tensor; im: tf.Tensor } | undefined)[]) {
+    if (t === undefined) continue;
+    if (t instanceof tf.Tensor) t.dataSync();
+    else {
+      t.re.dataSync();
+      t.im.dataSync();
+    }
+  }
+}
+
+export class Pipeline {
+  readonly statistics: readonly StatisticInfo[];
+  private readonly traffic: Stage<TrafficModel>;
+  private readonly encoder: Stage<Encoder>;
+  private readonly channel: Stage<Channel>;
+  private readonly detector: Stage<Detector>;
+  private readonly metrics: readonly Stage<Metric>[];
+  private readonly granted: ReadonlySet<Capability>;
+  private sideInfo: SideInformation = {};
+  /** gamma* of the thresholding module, once fitted ({@link setActivityThreshold}). */
+  private activityThreshold: number | undefined;
+  /** Detector wall-clock time of the timed batches (every batch but the first, a warm-up). */
+  private detectTime = { seconds: 0, trials: 0, batches: 0 };
+
+  constructor(
+    registry: Registry,
+    readonly plan: PipelinePlan,
+    parent: DependencyContainer,
+    options: PipelineOptions = {},
+  ) {
+    const container = parent.createChildContainer();
+    container.register(TOKENS.scenario, { useValue: plan.scenario });
+    const root = new RandomStreams(plan.streams.root, options.domain);
+    const make = <T>(slot: PlannedSlot, streamKey: string): Stage<T> => {
+      const key = `${slot.kind}:${slot.plugin}`;
+      const values = new Map<symbol, unknown>([[TOKENS.random, root.child(streamKey)]]);
+      const stage = { key, path: slot.path, instance: undefined as unknown as T };
+      const instance = guarded(stage, 'construction', () => registry.create(slot.kind, slot.plugin, slot.params, container, values)) as unknown as T;
+      return { ...stage, instance };
+    };
+    this.traffic = make(plan.slots.traffic, plan.streams.slots.traffic);
+    this.encoder = make(plan.slots.encoder, plan.streams.slots.encoder);
+    this.channel = make(plan.slots.channel, plan.streams.slots.channel);
+    this.detector = make(plan.slots.detector, plan.streams.slots.detector);
+    this.metrics = plan.metrics.map((m, i) => make<Metric>(m, plan.streams.metrics[i]));
+    this.statistics = plan.statistics;
+    this.granted = new Set(plan.granted);
+  }
+
+  /**
+   * Asynchronous set-up of every plugin, then (when given) the trained weights, then the static
+   * side information.
+   */
+  async prepare(weights?: LoadedWeights): Promise<void> {
+    for (const stage of this.stages()) {
+      try {
+        await stage.instance.prepare?.();
+      } catch (err) {
+        throw new PipelineError(stage.key, stage.path, `prepare failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+    }
+    if (weights !== undefined) {
+      const variables = this.variables();
+      checkWeightsMatch(weights.file, weights.tensors, Object.fromEntries(Object.entries(variables).map(([n, v]) => [n, v.shape])), weights.fix);
+      assignWeights(variables, weights.tensors);
+      this.setTraining(false);
+    }
+    this.sideInfo = {
+      ...guarded(this.traffic, 'sideInformation', () => this.traffic.instance.sideInformation?.() ?? {}),
+      ...guarded(this.encoder, 'sideInformation', () => this.encoder.instance.sideInformation?.() ?? {}),
+    };
+  }
+
+  /**
+   * Simulate one batch of trials and return the per-trial statistics ([B] tensors, owned by the
+   * caller). Everything else is freed.
+   */
+  runBatch(trials: TrialRange): BatchStatistics {
+    return cx.tidy(() => {
+      const { traffic, channel: out } = this.transmit(trials);
+      const observation = this.observation(out);
+      const start = performance.now();
+      let estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(observation));
+      settle(estimate);
+      const seconds = (performance.now() - start) / 1000;
+      if (this.detectTime.batches++ > 0) {
+        this.detectTime.seconds += seconds;
+        this.detectTime.trials += trials.count;
+      }
+      if (this.activityThreshold !== undefined) estimate = this.thresholded(estimate);
+      const truth: Truth = { ...traffic, channel: out.channel, largeScaleFading: out.largeScaleFading };
+      const stats: BatchStatistics = {};
+      for (const metric of this.metrics) {
+        Object.assign(stats, guarded(metric, 'measure', () => metric.instance.measure(truth, estimate)));
+      }
+      return stats;
+    });
+  }
+
+  /**
+   * The detector's soft activity scores and the true activity of a batch of trials, as host
+   * arrays [B * N] (trial-major), for fitting the thresholding module.
+   */
+  activityScores(trials: TrialRange): { scores: Float32Array; active: Float32Array } {
+    return tf.tidy(() => {
+      const { traffic, channel: out } = this.transmit(trials);
+      const estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(this.observation(out)));
+      if (estimate.activityScore === undefined) {
+        throw new PipelineError(this.detector.key, this.detector.path, 'the threshold block needs an activityScore, but the detector returned none');
+      }
+      return { scores: estimate.activityScore.dataSync() as Float32Array, active: traffic.activity.dataSync() as Float32Array };
+    });
+  }
+
+  /** From now on, the activity decision is activityScore >= gamma (the thresholding module). */
+  setActivityThreshold(gamma: number): void {
+    this.activityThreshold = gamma;
+    guarded(this.detector, 'useActivityThreshold', () => this.detector.instance.useActivityThreshold?.(gamma));
+  }
+
+  /**
+   * Wall-clock time of the detector alone (decoding, not sampling or the channel), over every
+   * evaluation batch but the first (a warm-up), in seconds, and the trials it covers.
+   */
+  detectorTime(): { readonly seconds: number; readonly trials: number } {
+    return { seconds: this.detectTime.seconds, trials: this.detectTime.trials };
+  }
+
+  /** The detector's {@link Detector.diagnostics} (empty when it has none). */
+  diagnostics(): Readonly<Record<string, number>> {
+    return guarded(this.detector, 'diagnostics', () => this.detector.instance.diagnostics?.() ?? {});
+  }
+
+  private thresholded(estimate: Estimate): Estimate {
+    const score = estimate.activityScore;
+    if (score === undefined) throw new PipelineError(this.detector.key, this.detector.path, 'the threshold block needs an activityScore, but the detector returned none');
+    return { ...estimate, activity: tf.cast(tf.greaterEqual(score, this.activityThreshold as number), 'float32') as tf.Tensor2D };
+  }
+
+  /** The static side information, once {@link prepare} has run (owned by the plugins). */
+  sideInformation(): SideInformation {
+    return this.sideInfo;
+  }
+
+  /**
+   * The trainable plugins (the plan's `trainable`: their descriptors say so with their params), in pipeline order.
+   * Throws if a plugin declares itself trainable but its instance is not {@link Trainable}.
+   */
+  trainables(): TrainableStage[] {
+    const out: TrainableStage[] = [];
+    const stages: Record<Slot, Stage<object>> = { traffic: this.traffic, encoder: this.encoder, channel: this.channel, detector: this.detector };
+    for (const { slot } of this.plan.trainable) {
+      const stage = stages[slot];
+      if (!isTrainable(stage.instance)) {
+        throw new PipelineError(stage.key, stage.path, 'declares itself trainable (training) but its instance has no trainableVariables()');
+      }
+      checkVariableNames(stage.key, stage.instance.trainableVariables());
+      out.push({ slot, key: stage.key, path: stage.path, instance: stage.instance });
+    }
+    return out;
+  }
+
+  /** Every trainable variable, by artifact name `<slot>/<variable>` (`encoder/pilotsRe`). */
+  variables(): Record<string, tf.Variable> {
+    const out: Record<string, tf.Variable> = {};
+    for (const t of this.trainables()) {
+      for (const [name, v] of Object.entries(t.instance.trainableVariables())) out[`${t.slot}/${name}`] = v;
+    }
+    return out;
+  }
+
+  /** Switch the trainable plugins between training and inference (see Trainable.setTraining). */
+  setTraining(training: boolean): void {
+    for (const t of this.trainables()) t.instance.setTraining?.(training);
+  }
+
+  /**
+   * One differentiable forward pass (traffic -> encoder -> channel -> detector), not tidied: call
+   * it inside a trainer's gradient scope. The side information is taken afresh from the plugins,
+   * so a codebook computed from trainable variables carries its gradient to the detector.
+   */
+  forward(trials: TrialRange): TrainingBatch {
+    const { traffic, tx, channel } = this.transmit(trials);
+    const side: SideInformation = {
+      ...guarded(this.traffic, 'sideInformation', () => this.traffic.instance.sideInformation?.() ?? {}),
+      ...guarded(this.encoder, 'sideInformation', () => this.encoder.instance.sideInformation?.() ?? {}),
+    };
+    const observation = this.observation(channel, side);
+    const estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(observation));
+    const truth: Truth = { ...traffic, channel: channel.channel, largeScaleFading: channel.largeScaleFading };
+    return { trials, traffic, tx, channel, observation, estimate, truth };
+  }
+
+  /** Traffic -> encoder -> channel for a batch of trials (in the caller's tidy or gradient scope). */
+  private transmit(trials: TrialRange): { traffic: TrafficSample; tx: ComplexTensor; channel: ChannelOutput } {
+    const traffic = guarded(this.traffic, 'sample', () => this.traffic.instance.sample(trials));
+    const tx = guarded(this.encoder, 'encode', () => this.encoder.instance.encode(traffic));
+    const channel = guarded(this.channel, 'propagate', () => this.channel.instance.propagate(tx, trials));
+    return { traffic, tx, channel };
+  }
+
+  /** The received signal plus exactly the side information the spec grants. */
+  private observation(out: ChannelOutput, side?: SideInformation): Observation {
+    const g = this.granted;
+    const s = side ?? this.sideInfo;
+    return {
+      y: out.y,
+      codebook: g.has('codebook') ? s.codebook : undefined,
+      activityProbability: g.has('activityProbability') ? s.activityProbability : undefined,
+      noiseVar: g.has('noiseVariance') ? out.noiseVar : undefined,
+      largeScaleFading: g.has('largeScaleFading') ? out.largeScaleFading : undefined,
+      channel: g.has('channelState') ? out.channel : undefined,
+    };
+  }
+
+  private stages(): Stage<{ prepare?(): Promise<void>; dispose?(): void }>[] {
+    return [this.traffic, this.encoder, this.channel, this.detector, ...this.metrics];
+  }
+
+  dispose(): void {
+    for (const stage of this.stages()) stage.instance.dispose?.();
+  }
+}

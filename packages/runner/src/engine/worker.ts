@@ -1,0 +1,61 @@
+/**
+ * A pool worker: builds the registry (built-in plugins plus the spec's plugin modules, as the
+ * main thread resolved them), selects the backend, then runs the planned jobs the main thread
+ * sends, one at a time. It never reads the spec: a job arrives as data.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { GfraUserError, selectBackend } from '@gfra/core';
+import { builtinRegistry, loadPluginModules } from '../spec/plugins';
+import type { WorkerCommand, WorkerData, WorkerMessage } from './executors';
+import { runJob } from './montecarlo';
+
+async function serve(): Promise<void> {
+  const port = parentPort;
+  if (port === null) throw new Error('worker.ts must run in a worker thread');
+  const send = (m: WorkerMessage) => port.postMessage(m);
+  const { pluginModules, specFile, backend } = workerData as WorkerData;
+  const registry = builtinRegistry();
+  loadPluginModules(registry, pluginModules, specFile);
+  await selectBackend(backend);
+  let controller = new AbortController();
+  let aborted = false;
+  port.on('message', (command: WorkerCommand) => {
+    if (command.type === 'exit') {
+      port.close();
+      return;
+    }
+    if (command.type === 'abort') {
+      aborted = true;
+      controller.abort();
+      return;
+    }
+    if (aborted) controller.abort();
+    const { position, job, artifact, total } = command;
+    runJob(job, {
+      registry,
+      artifact,
+      index: position,
+      total,
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.type === 'batch') send({ type: 'progress', position, trials: e.trials, fraction: e.fraction, seconds: e.seconds });
+        else if (e.type === 'warning') send({ type: 'warning', message: e.message });
+      },
+    }).then(
+      (result) => {
+        controller = aborted ? controller : new AbortController();
+        send({ type: 'result', position, result });
+      },
+      (err: unknown) => send({ type: 'failed', message: err instanceof Error ? err.message : String(err), user: err instanceof GfraUserError }),
+    );
+  });
+  send({ type: 'ready' });
+}
+
+serve().catch((err: unknown) => {
+  parentPort?.postMessage({
+    type: 'failed',
+    message: err instanceof Error ? err.message : String(err),
+    user: err instanceof GfraUserError,
+  } satisfies WorkerMessage);
+});

@@ -1,0 +1,185 @@
+/**
+ * The spec format, and the JSON Schema assembled from the registry.
+ *
+ * A plugin slot is `{ "plugin": "<name>", "params": { ... } }`. The assembled schema lists the
+ * registered names of each kind in `plugin` and, for each name, an if/then branch that checks
+ * `params` against that plugin's TypeBox schema — so ajv validates everything in one pass and
+ * editors that read `"$schema"` complete plugin names and parameters.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { ScenarioSchema, PLUGIN_KINDS, TrainSchema, type PluginKind, type Registry, type TrainConfig } from '@gfra/core';
+
+export const SPEC_SCHEMA_ID = 'https://gfra.dev/schema/spec.json';
+export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
+
+export const MonteCarloSchema = Type.Object(
+  {
+    batchSize: Type.Integer({ minimum: 1, default: 256, description: 'trials simulated together in one batch (B)' }),
+    targetEvents: Type.Integer({
+      minimum: 1,
+      default: 100,
+      description: 'stop a (point, candidate) once every tracked error rate has seen this many error events',
+    }),
+    maxTrials: Type.Integer({ minimum: 1, default: 100000, description: 'stop after this many trials' }),
+    maxSeconds: Type.Number({
+      exclusiveMinimum: 0,
+      default: 600,
+      description: 'stop a (point, candidate) after this much wall-clock time (makes results depend on speed)',
+    }),
+    confidence: Type.Number({
+      exclusiveMinimum: 0,
+      exclusiveMaximum: 1,
+      default: 0.95,
+      description: 'two-sided confidence level of the reported intervals',
+    }),
+    commonRandomNumbers: Type.Boolean({
+      default: false,
+      description:
+        'candidates with identical traffic/encoder/channel configuration see identical draws (paired comparison); otherwise every candidate has its own streams',
+    }),
+  },
+  { additionalProperties: false, default: {}, description: 'Monte Carlo budget and stopping rule' },
+);
+export type MonteCarlo = Static<typeof MonteCarloSchema>;
+
+export const ThresholdSchema = Type.Object(
+  {
+    trials: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'trials of the training domain to fit gamma* on (default: the train block\'s trainingSetSize, else 2000)',
+      }),
+    ),
+    batchSize: Type.Optional(Type.Integer({ minimum: 1, description: 'trials per batch while fitting (default: montecarlo.batchSize)' })),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Thresholding module (Cui, Li, Zhang [Cui2021], Sec. IV-C): replace the detector\'s activity decision by activityScore >= gamma*, with gamma* minimising misses + false alarms on trials of the training domain (the training set of a trained candidate), fitted before evaluation',
+  },
+);
+export type ThresholdConfig = Static<typeof ThresholdSchema>;
+
+/** A plugin slot as it appears in a spec. */
+export interface SlotConfig {
+  plugin: string;
+  params: Record<string, unknown>;
+}
+
+export interface CandidateConfig {
+  detector: SlotConfig;
+  traffic?: SlotConfig;
+  channel?: SlotConfig;
+  encoder?: SlotConfig;
+  /** Train the candidate's trainable plugins before evaluating it. */
+  train?: TrainConfig;
+  /** Fit the activity threshold gamma* on training-domain trials before evaluating it. */
+  threshold?: ThresholdConfig;
+}
+
+/** A spec after validation, with defaults applied. */
+export interface Spec {
+  $schema?: string;
+  name: string;
+  description?: string;
+  seed: number;
+  plugins?: string[];
+  scenario: Static<typeof ScenarioSchema>;
+  traffic: SlotConfig;
+  channel: SlotConfig;
+  encoder: SlotConfig;
+  candidates: Record<string, CandidateConfig>;
+  metrics: SlotConfig[];
+  sweep?: Record<string, unknown[]>;
+  montecarlo: MonteCarlo;
+}
+
+
+function slotSchema(registry: Registry, kind: PluginKind): Record<string, unknown> {
+  const classes = registry.list(kind);
+  const names = classes.map((c) => c.plugin.name);
+  return {
+    type: 'object',
+    description: `A ${kind} plugin: { "plugin": name, "params": {...} }`,
+    required: ['plugin'],
+    additionalProperties: false,
+    properties: {
+      plugin: {
+        type: 'string',
+        enum: names,
+        description: `${kind} plugin name`,
+        'x-kind': kind,
+      },
+      params: { type: 'object', default: {}, description: 'plugin parameters (see `gfra list`)' },
+    },
+    allOf: classes.map((c) => ({
+      if: { properties: { plugin: { const: c.plugin.name } }, required: ['plugin'] },
+      then: {
+        properties: {
+          params: { ...plainSchema(c.plugin.params), description: c.plugin.summary },
+        },
+      },
+    })),
+  };
+}
+
+/** A TypeBox schema as a plain JSON object (symbol keys dropped). */
+export function plainSchema(schema: TSchema): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(schema)) as Record<string, unknown>;
+}
+
+/** The full spec schema for the plugins currently registered. */
+export function assembleSpecSchema(registry: Registry): Record<string, unknown> {
+  const slot = Object.fromEntries(PLUGIN_KINDS.map((k) => [k, slotSchema(registry, k)])) as Record<PluginKind, unknown>;
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: SPEC_SCHEMA_ID,
+    title: 'gfra spec',
+    description: 'A gfra experiment: scenario, pipeline slots, candidates, metrics, sweep and Monte Carlo budget',
+    type: 'object',
+    required: ['name', 'seed', 'scenario', 'traffic', 'channel', 'encoder', 'candidates', 'metrics'],
+    additionalProperties: false,
+    properties: {
+      $schema: { type: 'string', description: 'path or URL of this schema (for editor completion)' },
+      name: { type: 'string', pattern: NAME_PATTERN, description: 'experiment name (letters, digits, . _ -)' },
+      description: { type: 'string' },
+      seed: { type: 'integer', minimum: 0, maximum: 4294967295, description: 'master seed of every random draw' },
+      plugins: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'third-party plugin packages or files (relative to the spec) to load',
+      },
+      scenario: plainSchema(ScenarioSchema),
+      traffic: slot.traffic,
+      channel: slot.channel,
+      encoder: slot.encoder,
+      candidates: {
+        type: 'object',
+        description: 'methods to compare: each names its detector and may override traffic, channel or encoder',
+        minProperties: 1,
+        propertyNames: { pattern: NAME_PATTERN },
+        additionalProperties: {
+          type: 'object',
+          required: ['detector'],
+          additionalProperties: false,
+          properties: {
+            detector: slot.detector,
+            traffic: slot.traffic,
+            channel: slot.channel,
+            encoder: slot.encoder,
+            train: plainSchema(TrainSchema),
+            threshold: plainSchema(ThresholdSchema),
+          },
+        },
+      },
+      metrics: { type: 'array', minItems: 1, items: slot.metric, description: 'metrics to measure' },
+      sweep: {
+        type: 'object',
+        description:
+          'parameter path -> list of values (cartesian product); "a, b" -> list of [a, b] pairs that move together',
+        additionalProperties: { type: 'array', minItems: 1 },
+      },
+      montecarlo: plainSchema(MonteCarloSchema),
+    },
+  };
+}

@@ -1,0 +1,256 @@
+/**
+ * Spec validation: JSON syntax, then ajv against the schema assembled from the registry (all
+ * errors at once, defaults filled in), then the sweep (paths and values; every point is itself a
+ * valid spec). The result holds each sweep point's spec, defaults filled and file paths resolved;
+ * the semantic checks that ask plugin descriptors (their own `check`, capabilities, training)
+ * belong to the plan (plan/plan.ts).
+ */
+import { createHash } from 'node:crypto';
+import * as path from 'node:path';
+import Ajv, { type ValidateFunction } from 'ajv';
+import {
+  applyDefaults,
+  FILE_PATH_KEYWORD,
+  nearest,
+  SLOTS,
+  SpecError,
+  TrainSchema,
+  UPSTREAM_SLOTS,
+  type Capability,
+  type PluginKind,
+  type Registry,
+  type Scenario,
+  type SpecIssue,
+} from '@gfra/core';
+import { canonicalJson } from './canonical';
+import { assembleSpecSchema, type SlotConfig, type Spec } from './schema';
+import { inFileOrder, translateAjvErrors, toSpecIssue, type RawIssue } from './ajv-issues';
+import { duplicateKeys, formatPath, JsonLocator, jsonSyntaxError, type PathSegment } from './json-location';
+import { expandSweep, getPath, nearestExisting, pathSegments, pointLabel, setPath, sweepAxes, type Assignment } from './sweep';
+
+export interface ValidatedSpec {
+  readonly file: string;
+  /** The spec with defaults applied (sweep values not substituted). */
+  readonly spec: Spec;
+  /** sha256 of the canonical resolved spec. */
+  readonly hash: string;
+  readonly points: readonly Assignment[];
+  /** The spec at each point: values substituted, defaults filled, file paths made absolute. */
+  readonly pointSpecs: readonly Spec[];
+}
+
+export { canonicalJson };
+
+const RESERVED_SWEEP_ROOTS = new Set(['$schema', 'sweep', 'plugins', 'name', 'description']);
+
+export class SpecValidator {
+  private readonly validateFn: ValidateFunction;
+  readonly schema: Record<string, unknown>;
+
+  constructor(readonly registry: Registry) {
+    this.schema = assembleSpecSchema(registry);
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true, allowUnionTypes: true });
+    ajv.addKeyword({ keyword: 'x-kind', schemaType: 'string' });
+    ajv.addKeyword({ keyword: FILE_PATH_KEYWORD, schemaType: 'boolean' });
+    this.validateFn = ajv.compile(withoutUnionDefaults(this.schema));
+  }
+
+  /**
+   * Validate `data` in place: plugin parameter defaults first ({@link applyDefaults}, which also
+   * fills the defaults inside unions), then ajv (which fills the remaining defaults).
+   */
+  private check(data: unknown): boolean {
+    this.fillPluginDefaults(data);
+    return this.validateFn(data);
+  }
+
+  /** Apply each plugin's parameter defaults to every slot that names a registered plugin. */
+  private fillPluginDefaults(data: unknown): void {
+    if (!isObject(data)) return;
+    const fill = (slot: unknown, kind: PluginKind) => {
+      if (!isObject(slot) || typeof slot.plugin !== 'string') return;
+      const cls = this.registry.find(kind, slot.plugin);
+      if (cls === undefined) return;
+      const params = slot.params === undefined ? {} : slot.params;
+      if (isObject(params)) slot.params = applyDefaults(cls.plugin.params, params);
+    };
+    for (const slot of UPSTREAM_SLOTS) fill(data[slot], slot);
+    if (isObject(data.candidates)) {
+      for (const c of Object.values(data.candidates)) {
+        if (!isObject(c)) continue;
+        for (const slot of SLOTS) fill(c[slot], slot);
+        if (isObject(c.train)) c.train = applyDefaults(TrainSchema, c.train);
+      }
+    }
+    if (Array.isArray(data.metrics)) for (const m of data.metrics) fill(m, 'metric');
+  }
+
+  /** Parse and validate spec text; `file` is used in messages. Throws {@link SpecError}. */
+  validateText(text: string, file: string): ValidatedSpec {
+    const syntax = jsonSyntaxError(text);
+    if (syntax !== undefined) throw new SpecError(file, [{ path: '', ...syntax }]);
+    const duplicates = duplicateKeys(text).map((d) => ({
+      path: formatPath(d.segments),
+      message: `is defined twice (first on line ${d.firstLine}); JSON keeps only the last one`,
+      hint: 'Remove one of the two',
+      line: d.line,
+      column: d.column,
+    }));
+    if (duplicates.length > 0) throw new SpecError(file, duplicates);
+    const locator = new JsonLocator(text);
+    return this.validateObject(JSON.parse(text), file, (s) => locator.locate(s));
+  }
+
+  /** Validate a parsed spec. Throws {@link SpecError} listing every problem. */
+  validateObject(
+    input: unknown,
+    file: string,
+    locate?: (segments: PathSegment[]) => { line: number; column: number } | undefined,
+  ): ValidatedSpec {
+    const issues: SpecIssue[] = [];
+    const add = (raw: RawIssue) => issues.push(toSpecIssue(raw, locate));
+    const data = structuredClone(input);
+    if (!this.check(data)) {
+      translateAjvErrors(this.validateFn.errors ?? []).forEach(add);
+      throw new SpecError(file, inFileOrder(issues));
+    }
+    const spec = data as Spec;
+
+    const swept = this.sweepPoints(spec, add);
+    if (issues.length > 0) throw new SpecError(file, inFileOrder(issues));
+    const baseDir = path.dirname(path.resolve(file));
+    for (const { spec: pointSpec } of swept) this.resolveFilePaths(pointSpec, baseDir);
+    const points = swept.map((p) => p.point);
+    const pointSpecs = swept.map((p) => p.spec);
+    const { $schema: _ignored, description: _d, ...hashed } = spec;
+    const hash = createHash('sha256').update(canonicalJson(hashed)).digest('hex');
+    return { file, spec, hash, points, pointSpecs };
+  }
+
+  /**
+   * Make the file-path parameters of every plugin slot (string properties marked with
+   * {@link FILE_PATH_KEYWORD} in the plugin's schema) absolute, relative to `baseDir` (the spec's
+   * folder), so that checks, construction and worker threads all see the same file.
+   */
+  private resolveFilePaths(spec: Spec, baseDir: string): void {
+    const resolve = (slot: SlotConfig | undefined, kind: PluginKind) => {
+      if (slot === undefined) return;
+      const props = (this.registry.find(kind, slot.plugin)?.plugin.params.properties ?? {}) as Record<string, Record<string, unknown>>;
+      for (const [key, schema] of Object.entries(props)) {
+        const value = slot.params[key];
+        if (schema[FILE_PATH_KEYWORD] === true && typeof value === 'string' && !path.isAbsolute(value)) {
+          slot.params[key] = path.resolve(baseDir, value);
+        }
+      }
+    };
+    for (const slot of UPSTREAM_SLOTS) resolve(spec[slot], slot);
+    for (const c of Object.values(spec.candidates)) {
+      for (const slot of SLOTS) resolve(c[slot], slot);
+    }
+    for (const m of spec.metrics) resolve(m, 'metric');
+  }
+
+  /** Validate a spec object in place (defaults filled); its schema issues. For training overrides. */
+  schemaIssues(spec: Spec): RawIssue[] {
+    return this.check(spec) ? [] : translateAjvErrors(this.validateFn.errors ?? []);
+  }
+
+  /**
+   * Check the sweep's paths and values; return its points (one empty point without a sweep),
+   * each with its spec (values substituted, defaults filled).
+   */
+  private sweepPoints(spec: Spec, add: (i: RawIssue) => void): { point: Assignment; spec: Spec }[] {
+    const axes = sweepAxes(spec.sweep);
+    let ok = true;
+    const sweptBy = new Map<string, string>();
+    for (const axis of axes) {
+      const at: PathSegment[] = ['sweep', axis.key];
+      for (const path of axis.paths) {
+        const root = path.split('.')[0];
+        const previous = sweptBy.get(path);
+        if (previous !== undefined) {
+          add({ segments: at, message: `path "${path}" is already swept by "${previous}"`, hint: 'Sweep each path once (put all its values in one list)' });
+          ok = false;
+          continue;
+        }
+        sweptBy.set(path, axis.key);
+        if (RESERVED_SWEEP_ROOTS.has(root)) {
+          add({ segments: at, message: `cannot sweep "${path}"`, hint: 'Sweep scenario sizes, plugin params, seed, candidates or montecarlo settings' });
+          ok = false;
+        } else if (getPath(spec, path) === undefined) {
+          const near = nearestExisting(spec, path);
+          const last = path.split('.').slice(near.prefix === '' ? 0 : near.prefix.split('.').length)[0];
+          const where = near.prefix === '' ? 'at the top level' : `under "${near.prefix}"`;
+          const hint = near.keys.length > 0 ? [suggestionFor(last, near.keys), `Keys ${where}: ${near.keys.join(', ')}.`].filter((h) => h !== '').join(' ') : undefined;
+          add({ segments: at, message: `path "${path}" does not exist in the spec ("${last}" not found ${where})`, hint });
+          ok = false;
+        }
+      }
+      if (axis.paths.length > 1) {
+        axis.values.forEach((v, i) => {
+          if (!Array.isArray(v) || v.length !== axis.paths.length) {
+            add({
+              segments: [...at, i],
+              message: `must be a list of ${axis.paths.length} values, one per path of "${axis.key}" (got ${JSON.stringify(v)})`,
+            });
+            ok = false;
+          }
+        });
+      }
+    }
+    if (!ok) return [];
+    const points = expandSweep(axes).map((point) => ({ point, spec: applyPoint(spec, point) }));
+    // Every point must itself be a valid spec: check the substituted values against the schema.
+    for (const { point, spec: candidate } of points) {
+      if (this.check(candidate)) continue;
+      for (const raw of translateAjvErrors(this.validateFn.errors ?? [])) {
+        const path = formatPath(raw.segments);
+        const axis = axes.find((a) => a.paths.some((p) => path === formatPath(pathSegments(p)) || path.startsWith(`${formatPath(pathSegments(p))}.`)));
+        if (axis === undefined) add(raw);
+        else {
+          const index = axis.values.findIndex((v) => JSON.stringify(v) === JSON.stringify(axisValue(axis.paths, point)));
+          add({ segments: ['sweep', axis.key, Math.max(0, index)], message: `value for ${path} ${raw.message}`, hint: raw.hint });
+        }
+      }
+    }
+    return points;
+  }
+}
+
+function suggestionFor(name: string, keys: string[]): string {
+  const near = nearest(name, keys);
+  return near !== undefined ? `Did you mean "${near}"?` : '';
+}
+
+function axisValue(paths: readonly string[], point: Assignment): unknown {
+  return paths.length === 1 ? point[paths[0]] : paths.map((p) => point[p]);
+}
+
+/** The spec with one sweep point substituted. */
+export function applyPoint(spec: Spec, point: Assignment): Spec {
+  const out = structuredClone(spec);
+  for (const [path, value] of Object.entries(point)) setPath(out, path, structuredClone(value));
+  return out;
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return x !== null && typeof x === 'object' && !Array.isArray(x);
+}
+
+/**
+ * A copy of a schema without `default`s inside anyOf/oneOf branches: ajv ignores them (and its
+ * strict mode rejects them); TypeBox applies them before ajv runs.
+ */
+function withoutUnionDefaults(schema: Record<string, unknown>): Record<string, unknown> {
+  const strip = (node: unknown, inUnion: boolean): unknown => {
+    if (Array.isArray(node)) return node.map((n) => strip(n, inUnion));
+    if (!isObject(node)) return node;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(node)) {
+      if (k === 'default' && inUnion) continue;
+      out[k] = strip(v, inUnion || k === 'anyOf' || k === 'oneOf');
+    }
+    return out;
+  };
+  return strip(schema, false) as Record<string, unknown>;
+}
