@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import { readTrainedArtifact, selectBackend } from '../../../packages/core/src';
 import { ensureTrained, loadSpec, Pipeline } from '../../../packages/runner/src';
 import { renderPng, renderSvg } from '../../../packages/runner/src/plot/render';
-import type { DlMampnetDetector } from '../../../packages/plugins-detectors/src/dl-mampnet';
+import type { DlMampnetDetector, DlMampnetObservation } from '../../../packages/plugins-detectors/src/dl-mampnet';
 
 type Container = ConstructorParameters<typeof Pipeline>[2];
 
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     const batch = pipeline.forward({ first: trial, count: 1 });
     const active = (batch.truth.activity.arraySync() as number[][])[0];
     if (active.filter((a) => a === 1).length !== 2) continue;
-    const out = det.forward(batch.observation);
+    const out = det.forward(batch.observation as DlMampnetObservation); // the pipeline grants what the detector requires
     const target = det.targets(batch);
     const xT = (out.x[out.x.length - 1].arraySync() as number[][][])[0]; // [M][2NQ]
     const x = (target.x.arraySync() as number[][][])[0];

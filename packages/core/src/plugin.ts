@@ -21,7 +21,6 @@ import type { Static, TObject } from '@sinclair/typebox';
 import type { ComplexTensor } from './complex';
 import type { TrialRange } from './rng';
 import type { Scenario } from './scenario';
-import type { TrainingCapabilities } from './training/trainable';
 
 export const PLUGIN_KINDS = ['traffic', 'channel', 'encoder', 'detector', 'metric'] as const;
 export type PluginKind = (typeof PLUGIN_KINDS)[number];
@@ -254,6 +253,14 @@ export interface KindInstance {
   encoder: Encoder;
   detector: Detector;
   metric: Metric;
+}
+
+/** What a plugin's descriptor declares about training (`PluginInfo.training`). */
+export interface TrainingCapabilities {
+  /** The instance implements {@link Trainable.loss}. */
+  readonly loss?: boolean;
+  /** The instance implements {@link Trainable.fit}: it drives its own schedule. */
+  readonly fit?: boolean;
 }
 
 /** A problem with a plugin's parameters, found by its `check` hook. */

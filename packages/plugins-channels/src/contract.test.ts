@@ -1,4 +1,4 @@
-import { describePluginContract } from '@gfra/core/src/testing/contract';
+import { describePluginContract } from '@gfra/core/testing';
 import { channelPlugins } from './index';
 import { PerResourceRayleighChannel } from './per-resource-rayleigh';
 

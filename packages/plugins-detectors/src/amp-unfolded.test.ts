@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { cx, RandomStreams, type ComplexTensor, type Observation, type Scenario } from '@gfra/core';
+import { cx, RandomStreams, type ComplexTensor, type ObservationWith, type Scenario } from '@gfra/core';
 import { MmvAmpDetector } from './mmv-amp';
 import { AmpUnfoldedDetector, type AmpUnfoldedParams } from './amp-unfolded';
 
@@ -17,7 +17,7 @@ const params = (p: Partial<AmpUnfoldedParams> = {}): AmpUnfoldedParams => ({
 });
 
 /** Unit-norm Gaussian pilots, two-class activity (0.15 / 0.05), beta = L, noise CN(0, 0.1). */
-function batch(key: string, B: number): { x: ComplexTensor; obs: Observation } {
+function batch(key: string, B: number): { x: ComplexTensor; obs: ObservationWith<'codebook' | 'largeScaleFading' | 'activityProbability' | 'noiseVariance'> } {
   const r = new RandomStreams(['amp-unfolded.test', key]);
   return cx.tidy(() => {
     const pilots = new RandomStreams(['amp-unfolded.test', 'pilots']).complexNormalOnce('pilots', [L, N], 1 / L);

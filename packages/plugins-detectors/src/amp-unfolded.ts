@@ -9,100 +9,47 @@ import {
   type ComplexTensor,
   type Detector,
   type Estimate,
-  type Observation,
+  type ObservationWith,
   type ParamProblem,
   type RandomStreams,
   type Scenario,
   type Trainable,
 } from '@gfra/core';
-import { bernoulliGaussianDenoiser } from './mmv-amp';
-import { RowEnergyThreshold, rowEnergyEstimate } from './group-lasso';
-import { ColumnCorrection } from './column-correction';
-import { priorDiagnostics } from './prior-diagnostics';
+import { ampUnrolled, bernoulliLogOdds } from './algorithms/amp';
+import { ColumnCorrection, priorDiagnostics } from './algorithms/layers';
+import { PowerThreshold, rowEnergyEstimate } from './decision';
 
 export const AmpUnfoldedParams = Type.Object(
   {
-    blocks: Type.Integer({ minimum: 1, default: 10, description: 'U: unrolled AMP iterations (approximation blocks; 50 in paper 001)' }),
+    blocks: Type.Integer({ minimum: 1, default: 10, description: 'U: unrolled AMP iterations (approximation blocks; 50 in Cui, Li, Zhang)' }),
     activityProb: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.1, description: 'initial eps(n) of every device (paper: p)' }),
     trainPriors: Type.Boolean({ default: true, description: 'learn eps(1..N) (shared by all blocks); false keeps the initial value' }),
     correctionLayers: Type.Integer({ minimum: 0, default: 3, description: 'V: fully connected correction layers; 0 = the plain unrolled AMP' }),
     hiddenWidth: Type.Optional(Type.Integer({ minimum: 1, description: 'units of the hidden correction layers (default 2 N)' })),
     residual: Type.Boolean({ default: true, description: 'correction output = AMP output + MLP (last layer zero-initialised); false = the paper\'s plain MLP' }),
-    threshold: RowEnergyThreshold,
+    threshold: PowerThreshold,
   },
   { additionalProperties: false },
 );
 export type AmpUnfoldedParams = Static<typeof AmpUnfoldedParams>;
 
-/**
- * U iterations of paper 001's generalised AMP (Algorithm 2 as corrected in the spec: tau^2 =
- * ||R||_F^2 / (LM), matrix Onsager term) for a batch, differentiable in y, the pilots and the
- * prior log-odds. The same iteration (and op order) as `mmv-amp` with Q = 1, residual noise
- * estimate and matrix Onsager term; starting from X = 0, R = Y:
- *
- *   tau^2 = ||R||_F^2 / (L M),   Z = X + A^H R,   X' = phi omega Z (Bernoulli-Gaussian MMSE denoiser)
- *   R' = Y - A X' + (1/L) R [ (sum_n phi_n omega_n) I_M + Z^H diag(c) Z ]
- *
- * @param y        [B, L, M] complex
- * @param pilots   [L, N] complex (unit-norm columns: the spec's A / sqrt(L))
- * @param beta     [B, N] channel variance beta_n
- * @param logOdds  [N] log(eps_n / (1 - eps_n))
- * @returns        [B, N, M] complex: X after U iterations
- */
-export function ampUnrolled(y: ComplexTensor, pilots: ComplexTensor, beta: tf.Tensor2D, logOdds: tf.Tensor1D, iterations: number): ComplexTensor {
-  return cx.tidy(() => {
-    const [B, L, M] = y.re.shape as [number, number, number];
-    const K = pilots.re.shape[1] as number;
-    const sHat = cx.realMatrix(pilots) as tf.Tensor2D; // [2L, 2K]
-    const sHatT = tf.transpose(sHat) as tf.Tensor2D; // real(A^H)
-    const apply = (A: tf.Tensor2D, V: tf.Tensor): tf.Tensor3D =>
-      tf.reshape(tf.matMul(A, tf.reshape(V, [V.shape[0] as number, B * M]) as tf.Tensor2D), [A.shape[0], B, M]);
-    const stack = (z: ComplexTensor): tf.Tensor3D => tf.concat([tf.transpose(z.re, [1, 0, 2]), tf.transpose(z.im, [1, 0, 2])], 0) as tf.Tensor3D;
-    const timesI = (v: tf.Tensor, axis: number): tf.Tensor => {
-      const [re, im] = tf.split(v, 2, axis);
-      return tf.concat([tf.neg(im), re], axis);
-    };
-    const residualTau = (v: tf.Tensor): tf.Tensor2D => tf.reshape(tf.div(tf.sum(tf.square(v), [0, 2]), L * M), [1, B]);
-    const yS = stack(y);
-    const betaRows = tf.reshape(tf.tile(tf.expandDims(tf.transpose(beta), 1), [1, 1, 1]), [K, B]);
-    const odds = tf.reshape(logOdds, [K, 1]);
-    let x = tf.zeros([2 * K, B, M]) as tf.Tensor3D;
-    let r = yS;
-    for (let t = 0; t < iterations; t++) {
-      const tau = residualTau(r);
-      const z = tf.add(x, apply(sHatT, r)) as tf.Tensor3D;
-      const e = tf.sum(tf.reshape(tf.square(z), [2, K, B, M]), [0, 3]) as tf.Tensor2D;
-      const den = bernoulliGaussianDenoiser(e, betaRows, tau, M, odds);
-      const gain = tf.mul(den.phi, den.omega);
-      const xNext = tf.reshape(tf.mul(tf.reshape(z, [2, K, B, M]), tf.reshape(gain, [1, K, B, 1])), [2 * K, B, M]) as tf.Tensor3D;
-      const sumGain = tf.sum(gain, 0);
-      const zb = tf.transpose(z, [1, 0, 2]);
-      const c2 = tf.reshape(tf.tile(tf.transpose(den.c), [1, 2]), [B, 2 * K, 1]);
-      const left = tf.transpose(tf.mul(tf.concat([zb, timesI(zb, 1)], 2), c2), [0, 2, 1]);
-      const g = tf.matMul(left as tf.Tensor3D, zb as tf.Tensor3D);
-      const rb = tf.transpose(r, [1, 0, 2]);
-      const rg = tf.matMul(tf.concat([rb, timesI(rb, 1)], 2) as tf.Tensor3D, g);
-      const onsager = tf.div(tf.add(tf.transpose(rg, [1, 0, 2]), tf.mul(r, tf.reshape(sumGain, [1, B, 1]))), L);
-      r = tf.add(tf.sub(yS, apply(sHat, xNext)), onsager) as tf.Tensor3D;
-      x = xNext;
-    }
-    const h = tf.transpose(tf.reshape(x, [2, K, B, M]), [0, 2, 1, 3]);
-    const [re, im] = tf.unstack(h, 0) as [tf.Tensor3D, tf.Tensor3D];
-    return { re, im };
-  });
-}
+/** Side information amp-unfolded always requires. */
+const REQUIRES = ['codebook', 'largeScaleFading'] as const;
+type AmpUnfoldedObservation = ObservationWith<(typeof REQUIRES)[number]>;
 
 /**
- * AMP-NN: the model-driven decoder of paper 001 for jointly sparse signal recovery built on the
- * generalised AMP (Algorithm 2). Approximation part: U unrolled AMP iterations ({@link ampUnrolled})
- * with the per-device activity probabilities eps(n) = sigmoid(theta_n) learned (N values shared by
- * all blocks, theta_n initialised to logit(p)); correction part: V fully connected layers on every
- * antenna column ({@link ColumnCorrection}). Train with `"loss": "mse"`, jointly with
- * `learned-pilots`. With V = 0 and the initial eps it equals `mmv-amp` (residual noise estimate,
- * matrix Onsager term, maxIterations U, eps_n = p).
+ * AMP-NN: the model-driven decoder for jointly sparse signal recovery built on the generalised
+ * AMP. Approximation part: U unrolled AMP iterations ({@link ampUnrolled}) with the per-device
+ * activity probabilities eps(n) = sigmoid(theta_n) learned (N values shared by all blocks,
+ * theta_n initialised to logit(p)); correction part: V fully connected layers on every antenna
+ * column ({@link ColumnCorrection}). Train with `"loss": "mse"`, jointly with `learned-pilots`.
+ * With V = 0 and the initial eps it equals `mmv-amp` (residual noise estimate, matrix Onsager
+ * term, maxIterations U, eps_n = p) bit for bit.
  *
- * Reference: paper 001 (model-driven auto-encoders for MMV recovery), Sec. III-A, III-C
- * (AMP-based decoder, Algorithm 2, eqs. (11)-(12)); spec mmv-autoencoder.md 2.4 (corrections A4-A6).
+ * Reference: Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via
+ * deep learning with applications in MIMO-based grant-free random access", IEEE J. Sel. Areas
+ * Commun., 2021, Sec. III-B (model-driven decoder; 2) AMP-based decoder, Algorithm 2,
+ * Eqs. (11)-(12)).
  *
  * Trainable variables: priors/theta [N] (with trainPriors), correction<k>/kernel, correction<k>/bias.
  * Symbols: N numDevices, M numAntennas, L sequenceLength, U blocks, V correctionLayers.
@@ -113,12 +60,15 @@ export function ampUnrolled(y: ComplexTensor, pilots: ComplexTensor, beta: tf.Te
  * @output channel       [B, N, M] complex: Xhat
  * @output activityScore [B, N] ||xhat_n||^2 / M (divided by beta_n under rule "beta")
  * @output activity      [B, N] in {0, 1}
- * @remarks Deviations from the paper: Algorithm 2 is run as corrected in the spec (A4-A6: unit-norm
- * pilots, squared Frobenius norm in tau^2, matrix Onsager term with 1/L); the denoiser's channel
- * variance is beta_n (side information) instead of the hard-coded 1; `residual` correction (not
- * in the paper, spec 2.2.1) by default; hidden width 2N (spec A2); the activity decision is a
- * fixed rule on the row energy (spec 2.8's statistic) unless the candidate has a `threshold` block
- * (gamma* fitted on training data, the paper's thresholding module).
+ * @remarks Deviations from the paper: Algorithm 2 is run on unit-norm pilot columns (it is printed
+ *   for them, while the paper's pilots have norm sqrt(L)), with tau^2 = ||R||_F^2 / (L M) (the
+ *   paper prints tau = sqrt(||R||_F / (M L)), without the square of the norm) and the Onsager term (1/L) R sum_n J_n with
+ *   the M x M Jacobian of the vector denoiser (Eq. (12) prints N/L times an unnormalised sum and a
+ *   scalar second term); the denoiser's channel variance is beta_n (side information) instead of
+ *   the paper's unit variance; the correction is residual by default (not in the paper); hidden
+ *   width 2N (not given in the paper); the activity decision is a fixed rule on the row energy
+ *   unless the candidate has a `threshold` block (gamma* fitted on training data, the paper's
+ *   thresholding module).
  */
 @injectable()
 export class AmpUnfoldedDetector implements Detector, Trainable {
@@ -126,9 +76,10 @@ export class AmpUnfoldedDetector implements Detector, Trainable {
     kind: 'detector',
     name: 'amp-unfolded',
     summary: 'AMP-NN: U unrolled generalised-AMP iterations (learned per-device eps(n)) + V fully connected correction layers; train with MSE',
-    reference: 'Paper 001 (model-driven MMV auto-encoders), Sec. III-C, Algorithm 2, eqs. (11)-(12)',
+    reference:
+      'Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via deep learning with applications in MIMO-based grant-free random access", IEEE JSAC 2021, Sec. III-B, Algorithm 2, Eqs. (11)-(12)',
     params: AmpUnfoldedParams,
-    requires: () => ['codebook', 'largeScaleFading'],
+    requires: () => [...REQUIRES],
     provides: () => ['activityScore', 'activity', 'channel'],
     training: () => ({}),
     check: (_p: AmpUnfoldedParams, s: Scenario) => {
@@ -149,9 +100,8 @@ export class AmpUnfoldedDetector implements Detector, Trainable {
   ) {
     const N = scenario.numDevices;
     this.theta = tf.tidy(() => {
-      // the same ops as mmv-amp's prior log-odds, so that V = 0 reproduces it bit for bit
-      const p = tf.div(tf.fill([N], params.activityProb), 1);
-      const odds = tf.sub(tf.log(p), tf.log1p(tf.neg(p))) as tf.Tensor1D;
+      // mmv-amp's prior log-odds (Q = 1), so that V = 0 reproduces it bit for bit
+      const odds = bernoulliLogOdds(tf.fill([N], params.activityProb), 1) as tf.Tensor1D;
       return params.trainPriors ? tf.variable(odds, true) : tf.keep(odds);
     });
     this.correction = new ColumnCorrection(N, params.correctionLayers, params.hiddenWidth ?? 2 * N, params.residual, random);
@@ -173,15 +123,11 @@ export class AmpUnfoldedDetector implements Detector, Trainable {
   }
 
   /** Xhat [B, N, M] complex. */
-  estimate(obs: Observation): ComplexTensor {
-    if (obs.codebook === undefined) throw new Error('needs the codebook (pilots) as side information');
-    if (obs.largeScaleFading === undefined) throw new Error('needs the large-scale fading beta_n as side information');
-    const pilots = obs.codebook;
-    const beta = obs.largeScaleFading;
-    return cx.tidy(() => this.correction.apply(ampUnrolled(obs.y, pilots, beta, this.theta as tf.Tensor1D, this.params.blocks)));
+  estimate(obs: AmpUnfoldedObservation): ComplexTensor {
+    return cx.tidy(() => this.correction.apply(ampUnrolled(obs.y, obs.codebook, obs.largeScaleFading, this.theta as tf.Tensor1D, this.params.blocks)));
   }
 
-  detect(obs: Observation): Estimate {
+  detect(obs: AmpUnfoldedObservation): Estimate {
     return cx.tidy((): Estimate => rowEnergyEstimate(this.estimate(obs), this.params.threshold, obs.largeScaleFading));
   }
 

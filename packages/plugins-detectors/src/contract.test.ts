@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { describePluginContract, type ContractOptions } from '@gfra/core/src/testing/contract';
+import { describePluginContract, type ContractOptions } from '@gfra/core/testing';
 import { RandomStreams, type PluginClass } from '@gfra/core';
 import { detectorPlugins } from './index';
 import { ScmaMpaDetector } from './scma-mpa';

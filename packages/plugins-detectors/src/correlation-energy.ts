@@ -10,9 +10,10 @@ import {
   type Capability,
   type Detector,
   type Estimate,
-  type Observation,
+  type ObservationWith,
   type Scenario,
 } from '@gfra/core';
+import { bestSequence, decideActivity } from './decision';
 
 export const ThresholdRule = Type.Union(
   [
@@ -49,6 +50,10 @@ export const CorrelationEnergyParams = Type.Object(
 );
 export type CorrelationEnergyParams = Static<typeof CorrelationEnergyParams>;
 
+/** Side information correlation-energy always requires (sigma^2 and beta_n depend on the params). */
+const REQUIRES = ['codebook'] as const;
+type CorrelationEnergyObservation = ObservationWith<(typeof REQUIRES)[number]>;
+
 /**
  * Matched-filter (correlation) energy detector, a standard simple baseline.
  *
@@ -82,7 +87,7 @@ export class CorrelationEnergyDetector implements Detector {
     reference: 'Classical energy (correlation) detector; cf. S. M. Kay, Fundamentals of Statistical Signal Processing II, Ch. 7',
     params: CorrelationEnergyParams,
     requires: (p: CorrelationEnergyParams) => {
-      const needs: Capability[] = ['codebook'];
+      const needs: Capability[] = [...REQUIRES];
       if (p.noiseLevel === 'known') needs.push('noiseVariance');
       if (p.threshold.rule === 'midpoint') needs.push('largeScaleFading');
       return needs;
@@ -103,11 +108,10 @@ export class CorrelationEnergyDetector implements Detector {
     return gammaQuantile(1 - perSequence, M) / M;
   }
 
-  detect(obs: Observation): Estimate {
+  detect(obs: CorrelationEnergyObservation): Estimate {
     const { numDevices: N, numAntennas: M, sequenceLength: L } = this.scenario;
     const Q = numSequences(this.scenario);
     const S = obs.codebook;
-    if (S === undefined) throw new Error('needs the codebook (pilots) as side information');
     return cx.tidy((): Estimate => {
       const B = obs.y.re.shape[0];
       const norms = tf.sum(cx.abs2(S), 0); // [NQ] ||s_k||^2
@@ -117,26 +121,23 @@ export class CorrelationEnergyDetector implements Detector {
           ? tf.scalar(this.noiseVariance(obs))
           : tf.reshape(tf.div(tf.sum(cx.abs2(obs.y), [1, 2]), L * M), [B, 1]); // [B, 1]
       const energy = tf.div(tf.div(tf.sum(cx.abs2(z), 2), tf.mul(norms, M)), v0); // [B, NQ]
-      const perDevice = tf.reshape(energy, [B, N, Q]);
-      const score = tf.max(perDevice, 2) as tf.Tensor2D;
-      const message = tf.cast(tf.argMax(perDevice, 2), 'int32') as tf.Tensor2D;
+      const { best: score, message } = bestSequence(tf.reshape(energy, [B, N, Q]), 2);
       const rule = this.params.threshold;
       let tau: tf.Tensor;
       if (rule.rule === 'false-alarm') tau = tf.scalar(this.falseAlarmThreshold(rule.falseAlarm));
       else if (rule.rule === 'fixed') tau = tf.scalar(rule.value);
       else {
         const beta = obs.largeScaleFading;
-        if (beta === undefined) throw new Error('the midpoint rule needs the large-scale fading beta_n as side information');
+        if (beta === undefined) throw new Error('the midpoint rule needs the large-scale fading beta_n as side information (or use rule "false-alarm" or "fixed")');
         const meanNorm = tf.mean(tf.reshape(norms, [N, Q]), 1); // [N]
         tau = tf.add(1, tf.div(tf.mul(beta, meanNorm), tf.mul(2, v0)));
       }
-      const activity = tf.cast(tf.greater(score, tau), 'float32') as tf.Tensor2D;
-      return { activityScore: score, activity, message };
+      return { activityScore: score, activity: decideActivity(score, tau), message };
     });
   }
 
-  private noiseVariance(obs: Observation): number {
-    if (obs.noiseVar === undefined) throw new Error('noiseLevel "known" needs the noise variance as side information');
+  private noiseVariance(obs: CorrelationEnergyObservation): number {
+    if (obs.noiseVar === undefined) throw new Error('noiseLevel "known" needs the noise variance sigma^2 as side information (or use noiseLevel "estimated")');
     return obs.noiseVar;
   }
 }

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import type { Scenario } from '@gfra/core';
-import { CovarianceLassoDetector, covarianceLassoHost, covarianceLassoObjective, type CovarianceLassoParams } from './covariance-lasso';
+import { covarianceLassoHost } from './algorithms/covariance';
+import { CovarianceLassoDetector, type CovarianceLassoParams } from './covariance-lasso';
+import { covarianceLassoObjective } from './testing/lasso-reference';
 import { synthetic, type SyntheticBatch } from './testing/synthetic';
 
 const params = (p: Partial<CovarianceLassoParams> = {}): CovarianceLassoParams => ({

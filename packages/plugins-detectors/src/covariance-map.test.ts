@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { RandomStreams, type Observation, type Scenario } from '@gfra/core';
+import { RandomStreams, type Scenario } from '@gfra/core';
 import { CovarianceMlDetector, type CovarianceMlParams } from './covariance-ml';
-import { covarianceObjective, mapStep } from './host-linalg';
-import { synthetic } from './testing/synthetic';
+import { mapStep } from './algorithms/covariance';
+import { covarianceObjective } from './testing/covariance-reference';
+import { synthetic, type SyntheticObservation } from './testing/synthetic';
 
 const params = (p: Partial<CovarianceMlParams> = {}): CovarianceMlParams => ({
   sweeps: 10,
@@ -14,10 +15,10 @@ const params = (p: Partial<CovarianceMlParams> = {}): CovarianceMlParams => ({
   ...p,
 });
 
-/** Two-class priors (paper 001's independent case): eps = 0.15 for the first half, 0.05 for the rest. */
+/** Two-class priors (the independent case of Cui, Li, Zhang): eps = 0.15 for the first half, 0.05 for the rest. */
 const twoClass = (N: number): number[] => Array.from({ length: N }, (_, n) => (n < N / 2 ? 0.15 : 0.05));
 
-describe('detector:covariance-ml, objective "map" (paper 001, Algorithm 3)', () => {
+describe('detector:covariance-ml, objective "map" (Cui, Li, Zhang, Algorithm 3)', () => {
   it('the coordinate step equals a dense 1-D grid minimiser of log(1 + ds) - dq/(1 + ds) - cd over d >= -alpha (eps in {0.02, 0.1, 0.3, 0.5})', () => {
     const M = 4;
     for (const eps of [0.02, 0.1, 0.3, 0.5]) {
@@ -49,7 +50,7 @@ describe('detector:covariance-ml, objective "map" (paper 001, Algorithm 3)', () 
     for (const precision of ['float64', 'float32'] as const) {
       const values: number[][] = Array.from({ length: B }, (_, b) => [objective(new Array(N).fill(0), b)]);
       tf.tidy(() => {
-        const obs: Observation = { ...data.observation(), activityProbability: tf.tensor1d(eps) };
+        const obs: SyntheticObservation = { ...data.observation(), activityProbability: tf.tensor1d(eps) };
         new CovarianceMlDetector(params({ precision }), scenario, new RandomStreams(['map'])).estimate(obs, (_s, gamma) =>
           gamma.arraySync().forEach((row, b) => values[b].push(objective(row, b))),
         );
@@ -68,7 +69,7 @@ describe('detector:covariance-ml, objective "map" (paper 001, Algorithm 3)', () 
     const data = synthetic({ scenario, trials: 2, activityProb: 0.15, snrDb: 10, key: 'map-ml' });
     const run = (p: Partial<CovarianceMlParams>, eps: number) =>
       tf.tidy(() => {
-        const obs: Observation = { ...data.observation(), activityProbability: tf.fill([N], eps) as tf.Tensor1D };
+        const obs: SyntheticObservation = { ...data.observation(), activityProbability: tf.fill([N], eps) as tf.Tensor1D };
         return new CovarianceMlDetector(params(p), scenario, new RandomStreams(['x'])).estimate(obs).arraySync().flat();
       });
     const ml = run({ objective: 'ml' }, 0.5);

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { RandomStreams, type Scenario } from '@gfra/core';
 import { CovarianceMlDetector, type CovarianceMlParams } from './covariance-ml';
-import { covarianceCoordinateDescent, covarianceObjective } from './host-linalg';
+import { covarianceCoordinateDescent, covarianceObjective } from './testing/covariance-reference';
 import { synthetic } from './testing/synthetic';
 
 const params = (p: Partial<CovarianceMlParams> = {}): CovarianceMlParams => ({

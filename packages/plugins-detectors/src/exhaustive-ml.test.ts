@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { RandomStreams, type Scenario } from '@gfra/core';
 import { ExhaustiveMlDetector, hypothesisCount, type ExhaustiveMlParams } from './exhaustive-ml';
-import { covarianceObjective } from './host-linalg';
+import { covarianceObjective } from './testing/covariance-reference';
 import { synthetic } from './testing/synthetic';
 
 const params = (p: Partial<ExhaustiveMlParams> = {}): ExhaustiveMlParams => ({

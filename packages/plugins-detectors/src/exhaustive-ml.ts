@@ -9,7 +9,7 @@ import {
   type Capability,
   type Detector,
   type Estimate,
-  type Observation,
+  type ObservationWith,
   type ParamProblem,
   type Scenario,
 } from '@gfra/core';
@@ -39,6 +39,10 @@ export const ExhaustiveMlParams = Type.Object(
   { additionalProperties: false },
 );
 export type ExhaustiveMlParams = Static<typeof ExhaustiveMlParams>;
+
+/** Side information exhaustive-ml always requires (beta_n, the channel state and eps_n depend on the params). */
+const REQUIRES = ['codebook', 'noiseVariance'] as const;
+type ExhaustiveMlObservation = ObservationWith<(typeof REQUIRES)[number]>;
 
 /** Number of hypotheses per trial: (Q+1)^N, or Q^N when all devices are known to be active. */
 export function hypothesisCount(p: Pick<ExhaustiveMlParams, 'activity'>, s: Scenario): number {
@@ -87,8 +91,12 @@ interface TrialResult {
  *
  *   log p(Y | a, m) = -M [log det Sigma + tr(Sigma^{-1} Sigma_hat)] - L M log(pi),  Sigma_hat = Y Y^H / M
  *
- * (cf. the covariance-based detectors: Fengler et al., IEEE Trans. Inf. Theory 2021, and the MAP
- * objective of the MMV auto-encoder paper, Eq. (16)).
+ * (cf. the covariance-based detectors: A. Fengler, S. Haghighatshoar, P. Jung, G. Caire,
+ * "Non-Bayesian activity detection, large-scale fading coefficient estimation, and unsourced random
+ * access with a massive MIMO receiver", IEEE Trans. Inf. Theory, 2021, and the MAP objective of
+ * Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via deep learning
+ * with applications in MIMO-based grant-free random access", IEEE J. Sel. Areas Commun., 2021,
+ * Eq. (16)).
  *
  * `coherent` (known channels, e.g. code-domain NOMA with per-resource fading h[n, l, m]):
  *
@@ -122,10 +130,10 @@ export class ExhaustiveMlDetector implements Detector {
     name: 'exhaustive-ml',
     summary: 'Brute-force joint ML/MAP over all (Q+1)^N activity and message hypotheses, noncoherent or coherent (tiny systems: the oracle)',
     reference:
-      'Optimal joint detection by exhaustive search; noncoherent Gaussian likelihood of the covariance approach (A. Fengler et al., IEEE Trans. Inf. Theory 2021; MMV auto-encoder paper, Eq. (16))',
+      'Optimal joint detection by exhaustive search; noncoherent Gaussian likelihood of the covariance approach (A. Fengler, S. Haghighatshoar, P. Jung, G. Caire, "Non-Bayesian activity detection, large-scale fading coefficient estimation, and unsourced random access with a massive MIMO receiver", IEEE Trans. Inf. Theory 2021; Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via deep learning with applications in MIMO-based grant-free random access", IEEE JSAC 2021, Eq. (16))',
     params: ExhaustiveMlParams,
     requires: (p: ExhaustiveMlParams) => {
-      const needs: Capability[] = ['codebook', 'noiseVariance'];
+      const needs: Capability[] = [...REQUIRES];
       needs.push(p.model === 'noncoherent' ? 'largeScaleFading' : 'channelState');
       if (p.criterion === 'map' && p.activity === 'unknown') needs.push('activityProbability');
       return needs;
@@ -155,15 +163,13 @@ export class ExhaustiveMlDetector implements Detector {
     @inject(TOKENS.scenario) private readonly scenario: Scenario,
   ) {}
 
-  detect(obs: Observation): Estimate {
+  detect(obs: ExhaustiveMlObservation): Estimate {
     const { numDevices: N, sequenceLength: L, numAntennas: M, bitsPerDevice: J } = this.scenario;
     const Q = numSequences(this.scenario);
     const K = N * Q;
     const count = hypothesisCount(this.params, this.scenario);
     if (count > this.params.maxHypotheses) throw new Error(`${count} hypotheses per trial exceed maxHypotheses = ${this.params.maxHypotheses}`);
     const S = obs.codebook;
-    if (S === undefined) throw new Error('needs the codebook as side information');
-    if (obs.noiseVar === undefined) throw new Error('needs the noise variance sigma^2 as side information');
     const B = obs.y.re.shape[0];
     const cbRe = S.re.dataSync();
     const cbIm = S.im.dataSync();
@@ -175,7 +181,7 @@ export class ExhaustiveMlDetector implements Detector {
     const logPrior = this.logPriors(obs);
     const results: TrialResult[] = [];
     if (this.params.model === 'noncoherent') {
-      if (obs.largeScaleFading === undefined) throw new Error('model "noncoherent" needs the large-scale fading beta_n as side information');
+      if (obs.largeScaleFading === undefined) throw new Error('model "noncoherent" needs the large-scale fading beta_n as side information (or use model "coherent" with the channel state)');
       const beta = obs.largeScaleFading.dataSync();
       for (let b = 0; b < B; b++) {
         const off = b * L * M;
@@ -185,7 +191,7 @@ export class ExhaustiveMlDetector implements Detector {
       }
     } else {
       const h = obs.channel;
-      if (h === undefined) throw new Error('model "coherent" needs the channel state as side information');
+      if (h === undefined) throw new Error('model "coherent" needs the channel state as side information (or use model "noncoherent" with beta_n)');
       const perResource = h.re.rank === 4;
       const hRe = h.re.dataSync();
       const hIm = h.im.dataSync();
@@ -225,12 +231,12 @@ export class ExhaustiveMlDetector implements Detector {
   }
 
   /** log prior of "inactive" and of "active with a given message", per device. */
-  private logPriors(obs: Observation): { inactive: number[]; active: number[] } {
+  private logPriors(obs: ExhaustiveMlObservation): { inactive: number[]; active: number[] } {
     const N = this.scenario.numDevices;
     const Q = numSequences(this.scenario);
     if (this.params.activity === 'all-active') return { inactive: Array(N).fill(-Infinity), active: Array(N).fill(this.params.criterion === 'map' ? -Math.log(Q) : 0) };
     if (this.params.criterion === 'ml') return { inactive: Array(N).fill(0), active: Array(N).fill(0) };
-    if (obs.activityProbability === undefined) throw new Error('criterion "map" needs the activity probability eps_n as side information');
+    if (obs.activityProbability === undefined) throw new Error('criterion "map" with unknown activity needs the activity probability eps_n as side information (or use criterion "ml")');
     const eps = Array.from(obs.activityProbability.dataSync());
     return { inactive: eps.map((e) => Math.log1p(-e)), active: eps.map((e) => Math.log(e / Q)) };
   }

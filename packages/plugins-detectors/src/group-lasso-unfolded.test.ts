@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { cx, RandomStreams, type ComplexTensor, type Observation, type Scenario } from '@gfra/core';
+import { cx, RandomStreams, type ComplexTensor, type ObservationWith, type Scenario } from '@gfra/core';
 import { GroupLassoDetector } from './group-lasso';
 import { GroupLassoUnfoldedDetector, type GroupLassoUnfoldedParams } from './group-lasso-unfolded';
 
@@ -18,7 +18,7 @@ const params = (p: Partial<GroupLassoUnfoldedParams> = {}): GroupLassoUnfoldedPa
 });
 
 /** Unit-norm Gaussian pilots, i.i.d. activity 0.15, channels CN(0, 4), noise CN(0, 0.1): X and the observation. */
-function batch(key: string, B: number): { x: ComplexTensor; obs: Observation } {
+function batch(key: string, B: number): { x: ComplexTensor; obs: ObservationWith<'codebook'> } {
   const r = new RandomStreams(['group-lasso-unfolded.test', key]);
   return cx.tidy(() => {
     const pilots = new RandomStreams(['group-lasso-unfolded.test', 'pilots']).complexNormalOnce('pilots', [L, N], 1 / L);

@@ -10,18 +10,19 @@ import {
   type ComplexTensor,
   type Detector,
   type Estimate,
-  type Observation,
+  type ObservationWith,
   type ParamProblem,
   type RandomStreams,
   type Scenario,
   type Trainable,
 } from '@gfra/core';
-import { groupLassoAdmm, RowEnergyThreshold, rowEnergyEstimate } from './group-lasso';
-import { ColumnCorrection } from './column-correction';
+import { groupLassoAdmm } from './algorithms/group-lasso';
+import { ColumnCorrection } from './algorithms/layers';
+import { PowerThreshold, rowEnergyEstimate } from './decision';
 
 export const GroupLassoUnfoldedParams = Type.Object(
   {
-    blocks: Type.Integer({ minimum: 1, default: 30, description: 'U: unrolled ADMM iterations (approximation blocks; 200 in paper 001)' }),
+    blocks: Type.Integer({ minimum: 1, default: 30, description: 'U: unrolled ADMM iterations (approximation blocks; 200 in Cui, Li, Zhang)' }),
     lambda: Type.Number({ exclusiveMinimum: 0, default: 0.5, description: 'initial lambda (in the units of y, as in group-lasso)' }),
     rho: Type.Number({ exclusiveMinimum: 0, default: 1, description: 'initial ADMM penalty rho' }),
     trainTunables: Type.Boolean({ default: true, description: 'learn lambda and rho (shared by all blocks); false keeps the initial values' }),
@@ -31,26 +32,31 @@ export const GroupLassoUnfoldedParams = Type.Object(
       default: true,
       description: 'correction output = ADMM output + MLP (last layer zero-initialised), so training starts at the unrolled ADMM; false = the paper\'s plain MLP',
     }),
-    threshold: RowEnergyThreshold,
+    threshold: PowerThreshold,
   },
   { additionalProperties: false },
 );
 export type GroupLassoUnfoldedParams = Static<typeof GroupLassoUnfoldedParams>;
 
+/** Side information group-lasso-unfolded always requires (beta_n only with threshold rule "beta"). */
+const REQUIRES = ['codebook'] as const;
+type GroupLassoUnfoldedObservation = ObservationWith<(typeof REQUIRES)[number]>;
+
 /**
- * GL-NN: the model-driven decoder of paper 001 for jointly sparse signal recovery (channel
- * estimation) built on GROUP LASSO. Approximation part: U unrolled iterations of the parallel
- * ADMM (Algorithm 1, see {@link groupLassoAdmm}) with the tunables lambda and rho learned (one
- * value each, shared by all blocks); correction part: V fully connected layers applied to every
- * antenna column u_m = [Re X^(U)_{:,m}; Im X^(U)_{:,m}] in R^{2N} (the spec's `column` mode,
- * weights shared over the M antennas): 2N -> h -> ... -> h -> 2N, ReLU on the first V - 1
- * layers, none on the last. Trained jointly with `learned-pilots` as an autoencoder with the MSE
- * loss (`train.loss: "mse"`); gradients reach the pilots through y and through the decoder's use
- * of the codebook.
+ * GL-NN: the model-driven decoder for jointly sparse signal recovery (channel estimation) built
+ * on GROUP LASSO. Approximation part: U unrolled iterations of the parallel ADMM (Algorithm 1,
+ * see {@link groupLassoAdmm}) with the tunables lambda and rho learned (one value each, shared by
+ * all blocks); correction part: V fully connected layers applied to every antenna column
+ * u_m = [Re X^(U)_{:,m}; Im X^(U)_{:,m}] in R^{2N} ({@link ColumnCorrection}, weights shared over
+ * the M antennas): 2N -> h -> ... -> h -> 2N, ReLU on the first V - 1 layers, none on the last.
+ * Trained jointly with `learned-pilots` as an autoencoder with the MSE loss
+ * (`train.loss: "mse"`); gradients reach the pilots through y and through the decoder's use of
+ * the codebook.
  *
- * Reference: paper 001 (model-driven auto-encoders for MMV recovery), Sec. III-A (generic
- * decoder), III-B (GROUP LASSO-based decoder, Algorithm 1, Theorem 1); spec mmv-autoencoder.md
- * 2.2, 2.3.
+ * Reference: Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via
+ * deep learning with applications in MIMO-based grant-free random access", IEEE J. Sel. Areas
+ * Commun., 2021, Sec. III-B (model-driven decoder; 1) GROUP LASSO-based decoder, Algorithm 1,
+ * Theorem 1).
  *
  * With V = 0 the decoder is exactly `group-lasso` (solver "admm", iterations U) at the current
  * lambda, rho: lambda = lambda_0 exp(theta_lambda), rho = rho_0 exp(theta_rho) with theta = 0 at
@@ -66,13 +72,13 @@ export type GroupLassoUnfoldedParams = Static<typeof GroupLassoUnfoldedParams>;
  * @output channel       [B, N, M] complex: Xhat
  * @output activityScore [B, N] ||xhat_n||^2 / M (divided by beta_n under rule "beta")
  * @output activity      [B, N] in {0, 1}
- * @remarks Deviations from the paper: lambda, rho are parameterised as lambda_0 exp(theta) (the
- * spec suggests softplus) so that the untrained decoder equals the iterative algorithm exactly;
- * `residual` (default true, not in the paper; spec 2.2.1) makes the correction a zero-initialised
- * residual so that short CPU trainings start from the unrolled ADMM; hidden width 2N (not given
- * in the paper, spec A2); Glorot-uniform weights, zero biases (spec A3); the activity decision is
- * a fixed rule on the row energy unless the candidate has a `threshold` block (the paper's gamma*
- * fitted on the training set, by the runner).
+ * @remarks Deviations from the paper: lambda, rho are parameterised as lambda_0 exp(theta), so
+ *   that they stay positive and the untrained decoder equals the iterative algorithm exactly;
+ *   `residual` (default true, not in the paper) makes the correction a zero-initialised residual,
+ *   so that short trainings start from the unrolled ADMM; hidden width 2N and Glorot-uniform
+ *   weights with zero biases (the paper gives neither); the activity decision is a fixed rule on
+ *   the row energy unless the candidate has a `threshold` block (the paper's gamma* fitted on the
+ *   training set, by the runner).
  */
 @injectable()
 export class GroupLassoUnfoldedDetector implements Detector, Trainable {
@@ -80,10 +86,11 @@ export class GroupLassoUnfoldedDetector implements Detector, Trainable {
     kind: 'detector',
     name: 'group-lasso-unfolded',
     summary: 'GL-NN: U unrolled GROUP LASSO ADMM iterations (learned lambda, rho) + V fully connected correction layers; train with MSE',
-    reference: 'Paper 001 (model-driven MMV auto-encoders), Sec. III-A/B, Algorithm 1, Theorem 1',
+    reference:
+      'Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via deep learning with applications in MIMO-based grant-free random access", IEEE JSAC 2021, Sec. III-B, Algorithm 1, Theorem 1',
     params: GroupLassoUnfoldedParams,
     requires: (p: GroupLassoUnfoldedParams) => {
-      const needs: Capability[] = ['codebook'];
+      const needs: Capability[] = [...REQUIRES];
       if (p.threshold.rule === 'beta') needs.push('largeScaleFading');
       return needs;
     },
@@ -129,19 +136,17 @@ export class GroupLassoUnfoldedDetector implements Detector, Trainable {
   }
 
   /** Xhat [B, N, M] complex. */
-  estimate(obs: Observation): ComplexTensor {
-    const S = obs.codebook;
-    if (S === undefined) throw new Error('needs the codebook (pilots) as side information');
+  estimate(obs: GroupLassoUnfoldedObservation): ComplexTensor {
     return cx.tidy(() => {
       const { lambda: lambda0, rho: rho0 } = this.params;
       const lambda = this.logLambda === undefined ? lambda0 : (tf.mul(lambda0, tf.exp(this.logLambda)) as tf.Scalar);
       const rho = this.logRho === undefined ? rho0 : (tf.mul(rho0, tf.exp(this.logRho)) as tf.Scalar);
-      const x = groupLassoAdmm(obs.y, S, lambda, rho, this.params.blocks);
+      const x = groupLassoAdmm(obs.y, obs.codebook, lambda, rho, this.params.blocks);
       return this.correction.apply(x);
     });
   }
 
-  detect(obs: Observation): Estimate {
+  detect(obs: GroupLassoUnfoldedObservation): Estimate {
     return cx.tidy((): Estimate => rowEnergyEstimate(this.estimate(obs), this.params.threshold, obs.largeScaleFading));
   }
 

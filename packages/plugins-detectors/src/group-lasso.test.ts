@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { cx, RandomStreams, type ComplexTensor, type Scenario } from '@gfra/core';
-import { GroupLassoDetector, groupLassoAdmm, groupLassoBcd, groupLassoObjective, type GroupLassoParams } from './group-lasso';
+import { groupLassoAdmm, groupLassoBcd } from './algorithms/group-lasso';
+import { GroupLassoDetector, type GroupLassoParams } from './group-lasso';
+import { groupLassoObjective } from './testing/lasso-reference';
 
 const [L, N, M, B] = [8, 20, 3, 2];
 const scenario: Scenario = { numDevices: N, numAntennas: M, sequenceLength: L, bitsPerDevice: 0 };

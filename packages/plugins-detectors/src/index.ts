@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import type { PluginClass, Registry } from '@gfra/core';
 import { CorrelationEnergyDetector } from './correlation-energy';
+import { ScmaMpaDetector } from './scma-mpa';
+import { MlpActivityDetector } from './mlp-activity';
 import { MmvAmpDetector } from './mmv-amp';
 import { CovarianceMlDetector } from './covariance-ml';
 import { ExhaustiveMlDetector } from './exhaustive-ml';
-import { ScmaMpaDetector } from './scma-mpa';
-import { MlpActivityDetector } from './mlp-activity';
 import { GroupLassoDetector } from './group-lasso';
 import { GroupLassoUnfoldedDetector } from './group-lasso-unfolded';
 import { AmpUnfoldedDetector } from './amp-unfolded';
@@ -14,20 +14,35 @@ import { MapUnfoldedDetector } from './map-unfolded';
 import { CovarianceLassoDetector } from './covariance-lasso';
 
 export { CorrelationEnergyDetector, CorrelationEnergyParams } from './correlation-energy';
-export { MmvAmpDetector, MmvAmpParams, bernoulliGaussianDenoiser } from './mmv-amp';
-export { CovarianceMlDetector, CovarianceMlParams, covarianceCdTf } from './covariance-ml';
-export { MapUnfoldedDetector, MapUnfoldedParams } from './map-unfolded';
-export { CovarianceLassoDetector, CovarianceLassoParams, covarianceLassoHost } from './covariance-lasso';
-export { ExhaustiveMlDetector, ExhaustiveMlParams, hypothesisCount } from './exhaustive-ml';
 export { ScmaMpaDetector, ScmaMpaParams } from './scma-mpa';
 export { MlpActivityDetector, MlpActivityParams } from './mlp-activity';
-export { DlMampnetDetector, DlMampnetParams, scalarBgDenoiser, poolUnpool } from './dl-mampnet';
-export { GroupLassoDetector, GroupLassoParams, groupLassoAdmm, groupLassoBcd, groupLassoObjective } from './group-lasso';
+export { MmvAmpDetector, MmvAmpParams } from './mmv-amp';
+export { CovarianceMlDetector, CovarianceMlParams } from './covariance-ml';
+export { ExhaustiveMlDetector, ExhaustiveMlParams, hypothesisCount } from './exhaustive-ml';
+export { GroupLassoDetector, GroupLassoParams } from './group-lasso';
 export { GroupLassoUnfoldedDetector, GroupLassoUnfoldedParams } from './group-lasso-unfolded';
-export { AmpUnfoldedDetector, AmpUnfoldedParams, ampUnrolled } from './amp-unfolded';
+export { AmpUnfoldedDetector, AmpUnfoldedParams } from './amp-unfolded';
+export { DlMampnetDetector, DlMampnetParams, poolUnpool } from './dl-mampnet';
+export { MapUnfoldedDetector, MapUnfoldedParams } from './map-unfolded';
+export { CovarianceLassoDetector, CovarianceLassoParams } from './covariance-lasso';
+export { PowerThreshold, bestSequence, decideActivity, powerScore, rowEnergyEstimate } from './decision';
+export * from './algorithms';
 
-/** Every detector plugin of this package. */
-export const detectorPlugins: readonly PluginClass[] = [CorrelationEnergyDetector, ScmaMpaDetector, MlpActivityDetector, MmvAmpDetector, CovarianceMlDetector, ExhaustiveMlDetector, GroupLassoDetector, GroupLassoUnfoldedDetector, AmpUnfoldedDetector, DlMampnetDetector, MapUnfoldedDetector, CovarianceLassoDetector];
+/** Every detector plugin of this package, one per line. */
+export const detectorPlugins: readonly PluginClass[] = [
+  CorrelationEnergyDetector,
+  ScmaMpaDetector,
+  MlpActivityDetector,
+  MmvAmpDetector,
+  CovarianceMlDetector,
+  ExhaustiveMlDetector,
+  GroupLassoDetector,
+  GroupLassoUnfoldedDetector,
+  AmpUnfoldedDetector,
+  DlMampnetDetector,
+  MapUnfoldedDetector,
+  CovarianceLassoDetector,
+];
 
 /** Register this package's plugins in `registry` (no side effects on import). */
 export function registerDetectors(registry: Registry): Registry {

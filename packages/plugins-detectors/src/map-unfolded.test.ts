@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { applyDefaults, RandomStreams, type Observation, type Scenario } from '@gfra/core';
+import { applyDefaults, RandomStreams, type Scenario } from '@gfra/core';
 import { CovarianceMlDetector, CovarianceMlParams } from './covariance-ml';
 import { MapUnfoldedDetector, MapUnfoldedParams } from './map-unfolded';
-import { synthetic } from './testing/synthetic';
+import { synthetic, type SyntheticObservation } from './testing/synthetic';
 
 const [N, L, M, B] = [12, 6, 4, 4];
 const scenario: Scenario = { numDevices: N, numAntennas: M, sequenceLength: L, bitsPerDevice: 0 };
@@ -12,7 +12,7 @@ const data = synthetic({ scenario, trials: B, activityProb: 0.2, snrDb: 10, nois
 const mapNn = (p: Partial<MapUnfoldedParams>) =>
   new MapUnfoldedDetector(applyDefaults(MapUnfoldedParams, p) as MapUnfoldedParams, scenario, new RandomStreams(['map-unfolded.test']));
 
-describe('detector:map-unfolded (MAP-NN, paper 001)', () => {
+describe('detector:map-unfolded (MAP-NN of Cui, Li, Zhang)', () => {
   it('with V = 0, head "plain" and fixed eps(n) = p it is Algorithm 3: covariance-ml objective "map", float32, cyclic, U sweeps', () => {
     const p = 0.15;
     const det = mapNn({ sweeps: 4, activityProb: p, trainPriors: false, correctionLayers: 0, head: 'plain' });
@@ -22,7 +22,7 @@ describe('detector:map-unfolded (MAP-NN, paper 001)', () => {
       new RandomStreams(['ref']),
     );
     const [ours, theirs, decided, theirDecision] = tf.tidy(() => {
-      const obs: Observation = { ...data.observation(), activityProbability: tf.fill([N], p) as tf.Tensor1D };
+      const obs: SyntheticObservation = { ...data.observation(), activityProbability: tf.fill([N], p) as tf.Tensor1D };
       const a = det.detect(obs);
       const b = ref.detect(obs); // score = gamma / beta_n, decision score > 1/2
       return [a.activityScore, b.activityScore, a.activity, b.activity].map((t) => (t as tf.Tensor).arraySync() as number[][]);
@@ -72,12 +72,12 @@ describe('detector:map-unfolded (MAP-NN, paper 001)', () => {
     [plain, soft, withMlp].forEach((d) => d.dispose());
   });
 
-  it('gradients through the unrolled sweeps match central differences (eps(n) and the pilots; spec U5)', () => {
+  it('gradients through the unrolled sweeps match central differences (eps(n) and the pilots)', () => {
     const det = mapNn({ sweeps: 2, correctionLayers: 0, head: 'plain', activityProb: 0.2 });
     const theta = det.trainableVariables()['priors/theta'];
     const weights = tf.tidy(() => tf.keep(tf.randomUniform([B, N], 0.5, 1.5, 'float32', 3)));
     const base = data.observation();
-    const loss = (obs: Observation) => tf.sum(tf.mul(det.approximation(obs), weights)) as tf.Scalar;
+    const loss = (obs: SyntheticObservation) => tf.sum(tf.mul(det.approximation(obs), weights)) as tf.Scalar;
     // d loss / d theta_n
     const { grads } = tf.variableGrads(() => loss(base), [theta as tf.Variable]);
     const g = grads[theta.name].dataSync();

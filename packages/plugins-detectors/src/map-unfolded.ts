@@ -8,19 +8,18 @@ import {
   TOKENS,
   type Detector,
   type Estimate,
-  type Observation,
+  type ObservationWith,
   type ParamProblem,
   type RandomStreams,
   type Scenario,
   type Trainable,
 } from '@gfra/core';
-import { covarianceCdTf } from './covariance-ml';
-import { DenseStack } from './dense-stack';
-import { priorDiagnostics } from './prior-diagnostics';
+import { covarianceCdTf, cyclicOrders } from './algorithms/covariance';
+import { DenseStack, priorDiagnostics } from './algorithms/layers';
 
 export const MapUnfoldedParams = Type.Object(
   {
-    sweeps: Type.Integer({ minimum: 1, default: 3, description: 'U: unrolled sweeps of Algorithm 3 (each updates all N coordinates in index order; 55 in paper 001)' }),
+    sweeps: Type.Integer({ minimum: 1, default: 3, description: 'U: unrolled sweeps of Algorithm 3 (each updates all N coordinates in index order; 55 in Cui, Li, Zhang)' }),
     activityProb: Type.Number({
       exclusiveMinimum: 0,
       maximum: 0.5,
@@ -47,30 +46,38 @@ export const MapUnfoldedParams = Type.Object(
 );
 export type MapUnfoldedParams = Static<typeof MapUnfoldedParams>;
 
+/** Side information map-unfolded always requires. */
+const REQUIRES = ['codebook', 'noiseVariance', 'largeScaleFading'] as const;
+type MapUnfoldedObservation = ObservationWith<(typeof REQUIRES)[number]>;
+
 /**
- * MAP-NN: the model-driven decoder of paper 001 for jointly sparse support recovery (device
- * activity detection) built on the MAP coordinate descent of Algorithm 3. Approximation part:
- * U unrolled sweeps of Algorithm 3 ({@link covarianceCdTf}, exactly `covariance-ml` with
- * `objective: "map"`, `precision: "float32"`, `order: "cyclic"`) on the sample covariance of Y,
- * with the per-device activity probabilities eps(n) learned; correction part: V fully connected
- * layers from alpha^(U) in R^N to N activity probabilities; trained with binary cross-entropy
- * (`"loss": "bce"`), jointly with `learned-pilots` or on fixed pilots.
+ * MAP-NN: the model-driven decoder for jointly sparse support recovery (device activity
+ * detection) built on the MAP coordinate descent of Algorithm 3. Approximation part: U unrolled
+ * sweeps of Algorithm 3 ({@link covarianceCdTf}, exactly `covariance-ml` with `objective: "map"`,
+ * `precision: "float32"`, `order: "cyclic"`) on the sample covariance of Y, with the per-device
+ * activity probabilities eps(n) learned; correction part: V fully connected layers from
+ * alpha^(U) in R^N to N activity probabilities; trained with binary cross-entropy
+ * (`"loss": "bce"`, Eq. (20)), jointly with `learned-pilots` or on fixed pilots.
  *
- * Per coordinate n (paper eqs. (16)-(19) as corrected in the spec, A10): s = a_n^H Sinv a_n,
+ * Reference: Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via
+ * deep learning with applications in MIMO-based grant-free random access", IEEE J. Sel. Areas
+ * Commun., 2021, Sec. IV-A.2 (MAP-based decoder, Eqs. (16)-(19), Algorithm 3) and Sec. IV-B
+ * (training, Eq. (20)).
+ *
+ * Per coordinate n (Eqs. (18)-(19) with the corrections listed below): s = a_n^H Sinv a_n,
  * q = a_n^H Sinv Sigma_hat Sinv a_n, c = log(eps_n / (1 - eps_n)) / (M beta_n),
  * u* = 2 q / (s + sqrt(s^2 - 4 c q)), d = max((u* - 1) / s, -gamma_n), gamma_n += d, Sherman-Morrison
  * update of Sinv; alpha_n = gamma_n / beta_n. eps_n = 0.5 sigmoid(theta_n), theta_n initialised so
- * that eps_n = activityProb (spec A11: eps <= 1/2 keeps the relaxed problem bounded).
+ * that eps_n = activityProb (eps <= 1/2 keeps the relaxed problem bounded below).
  *
  * With `activityProb: 0.5` and `trainPriors: false` the prior term vanishes (c = 0) and the
  * approximation part is the ML coordinate descent (the covariance-based ML detector of the
  * paper's baselines), i.e. an unrolled covariance decoder with correction layers.
  *
  * Correction (head "plain", the paper): alpha -> [dense h, ReLU] x (V - 1) -> dense N -> sigmoid.
- * Head "skip-logit" (default; spec R4, not in the paper): logit = kappa (alpha - b) + MLP(alpha)
- * with the MLP's last layer zero-initialised, so training starts from a soft threshold of
- * Algorithm 3's output instead of from a random MLP (which the spec measured to be worse than
- * ML after a CPU-sized budget).
+ * Head "skip-logit" (default; not in the paper): logit = kappa (alpha - b) + MLP(alpha) with the
+ * MLP's last layer zero-initialised, so training starts from a soft threshold of Algorithm 3's
+ * output instead of from a random MLP.
  *
  * Trainable variables: priors/theta [N] (trainPriors), head/kappa [], head/offset [] (skip-logit),
  * correction<k>/kernel, correction<k>/bias. Symbols: N numDevices, M numAntennas,
@@ -82,11 +89,14 @@ export type MapUnfoldedParams = Static<typeof MapUnfoldedParams>;
  * @input  largeScaleFading [B, N] beta_n (the channel variance of an active device)
  * @output activityScore [B, N] activity probability (alpha^(U) with head "plain" and V = 0)
  * @output activity      [B, N] in {0, 1}: score >= threshold
- * @remarks Deviations from the paper: the skip-logit head by default (spec R4); the paper's
- *   alpha (0/1 scale, unit channel power) is gamma / beta_n here; eps(n) parameterised as
- *   0.5 sigmoid(theta) (spec A11); float32 throughout (the float64 host path of covariance-ml is
- *   not differentiable); U = 55 sweeps of N sequential steps is thousands of small ops per pass,
- *   so reduced-scale runs use U = 3-5 (spec 7.4; no truncated backpropagation implemented).
+ * @remarks Deviations from the paper: Eq. (16) prints A Gamma A for A Gamma A^H, Eq. (19) a plus
+ *   sign before the prior term (it is a minus) and Algorithm 3, step 6, the denominator
+ *   1 + d a_n Sinv a_n^H (it is 1 + d a_n^H Sinv a_n); the step is the division-free form above,
+ *   with the discriminant clamped at 0. The skip-logit head by default; the paper's alpha (0/1
+ *   scale, unit channel power) is gamma / beta_n here; eps(n) parameterised as 0.5 sigmoid(theta)
+ *   (eps > 1/2 would make the relaxed problem unbounded below); float32 throughout (the float64
+ *   host path of covariance-ml is not differentiable); U sweeps of N sequential steps are
+ *   U N small tensor operations per pass (no truncated backpropagation).
  */
 @injectable()
 export class MapUnfoldedDetector implements Detector, Trainable {
@@ -94,9 +104,10 @@ export class MapUnfoldedDetector implements Detector, Trainable {
     kind: 'detector',
     name: 'map-unfolded',
     summary: 'MAP-NN: U unrolled sweeps of the MAP coordinate descent (learned per-device eps(n)) + V correction layers to activity probabilities; train with BCE',
-    reference: 'Paper 001 (model-driven MMV auto-encoders), Sec. IV-B MAP-based decoder, eqs. (16)-(19), Algorithm 3',
+    reference:
+      'Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via deep learning with applications in MIMO-based grant-free random access", IEEE JSAC 2021, Sec. IV-A.2, MAP-based decoder, Eqs. (16)-(19), Algorithm 3',
     params: MapUnfoldedParams,
-    requires: () => ['codebook', 'noiseVariance', 'largeScaleFading'],
+    requires: () => [...REQUIRES],
     provides: () => ['activityScore', 'activity'],
     training: () => ({}),
     check: (p: MapUnfoldedParams, s: Scenario) => {
@@ -131,8 +142,7 @@ export class MapUnfoldedDetector implements Detector, Trainable {
     @inject(TOKENS.random) random: RandomStreams,
   ) {
     const N = scenario.numDevices;
-    const cyclic = Array.from({ length: N }, (_, n) => n);
-    this.orders = Array.from({ length: params.sweeps }, () => cyclic);
+    this.orders = cyclicOrders(N, params.sweeps);
     // eps = 0.5 sigmoid(theta)  <=>  theta = logit(2 eps)
     const theta0 = Math.log((2 * params.activityProb) / (1 - 2 * params.activityProb));
     this.theta = tf.tidy(() => (params.trainPriors ? tf.variable(tf.fill([N], theta0), true) : tf.keep(tf.fill([N], theta0) as tf.Tensor1D)));
@@ -163,11 +173,8 @@ export class MapUnfoldedDetector implements Detector, Trainable {
   }
 
   /** alpha^(U) [B, N]: Algorithm 3's estimate after U sweeps, on the 0/1 scale (gamma / beta_n). */
-  approximation(obs: Observation): tf.Tensor2D {
+  approximation(obs: MapUnfoldedObservation): tf.Tensor2D {
     const { codebook, noiseVar, largeScaleFading: beta } = obs;
-    if (codebook === undefined) throw new Error('needs the codebook (pilots) as side information');
-    if (noiseVar === undefined) throw new Error('needs the noise variance sigma^2 as side information');
-    if (beta === undefined) throw new Error('needs the large-scale fading beta_n as side information');
     const M = this.scenario.numAntennas;
     return tf.tidy(() => {
       const eps = tf.mul(0.5, tf.sigmoid(this.theta));
@@ -178,7 +185,7 @@ export class MapUnfoldedDetector implements Detector, Trainable {
   }
 
   /** The activity score [B, N] (see the `head` parameter). */
-  score(obs: Observation): tf.Tensor2D {
+  score(obs: MapUnfoldedObservation): tf.Tensor2D {
     return tf.tidy(() => {
       const alpha = this.approximation(obs);
       const h = this.mlp.apply(alpha);
@@ -190,7 +197,7 @@ export class MapUnfoldedDetector implements Detector, Trainable {
     });
   }
 
-  detect(obs: Observation): Estimate {
+  detect(obs: MapUnfoldedObservation): Estimate {
     return cx.tidy((): Estimate => {
       const activityScore = this.score(obs);
       return { activityScore, activity: tf.cast(tf.greaterEqual(activityScore, this.params.threshold), 'float32') as tf.Tensor2D };

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { describePluginContract } from '@gfra/core/src/testing/contract';
+import { describePluginContract } from '@gfra/core/testing';
 import { RandomStreams, type Scenario } from '@gfra/core';
 import { CovarianceMlDetector, type CovarianceMlParams } from './covariance-ml';
 import { synthetic, type SyntheticBatch } from './testing/synthetic';
@@ -77,7 +77,7 @@ function reference(data: SyntheticBatch, b: number, set: number[], q: number[]):
   return out;
 }
 
-describe('detector:covariance-ml channelEstimate "mmse" (paper 001 ML-MMSE baseline)', () => {
+describe('detector:covariance-ml channelEstimate "mmse" (ML-MMSE baseline of Cui, Li, Zhang)', () => {
   for (const bitsPerDevice of [0, 1])
     for (const precision of ['float64', 'float32'] as const)
       it(`equals an independent real-form Gaussian-elimination LMMSE solve on the detected set (Q = ${2 ** bitsPerDevice}, ${precision}; detection exact at high SNR)`, () => {

@@ -15,7 +15,8 @@ import {
   type Scenario,
   type Trainable,
 } from '@gfra/core';
-import { DenseStack } from './dense-stack';
+import { DenseStack } from './algorithms/layers';
+import { decideActivity } from './decision';
 
 export const MlpActivityParams = Type.Object(
   {
@@ -41,21 +42,23 @@ export const MlpActivityParams = Type.Object(
 );
 export type MlpActivityParams = Static<typeof MlpActivityParams>;
 
-/** Width of the hidden layers: the given one, else max(2 L^2, 2 N) (spec mmv-autoencoder.md, A2). */
+/** Width of the hidden layers: the given one, else max(2 L^2, 2 N) (the paper does not give it). */
 export function mlpHiddenWidth(p: MlpActivityParams, s: Scenario): number {
   return p.hiddenWidth ?? Math.max(2 * s.sequenceLength ** 2, 2 * s.numDevices);
 }
 
 /**
  * Fully connected activity decoder: the data-driven special case (U = 0 approximation blocks,
- * V = 3 dense layers) of the model-driven autoencoder of paper 001 for device activity detection
- * (its "NN" decoder), trained with binary cross-entropy.
+ * V = 3 dense layers) of the model-driven auto-encoder for device activity detection (the
+ * covariance-based decoder "NN"), trained with binary cross-entropy.
  *
- * Reference: paper 001, Sec. IV-B (covariance-based decoder) and Eq. (20) (BCE loss); spec
- * mmv-autoencoder.md, 2.5-2.6 and 2.10.
+ * Reference: Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via
+ * deep learning with applications in MIMO-based grant-free random access", IEEE J. Sel. Areas
+ * Commun., 2021, Sec. IV-A.1 (covariance-based decoder, Eqs. (13)-(15)) and Sec. IV-B (BCE loss,
+ * Eq. (20)).
  *
  * Features (default `covariance`): the sample covariance
- *   S = Y Y^H / M,  Re S = (Yr Yr^T + Yi Yi^T)/M,  Im S = (Yi Yr^T - Yr Yi^T)/M,
+ *   S = Y Y^H / M,  Re S = (Yr Yr^T + Yi Yi^T)/M,  Im S = (Yi Yr^T - Yr Yi^T)/M   (Eqs. (14)-(15)),
  * vectorised as x = [vec Re S; vec Im S] in R^{2 L^2} (row-major; the order of the inputs of a
  * dense layer is immaterial). Under Rayleigh fading the M columns of Y are i.i.d.
  * CN(0, A diag(gamma) A^H + sigma^2 I), so S is a sufficient statistic for the activity: the
@@ -77,8 +80,9 @@ export function mlpHiddenWidth(p: MlpActivityParams, s: Scenario): number {
  * @output activity      [B, N] in {0, 1}: p_n > threshold
  * @remarks Deviations from the paper: the built-in decision is a parameter (0.5, the minimum-error
  *   rule for calibrated probabilities); the paper's gamma* fitted on the training set after
- *   training is the candidate's `threshold` block (the runner's thresholding module);
- *   features scaled by 1/sigma^2 by default (the paper does not scale, with sigma^2 fixed at 0.1).
+ *   training is the candidate's `threshold` block (the runner's thresholding module); features
+ *   scaled by 1/sigma^2 by default (the paper does not scale, with sigma^2 fixed at 0.1); the
+ *   hidden width max(2 L^2, 2 N) and the initialisation are not given in the paper.
  */
 @injectable()
 export class MlpActivityDetector implements Detector, Trainable {
@@ -86,7 +90,8 @@ export class MlpActivityDetector implements Detector, Trainable {
     kind: 'detector',
     name: 'mlp-activity',
     summary: 'Fully connected activity decoder from the sample covariance (or Y) to N activity probabilities; train it with BCE',
-    reference: 'Paper 001 (model-driven autoencoders for MIMO GF-RA), Sec. IV-B covariance-based NN decoder, Eq. (20)',
+    reference:
+      'Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via deep learning with applications in MIMO-based grant-free random access", IEEE JSAC 2021, Sec. IV-A.1, covariance-based decoder, Eqs. (13)-(15), (20)',
     params: MlpActivityParams,
     requires: (p: MlpActivityParams) => (p.scaleByNoise ? (['noiseVariance'] as Capability[]) : []),
     provides: () => ['activityScore', 'activity'],
@@ -138,7 +143,7 @@ export class MlpActivityDetector implements Detector, Trainable {
       x = tf.concat([tf.reshape(y.re, [B, L * M]), tf.reshape(y.im, [B, L * M])], 1) as tf.Tensor2D;
     }
     if (!this.params.scaleByNoise) return x;
-    if (obs.noiseVar === undefined) throw new Error('scaleByNoise needs the noise variance as side information');
+    if (obs.noiseVar === undefined) throw new Error('scaleByNoise needs the noise variance sigma^2 as side information (or set scaleByNoise to false)');
     // Covariance entries scale with sigma^2, entries of Y with sigma.
     return tf.div(x, this.params.input === 'covariance' ? obs.noiseVar : Math.sqrt(obs.noiseVar)) as tf.Tensor2D;
   }
@@ -151,8 +156,7 @@ export class MlpActivityDetector implements Detector, Trainable {
   detect(obs: Observation): Estimate {
     return cx.tidy((): Estimate => {
       const p = tf.sigmoid(this.logits(obs)) as tf.Tensor2D;
-      const activity = tf.cast(tf.greater(p, this.params.threshold), 'float32') as tf.Tensor2D;
-      return { activityScore: p, activity };
+      return { activityScore: p, activity: decideActivity(p, this.params.threshold) };
     });
   }
 

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { cx, logGamma, type Scenario } from '@gfra/core';
-import { bernoulliGaussianDenoiser, MmvAmpDetector, type MmvAmpParams } from './mmv-amp';
+import { bernoulliGaussianDenoiser } from './algorithms/amp';
+import { MmvAmpDetector, type MmvAmpParams } from './mmv-amp';
 import { synthetic } from './testing/synthetic';
 
 const params = (p: Partial<MmvAmpParams> = {}): MmvAmpParams => ({
@@ -194,7 +195,7 @@ describe('detector:mmv-amp', () => {
         });
         return last;
       });
-    // sigma^2 = 1; DL-mAMPnet spec, prototype: matrix ~1.33, scalar ~55
+    // sigma^2 = 1; measured in a prototype: matrix ~1.33, scalar ~55
     expect(finalTau('matrix')).to.be.below(2);
     expect(finalTau('scalar')).to.be.above(10);
   });

@@ -9,7 +9,7 @@ import {
   type ComplexTensor,
   type Detector,
   type Estimate,
-  type Observation,
+  type ObservationWith,
   type Scenario,
 } from '@gfra/core';
 
@@ -24,6 +24,10 @@ export const ScmaMpaParams = Type.Object(
   { additionalProperties: false },
 );
 export type ScmaMpaParams = Static<typeof ScmaMpaParams>;
+
+/** Side information scma-mpa always requires. */
+const REQUIRES = ['codebook', 'channelState', 'noiseVariance'] as const;
+type ScmaMpaObservation = ObservationWith<(typeof REQUIRES)[number]>;
 
 /** Largest number of joint hypotheses Q^{d_f} per resource element the detector accepts. */
 export const MAX_HYPOTHESES_PER_RESOURCE = 2 ** 14;
@@ -95,8 +99,7 @@ interface Graph {
  * declares them active. Refuses codebooks with more than {@link MAX_HYPOTHESES_PER_RESOURCE}
  * joint hypotheses per RE. Deviations from the source: none (flooding schedule; user -> RE messages
  * are normalised to max 0, which changes no decision or LLR). Exact (bitwise MAP) on tree-shaped
- * factor graphs; on the loopy 6x4 SCMA graph its BER measured 0-12 % above the exact bitwise MAP
- * (largest over AWGN at 5-6 dB).
+ * factor graphs, approximate on loopy ones such as the 6x4 SCMA graph.
  */
 @injectable()
 export class ScmaMpaDetector implements Detector {
@@ -106,7 +109,7 @@ export class ScmaMpaDetector implements Detector {
     summary: 'SCMA message passing (log-domain MPA or max-log MPA) over the codebook factor graph; per-bit LLRs and symbol decisions',
     reference: 'H. Nikopour, H. Baligh, "Sparse code multiple access", IEEE PIMRC 2013; Log-/Max-Log-MPA as in "A tutorial on decoding techniques of SCMA", IEEE Access 10 (2022)',
     params: ScmaMpaParams,
-    requires: () => ['codebook', 'channelState', 'noiseVariance'],
+    requires: () => [...REQUIRES],
     provides: () => ['activity', 'message', 'bitLLR'],
     check: (_p: ScmaMpaParams, s: Scenario) =>
       s.bitsPerDevice < 1
@@ -227,12 +230,9 @@ export class ScmaMpaDetector implements Detector {
     return this.graph;
   }
 
-  detect(obs: Observation): Estimate {
+  detect(obs: ScmaMpaObservation): Estimate {
     const { numDevices: N, numAntennas: M, sequenceLength: L, bitsPerDevice: J } = this.scenario;
     const Q = numSequences(this.scenario);
-    if (obs.codebook === undefined) throw new Error('needs the codebook as side information');
-    if (obs.channel === undefined) throw new Error('needs the per-resource channel state (channelState) as side information');
-    if (obs.noiseVar === undefined) throw new Error('needs the noise variance as side information');
     const B = obs.y.re.shape[0];
     const hShape = obs.channel.re.shape;
     if (hShape.length !== 4 || hShape[0] !== B || hShape[1] !== N || hShape[2] !== L || hShape[3] !== M) {

@@ -1,4 +1,4 @@
-import { describePluginContract, type ContractOptions } from '@gfra/core/src/testing/contract';
+import { describePluginContract, type ContractOptions } from '@gfra/core/testing';
 import type { PluginClass } from '@gfra/core';
 import { encoderPlugins } from './index';
 import { ScmaCodebookEncoder } from './scma-codebook';

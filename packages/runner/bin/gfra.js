@@ -1,12 +1,11 @@
 #!/usr/bin/env node
-// The gfra CLI. Runs the TypeScript sources through ts-node (transpile-only, with decorator
-// metadata emitted by the TypeScript compiler, which tsyringe needs).
-const path = require('node:path');
-process.env.TS_NODE_TRANSPILE_ONLY = 'true';
-process.env.TS_NODE_PROJECT = process.env.TS_NODE_PROJECT || path.join(__dirname, '..', '..', '..', 'tsconfig.base.json');
-require('ts-node/register');
+// The gfra CLI. Runs the compiled JavaScript in dist/ (`pnpm build`, which `pnpm install` runs);
+// runs the TypeScript sources through ts-node instead under the gfra-source condition (tests),
+// with GFRA_FROM_SOURCE=1, or when dist is missing or older than the sources (see boot.js).
+'use strict';
+const entry = require('./boot').prepare('cli', { checkBuild: true });
 require('reflect-metadata');
-const { main } = require('../src/cli.ts');
+const { main } = require(entry);
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

@@ -1,7 +1,8 @@
-// Entry point of a pool worker thread (see src/executors.ts): TypeScript through ts-node, as bin/gfra.js.
-const path = require('node:path');
-process.env.TS_NODE_TRANSPILE_ONLY = 'true';
-process.env.TS_NODE_PROJECT = process.env.TS_NODE_PROJECT || path.join(__dirname, '..', '..', '..', 'tsconfig.base.json');
-require('ts-node/register');
+// Entry point of a pool worker thread (see src/engine/executors.ts): the compiled worker
+// (dist/engine/worker.js), or its TypeScript source through ts-node when the thread that started
+// it runs the sources (the gfra-source condition, or GFRA_FROM_SOURCE=1, which bin/gfra.js sets
+// when it falls back to the sources). Either way a spec's `.ts` plugin modules load.
+'use strict';
+const entry = require('./boot').prepare(['engine/worker', 'worker'], { checkBuild: false });
 require('reflect-metadata');
-require('../src/worker.ts');
+require(entry);

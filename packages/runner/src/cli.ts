@@ -7,18 +7,22 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { BACKEND_CHOICES, GfraUserError, PLUGIN_KINDS, selectBackend, TrainingInterrupted, type BackendChoice, type PluginKind } from '@gfra/core';
-import { builtinRegistry, loadPluginModules } from './spec/plugins';
-import { listPlugins } from './cli/list';
-import { progressSink } from './cli/progress';
-import { formatNumber, formatTable } from './results/format';
-import { coherenceReport, formatCoherence } from './cli/coherence';
-import { loadSpec } from './plan/load';
-import { runSpec } from './run';
-import { assembleSpecSchema } from './spec/schema';
-import { exportToFile } from './cli/export';
-import { DEFAULT_ARTIFACTS_DIR, ensureTrained } from './train/train';
-import { trainingSink } from './cli/train-progress';
+import type { BackendChoice, PluginKind } from '@gfra/core';
+
+// Commands load what they need when they run (`await import`), so that `gfra --help` and
+// argument errors do not pay for tfjs and every plugin. The choices below are checked against
+// @gfra/core's BACKEND_CHOICES and PLUGIN_KINDS by the CLI test.
+/** `--backend` values (as @gfra/core's BACKEND_CHOICES). */
+export const CLI_BACKENDS: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+/** Plugin kinds (as @gfra/core's PLUGIN_KINDS). */
+export const CLI_KINDS: readonly PluginKind[] = ['traffic', 'channel', 'encoder', 'detector', 'metric'];
+/** `--artifacts` default (as train/train.ts's DEFAULT_ARTIFACTS_DIR). */
+const ARTIFACTS_DIR = path.join('.gfra', 'artifacts');
+
+/** A user error, raised before @gfra/core is loaded (printed like its GfraUserError). */
+class CliUserError extends Error {
+  override readonly name = 'GfraUserError';
+}
 
 class Interrupted extends Error {}
 
@@ -37,14 +41,19 @@ function program(): Command {
     .description('validate and run a spec; print a results table and write DIR/results.json')
     .argument('<spec>', 'spec file (JSON)')
     .option('--out <dir>', 'output directory (default: runs/<spec name>)')
-    .addOption(new Option('--backend <backend>', 'compute backend').choices([...BACKEND_CHOICES]).default('auto'))
+    .addOption(new Option('--backend <backend>', 'compute backend').choices([...CLI_BACKENDS]).default('auto'))
     .option('--candidate <name...>', 'run only these candidates')
     .option('--workers <n>', 'run the jobs on n worker threads (default 1: in this thread)', (v) => Number(v))
     .option('--quiet', 'no progress output')
     .option('--no-plot', 'do not write the default figures (SVG and PNG) next to results.json')
     .option('--retrain', 'train the trained candidates again, even when their artifacts exist')
-    .option('--artifacts <dir>', `trained artifacts directory (default: ${DEFAULT_ARTIFACTS_DIR})`)
+    .option('--artifacts <dir>', `trained artifacts directory (default: ${ARTIFACTS_DIR})`)
     .action(async (specFile: string, opts: { out?: string; backend: BackendChoice; candidate?: string[]; workers?: number; quiet?: boolean; plot?: boolean; retrain?: boolean; artifacts?: string }) => {
+      const { loadSpec } = await import('./plan/load');
+      const { runSpec } = await import('./run');
+      const { progressSink } = await import('./cli/progress');
+      const { trainingSink } = await import('./cli/train-progress');
+      const { formatTable } = await import('./results/format');
       const loaded = loadSpec(specFile);
       const quiet = opts.quiet === true;
       const sink = progressSink({ quiet });
@@ -89,10 +98,15 @@ function program(): Command {
     .argument('<spec>', 'spec file (JSON)')
     .option('--candidate <name...>', 'train only these candidates')
     .option('--retrain', 'train again even when an artifact exists (discards checkpoints)')
-    .option('--artifacts <dir>', `trained artifacts directory (default: ${DEFAULT_ARTIFACTS_DIR})`)
-    .addOption(new Option('--backend <backend>', 'compute backend').choices([...BACKEND_CHOICES]).default('auto'))
+    .option('--artifacts <dir>', `trained artifacts directory (default: ${ARTIFACTS_DIR})`)
+    .addOption(new Option('--backend <backend>', 'compute backend').choices([...CLI_BACKENDS]).default('auto'))
     .option('--quiet', 'no progress output')
     .action(async (specFile: string, opts: { candidate?: string[]; retrain?: boolean; artifacts?: string; backend: BackendChoice; quiet?: boolean }) => {
+      const { GfraUserError, selectBackend } = await import('@gfra/core');
+      const { loadSpec } = await import('./plan/load');
+      const { ensureTrained } = await import('./train/train');
+      const { trainingSink } = await import('./cli/train-progress');
+      const { formatNumber } = await import('./results/format');
       const loaded = loadSpec(specFile);
       const { validated } = loaded;
       const trainable = [...new Set(loaded.jobs.filter((j) => j.training !== undefined).map((j) => j.candidate))];
@@ -134,6 +148,8 @@ function program(): Command {
     .option('--candidate <name>', 'the trained candidate (needed when the run trained several)')
     .option('--point <index>', 'sweep point index (0-based) when the candidate was trained at several', (v) => Number(v))
     .action(async (source: string, opts: { out: string; candidate?: string; point?: number }) => {
+      const { selectBackend } = await import('@gfra/core');
+      const { exportToFile } = await import('./cli/export');
       await selectBackend('auto');
       const obj = await exportToFile(source, opts.out, { candidate: opts.candidate, point: opts.point });
       out(`${obj.kind} [${obj.shape.join(', ')}] written to ${opts.out}`);
@@ -147,7 +163,8 @@ function program(): Command {
     .option('--draws <K>', 'Gaussian matrices to average over', (v) => Number(v), 1000)
     .option('--seed <S>', 'seed of the Gaussian draws', (v) => Number(v), 1)
     .option('--json', 'print the numbers as JSON')
-    .action((file: string, opts: { groups?: number; draws: number; seed: number; json?: boolean }) => {
+    .action(async (file: string, opts: { groups?: number; draws: number; seed: number; json?: boolean }) => {
+      const { coherenceReport, formatCoherence } = await import('./cli/coherence');
       const options = { groups: opts.groups, draws: opts.draws, seed: opts.seed };
       const report = coherenceReport(file, options);
       out(opts.json ? JSON.stringify(report, null, 2) : formatCoherence(report, file, options));
@@ -157,21 +174,28 @@ function program(): Command {
     .command('validate')
     .description('check a spec; list every problem with its JSON path')
     .argument('<spec>', 'spec file (JSON)')
-    .action((specFile: string) => {
-      const { validated, jobs } = loadSpec(specFile);
+    .action(async (specFile: string) => {
+      const { loadSpec } = await import('./plan/load');
+      const { validated, jobs, pluginModules } = loadSpec(specFile);
       const { points } = validated;
+      if (pluginModules.some((m) => /\.(c|m)?tsx?$/.test(m))) {
+        const { pluginTypeIssues } = await import('./cli/plugin-check');
+        pluginTypeIssues(specFile, validated.spec.plugins ?? [], pluginModules);
+      }
       out(`${specFile}: ok (${points.length} sweep point${points.length === 1 ? '' : 's'} x ${Object.keys(validated.spec.candidates).length} candidates = ${jobs.length} runs)`);
     });
 
   cli
     .command('list')
     .description('list plugins with their summaries and parameters')
-    .argument('[kind]', `one of ${PLUGIN_KINDS.join(', ')}`)
+    .argument('[kind]', `one of ${CLI_KINDS.join(', ')}`)
     .option('--plugin <module...>', 'also load these third-party plugin modules')
-    .action((kind: string | undefined, opts: { plugin?: string[] }) => {
-      if (kind !== undefined && !PLUGIN_KINDS.includes(kind as PluginKind)) {
-        throw new GfraUserError(`Unknown plugin kind "${kind}". Use one of: ${PLUGIN_KINDS.join(', ')}`);
+    .action(async (kind: string | undefined, opts: { plugin?: string[] }) => {
+      if (kind !== undefined && !CLI_KINDS.includes(kind as PluginKind)) {
+        throw new CliUserError(`Unknown plugin kind "${kind}". Use one of: ${CLI_KINDS.join(', ')}`);
       }
+      const { builtinRegistry, loadPluginModules } = await import('./spec/plugins');
+      const { listPlugins } = await import('./cli/list');
       const registry = builtinRegistry();
       if (opts.plugin) loadPluginModules(registry, opts.plugin, path.join(process.cwd(), 'cli'));
       out(listPlugins(registry, kind as PluginKind | undefined));
@@ -182,7 +206,9 @@ function program(): Command {
     .description('write the JSON Schema of specs, assembled from the registered plugins')
     .option('--out <file>', 'write to a file instead of stdout')
     .option('--plugin <module...>', 'also load these third-party plugin modules')
-    .action((opts: { out?: string; plugin?: string[] }) => {
+    .action(async (opts: { out?: string; plugin?: string[] }) => {
+      const { builtinRegistry, loadPluginModules } = await import('./spec/plugins');
+      const { assembleSpecSchema } = await import('./spec/schema');
       const registry = builtinRegistry();
       if (opts.plugin) loadPluginModules(registry, opts.plugin, path.join(process.cwd(), 'cli'));
       const text = `${JSON.stringify(assembleSpecSchema(registry), null, 2)}\n`;
@@ -192,6 +218,20 @@ function program(): Command {
         fs.writeFileSync(opts.out, text);
         out(`schema written to ${opts.out}`);
       }
+    });
+
+  cli
+    .command('test-plugin')
+    .description('run the plugin contract suite (@gfra/core/testing) on the plugins a module registers, after type-checking it')
+    .argument('<file>', 'a plugin module (.ts or .js) that exports register(registry) or a plugins array')
+    .option('--backend <backend>', 'compute backend', 'auto')
+    .action(async (file: string, opts: { backend: BackendChoice }) => {
+      const { selectBackend } = await import('@gfra/core');
+      const { testPluginFile } = await import('./cli/test-plugin');
+      await selectBackend(opts.backend);
+      const outcome = await testPluginFile(file, out);
+      out(`${outcome.passed} passed, ${outcome.failed} failed`);
+      if (outcome.failed > 0) throw new CliUserError(`${file}: ${outcome.failed} contract check${outcome.failed === 1 ? '' : 's'} failed (see above)`);
     });
 
   cli
@@ -238,6 +278,14 @@ function textTable(header: string[], rows: string[][]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
+/** Whether `err` is (a subclass of) @gfra/core's GfraUserError, if @gfra/core was loaded at all. */
+function isUserError(err: Error): boolean {
+  for (let proto = Object.getPrototypeOf(err); proto !== null && proto !== Error.prototype; proto = Object.getPrototypeOf(proto)) {
+    if (proto.constructor?.name === 'GfraUserError') return true;
+  }
+  return false;
+}
+
 /** Run the CLI with `argv` (without node and script); resolves to the exit status. */
 export async function main(argv: readonly string[]): Promise<number> {
   // `gfra run spec.json | head`: a closed pipe ends output quietly (results.json is already written).
@@ -253,11 +301,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 2; // commander already printed the message
     }
     if (err instanceof Interrupted) return 130;
-    if (err instanceof TrainingInterrupted) {
-      process.stderr.write(`${err.message}\n`);
+    // @gfra/core's error classes, without loading it for commands that did not.
+    const name = err instanceof Error ? err.name : '';
+    if (name === 'TrainingInterrupted') {
+      process.stderr.write(`${(err as Error).message}\n`);
       return 130;
     }
-    if (err instanceof GfraUserError) {
+    if (err instanceof CliUserError || (err instanceof Error && isUserError(err))) {
       process.stderr.write(`error: ${err.message}\n`);
       if (process.env.GFRA_DEBUG && err.cause instanceof Error) process.stderr.write(`${err.cause.stack}\n`);
       return 2;

@@ -17,18 +17,13 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { ComplexTensor } from '../complex';
-import type { ChannelOutput, Estimate, Observation, TrafficSample, Truth } from '../plugin';
+import type { ChannelOutput, Estimate, Observation, TrafficSample, TrainingCapabilities, Truth } from '../plugin';
+
+export type { TrainingCapabilities };
 import type { TrialRange } from '../rng';
 import type { TrainConfig } from './config';
 import type { TransmitKind } from './transmit';
 
-/** What a plugin's descriptor declares about training (`PluginInfo.training`). */
-export interface TrainingCapabilities {
-  /** The instance implements {@link Trainable.loss}. */
-  readonly loss?: boolean;
-  /** The instance implements {@link Trainable.fit}: it drives its own schedule. */
-  readonly fit?: boolean;
-}
 
 /** One forward pass of a candidate's pipeline, in a trainer's gradient scope. */
 export interface TrainingBatch {

@@ -7,7 +7,10 @@
  * with a_n ~ Bernoulli(eps), m_n uniform on [0, Q), unit-norm Gaussian pilots drawn once.
  */
 import * as tf from '@tensorflow/tfjs';
-import { numSequences, RandomStreams, type ComplexTensor, type Observation, type Scenario } from '@gfra/core';
+import { numSequences, RandomStreams, type ComplexTensor, type ObservationWith, type Scenario } from '@gfra/core';
+
+/** The observation of a synthetic batch: y and every kind of side information but the channel state. */
+export type SyntheticObservation = ObservationWith<'codebook' | 'noiseVariance' | 'largeScaleFading' | 'activityProbability'>;
 
 export interface SyntheticOptions {
   readonly scenario: Scenario;
@@ -41,7 +44,7 @@ export interface SyntheticBatch {
   /** y[b] = { re[L*M], im[L*M] } row-major [L, M]. */
   readonly y: { re: number[]; im: number[] }[];
   /** Builds the observation tensors (call inside tf.tidy or dispose them). */
-  observation(): Observation;
+  observation(): SyntheticObservation;
   /** [B, N, M] complex true channels. */
   channel(): ComplexTensor;
   /** [B, N*Q, M] complex: the row-sparse X with rows a_n 1(m_n = q) h_n^T. */
@@ -114,7 +117,7 @@ export function synthetic(opts: SyntheticOptions): SyntheticBatch {
     pilots,
     h,
     y,
-    observation(): Observation {
+    observation(): SyntheticObservation {
       const codebookRe = Array.from({ length: L }, (_, l) => pilots.map((p) => p.re[l])).flat();
       const codebookIm = Array.from({ length: L }, (_, l) => pilots.map((p) => p.im[l])).flat();
       return {

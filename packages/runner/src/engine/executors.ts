@@ -4,7 +4,6 @@
  * point, candidate, component, trial), and statistics are accumulated trial by trial, so neither
  * the order nor the thread a job runs on matters. A worker receives each planned job as data.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { GfraUserError, type BackendChoice, type Registry } from '@gfra/core';
@@ -147,11 +146,10 @@ async function* runPool(ctx: ExecutorContext, workers: number): AsyncIterable<Co
 }
 
 /**
- * The worker entry point: compiled JavaScript beside this file when running compiled, or the
- * bootstrap that loads the TypeScript sources when running from them (tests).
+ * The worker entry point: bin/worker.js (the same path from src/engine and dist/engine), which
+ * runs the compiled worker, or its TypeScript source when this thread runs the sources, and can
+ * load a spec's `.ts` plugin modules either way.
  */
 function workerScript(): string {
-  const compiled = path.join(__dirname, 'worker.js');
-  if (__filename.endsWith('.js') && fs.existsSync(compiled)) return compiled;
   return path.join(__dirname, '..', '..', 'bin', 'worker.js');
 }

@@ -219,7 +219,7 @@ describe('Monte Carlo engine', () => {
       }
       expect(message).to.match(/detector:scoreless/);
       expect(message).to.match(/candidates\.broken\.detector/);
-      expect(message).to.match(/the threshold block needs an activityScore, but the detector returned none/);
+      expect(message).to.match(/declares the output activityScore \(provides\) but returned none/);
     });
 
     it('records the detector\'s diagnostics (AMP-NN\'s eps1/eps2) per result, and none for detectors without', async () => {

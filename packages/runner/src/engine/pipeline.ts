@@ -173,6 +173,7 @@ export class Pipeline {
       let estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(observation));
       settle(estimate);
       const seconds = (performance.now() - start) / 1000;
+      this.checkEstimate(estimate, trials.count);
       if (this.detectTime.batches++ > 0) {
         this.detectTime.seconds += seconds;
         this.detectTime.trials += trials.count;
@@ -195,11 +196,46 @@ export class Pipeline {
     return tf.tidy(() => {
       const { traffic, channel: out } = this.transmit(trials);
       const estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(this.observation(out)));
+      this.checkEstimate(estimate, trials.count);
       if (estimate.activityScore === undefined) {
         throw new PipelineError(this.detector.key, this.detector.path, 'the threshold block needs an activityScore, but the detector returned none');
       }
       return { scores: estimate.activityScore.dataSync() as Float32Array, active: traffic.activity.dataSync() as Float32Array };
     });
+  }
+
+  /**
+   * The detector returned every output it declares, each with its documented shape, and no
+   * non-finite activity score (which every activity metric would silently count as a miss).
+   * Throws a {@link PipelineError} naming the detector.
+   */
+  private checkEstimate(estimate: Estimate, batch: number): void {
+    const { numDevices: N, bitsPerDevice: J } = this.plan.scenario;
+    const fail = (message: string): never => {
+      throw new PipelineError(this.detector.key, this.detector.path, message);
+    };
+    const expectShape = (name: string, t: tf.Tensor, lead: readonly number[], rank?: number) => {
+      const ok = lead.every((d, i) => t.shape[i] === d) && (rank === undefined || t.rank === rank);
+      if (!ok) fail(`output ${name} has shape [${t.shape.join(', ')}]; expected [${[...lead, ...(rank !== undefined && rank > lead.length ? ['...'] : [])].join(', ')}] (batch=${batch}, N=${N})`);
+    };
+    for (const field of this.plan.outputs) {
+      const value = estimate[field];
+      if (value === undefined) fail(`declares the output ${field} (provides) but returned none`);
+      if (field === 'channel') {
+        const c = value as ComplexTensor;
+        expectShape('channel.re', c.re, [batch, N]);
+        if (c.im.shape.join(',') !== c.re.shape.join(',')) fail(`output channel has re [${c.re.shape.join(', ')}] but im [${c.im.shape.join(', ')}]`);
+      } else if (field === 'bitLLR') {
+        expectShape('bitLLR', value as tf.Tensor, [batch, N, J], 3);
+      } else {
+        expectShape(field, value as tf.Tensor, [batch, N], 2);
+      }
+    }
+    const score = estimate.activityScore;
+    if (score !== undefined) {
+      const bad = tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(score)), 'int32')).dataSync()[0]);
+      if (bad > 0) fail(`returned ${bad} non-finite activity score${bad === 1 ? '' : 's'} (NaN or infinite) in ${batch} trials x ${N} devices; check the detector's numerics at this operating point (e.g. a very high SNR)`);
+    }
   }
 
   /** From now on, the activity decision is activityScore >= gamma (the thresholding module). */

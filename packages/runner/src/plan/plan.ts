@@ -10,10 +10,12 @@
  * before anything runs.
  */
 import {
+  ESTIMATE_FIELDS,
   SLOTS,
   SpecError,
   UPSTREAM_SLOTS,
   type Capability,
+  type EstimateField,
   type PluginKind,
   type Registry,
   type Scenario,
@@ -58,6 +60,8 @@ export interface PipelinePlan {
   readonly metrics: readonly PlannedSlot[];
   /** The side information the upstream plugins provide: the detector sees exactly these. */
   readonly granted: readonly Capability[];
+  /** The estimate fields the detector declares it returns (checked on every batch). */
+  readonly outputs: readonly EstimateField[];
   /** The statistics the metrics report, in metric order. */
   readonly statistics: readonly StatisticInfo[];
   /** Slots whose plugins are trainable with these params, in pipeline order, with what they offer. */
@@ -130,6 +134,7 @@ export function planPipeline(
     slots: Object.fromEntries(SLOTS.map((s) => [s, planned(slots[s])])) as Record<Slot, PlannedSlot>,
     metrics: metrics.map(planned),
     granted: [...new Set(UPSTREAM_SLOTS.flatMap((s) => slots[s].provides))],
+    outputs: ESTIMATE_FIELDS.filter((f) => slots.detector.provides.includes(f)),
     statistics: metrics.flatMap((m) => m.statistics),
     trainable: SLOTS.flatMap((slot) => (slots[slot].training === undefined ? [] : [{ slot, capabilities: slots[slot].training as TrainingCapabilities }])),
     streams: {

@@ -1,3 +1,7 @@
+/**
+ * report/: one self-contained interactive HTML report of one or more runs, from their results.json
+ * files: charts with selectors, tables, the specs (`gfra report`).
+ */
 export * from './assets';
 export * from './html';
 export * from './charts';

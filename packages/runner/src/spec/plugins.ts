@@ -42,15 +42,24 @@ export function loadPluginModules(registry: Registry, specifiers: readonly unkno
     }
     const base = path.dirname(path.resolve(specFile));
     const target = spec.startsWith('.') || path.isAbsolute(spec) ? path.resolve(base, spec) : spec;
+    let resolved: string;
+    try {
+      resolved = require.resolve(target, { paths: [base] });
+    } catch {
+      issues.push({
+        path: at,
+        message: `cannot find module "${spec}" (looked from ${base})`,
+        hint: 'Give a path relative to the spec file (e.g. "./my-plugin.ts") or an installed package name',
+      });
+      return;
+    }
     let mod: PluginModule;
     try {
-      const resolved = require.resolve(target, { paths: [base] });
+      useGfraPackagesAsFallback();
       mod = require(resolved) as PluginModule;
       loaded.push(resolved);
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      const message = code === 'MODULE_NOT_FOUND' ? `cannot find module "${spec}" (looked from ${base})` : `failed to load "${spec}": ${(err as Error).message}`;
-      issues.push({ path: at, message, hint: 'Give a path relative to the spec file (e.g. "./my-plugin.ts") or an installed package name' });
+      issues.push(loadFailure(at, spec, resolved, err));
       return;
     }
     try {
@@ -65,6 +74,51 @@ export function loadPluginModules(registry: Registry, specifiers: readonly unkno
   });
   if (issues.length > 0) throw new SpecError(specFile, issues);
   return loaded;
+}
+
+/** The issue for a plugin module that resolved but failed to load: a missing import is named as such. */
+function loadFailure(at: string, spec: string, file: string, err: unknown): SpecIssue {
+  const message = err instanceof Error ? err.message : String(err);
+  const missing = (err as { code?: string }).code === 'MODULE_NOT_FOUND' ? /Cannot find module '([^']+)'/.exec(message)?.[1] : undefined;
+  if (missing !== undefined) {
+    return {
+      path: at,
+      message: `plugin module "${spec}" needs "${missing}", which is installed neither beside ${file} nor with gfra`,
+      hint: `Install "${missing}" in the plugin's folder (npm install ${missing}), or remove the import`,
+    };
+  }
+  const syntax = err instanceof SyntaxError ? ' (a syntax error)' : '';
+  return { path: at, message: `failed to load "${spec}"${syntax}: ${message.split('\n')[0]}`, hint: `Run \`gfra test-plugin ${file}\` to see the problem in detail` };
+}
+
+let fallbackInstalled = false;
+
+/**
+ * Let plugin modules outside this repository (a researcher's file in any folder, with no
+ * package.json) import gfra's own packages — `@gfra/*`, `@tensorflow/tfjs`, `@sinclair/typebox`,
+ * `tsyringe` — as gfra itself resolves them: a bare import that Node cannot resolve from the
+ * plugin's folder is resolved from gfra's. The same module instances are shared, so classes and
+ * tokens are the ones the runner uses. Installed once per thread, on the first plugin load.
+ */
+function useGfraPackagesAsFallback(): void {
+  if (fallbackInstalled) return;
+  fallbackInstalled = true;
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const Module = require('node:module') as { _resolveFilename: (request: string, parent: unknown, ...rest: unknown[]) => string };
+  const original = Module._resolveFilename;
+  Module._resolveFilename = function (request: string, parent: unknown, ...rest: unknown[]): string {
+    try {
+      return original.call(this, request, parent, ...rest);
+    } catch (err) {
+      const bare = !request.startsWith('.') && !path.isAbsolute(request) && !request.startsWith('node:');
+      if (!bare || (err as { code?: string }).code !== 'MODULE_NOT_FOUND') throw err;
+      try {
+        return require.resolve(request, { paths: [__dirname] });
+      } catch {
+        throw err;
+      }
+    }
+  };
 }
 
 /**

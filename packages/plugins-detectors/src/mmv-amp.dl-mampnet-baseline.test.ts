@@ -1,10 +1,12 @@
 /**
- * Paper 000 (DL-mAMPnet) baselines, statistically (fixed seeds): the AMP-based joint activity and
- * data detector (mmv-amp with the paper's threshold (37), "large-m") has a per-device SER
- * (wrong activity or wrong message, Sec. V) that falls with the pilot length L and with the number
- * of antennas M, in the paper's near-far setting (per-device SNR spread over 3.9 ... 51.7 dB, the
- * 23 dBm path-loss range of spec §1.4), and on a tiny system its block error rate is no better than
- * exhaustive joint MAP's (pilot-oracle.test.ts does the same with the "map" threshold).
+ * Baselines of Z. Ma, W. Wu, F. Gao, X. Shen, "Model-driven deep learning for non-coherent massive
+ * machine-type communications" (DL-mAMPnet), statistically (fixed seeds): the AMP-based joint
+ * activity and data detector (mmv-amp with the paper's threshold (37), "large-m") has a per-device
+ * SER (wrong activity or wrong message, Sec. V) that falls with the pilot length L and with the
+ * number of antennas M, in the paper's near-far setting (per-device SNR spread over 3.9 ... 51.7 dB:
+ * 23 dBm transmit power over the paper's path-loss range), and on a tiny system its block error
+ * rate is no better than exhaustive joint MAP's (pilot-oracle.test.ts does the same with the "map"
+ * threshold).
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
@@ -32,7 +34,7 @@ function ampSer(scenario: Scenario, trials: number, key: string): { ser: number;
   return { ser, se: Math.sqrt(Math.max(ser * (1 - ser), 1 / count) / count) };
 }
 
-describe('paper 000: AMP-based joint detector, SER against L and M (statistical)', () => {
+describe('DL-mAMPnet baseline: AMP-based joint detector, SER against L and M (statistical)', () => {
   it('SER falls with L (N = 40, J = 1, M = 8: L = 12 -> 32), beyond 3 standard errors', () => {
     const short = ampSer({ numDevices: 40, numAntennas: 8, sequenceLength: 12, bitsPerDevice: 1 }, 300, 'ser-L');
     const long = ampSer({ numDevices: 40, numAntennas: 8, sequenceLength: 32, bitsPerDevice: 1 }, 300, 'ser-L');

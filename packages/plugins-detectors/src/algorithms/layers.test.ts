@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { applyDefaults, RandomStreams } from '@gfra/core';
-import { priorDiagnostics } from './prior-diagnostics';
-import { AmpUnfoldedDetector, AmpUnfoldedParams } from './amp-unfolded';
-import { MapUnfoldedDetector, MapUnfoldedParams } from './map-unfolded';
+import { AmpUnfoldedDetector, AmpUnfoldedParams } from '../amp-unfolded';
+import { MapUnfoldedDetector, MapUnfoldedParams } from '../map-unfolded';
+import { priorDiagnostics } from './layers';
 
-describe('learned-prior diagnostics (paper 001 eps1/eps2)', () => {
+describe('learned-prior diagnostics (eps1/eps2 of Cui, Li, Zhang)', () => {
   it('means over the first floor(N/2) devices and the rest, and their ratio (hand values)', () => {
     const d = priorDiagnostics([0.3, 0.1, 0.1, 0.1, 0.1]); // N1 = first 2 devices, N2 = last 3
     expect(Object.keys(d)).to.deep.equal(['eps1', 'eps2', 'eps1/eps2']);

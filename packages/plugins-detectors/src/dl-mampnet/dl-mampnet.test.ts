@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { RandomStreams, train, type Scenario, type TrainConfig, type TrainingBatch } from '@gfra/core';
-import { DlMampnetDetector, poolUnpool, scalarBgDenoiser, type DlMampnetParams } from './dl-mampnet';
-import { synthetic, type SyntheticBatch } from './testing/synthetic';
+import { scalarBgDenoiser } from '../algorithms/amp';
+import { synthetic, type SyntheticBatch, type SyntheticObservation } from '../testing/synthetic';
+import { DlMampnetDetector, poolUnpool, type DlMampnetParams } from './index';
 
 const params = (p: Partial<DlMampnetParams> = {}): DlMampnetParams => ({
   layers: 4,
@@ -27,7 +28,7 @@ function etaLiteral(z: number, tau2: number, theta1: number, theta2: number): nu
 }
 
 /** A training batch (truth + observation) from synthetic data (tensors owned by the caller's scope). */
-function batchOf(data: SyntheticBatch): TrainingBatch {
+function batchOf(data: SyntheticBatch): TrainingBatch & { observation: SyntheticObservation } {
   const observation = data.observation();
   const N = data.scenario.numDevices;
   const B = data.activity.length;
@@ -37,7 +38,7 @@ function batchOf(data: SyntheticBatch): TrainingBatch {
     channel: data.channel(),
     largeScaleFading: observation.largeScaleFading as tf.Tensor2D,
   };
-  return { observation, truth } as unknown as TrainingBatch;
+  return { observation, truth } as unknown as TrainingBatch & { observation: SyntheticObservation };
 }
 
 /** Real-valued AMP with the per-entry denoiser (47), on host numbers: X_t [2NQ][M] per layer. */

@@ -1,0 +1,10 @@
+/**
+ * The algorithm layer of the detectors: math that several plugins share, as plain functions and
+ * small classes (no plugin descriptors). Plugins import from here and from `../decision`, never
+ * from each other.
+ */
+export * from './amp';
+export * from './covariance';
+export * from './group-lasso';
+export * from './host-complex';
+export * from './layers';

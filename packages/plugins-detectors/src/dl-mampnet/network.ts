@@ -1,0 +1,310 @@
+/**
+ * The DL-mAMPnet network: T unfolded real-valued AMP layers and the refinement module, their
+ * variables, and the preparation of the network's inputs (sigma-normalised received rows, the
+ * initial denoiser parameters). Equation numbers are those of Z. Ma, W. Wu, F. Gao, X. Shen,
+ * "Model-driven deep learning for non-coherent massive machine-type communications", Secs. IV-V.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { cx, matMul2d, numSequences, type ComplexTensor, type RandomStreams, type Scenario } from '@gfra/core';
+import { scalarBgDenoiser } from '../algorithms/amp';
+
+/** The options that shape the network (a subset of the plugin's parameters). */
+export interface NetworkOptions {
+  /** T: unfolded AMP layers. */
+  readonly layers: number;
+  /** Matched filter B_t: one 2NQ x 2L matrix for every antenna, or the full 2NQM x 2LM one. */
+  readonly bMode: 'shared' | 'dense';
+  /** Onsager normalisation C: 2 L M or L M. */
+  readonly onsagerNorm: '2LM' | 'LM';
+  /** Initial theta_2: estimated from data (stored as 0 until then) or a number. */
+  readonly theta2Init: 'data' | number;
+  /** H: hidden width of FC1 (default 2NQ). */
+  readonly hiddenWidth?: number;
+  /** Refinement inputs normalised by tau_T ("tau") or raw ("none"). */
+  readonly rmInputNorm: 'tau' | 'none';
+  /** 1xM convolution init: w = 1/M ("avg") or Kaiming-normal ("he"). */
+  readonly convInit: 'avg' | 'he';
+  /** FC3 init: [I; I] + N(0, 0.01^2) ("pair") or Kaiming-normal ("he"). */
+  readonly fc3Init: 'pair' | 'he';
+}
+
+/** Variables of one unfolded AMP layer. */
+interface AmpLayer {
+  /** B_t - S_r^T (shared: [2NQ, 2L]) or B_t - (I_M kron S_r)^T (dense: [2NQM, 2LM]); starts at 0. */
+  readonly dB: tf.Variable;
+  /** v_t (scalar), starts at 1. */
+  readonly v: tf.Variable;
+  /** theta_{t,1} - log((Q - eps)/eps), [M, 2NQ] (entry (m, r) = row r, antenna m of X_r); starts at 0. */
+  readonly dTheta1: tf.Variable;
+  /** log theta_{t,2} - log theta2Init, [M, 2NQ]; starts at 0. */
+  readonly dLogTheta2: tf.Variable;
+}
+
+/** Variables of the refinement module. */
+interface Refinement {
+  readonly convW: tf.Variable; // [M]
+  readonly convB: tf.Variable; // []
+  readonly fc1aW: tf.Variable; // [2NQ, H]
+  readonly fc1aB: tf.Variable; // [H]
+  readonly fc1bW: tf.Variable; // [H, 2NQ]
+  readonly fc1bB: tf.Variable; // [2NQ]
+  readonly fc2W: tf.Variable; // [2NQM, 2NQ] (theta_{T,2} part, in the [M, 2NQ] order)
+  readonly fc2Tau: tf.Variable; // [2NQ] (tau_T^2 part)
+  readonly fc2B: tf.Variable; // [2NQ]
+  readonly fc3W: tf.Variable; // [2NQ, NQ]
+  readonly fc3B: tf.Variable; // [NQ]
+}
+
+/** What a forward pass up to some layer computed (row layout: antenna m is a row). */
+export interface DlMampnetForward {
+  /** X_{r,t} of every layer computed so far, each [B, M, 2NQ] (entry (m, r) = X_r[r, m]). */
+  readonly x: tf.Tensor3D[];
+  /** tau_t^2 used by each layer, each [B]. */
+  readonly tau2: tf.Tensor1D[];
+  /** Refinement pre-activation a [B, NQ] (only for a full pass). */
+  readonly a?: tf.Tensor2D;
+  /** Intermediate refinement signals [B, 2NQ]: u after pool/unpool, kappa_HT (full pass). */
+  readonly u?: tf.Tensor2D;
+}
+
+/** Y_r in the row layout [B, M, 2L] (antenna m is a row [Re y_m; Im y_m]), divided by sigma. */
+export function receivedRows(y: ComplexTensor, noiseVar: number): tf.Tensor3D {
+  const rows = tf.concat([tf.transpose(y.re, [0, 2, 1]), tf.transpose(y.im, [0, 2, 1])], 2);
+  return tf.div(rows, Math.sqrt(noiseVar)) as tf.Tensor3D;
+}
+
+/** log((Q - eps)/eps) with eps the mean activity probability: the initial theta_1 (Sec. V-A). */
+export function theta1Base(activityProbability: tf.Tensor1D, Q: number): tf.Scalar {
+  const eps = tf.mean(activityProbability);
+  return tf.log(tf.div(tf.sub(Q, eps), eps)) as tf.Scalar;
+}
+
+/**
+ * The data-dependent initial theta_2 (per-real signal variance of an active row, sigma^2
+ * normalised): mean over the trials of (||Y_r||^2 / sigma^2 - L M) / (2 eps N M), at least 1e-3.
+ *
+ * @param yRows received rows of each batch ({@link receivedRows})
+ */
+export function theta2FromData(yRows: tf.Tensor3D[], activityProbability: tf.Tensor1D, scenario: Scenario): tf.Scalar {
+  const { numDevices: N, numAntennas: M, sequenceLength: L } = scenario;
+  const eps = tf.mean(activityProbability);
+  const energy = tf.concat(yRows.map((y) => tf.sum(tf.square(y), [1, 2])));
+  const excess = tf.sub(tf.mean(energy), L * M);
+  return tf.maximum(tf.div(excess, tf.mul(eps, 2 * N * M)), 1e-3) as tf.Scalar;
+}
+
+/**
+ * Max-pool / max-unpool with window Q along the last axis (Sec. IV-C): every consecutive block of
+ * Q entries keeps its largest entry (the first one on ties) and the others are set to 0. The kept
+ * positions are a constant mask, so the gradient flows only through the kept entries.
+ *
+ * @param o [B, blocks * Q]
+ */
+export function poolUnpool(o: tf.Tensor2D, Q: number): tf.Tensor2D {
+  if (Q === 1) return o;
+  const [B, width] = o.shape;
+  const blocks = tf.reshape(o, [B, width / Q, Q]);
+  const mask = tf.tidy(() => tf.oneHot(tf.argMax(blocks, 2), Q).toFloat()); // first maximum
+  return tf.reshape(tf.mul(blocks, mask), [B, width]) as tf.Tensor2D;
+}
+
+/**
+ * The variables and the forward pass of DL-mAMPnet. Layer t (t = 1..T), X_0 = 0, R_0 = Y_r, in
+ * sigma-normalised units:
+ *
+ *   tau_t^2 = ||R_{t-1}||_F^2 / (2 L M)
+ *   Z_t = X_{t-1} + B_t(R_{t-1})
+ *   X_t = v_t eta(Z_t; theta_{t,1}, theta_{t,2}, tau_t^2)                          (per real entry)
+ *   R_t = Y_r - S_r X_t + (v_t / C) (sum over the 2NQM entries of eta'(Z_t)) R_{t-1}    (56)-(57)
+ *
+ * then the refinement module (Sec. IV-C, Fig. 4) on X_T. Everything is kept in the row layout
+ * [B, M, 2NQ] / [B, M, 2L], whose row-major flattening is the paper's column-major vec.
+ */
+export class DlMampnetNetwork {
+  private readonly amp: AmpLayer[];
+  private readonly rm: Refinement;
+  /** theta2Init: the data-dependent initial value, stored with the weights (0 = not yet estimated). */
+  readonly theta2Init: tf.Variable;
+
+  /**
+   * Initialisation (Sec. V-A): B_t = S_r^T, v_t = 1, theta_{t,1} = log((Q - eps)/eps),
+   * theta_{t,2} = theta2Init (all as offsets from these), refinement He-normal (or the convInit /
+   * fc3Init options) from the `weights` stream, biases 0.
+   */
+  constructor(
+    private readonly options: NetworkOptions,
+    private readonly scenario: Scenario,
+    random: RandomStreams,
+  ) {
+    const { numDevices: N, numAntennas: M, sequenceLength: L } = scenario;
+    const Q = numSequences(scenario);
+    const K2 = 2 * N * Q;
+    const H = options.hiddenWidth ?? K2;
+    const g = random.onceGenerator('weights');
+    const he = (fanIn: number, shape: number[]): tf.Tensor => {
+      const size = shape.reduce((a, b) => a * b, 1);
+      const values = new Float32Array(size);
+      const std = Math.sqrt(2 / fanIn);
+      for (let i = 0; i < size; i++) values[i] = std * g.normal();
+      return tf.tensor(values, shape);
+    };
+    const built = tf.tidy(() => {
+      const bShape = options.bMode === 'dense' ? [K2 * M, 2 * L * M] : [K2, 2 * L];
+      const amp: AmpLayer[] = [];
+      for (let t = 0; t < options.layers; t++) {
+        amp.push({
+          dB: tf.variable(tf.zeros(bShape), true),
+          v: tf.variable(tf.scalar(1), true),
+          dTheta1: tf.variable(tf.zeros([M, K2]), true),
+          dLogTheta2: tf.variable(tf.zeros([M, K2]), true),
+        });
+      }
+      const theta2 = tf.variable(tf.scalar(options.theta2Init === 'data' ? 0 : options.theta2Init), true);
+      const convW = options.convInit === 'avg' ? tf.fill([M], 1 / M) : he(M, [M]);
+      const eye = tf.eye(N * Q);
+      // "pair": [I; I] + N(0, 0.01^2) (he(2, .) draws N(0, 1))
+      const fc3W = options.fc3Init === 'pair' ? tf.add(tf.concat([eye, eye], 0), tf.mul(he(2, [K2, N * Q]), 0.01)) : he(K2, [K2, N * Q]);
+      const rm: Refinement = {
+        convW: tf.variable(convW, true),
+        convB: tf.variable(tf.scalar(0), true),
+        fc1aW: tf.variable(he(K2, [K2, H]), true),
+        fc1aB: tf.variable(tf.zeros([H]), true),
+        fc1bW: tf.variable(he(H, [H, K2]), true),
+        fc1bB: tf.variable(tf.zeros([K2]), true),
+        fc2W: tf.variable(he(K2 * M + 1, [K2 * M, K2]), true),
+        fc2Tau: tf.variable(he(K2 * M + 1, [K2]), true),
+        fc2B: tf.variable(tf.zeros([K2]), true),
+        fc3W: tf.variable(fc3W, true),
+        fc3B: tf.variable(tf.zeros([N * Q]), true),
+      };
+      return { amp, rm, theta2 } as unknown as tf.TensorContainer;
+    }) as unknown as { amp: AmpLayer[]; rm: Refinement; theta2: tf.Variable };
+    this.amp = built.amp;
+    this.rm = built.rm;
+    this.theta2Init = built.theta2;
+  }
+
+  /**
+   * Every variable by its artifact name: layer<t>/dB, layer<t>/v, layer<t>/dTheta1,
+   * layer<t>/dLogTheta2 (t = 1..T), theta2Init, rm/conv/{kernel,bias}, rm/fc1a/{kernel,bias},
+   * rm/fc1b/{kernel,bias}, rm/fc2/{kernel,tau,bias}, rm/fc3/{kernel,bias}.
+   */
+  variables(): Record<string, tf.Variable> {
+    const out: Record<string, tf.Variable> = {};
+    this.amp.forEach((l, t) => {
+      out[`layer${t + 1}/dB`] = l.dB;
+      out[`layer${t + 1}/v`] = l.v;
+      out[`layer${t + 1}/dTheta1`] = l.dTheta1;
+      out[`layer${t + 1}/dLogTheta2`] = l.dLogTheta2;
+    });
+    out.theta2Init = this.theta2Init;
+    const r = this.rm;
+    Object.assign(out, {
+      'rm/conv/kernel': r.convW,
+      'rm/conv/bias': r.convB,
+      'rm/fc1a/kernel': r.fc1aW,
+      'rm/fc1a/bias': r.fc1aB,
+      'rm/fc1b/kernel': r.fc1bW,
+      'rm/fc1b/bias': r.fc1bB,
+      'rm/fc2/kernel': r.fc2W,
+      'rm/fc2/tau': r.fc2Tau,
+      'rm/fc2/bias': r.fc2B,
+      'rm/fc3/kernel': r.fc3W,
+      'rm/fc3/bias': r.fc3B,
+    });
+    return out;
+  }
+
+  /**
+   * The forward pass up to AMP layer `upTo` (1..T), and through the refinement module when
+   * `refine` and `upTo` = T. Not tidied (the caller's scope owns the tensors).
+   *
+   * @param y        received rows [B, M, 2L] ({@link receivedRows})
+   * @param codebook [L, NQ] complex
+   * @param base1    log((Q - eps)/eps) ({@link theta1Base})
+   * @param theta2   the initial theta_2 (theta2Init, or {@link theta2FromData} before it is set)
+   */
+  forward(y: tf.Tensor3D, codebook: ComplexTensor, base1: tf.Scalar, theta2: tf.Scalar, upTo: number, refine: boolean): DlMampnetForward {
+    const { numDevices: N, numAntennas: M, sequenceLength: L } = this.scenario;
+    const Q = numSequences(this.scenario);
+    const K2 = 2 * N * Q;
+    const B = y.shape[0];
+    const Sr = cx.realMatrix(codebook) as tf.Tensor2D; // [2L, 2NQ]
+    const SrT = tf.transpose(Sr) as tf.Tensor2D; // [2NQ, 2L]
+    const logInit = tf.log(theta2);
+    const dense = this.options.bMode === 'dense';
+    const kronBase = dense ? (tf.reshape(tf.mul(tf.reshape(tf.eye(M), [M, 1, M, 1]), tf.reshape(SrT, [1, K2, 1, 2 * L])), [M * K2, M * 2 * L]) as tf.Tensor2D) : undefined;
+    const C = this.options.onsagerNorm === '2LM' ? 2 * L * M : L * M;
+    let x: tf.Tensor3D = tf.zeros([B, M, K2]);
+    let r: tf.Tensor3D = y;
+    const xs: tf.Tensor3D[] = [];
+    const taus: tf.Tensor1D[] = [];
+    let theta2Last: tf.Tensor2D | undefined;
+    for (let t = 0; t < upTo; t++) {
+      const layer = this.amp[t];
+      const tau2 = tf.div(tf.sum(tf.square(r), [1, 2]), 2 * L * M) as tf.Tensor1D; // [B]
+      // Z_t = X_{t-1} + B_t(R_{t-1})
+      let br: tf.Tensor3D;
+      if (dense) {
+        const Bt = tf.add(kronBase as tf.Tensor2D, layer.dB) as tf.Tensor2D; // [M 2NQ, M 2L]
+        br = tf.reshape(matMul2d(tf.reshape(r, [B, M * 2 * L]) as tf.Tensor2D, tf.transpose(Bt) as tf.Tensor2D), [B, M, K2]);
+      } else {
+        const BtT = tf.transpose(tf.add(SrT, layer.dB)) as tf.Tensor2D; // [2L, 2NQ]
+        br = tf.reshape(matMul2d(tf.reshape(r, [B * M, 2 * L]) as tf.Tensor2D, BtT), [B, M, K2]);
+      }
+      const z = tf.add(x, br) as tf.Tensor3D;
+      const theta1 = tf.add(base1, layer.dTheta1);
+      const theta2t = tf.exp(tf.add(logInit, layer.dLogTheta2)) as tf.Tensor2D; // [M, 2NQ]
+      const den = scalarBgDenoiser(z, tf.reshape(tau2, [B, 1, 1]), theta1, theta2t);
+      const xNext = tf.mul(layer.v, den.eta) as tf.Tensor3D;
+      // R_t = Y - S_r X_t + (v_t / C) (sum_j eta'_j) R_{t-1}
+      const sx = tf.reshape(matMul2d(tf.reshape(xNext, [B * M, K2]) as tf.Tensor2D, Sr.transpose() as tf.Tensor2D), [B, M, 2 * L]);
+      const b = tf.reshape(tf.div(tf.mul(layer.v, tf.sum(den.derivative, [1, 2])), C), [B, 1, 1]);
+      r = tf.add(tf.sub(y, sx), tf.mul(b, r)) as tf.Tensor3D;
+      x = xNext;
+      xs.push(x);
+      taus.push(tau2);
+      theta2Last = theta2t;
+    }
+    if (!refine || upTo < this.options.layers) return { x: xs, tau2: taus };
+    const { a, u } = this.refine(x, taus[taus.length - 1], theta2Last as tf.Tensor2D);
+    return { x: xs, tau2: taus, a, u };
+  }
+
+  /**
+   * The refinement module (Sec. IV-C, Fig. 4): X_bar = |X_T| (/ tau_T with rmInputNorm "tau");
+   * c = 1xM convolution of X_bar; iota = mean over antennas; kappa_ST = sigmoid(FC1(iota)) * iota;
+   * o = ReLU(c - kappa_ST); u = max-pool/max-unpool of o over each Q-block;
+   * kappa_HT = ReLU(FC2([vec theta_{T,2}; tau_T^2])); a = FC3(u - kappa_HT) in R^{NQ}.
+   * Returns a [B, NQ] and u [B, 2NQ].
+   */
+  private refine(xT: tf.Tensor3D, tau2: tf.Tensor1D, theta2: tf.Tensor2D): { a: tf.Tensor2D; u: tf.Tensor2D } {
+    const Q = numSequences(this.scenario);
+    const M = this.scenario.numAntennas;
+    const [B, , K2] = xT.shape;
+    const r = this.rm;
+    const norm = this.options.rmInputNorm === 'tau';
+    let xBar = tf.abs(xT); // [B, M, 2NQ]   (49)
+    if (norm) xBar = tf.div(xBar, tf.reshape(tf.sqrt(tau2), [B, 1, 1]));
+    const c = tf.add(tf.sum(tf.mul(xBar, tf.reshape(r.convW, [1, M, 1])), 1), r.convB); // [B, 2NQ] 1xM conv
+    const iota = tf.mean(xBar, 1) as tf.Tensor2D; // [B, 2NQ] average pooling
+    const hidden = tf.relu(tf.add(matMul2d(iota, r.fc1aW as tf.Tensor2D), r.fc1aB)) as tf.Tensor2D;
+    const vartheta = tf.sigmoid(tf.add(matMul2d(hidden, r.fc1bW as tf.Tensor2D), r.fc1bB));
+    const kappaSt = tf.mul(vartheta, iota); // (50)-(51)
+    const o = tf.relu(tf.sub(c, kappaSt)) as tf.Tensor2D; // (52)
+    const u = poolUnpool(o, Q);
+    // kappa_HT = ReLU(FC2([vec theta_{T,2}; tau_T^2]))   (53)
+    const thetaFeat = norm ? tf.log(theta2) : theta2;
+    const tauFeat = norm ? tf.log(tau2) : tau2;
+    const fromTheta = matMul2d(tf.reshape(thetaFeat, [1, K2 * M]) as tf.Tensor2D, r.fc2W as tf.Tensor2D); // [1, 2NQ]
+    const kappaHt = tf.relu(tf.add(tf.add(fromTheta, tf.mul(tf.reshape(tauFeat, [B, 1]), r.fc2Tau)), r.fc2B));
+    const a = tf.add(matMul2d(tf.sub(u, kappaHt) as tf.Tensor2D, r.fc3W as tf.Tensor2D), r.fc3B) as tf.Tensor2D; // (54)
+    return { a, u };
+  }
+
+  dispose(): void {
+    for (const l of this.amp) for (const v of Object.values(l)) (v as tf.Variable).dispose();
+    for (const v of Object.values(this.rm)) (v as tf.Variable).dispose();
+    this.theta2Init.dispose();
+  }
+}
