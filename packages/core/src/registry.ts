@@ -111,3 +111,18 @@ export class Registry {
     return child.resolve(cls as unknown as new (...args: unknown[]) => KindInstance[K]);
   }
 }
+
+/**
+ * The plugin classes among a module's exports — values with a static `plugin` descriptor — in
+ * export order. A plugin package lists its plugins as one `export * from './<plugin>'` line each
+ * in a barrel module and registers `pluginClassesIn(barrel)`, so adding a plugin is one line.
+ */
+export function pluginClassesIn(exports: object): PluginClass[] {
+  const out: PluginClass[] = [];
+  for (const value of Object.values(exports)) {
+    if (typeof value !== 'function' || out.includes(value as PluginClass)) continue;
+    const info = (value as { plugin?: unknown }).plugin;
+    if (info !== null && typeof info === 'object' && 'kind' in info && 'name' in info) out.push(value as PluginClass);
+  }
+  return out;
+}

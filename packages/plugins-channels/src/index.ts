@@ -1,15 +1,11 @@
 import 'reflect-metadata';
-import type { PluginClass, Registry } from '@gfra/core';
-import { RayleighChannel } from './rayleigh';
-import { PerResourceRayleighChannel } from './per-resource-rayleigh';
-import { PathLossRayleighChannel } from './path-loss-rayleigh';
+import { pluginClassesIn, type PluginClass, type Registry } from '@gfra/core';
+import * as plugins from './plugins';
 
-export { RayleighChannel, RayleighParams } from './rayleigh';
-export { PathLossRayleighChannel, PathLossRayleighParams, PATH_LOSS_DEFAULTS, snrDbAt, snrRangeDb } from './path-loss-rayleigh';
-export { PerResourceRayleighChannel, PerResourceRayleighParams, perResourceNoiseVar } from './per-resource-rayleigh';
+export * from './plugins';
 
-/** Every channel plugin of this package. */
-export const channelPlugins: readonly PluginClass[] = [RayleighChannel, PerResourceRayleighChannel, PathLossRayleighChannel];
+/** Every channel plugin of this package (listed in plugins.ts, one line each). */
+export const channelPlugins: readonly PluginClass[] = pluginClassesIn(plugins);
 
 /** Register this package's plugins in `registry` (no side effects on import). */
 export function registerChannels(registry: Registry): Registry {

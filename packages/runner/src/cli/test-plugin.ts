@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import { applyDefaults, GfraUserError, Registry, SpecError, type PluginClass, type Scenario } from '@gfra/core';
 import { describePluginContract } from '@gfra/core/testing';
+import { resolveSlot } from '../plan/descriptors';
 import { loadPluginModules } from '../spec/plugins';
 import { typeCheckPlugins } from '../spec/plugin-types';
 
@@ -40,7 +41,7 @@ export async function testPluginFile(file: string, write: (text: string) => void
   const mocha = new Mocha({ timeout: 120000, reporter: 'spec', color: process.stdout.isTTY === true });
   // The bdd interface (describe / it) for the suite that follows.
   mocha.suite.emit('pre-require', globalThis, absolute, mocha);
-  for (const cls of plugins) describePluginContract(cls, { scenario: contractScenario(cls) });
+  for (const cls of plugins) describePluginContract(cls, { scenario: contractScenario(registry, cls) });
   const failed = await new Promise<number>((resolve) => {
     const runner = mocha.run((failures) => resolve(failures));
     runner.on('end', () => undefined);
@@ -57,14 +58,8 @@ const SCENARIOS: readonly Scenario[] = [
 ];
 
 /** The first tiny scenario the plugin's own `check` accepts with its default params. */
-function contractScenario(cls: PluginClass): Scenario {
-  const params = applyDefaults(cls.plugin.params, {}) as Record<string, unknown>;
-  for (const scenario of SCENARIOS) {
-    try {
-      if ((cls.plugin.check?.(params, scenario) ?? []).length === 0) return scenario;
-    } catch {
-      // A check that throws is reported by the contract's own descriptor test.
-    }
-  }
-  return SCENARIOS[0];
+function contractScenario(registry: Registry, cls: PluginClass): Scenario {
+  const { kind, name } = cls.plugin;
+  const config = { plugin: name, params: applyDefaults(cls.plugin.params, {}) as Record<string, unknown> };
+  return SCENARIOS.find((scenario) => resolveSlot(registry, kind, config, scenario, kind).problems.length === 0) ?? SCENARIOS[0];
 }

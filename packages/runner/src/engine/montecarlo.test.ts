@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { Type } from '@sinclair/typebox';
-import { injectable } from 'tsyringe';
-import { definePlugin, fitThreshold, TrialDomain, type Detector, type Estimate, type Observation } from '@gfra/core';
+import { inject, injectable } from 'tsyringe';
+import { definePlugin, fitThreshold, TOKENS, TrialDomain, type Detector, type Estimate, type Observation } from '@gfra/core';
 import { builtinRegistry } from '../spec/plugins';
 import { Pipeline } from './pipeline';
 import { container } from 'tsyringe';
@@ -47,6 +47,33 @@ class ScorelessDetector implements Detector {
   });
   detect(obs: Observation): Estimate {
     return { activity: tf.zeros([obs.y.re.shape[0], 20]) as tf.Tensor2D };
+  }
+}
+
+/** Returns what its `mode` says: NaN scores for one device of every 4th trial, or a score of the wrong shape (test plugin). */
+@injectable()
+class MisbehavingDetector implements Detector {
+  static readonly plugin = definePlugin({
+    kind: 'detector',
+    name: 'misbehaving',
+    summary: 'Returns NaN activity scores or a wrongly shaped activity (a broken third-party plugin, for the error message)',
+    params: Type.Object({ mode: Type.Union([Type.Literal('nan'), Type.Literal('shape')]) }, { additionalProperties: false }),
+    provides: () => ['activityScore', 'activity'],
+  });
+  constructor(@inject(TOKENS.params) private readonly params: { mode: 'nan' | 'shape' }) {}
+  detect(obs: Observation): Estimate {
+    return tf.tidy(() => {
+      const B = obs.y.re.shape[0];
+      const N = 20;
+      if (this.params.mode === 'shape') {
+        const score = tf.zeros([B, N]) as tf.Tensor2D;
+        return { activityScore: score, activity: tf.zeros([B, N - 1]) as tf.Tensor2D };
+      }
+      // NaN at device 3 of trials 0, 4, 8, ...: B/4 (rounded up) non-finite scores per batch.
+      const nan = Array.from({ length: B * N }, (_, i) => (Math.floor(i / N) % 4 === 0 && i % N === 3 ? Number.NaN : 1));
+      const score = tf.tensor2d(nan, [B, N]);
+      return { activityScore: score, activity: tf.onesLike(score) as tf.Tensor2D };
+    });
   }
 }
 
@@ -118,6 +145,30 @@ describe('Monte Carlo engine', () => {
     const before = tf.memory().numTensors;
     await runAll(tinySpec({ montecarlo: { batchSize: 16, targetEvents: 10, maxTrials: 64, maxSeconds: 60 } }));
     expect(tf.memory().numTensors).to.equal(before);
+  });
+
+  it('a non-finite activity score is an error naming the detector and the count, not a silent miss', async () => {
+    const registry = builtinRegistry().register(MisbehavingDetector);
+    const spec = tinySpec({ candidates: { broken: { detector: { plugin: 'misbehaving', params: { mode: 'nan' } } } } });
+    let message = '';
+    try {
+      await runAll(spec, registry);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    // tinySpec: batches of 16 trials, so trials 0, 4, 8, 12 of the first batch carry one NaN each.
+    expect(message).to.match(/^\[detector:misbehaving\] candidates\.broken\.detector: returned 4 non-finite activity scores \(NaN or infinite\) in 16 trials x 20 devices/);
+  });
+
+  it('an output whose shape does not match the declared outputs is reported against the detector, not a metric', async () => {
+    const registry = builtinRegistry().register(MisbehavingDetector);
+    let message = '';
+    try {
+      await runAll(tinySpec({ candidates: { broken: { detector: { plugin: 'misbehaving', params: { mode: 'shape' } } } } }), registry);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).to.match(/^\[detector:misbehaving\] candidates\.broken\.detector: output activity has shape \[16, 19\]; expected \[16, 20\]/);
   });
 
   it('stops a job when aborted and marks it interrupted', async () => {

@@ -1,0 +1,7 @@
+/**
+ * Every channel plugin of this package, one line each, in registration order. A new plugin is
+ * one more line here; `index.ts` registers what this module exports (`pluginClassesIn`).
+ */
+export * from './rayleigh';
+export * from './per-resource-rayleigh';
+export * from './path-loss-rayleigh';

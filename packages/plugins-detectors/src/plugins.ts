@@ -1,0 +1,17 @@
+/**
+ * Every detector plugin of this package, one line each, in registration order (the order of
+ * `gfra list` and of the schema). A new plugin is one more line here; `index.ts` registers what
+ * this module exports (`pluginClassesIn`).
+ */
+export * from './correlation-energy';
+export * from './scma-mpa';
+export * from './mlp-activity';
+export * from './mmv-amp';
+export * from './covariance-ml';
+export * from './exhaustive-ml';
+export * from './group-lasso';
+export * from './group-lasso-unfolded';
+export * from './amp-unfolded';
+export * from './dl-mampnet';
+export * from './map-unfolded';
+export * from './covariance-lasso';

@@ -1,0 +1,9 @@
+/**
+ * Every encoder plugin of this package, one line each, in registration order. A new plugin is
+ * one more line here; `index.ts` registers what this module exports (`pluginClassesIn`).
+ */
+export * from './gaussian-pilots';
+export * from './scma-codebook';
+export * from './learned-pilots';
+export * from './codebook-file';
+export * from './random-pilots';
