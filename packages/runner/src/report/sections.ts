@@ -2,6 +2,7 @@
  * The report's text sections, one block per run: the spec summary, the results table, time per
  * candidate and the environment.
  */
+import { UPSTREAM_SLOTS } from '@gfra/core';
 import { formatNumber } from '../results/format';
 import { shortName, sweptParams } from '../plot/params';
 import type { PlotRun } from '../plot/rows';
@@ -27,7 +28,7 @@ export function specSummary(run: PlotRun): string {
   const { data } = run;
   const spec = data.spec;
   const candidates = Object.entries(spec.candidates ?? {}).map(([name, c]) => {
-    const overrides = (['traffic', 'channel', 'encoder'] as const).filter((k) => c[k] !== undefined).map((k) => `${k}: ${slot(c[k])}`);
+    const overrides = UPSTREAM_SLOTS.filter((k) => c[k] !== undefined).map((k) => `${k}: ${slot(c[k])}`);
     return `<li><b>${esc(name)}</b>: <code>${esc(slot(c.detector))}</code>${overrides.length > 0 ? ` (${esc(overrides.join('; '))})` : ''}</li>`;
   });
   const sweep = Object.entries(spec.sweep ?? {}).map(([k, v]) => `<li><code>${esc(k)}</code>: ${esc(v.map((x) => compact(x)).join(', '))}</li>`);
