@@ -213,7 +213,7 @@ export interface Detector extends PluginInstance {
 
 /** How a statistic is accumulated and how its interval is computed. */
 export type StatisticKind =
-  /** events / samples, Wilson interval; can be a stopping target. */
+  /** events / samples, trial-clustered Wilson interval (clusteredRateInterval); can be a stopping target. */
   | 'rate'
   /** mean of per-trial values, Student-t interval. */
   | 'mean'

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import {
+  clusteredRateInterval,
   betaI,
   gammaP,
   gammaQ,
@@ -219,5 +220,64 @@ describe('stats', () => {
       const se = Math.sqrt((confidence * (1 - confidence)) / R);
       expect(covered / R).to.be.closeTo(confidence, 5 * se);
     });
+  });
+});
+
+describe('stats: trial-clustered rate intervals', () => {
+  /**
+   * Coverage under group activity: G = 2 groups, one of which is active in each trial (each with
+   * probability 1/2), so the N devices of a trial share its state. A device errs with probability
+   * 0.02 in the first state and 0.18 in the second: the true rate is 0.10, and the intra-trial
+   * correlation gives a design effect of about 1 + (N - 1) rho = 1 + 39 * 0.0064 / 0.09 = 3.8.
+   *
+   * Tolerances, fixed before looking: with 400 independent replications the coverage estimate of
+   * a 95 % interval has standard error sqrt(0.95 * 0.05 / 400) = 0.011, so the clustered interval
+   * must cover in [0.91, 0.99] (about 3.5 SE either side; the delta method may undercover slightly
+   * at T = 200). The per-device Wilson interval acts as if it had 3.8 times the samples: its
+   * half-width is about 1/sqrt(3.8) of the right one, so its coverage is about
+   * 2 Phi(1.96 / sqrt(3.8)) - 1 = 0.69; it must be below 0.85 (9 SE under nominal).
+   */
+  it('covers at about its nominal rate when devices of a trial are correlated; per-device Wilson does not', () => {
+    const T = 200;
+    const N = 40;
+    const truth = 0.1;
+    const reps = 400;
+    let clusteredCovers = 0;
+    let wilsonCovers = 0;
+    for (let r = 0; r < reps; r++) {
+      const g = Generator.fromKey(['clustered-coverage', r]);
+      const c = { trials: 0, events: 0, samples: 0, events2: 0, samples2: 0, cross: 0 };
+      for (let t = 0; t < T; t++) {
+        const p = g.uniform() < 0.5 ? 0.02 : 0.18;
+        let e = 0;
+        for (let n = 0; n < N; n++) if (g.uniform() < p) e += 1;
+        c.trials += 1;
+        c.events += e;
+        c.samples += N;
+        c.events2 += e * e;
+        c.samples2 += N * N;
+        c.cross += e * N;
+      }
+      const clustered = clusteredRateInterval(c, 0.95);
+      const wilson = wilsonInterval(c.events, c.samples, 0.95);
+      if ((clustered.low as number) <= truth && truth <= (clustered.high as number)) clusteredCovers += 1;
+      if ((wilson.low as number) <= truth && truth <= (wilson.high as number)) wilsonCovers += 1;
+    }
+    expect(clusteredCovers / reps, 'clustered coverage').to.be.within(0.91, 0.99);
+    expect(wilsonCovers / reps, 'per-device Wilson coverage').to.be.below(0.85);
+  });
+
+  it('is the Wilson interval on n when devices are independent, and on T when all devices of a trial agree', () => {
+    // Independent: every trial has the same count -> V = 0 -> n_eff = n (capped).
+    const same = clusteredRateInterval({ trials: 10, events: 20, samples: 100, events2: 10 * 4, samples2: 10 * 100, cross: 10 * 2 * 10 }, 0.95);
+    expect(same.effectiveSamples).to.equal(100);
+    expect(same.low).to.equal(wilsonInterval(20, 100, 0.95).low);
+    // Perfectly correlated: trials are all-error or no-error (2 of 10 trials, 10 devices each).
+    const all = clusteredRateInterval({ trials: 10, events: 20, samples: 100, events2: 2 * 100, samples2: 10 * 100, cross: 2 * 100 }, 0.95);
+    // V = 10/9 * (2 * (10 - 2)^2 + 8 * 2^2) / 100^2 = 10/9 * 160 / 10000; n_eff = 0.16 / V = 9 -> clamped to T = 10.
+    expect(all.effectiveSamples).to.equal(10);
+    expect(all.high).to.be.closeTo(wilsonInterval(2, 10, 0.95).high as number, 1e-12);
+    // No trial with samples: no interval.
+    expect(clusteredRateInterval({ trials: 0, events: 0, samples: 0, events2: 0, samples2: 0, cross: 0 }, 0.95)).to.deep.equal({ low: null, high: null, effectiveSamples: 0 });
   });
 });

@@ -180,6 +180,49 @@ export function wilsonInterval(events: number, samples: number, confidence: numb
   return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
 }
 
+/** Per-trial sums of a rate statistic, for {@link clusteredRateInterval}. */
+export interface ClusteredCounts {
+  /** Trials that contributed samples (n_t > 0): the independent units. */
+  readonly trials: number;
+  /** sum_t e_t: error events. */
+  readonly events: number;
+  /** sum_t n_t: samples (devices, bits, ...). */
+  readonly samples: number;
+  /** sum_t e_t^2, sum_t n_t^2, sum_t e_t n_t. */
+  readonly events2: number;
+  readonly samples2: number;
+  readonly cross: number;
+}
+
+/**
+ * Interval for a rate R = sum_t e_t / sum_t n_t whose samples come in clusters (the N devices of
+ * one trial share its activity pattern, noise and interference), treating the trial as the
+ * independent unit: a Wilson interval on the effective sample size n_eff = R (1 - R) / V, where
+ * V is the delta-method (ratio-estimator) variance of R over trials,
+ *
+ *   V = T / (T - 1) * sum_t (e_t - R n_t)^2 / (sum_t n_t)^2,
+ *
+ * (Kish's design effect, deff = n / n_eff; the Wilson-with-effective-size form of Korn and
+ * Graubard, "Confidence intervals for proportions with small expected number of positive counts
+ * estimated from survey data", Survey Methodology 24(2), 1998). n_eff is kept in [T, n]: between
+ * perfectly correlated devices (one independent sample per trial) and independent ones (plain
+ * Wilson). With no event, or only events, V says nothing about the correlation and the
+ * conservative end n_eff = T is used. With one sample per trial this is exactly the Wilson
+ * interval.
+ */
+export function clusteredRateInterval(c: ClusteredCounts, confidence: number): Interval & { readonly effectiveSamples: number } {
+  const { trials: T, events, samples: n } = c;
+  if (n <= 0 || T <= 0) return { low: null, high: null, effectiveSamples: 0 };
+  const R = events / n;
+  let effective = T;
+  if (R > 0 && R < 1 && T > 1) {
+    const residual = Math.max(0, c.events2 - 2 * R * c.cross + R * R * c.samples2); // sum_t (e_t - R n_t)^2
+    const V = ((T / (T - 1)) * residual) / (n * n);
+    effective = V > 0 ? Math.min(n, Math.max(T, (R * (1 - R)) / V)) : n;
+  }
+  return { ...wilsonInterval(R * effective, effective, confidence), effectiveSamples: effective };
+}
+
 /** Student-t interval for a mean from its sample mean, sample variance and count. */
 export function tInterval(mean: number, variance: number, n: number, confidence: number): Interval {
   if (n < 2) return { low: null, high: null };

@@ -10,6 +10,7 @@ import { GroupLassoUnfoldedDetector } from './group-lasso-unfolded';
 import { AmpUnfoldedDetector } from './amp-unfolded';
 import { MapUnfoldedDetector } from './map-unfolded';
 import { CovarianceLassoDetector } from './covariance-lasso';
+import { MmvAmpDetector } from './mmv-amp';
 
 /** A sparse 6-user, 4-RE codebook with Q = 4 (random values on the 6x4 SCMA factor graph) and a per-resource channel. */
 const scmaObservation: ContractOptions['observation'] = (s, batch) => {
@@ -46,3 +47,4 @@ describePluginContract(ExhaustiveMlDetector, {
 });
 describePluginContract(CovarianceMlDetector, { params: { precision: 'float32', sweeps: 3 } });
 describePluginContract(GroupLassoDetector, { scenario: ONE_PILOT, params: { solver: 'bcd', iterations: 5, threshold: { rule: 'fixed', value: 0.2 } } });
+describePluginContract(MmvAmpDetector, { params: { damping: 0.3 } });

@@ -64,10 +64,61 @@ describe('detector:group-lasso-unfolded (GL-NN)', () => {
     }
     const after = mse(unf, train);
     expect(after, `training MSE ${before} -> ${after}`).to.be.below(0.9 * before);
-    expect(unf.tunables()).to.not.deep.equal([0.3, 1]);
     for (const d of [train]) tf.dispose([d.x.re, d.x.im, d.obs.y.re, d.obs.y.im, d.obs.codebook?.re, d.obs.codebook?.im] as tf.Tensor[]);
     opt.dispose();
     unf.dispose();
     plain.dispose();
+  });
+
+  it('the gradient of the loss in the tunables (log lambda, log rho) matches central finite differences, per trial (float32 bound + truncation estimate)', () => {
+    // One trial per batch: the loss is piecewise smooth, with a kink wherever a row of an ADMM
+    // iterate crosses the group soft threshold; with many trials these kinks are dense in the
+    // tunables and no finite difference resolves the pointwise derivative that autodiff returns.
+    for (const key of ['gradient-0', 'gradient-1', 'gradient-2']) {
+      const train = batch(key, 1);
+      const unf = new GroupLassoUnfoldedDetector(params(), scenario, new RandomStreams(['w']));
+      const vars = unf.trainableVariables();
+      const loss = () => tf.tidy(() => tf.mean(cx.abs2(cx.sub(train.x, unf.estimate(train.obs)))) as tf.Scalar);
+      const value = (): number => {
+        const l = loss();
+        const v = l.dataSync()[0];
+        l.dispose();
+        return v;
+      };
+      const tunables = [vars['tunables/logLambda'], vars['tunables/logRho']];
+      const auto = tf.tidy(() => {
+        const { grads } = tf.variableGrads(loss, tunables);
+        return tunables.map((v) => grads[v.name].dataSync()[0]);
+      });
+      const L0 = value();
+      // Tolerance. The loss is evaluated in float32 through U = 10 unrolled ADMM blocks and a mean
+      // over N M = 40 entries: about 25 roundings per block (a sum of <= 20 terms, a few
+      // elementwise ops) on the longest chain, 250 in all, which accumulate like a random walk,
+      // and the ADMM iteration is non-expansive, so it does not amplify them: relative error
+      // eps_L ~ sqrt(250) u ~ 16 u. A central difference with step h is then off by about
+      // eps_L |L| / h (rounding), plus its
+      // truncation error c h^p (p = 2 where smooth, p = 1 across a kink), which is at most
+      // |D(2h) - D(h)| = c h^p (2^p - 1). The autodiff gradient carries eps_L of its own.
+      const h = 1e-3;
+      const epsL = 16 * 2 ** -24;
+      tunables.forEach((v, i) => {
+        const central = (step: number) => {
+          v.assign(tf.scalar(step));
+          const up = value();
+          v.assign(tf.scalar(-step));
+          const down = value();
+          v.assign(tf.scalar(0));
+          return (up - down) / (2 * step);
+        };
+        const dh = central(h);
+        const d2h = central(2 * h);
+        const tol = (epsL * Math.abs(L0)) / h + Math.abs(d2h - dh) + epsL * Math.abs(auto[i]);
+        const label = `${key}, ${['log lambda', 'log rho'][i]} (loss ${L0}, D(h) ${dh}, D(2h) ${d2h}, tolerance ${tol})`;
+        expect(Math.abs(dh), `${label}: the derivative is resolved`).to.be.above(3 * tol);
+        expect(auto[i], `${label}: autodiff vs central difference`).to.be.closeTo(dh, tol);
+      });
+      tf.dispose([train.x.re, train.x.im, train.obs.y.re, train.obs.y.im, train.obs.codebook?.re, train.obs.codebook?.im] as tf.Tensor[]);
+      unf.dispose();
+    }
   });
 });

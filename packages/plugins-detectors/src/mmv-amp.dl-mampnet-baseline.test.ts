@@ -5,8 +5,8 @@
  * SER (wrong activity or wrong message, Sec. V) that falls with the pilot length L and with the
  * number of antennas M, in the paper's near-far setting (per-device SNR spread over 3.9 ... 51.7 dB:
  * 23 dBm transmit power over the paper's path-loss range), and on a tiny system its block error
- * rate is no better than exhaustive joint MAP's (pilot-oracle.test.ts does the same with the "map"
- * threshold).
+ * rate is no better than exhaustive joint MAP's and better than that of declaring nobody active
+ * (pilot-oracle.test.ts does the same with the "map" threshold).
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
@@ -48,7 +48,7 @@ describe('DL-mAMPnet baseline: AMP-based joint detector, SER against L and M (st
     expect(few.ser - many.ser, `SER ${few.ser} (M = 4) vs ${many.ser} (M = 16)`).to.be.above(3 * Math.hypot(few.se, many.se));
   });
 
-  it('tiny case (N = 5, L = 4, M = 4, J = 1, SNR 5 ... 15 dB): block error rate no better than exhaustive joint MAP (paired, 3 SE)', () => {
+  it('tiny case (N = 5, L = 4, M = 4, J = 1, SNR 5 ... 15 dB): block error rate no better than exhaustive joint MAP (paired, 3 SE), better than the all-inactive guess (paired, 5 SE)', () => {
     const scenario: Scenario = { numDevices: 5, numAntennas: 4, sequenceLength: 4, bitsPerDevice: 1 };
     const B = 400;
     const data = synthetic({ scenario, trials: B, activityProb: 0.2, snrDb: [5, 15], key: 'ser-map' });
@@ -69,5 +69,12 @@ describe('DL-mAMPnet baseline: AMP-based joint detector, SER against L and M (st
     const rate = (e: number[]) => e.reduce((s, v) => s + v, 0) / B;
     expect(mean, `block error AMP ${rate(eAmp)} vs MAP ${rate(eMap)}`).to.be.at.least(-3 * (sd / Math.sqrt(B)));
     expect(rate(eMap), 'MAP makes errors here (a meaningful comparison)').to.be.above(0.02);
+    // From the other side: the trivial detector that declares nobody active errs exactly in the
+    // blocks with an active device; AMP's paired advantage over it must exceed 5 standard errors.
+    const eNone = data.activity.map((row) => (row.some((on) => on === 1) ? 1 : 0));
+    const g = eNone.map((v, b) => v - eAmp[b]);
+    const gMean = g.reduce((s, v) => s + v, 0) / B;
+    const gSd = Math.sqrt(g.reduce((s, v) => s + (v - gMean) ** 2, 0) / (B - 1));
+    expect(gMean, `block error AMP ${rate(eAmp)} vs all-inactive ${rate(eNone)}`).to.be.above(5 * (gSd / Math.sqrt(B)));
   });
 });

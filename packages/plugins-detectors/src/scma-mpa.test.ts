@@ -88,6 +88,8 @@ interface Reference {
   readonly llr: number[][][];
   /** Max-log bit metrics: max over hypotheses with b = 1 minus max with b = 0, [b][n][j]. */
   readonly maxLogLlr: number[][][];
+  /** Per trial: the largest |log p(y | q)| over the hypotheses (the size of the numbers MPA adds). */
+  readonly maxMetric: number[];
 }
 
 /**
@@ -102,6 +104,7 @@ function bruteForce(book: Book, t: Trials, sigma2: number): Reference {
   const jointMl: number[][] = [];
   const llr: number[][][] = [];
   const maxLogLlr: number[][][] = [];
+  const maxMetric: number[] = [];
   const metric = new Float64Array(H);
   // hx[((n * Q + q) * LM + i) * 2 + part]: h[n, l, m] x_{n, q}[l], i = l * M + m
   const hx = new Float64Array(N * Q * LM * 2);
@@ -138,6 +141,7 @@ function bruteForce(book: Book, t: Trials, sigma2: number): Reference {
       if (metric[c] > metric[best]) best = c;
     }
     jointMl.push(Array.from({ length: N }, (_, n) => (best >> (n * J)) & (Q - 1)));
+    maxMetric.push(metric.reduce((a, v) => Math.max(a, Math.abs(v)), 0));
     const top = metric[best];
     const sums = Array.from({ length: N }, () => Array.from({ length: J }, () => [0, 0]));
     const maxes = Array.from({ length: N }, () => Array.from({ length: J }, () => [-Infinity, -Infinity]));
@@ -155,7 +159,7 @@ function bruteForce(book: Book, t: Trials, sigma2: number): Reference {
     llr.push(sums.map((u) => u.map(([p0, p1]) => Math.log(p1) - Math.log(p0))));
     maxLogLlr.push(maxes.map((u) => u.map(([m0, m1]) => m1 - m0)));
   }
-  return { jointMl, llr, maxLogLlr };
+  return { jointMl, llr, maxLogLlr, maxMetric };
 }
 
 /** The codebook as the [L, N*Q] side information (column n*Q + q). */
@@ -221,7 +225,7 @@ function pairedBitDifference(t: Trials, a: (b: number, n: number, j: number) => 
  * A naive per-trial loop implementation of the MPA equations in the plugin's doc comment (flooding
  * schedule, uniform priors), written independently of the vectorised plugin.
  */
-function naiveMpa(book: Book, t: Trials, iterations: number, maxLog: boolean): number[][][] {
+function naiveMpa(book: Book, t: Trials, iterations: number, maxLog: boolean): { llr: number[][][]; maxMetric: number[] } {
   const { N, L, M, Q } = t;
   const J = Math.log2(Q);
   const lse = (xs: number[]) => {
@@ -230,6 +234,7 @@ function naiveMpa(book: Book, t: Trials, iterations: number, maxLog: boolean): n
   };
   const onRe = Array.from({ length: L }, (_, l) => [...Array(N).keys()].filter((n) => book[n].some((cw) => cw[l][0] !== 0 || cw[l][1] !== 0)));
   const out: number[][][] = [];
+  const maxMetric: number[] = [];
   for (let b = 0; b < t.B; b++) {
     // phi[l][c], c indexes the codewords of onRe[l] (base Q, first user most significant)
     const phi = onRe.map((us, l) =>
@@ -249,6 +254,7 @@ function naiveMpa(book: Book, t: Trials, iterations: number, maxLog: boolean): n
         return -d / t.sigma2;
       }),
     );
+    maxMetric.push(Math.max(...phi.flat().map(Math.abs)));
     const vf = onRe.map((us) => us.map(() => new Array<number>(Q).fill(0))); // vf[l][k][q]: user onRe[l][k] -> RE l
     let fv = onRe.map((us) => us.map(() => new Array<number>(Q).fill(0))); // fv[l][k][q]: RE l -> user onRe[l][k]
     for (let it = 0; it < iterations; it++) {
@@ -290,8 +296,11 @@ function naiveMpa(book: Book, t: Trials, iterations: number, maxLog: boolean): n
       ),
     );
   }
-  return out;
+  return { llr: out, maxMetric };
 }
+
+/** float32 unit roundoff. */
+const U32 = 2 ** -24;
 
 const SCMA = scma6x4();
 const ES = energy(SCMA); // 2/3
@@ -339,7 +348,7 @@ describe('detector:scma-mpa', () => {
     tf.dispose([codebook.re, codebook.im, y.re, y.im, block.re, block.im, dense.re, dense.im, h.re, h.im, y2.re, y2.im]);
   });
 
-  it('is exact on a tree-shaped factor graph: LLRs equal the brute-force bitwise MAP (log) and max-log metrics (atol 2e-3)', () => {
+  it('is exact on a tree-shaped factor graph: LLRs equal the brute-force bitwise MAP (log) and max-log metrics (float32 bound)', () => {
     // 3 users, 2 REs: user 0 on RE 0, user 1 on both, user 2 on RE 1 -> a chain, so MPA is exact
     // once messages have crossed it (2 iterations). Q = 4, M = 2 antennas, moderate SNR.
     const pts: Cplx[] = [[1, 0.2], [-0.3, 1], [-1, -0.4], [0.5, -1]];
@@ -363,10 +372,14 @@ describe('detector:scma-mpa', () => {
         const out = mpa(cb, t, { variant, iterations: 3 });
         const want = variant === 'log-mpa' ? ref.llr : ref.maxLogLlr;
         for (let b = 0; b < t.B; b++) {
+          // float32: the metrics -|y - sum h x|^2 / sigma^2 (size <= maxMetric) are formed, summed
+          // into messages and log-sum-exp'd, and two of them subtracted: each step rounds at u
+          // relative to numbers of that size; 16 such steps bound the chain (3 iterations on 2 REs).
+          const tol = 16 * U32 * ref.maxMetric[b] + 1e-6;
           for (let n = 0; n < 3; n++) {
             for (let j = 0; j < 2; j++) {
               const w = want[b][n][j];
-              expect(out.llr[b][n][j], `${name} ${variant} LLR[${b}][${n}][${j}]`).to.be.closeTo(w, 2e-3 * Math.max(1, Math.abs(w)));
+              expect(out.llr[b][n][j], `${name} ${variant} LLR[${b}][${n}][${j}]`).to.be.closeTo(w, tol);
             }
           }
         }
@@ -386,30 +399,47 @@ describe('detector:scma-mpa', () => {
     }
   });
 
-  it('high SNR (Rayleigh, Eb/N0 = 20 dB, M = 1 and 2): MPA decisions agree with brute-force joint ML in >= 99.5 % of symbols', () => {
+  it('high SNR (Rayleigh, Eb/N0 = 20 dB, M = 1 and 2): MPA symbol errors are those of brute-force joint ML (paired, 5 SE)', () => {
     for (const M of [1, 2]) {
       const t = simulate(SCMA, 300, M, sigma2At(20), 'rayleigh', `high-${M}`);
       const ref = bruteForce(SCMA, t, t.sigma2);
       const out = mpa(SCMA, t, {});
+      // Per symbol: error of MPA minus error of joint ML (against the sent message). At high SNR
+      // MPA's decision should be the ML one; we test E d = 0 two-sided at 5 SE of the paired mean
+      // (zero discordant symbols give SE 0 and pass; one alone is 1 SE).
+      const d: number[] = [];
       let agree = 0;
-      for (let b = 0; b < t.B; b++) for (let n = 0; n < 6; n++) agree += out.message[b][n] === ref.jointMl[b][n] ? 1 : 0;
-      expect(agree / (t.B * 6), `M = ${M}`).to.be.at.least(0.995);
+      for (let b = 0; b < t.B; b++) {
+        for (let n = 0; n < 6; n++) {
+          const sent = t.messages[b][n];
+          d.push((out.message[b][n] !== sent ? 1 : 0) - (ref.jointMl[b][n] !== sent ? 1 : 0));
+          agree += out.message[b][n] === ref.jointMl[b][n] ? 1 : 0;
+        }
+      }
+      const mean = d.reduce((a, v) => a + v, 0) / d.length;
+      const se = Math.sqrt(d.reduce((a, v) => a + (v - mean) ** 2, 0) / (d.length - 1) / d.length);
+      expect(mean, `M = ${M}: SER(MPA) - SER(joint ML), ${agree} of ${d.length} decisions equal`).to.be.closeTo(0, 5 * se);
     }
   });
 });
 
 
 describe('detector:scma-mpa against brute force and closed forms (statistical, fixed seeds)', () => {
-  it('on the loopy 6x4 graph equals a naive loop implementation of the same equations (M = 2; atol 1e-3 relative)', () => {
+  it('on the loopy 6x4 graph equals a naive loop implementation of the same equations (M = 2; float32 bound)', () => {
     const t = simulate(SCMA, 30, 2, sigma2At(6), 'rayleigh', 'naive');
+    const I = 4;
     for (const variant of ['log-mpa', 'max-log-mpa'] as const) {
-      const got = mpa(SCMA, t, { variant, iterations: 4 }).llr;
-      const want = naiveMpa(SCMA, t, 4, variant === 'max-log-mpa');
+      const got = mpa(SCMA, t, { variant, iterations: I }).llr;
+      const { llr: want, maxMetric } = naiveMpa(SCMA, t, I, variant === 'max-log-mpa');
       for (let b = 0; b < t.B; b++) {
+        // float32 against float64: every message is a log-sum-exp of a per-RE metric (size <=
+        // maxMetric) plus <= d_v = 2 incoming messages, so after I iterations the numbers reach
+        // ~ 2 (I + 1) maxMetric; ~16 roundings per iteration at u relative to that size.
+        const tol = 16 * U32 * 2 * (I + 1) * maxMetric[b] + 1e-6;
         for (let n = 0; n < 6; n++) {
           for (let j = 0; j < 2; j++) {
             const w = want[b][n][j];
-            expect(got[b][n][j], `${variant} LLR[${b}][${n}][${j}]`).to.be.closeTo(w, 1e-3 * Math.max(1, Math.abs(w)));
+            expect(got[b][n][j], `${variant} LLR[${b}][${n}][${j}]`).to.be.closeTo(w, tol);
           }
         }
       }
@@ -429,7 +459,8 @@ describe('detector:scma-mpa against brute force and closed forms (statistical, f
       const ber = pairedBitDifference(t, (b, n, j) => (log.llr[b][n][j] > 0 ? 1 : 0), (b, n, j) => (ref.llr[b][n][j] > 0 ? 1 : 0));
       expect(ber.berB, 'enough bit errors for a meaningful test').to.be.greaterThan(0.003);
       expect(ber.mean, `MPA BER ${ber.berA} vs bitwise-MAP BER ${ber.berB}`).to.be.at.least(-5 * ber.se);
-      // MPA on this loopy graph stays within 25 % of the optimal BER (measured: 2-11 %)
+      // A requirement, not a derived tolerance (MPA's loss on a loopy graph has no closed form):
+      // MPA stays within 25 % of the optimal BER (chosen after measuring 2-11 %), plus 5 SE.
       expect(ber.mean, `MPA BER ${ber.berA} vs bitwise-MAP BER ${ber.berB}`).to.be.at.most(0.25 * ber.berB + 5 * ber.se);
       // trial (frame) error: any symbol of the trial wrong; joint ML is optimal for it
       const trialWrong = (dec: number[][]) => t.messages.map((m, b) => (m.some((q, n) => q !== dec[b][n]) ? 1 : 0));
@@ -448,6 +479,8 @@ describe('detector:scma-mpa against brute force and closed forms (statistical, f
     const maxLog = mpa(SCMA, t, { variant: 'max-log-mpa' });
     let agree = 0;
     for (let b = 0; b < t.B; b++) for (let n = 0; n < 6; n++) agree += log.message[b][n] === maxLog.message[b][n] ? 1 : 0;
+    // Requirements, not derived tolerances (max-log's loss has no closed form; chosen after
+    // measuring): >= 97 % equal decisions, BER within 25 % of log-MPA's plus 5 SE.
     expect(agree / (t.B * 6)).to.be.at.least(0.97);
     const d = pairedBitDifference(t, (b, n, j) => (maxLog.llr[b][n][j] > 0 ? 1 : 0), (b, n, j) => (log.llr[b][n][j] > 0 ? 1 : 0));
     expect(Math.abs(d.mean), `max-log BER ${d.berA} vs log BER ${d.berB}`).to.be.at.most(0.25 * d.berB + 5 * d.se);
@@ -469,10 +502,12 @@ describe('detector:scma-mpa against brute force and closed forms (statistical, f
             if ((llr > 0 ? 1 : 0) === bits[j]) continue;
             disagree++;
             expect(variant, `bit ${j} of user ${n} in trial ${b}: LLR ${llr} against symbol ${out.message[b][n]}`).to.equal('log-mpa');
+            // + float32 rounding of LLRs of size <= 1e2 (16 u 1e2 ~ 1e-4)
             expect(Math.abs(llr)).to.be.at.most(Math.log(3) + 1e-4);
           }
         }
       }
+      // requirement (chosen after measuring): such ties are rare, < 2 % of the bits
       if (variant === 'log-mpa') expect(disagree / (t.B * 12)).to.be.below(0.02);
     }
   });

@@ -1,8 +1,11 @@
 /**
  * The `gfra` command line: run, train, export, validate, list, schema, plot, report.
  *
- * Exit status: 0 success, 2 a user error (bad spec, unknown plugin, missing file; printed without
- * a stack trace), 1 an internal error, 130 interrupted (results so far are kept).
+ * Exit status: 0 success, 2 a user error (bad spec, unknown plugin, missing file, unusable --out;
+ * printed without a stack trace), 1 an internal error, 130 interrupted (results so far are kept).
+ * `gfra run` records a job that throws in results.json (`failures`) and runs the others; it then
+ * exits 2 when every failure was a user error (a plugin's error, a bad artifact), 1 when one was
+ * internal, with a summary of the failures.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -26,6 +29,21 @@ class CliUserError extends Error {
 
 class Interrupted extends Error {}
 
+/** Some jobs of a run failed (the others were run and saved): print `message`, exit with `code`. */
+class JobsFailed extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A word of a command line as a POSIX shell reads it. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
 function out(text: string): void {
   process.stdout.write(`${text}\n`);
 }
@@ -43,7 +61,7 @@ function program(): Command {
     .option('--out <dir>', 'output directory (default: runs/<spec name>)')
     .addOption(new Option('--backend <backend>', 'compute backend').choices([...CLI_BACKENDS]).default('auto'))
     .option('--candidate <name...>', 'run only these candidates')
-    .option('--workers <n>', 'run the jobs on n worker threads (default 1: in this thread)', (v) => Number(v))
+    .option('--workers <n>', 'run the jobs on n worker threads (default 1: in this thread; more than the jobs or cores gains nothing)', (v) => Number(v.trim() === '' ? Number.NaN : v))
     .option('--quiet', 'no progress output')
     .option('--no-plot', 'do not write the default figures (SVG and PNG) next to results.json')
     .option('--retrain', 'train the trained candidates again, even when their artifacts exist')
@@ -53,7 +71,7 @@ function program(): Command {
       const { runSpec } = await import('./run');
       const { progressSink } = await import('./cli/progress');
       const { trainingSink } = await import('./cli/train-progress');
-      const { formatTable } = await import('./results/format');
+      const { failureLine, formatTable } = await import('./results/format');
       const loaded = loadSpec(specFile);
       const quiet = opts.quiet === true;
       const sink = progressSink({ quiet });
@@ -62,7 +80,11 @@ function program(): Command {
       let interrupts = 0;
       const onSigint = () => {
         interrupts += 1;
-        if (interrupts > 1) process.exit(130);
+        if (interrupts > 1) {
+          // results.json is only ever replaced by a rename, so quitting now never tears it.
+          process.stderr.write('\ninterrupted again: quitting now (results.json is left whole: it holds what was saved before)\n');
+          process.exit(130);
+        }
         process.stderr.write('\ninterrupted: finishing the current batch and saving results (Ctrl-C again to quit now)\n');
         controller.abort();
       };
@@ -80,11 +102,37 @@ function program(): Command {
           onTraining: training.onTraining,
         });
         sink.done();
+        const { results, failures = [] } = run.results;
         if (!quiet) process.stderr.write(`backend: ${run.backend.backend} (${run.backend.provider})\n`);
-        out(formatTable(run.results.results));
-        out(`\nresults: ${run.resultsFile}`);
-        if (opts.plot !== false) await writeRunFigures(run.resultsFile);
-        if (!run.results.complete) throw new Interrupted();
+        out(formatTable(results, failures));
+        const total = loaded.jobs.filter((j) => opts.candidate === undefined || opts.candidate.includes(j.candidate)).length;
+        if (run.written) out(`\nresults: ${run.resultsFile}`);
+        else out(`\nresults: none written; ${run.resultsFile} of an earlier run is kept as it was`);
+        const interrupted = controller.signal.aborted;
+        if (interrupted) {
+          const finished = results.filter((r) => r.stop !== 'interrupted').length;
+          const stopped = results.length - finished;
+          const rerun = ['gfra', 'run', specFile, '--out', path.dirname(run.resultsFile)];
+          if (opts.backend !== 'auto') rerun.push('--backend', opts.backend);
+          if (opts.candidate !== undefined) rerun.push('--candidate', ...opts.candidate);
+          if (opts.workers !== undefined && opts.workers > 1) rerun.push('--workers', String(opts.workers));
+          if (opts.artifacts !== undefined) rerun.push('--artifacts', opts.artifacts);
+          if (quiet) rerun.push('--quiet');
+          if (opts.plot === false) rerun.push('--no-plot');
+          process.stderr.write(
+            `interrupted: ${finished} of ${total} jobs finished${stopped > 0 ? `, ${stopped} stopped at a batch boundary (stop "interrupted")` : ''}; ` +
+              `${run.written ? `saved in ${run.resultsFile} with "complete": false` : 'nothing saved'}. No figures were drawn (gfra plot draws them from results.json).\n` +
+              `Run it again with: ${rerun.map(shellWord).join(' ')}\n`,
+          );
+          throw new Interrupted();
+        }
+        if (opts.plot !== false && run.written) await writeRunFigures(run.resultsFile);
+        if (failures.length > 0) {
+          const internal = failures.some((f) => f.internal === true);
+          const lines = failures.map((f) => `  - ${failureLine(f)}${f.internal === true ? ' (an internal error: please report it)' : ''}`);
+          const saved = run.written ? `the other results are in ${run.resultsFile}, the failures under "failures"` : `no job succeeded; ${run.resultsFile} of an earlier run is kept`;
+          throw new JobsFailed(`${failures.length} of ${total} job${total === 1 ? '' : 's'} failed (${saved}):\n${lines.join('\n')}`, internal ? 1 : 2);
+        }
       } finally {
         sink.done();
         training.done();
@@ -111,7 +159,7 @@ function program(): Command {
       const { validated } = loaded;
       const trainable = [...new Set(loaded.jobs.filter((j) => j.training !== undefined).map((j) => j.candidate))];
       for (const name of opts.candidate ?? []) {
-        if (!(name in validated.spec.candidates)) throw new GfraUserError(`Unknown candidate "${name}". The spec has: ${Object.keys(validated.spec.candidates).join(', ')}`);
+        if (!Object.hasOwn(validated.spec.candidates, name)) throw new GfraUserError(`Unknown candidate "${name}". The spec has: ${Object.keys(validated.spec.candidates).join(', ')}`);
         if (!trainable.includes(name)) throw new GfraUserError(`Candidate "${name}" has no train block. Candidates with one: ${trainable.join(', ') || 'none'}`);
       }
       const jobs = loaded.jobs.filter((j) => j.training !== undefined && (opts.candidate === undefined || opts.candidate.includes(j.candidate)));
@@ -301,6 +349,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 2; // commander already printed the message
     }
     if (err instanceof Interrupted) return 130;
+    if (err instanceof JobsFailed) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return err.code;
+    }
     // @gfra/core's error classes, without loading it for commands that did not.
     const name = err instanceof Error ? err.name : '';
     if (name === 'TrainingInterrupted') {

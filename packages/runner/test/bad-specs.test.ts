@@ -433,6 +433,79 @@ const CASES: Readonly<Record<string, Case>> = {
       { path: "candidates.ml.threshold.fitOn", message: exact("is not a known property"), hint: exact("Allowed properties: batchSize, trials"), line: 13, column: 35 },
     ],
   },
+  "60-sweep-path-proto.json": {
+    // Sweep paths through __proto__ and constructor: resolved through own properties only, refused
+    issues: [
+      { path: "sweep[\"__proto__.polluted\"]", message: exact("cannot sweep \"__proto__.polluted\": \"__proto__\" names JavaScript's object machinery, not a key of the spec"), hint: exact("Sweep paths go through the spec's own keys only (\"__proto__\", \"constructor\" and \"prototype\" are refused), e.g. \"channel.params.snrDb\""), line: 19, column: 13 },
+      { path: "sweep[\"scenario.constructor.name\"]", message: exact("cannot sweep \"scenario.constructor.name\": \"constructor\" names JavaScript's object machinery, not a key of the spec"), hint: exact("Sweep paths go through the spec's own keys only (\"__proto__\", \"constructor\" and \"prototype\" are refused), e.g. \"channel.params.snrDb\""), line: 19, column: 43 },
+    ],
+  },
+  "61-train-override-proto.json": {
+    // A training override through __proto__ (the valid override next to it is accepted)
+    issues: [
+      { path: "candidates.mlp.train.overrides[\"channel.params.__proto__.polluted\"]", message: exact("cannot override \"channel.params.__proto__.polluted\" for training: \"__proto__\" names JavaScript's object machinery, not a parameter"), hint: exact("Override paths go through the spec's own keys only (\"__proto__\", \"constructor\" and \"prototype\" are refused), e.g. \"channel.params.snrDb\""), line: 13, column: 45 },
+    ],
+  },
+  "62-deeply-nested-params.json": {
+    // A parameter nested 10000 levels deep: refused before parsing (the parsers overflowed their stack)
+    issues: [
+      { path: `channel.params.deep${"[0]".repeat(61)}`, message: exact("nests objects and arrays 65 levels deep; at most 64 levels are accepted"), hint: exact("A spec needs fewer than 10 levels: look for unbalanced brackets or a generated value nested too deep"), line: 8, column: 130 },
+    ],
+  },
+  "63-utf8-bom-and-seed-string.json": {
+    // A UTF-8 byte order mark is ignored (positions unchanged); the seed string is the only problem
+    issues: [
+      { path: "seed", message: exact("must be an integer (got \"1\")"), line: 5, column: 3 },
+    ],
+  },
+  "64-number-overflows-to-infinity.json": {
+    // 1e309 parses as Infinity (ajv and JSON.stringify showed it as null)
+    issues: [
+      { path: "channel.params.snrDb", message: exact("is 1e309, which overflows to Infinity: numbers must be finite (at most about 1.8e308 in magnitude)"), hint: exact("Use a finite number; plugin parameters must also fit the float32 range (magnitude 1.2e-38 to 3.4e38, or 0)"), line: 8, column: 48 },
+    ],
+  },
+  "65-snr-db-beyond-float32.json": {
+    // snrDb 1e308: a finite double, but Infinity in a float32 tensor (results were NaN)
+    issues: [
+      { path: "channel.params.snrDb", message: exact("is 1e+308, outside the float32 range (magnitude 1.2e-38 to 3.4e38, or 0): in a tensor it would become Infinity"), hint: exact("Use 0 or a magnitude from 1.2e-38 to 3.4e38 (gfra computes in float32)"), line: 8, column: 48 },
+    ],
+  },
+  "66-noise-var-subnormal.json": {
+    // noiseVar 1e-320: nonzero, below float32's smallest normal number (results were NaN)
+    issues: [
+      { path: "channel.params.noiseVar", message: exact("is 1e-320, outside the float32 range (magnitude 1.2e-38 to 3.4e38, or 0): in a tensor it would become 0 or lose its precision"), hint: exact("Use 0 or a magnitude from 1.2e-38 to 3.4e38 (gfra computes in float32)"), line: 8, column: 61 },
+    ],
+  },
+  "67-sweep-snr-db-beyond-379.json": {
+    // One swept SNR (400 dB) whose linear value overflows float32; reported once for both batch sizes
+    issues: [
+      { path: "sweep[\"channel.params.snrDb\"][2]", message: exact("value for channel.params.snrDb is 400 dB, beyond ±379 dB: the channel uses 10^(SNR/10) and its reciprocal, which must both stay in the float32 range (magnitude 1.2e-38 to 3.4e38, or 0)"), hint: exact("Use a value in [-379, 379] dB"), line: 19, column: 45 },
+    ],
+  },
+  "68-num-devices-too-large.json": {
+    // Ten million devices: failed 20-90 s into the run with an allocator message
+    issues: [
+      { path: "scenario.numDevices", message: exact("is 10000000: the tx tensor [B, N, L] = [256, 10000000, 10] would hold 2.56e+10 complex float32 elements (190.7 GiB); at most 2^30 (8 GiB) per tensor are accepted"), hint: exact("Lower montecarlo.batchSize to at most 10, or lower scenario.numDevices"), line: 6, column: 16 },
+    ],
+  },
+  "69-num-antennas-too-large.json": {
+    // 1e5 antennas: the channel tensor [B, N, M] exceeds the limit
+    issues: [
+      { path: "scenario.numAntennas", message: exact("is 100000: the channel tensor [B, N, M] = [256, 100, 100000] would hold 2.56e+9 complex float32 elements (19.1 GiB); at most 2^30 (8 GiB) per tensor are accepted"), hint: exact("Lower montecarlo.batchSize to at most 107, or lower scenario.numAntennas"), line: 6, column: 35 },
+    ],
+  },
+  "70-sweep-too-many-runs.json": {
+    // 400 x 300 sweep points: refused before expanding (a 3.2-million-point sweep validated for minutes)
+    issues: [
+      { path: "sweep", message: exact("expands to 120000 points x 1 candidate = 120000 runs; at most 100000 are accepted"), hint: exact("Use fewer values per key (\"channel.params.snrDb\": 400, \"montecarlo.maxTrials\": 300), or split the sweep over several specs"), line: 19, column: 3 },
+    ],
+  },
+  "71-sequence-length-one.json": {
+    // sequenceLength 1 with 20 devices: every detector reported pmd = 1 at any SNR
+    issues: [
+      { path: "scenario.sequenceLength", message: exact("is 1 with numDevices = 20: sequences of length 1 are scalar multiples of one another, so without the channel realisations (channelState) no detector can tell which devices are active"), hint: exact("Use sequenceLength >= 2 (devices are told apart by their sequences), or a single device"), line: 6, column: 52 },
+    ],
+  },
 };
 
 const CORPUS = path.join(__dirname, 'bad-specs');

@@ -20,15 +20,16 @@ export type ActivityMetricParams = Static<typeof ActivityMetricParams>;
  *   P_MD = (missed active devices) / (active devices)
  *   P_FA = (inactive devices declared active) / (inactive devices)
  *
- * and their sum P_MD + P_FA, whose interval combines the two Wilson intervals (MOVER). With
+ * and their sum P_MD + P_FA, whose interval combines the two rates' intervals (MOVER). The rate
+ * intervals treat the trial as the independent unit (clusteredRateInterval in stats.ts). With
  * `errorRate`, also
  *
  *   P_E = (missed + falsely declared devices) / (N trials)
  *
  * (Cui, Li, Zhang [Cui2021], Sec. V-B: (1/(N T)) sum_t ||alpha - alpha_hat||_1) as the mean over trials of each
  * trial's error fraction, with a Student-t interval over trials: the decisions within a trial
- * are not independent (correlated activity, one noise draw), so a Wilson interval over the N T
- * decisions would be too narrow; trials are independent.
+ * are not independent (correlated activity, one noise draw), so an interval that counted the
+ * N T decisions as independent would be too narrow; trials are independent.
  * Missed detections and false alarms are counted separately; the stopping rule waits for the
  * rarer of the two.
  */

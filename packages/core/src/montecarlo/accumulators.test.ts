@@ -74,16 +74,35 @@ describe('montecarlo/accumulators', () => {
     };
     const rule: StoppingRule = { targetEvents: 1000, maxTrials: 1000 };
 
-    it('rate: events / samples with the Wilson interval', () => {
+    it('rate: events / samples with the trial-clustered (effective-size Wilson) interval', () => {
       const acc = new Accumulators(STATS);
       expect(acc.addBatch(batchOf(data, 0, 4), 4, rule)).to.deep.equal({ consumed: 4 });
       expect(acc.trials).to.equal(4);
       const s = acc.summary(0.95);
-      expect(s.pmd).to.deep.equal({ value: 3 / 16, ...wilsonInterval(3, 16, 0.95), events: 3, samples: 16 });
-      expect(s.pfa).to.deep.equal({ value: 1 / 24, ...wilsonInterval(1, 24, 0.95), events: 1, samples: 24 });
-      // spot check, Wilson 95% for 3/16 from (x + z^2/2)/(n + z^2) +- z sqrt(n)/(n + z^2) sqrt(p(1-p) + z^2/(4n))
-      expect(s.pmd.low).to.be.closeTo(0.065916, 1e-6);
-      expect(s.pmd.high).to.be.closeTo(0.430089, 1e-6);
+      // pmd: R = 3/16; residuals e_t - R n_t = 0.25, -0.75, 1.25, -0.75, squares sum 2.75;
+      // V = 4/3 * 2.75 / 16^2; n_eff = R (1 - R) / V = 0.15234375 / 0.0143229... = 10.636 (in [4, 16]).
+      const pmdEff = (3 / 16) * (13 / 16) / (((4 / 3) * 2.75) / 256);
+      expect(pmdEff).to.be.closeTo(10.636, 1e-3);
+      expect(s.pmd).to.deep.equal({ value: 3 / 16, ...wilsonInterval((3 / 16) * pmdEff, pmdEff, 0.95), events: 3, samples: 16 });
+      // pfa: R = 1/24; residuals -0.25, 0.75, -0.25, -0.25, squares sum 0.75; V = 4/3 * 0.75 / 24^2 = 1/576;
+      // n_eff = (1/24)(23/24) * 576 = 23 (in [4, 24]).
+      expect(s.pfa.low).to.be.closeTo(wilsonInterval(23 / 24, 23, 0.95).low as number, 1e-12);
+      expect(s.pfa.high).to.be.closeTo(wilsonInterval(23 / 24, 23, 0.95).high as number, 1e-12);
+      // The clustered interval is wider than the per-device Wilson one here (deff = 16 / 10.6 > 1).
+      const perDevice = wilsonInterval(3, 16, 0.95);
+      expect((s.pmd.high as number) - (s.pmd.low as number)).to.be.greaterThan((perDevice.high as number) - (perDevice.low as number));
+    });
+
+    it('rate with one sample per trial: exactly the Wilson interval (the trial is the unit)', () => {
+      const acc = new Accumulators(STATS);
+      const one: RunData = { pmd: { events: [1, 0, 0, 1, 0], samples: [1, 1, 1, 1, 1] }, pfa: { events: [0, 0, 0, 0, 0], samples: [1, 1, 1, 1, 1] }, nmse: { values: [1, 1, 1, 1, 1] } };
+      acc.addBatch(batchOf(one, 0, 5), 5, rule);
+      const s = acc.summary(0.95);
+      // V = 5/4 * sum (e_t - 0.4)^2 / 25 = 5/4 * 1.2 / 25 = 0.06 -> n_eff = 0.24 / 0.06 = 4, clamped to T = 5.
+      expect(s.pmd.low).to.be.closeTo(wilsonInterval(2, 5, 0.95).low as number, 1e-12);
+      expect(s.pmd.high).to.be.closeTo(wilsonInterval(2, 5, 0.95).high as number, 1e-12);
+      // No event: the conservative end n_eff = T = 5, which is n here.
+      expect(s.pfa).to.deep.include(wilsonInterval(0, 5, 0.95));
     });
 
     it('mean: Welford mean and sample variance, NaN values skipped, Student-t interval', () => {
@@ -109,8 +128,8 @@ describe('montecarlo/accumulators', () => {
       expect(sum.events).to.equal(4);
       expect(sum.samples).to.equal(40);
       const ci = sumInterval([
-        { value: 3 / 16, ...wilsonInterval(3, 16, 0.95) },
-        { value: 1 / 24, ...wilsonInterval(1, 24, 0.95) },
+        { value: 3 / 16, low: s.pmd.low, high: s.pmd.high },
+        { value: 1 / 24, low: s.pfa.low, high: s.pfa.high },
       ]);
       expect(sum.low).to.be.closeTo(ci.low as number, 1e-15);
       expect(sum.high).to.be.closeTo(ci.high as number, 1e-15);

@@ -5,10 +5,11 @@
  * after each trial. A run therefore stops at the same trial, with the same counts, whatever the
  * batch size: the batch only decides how much work is done ahead (and discarded past the stop).
  * Counts are exact JavaScript numbers (integers up to 2^53); means use Welford's update in
- * float64.
+ * float64. Rate intervals treat the trial as the independent unit (clusteredRateInterval in
+ * stats.ts); the stopping rule counts events.
  */
 import type { StatisticInfo } from '../plugin';
-import { sumInterval, tInterval, wilsonInterval } from '../stats';
+import { clusteredRateInterval, sumInterval, tInterval } from '../stats';
 
 /** The per-trial values of one statistic for one batch, downloaded from the device. */
 export type TrialValues =
@@ -39,6 +40,21 @@ export interface StoppingRule {
 class Rate {
   events = 0;
   samples = 0;
+  /** Per-trial sums for the trial-clustered interval (see clusteredRateInterval). */
+  trials = 0;
+  events2 = 0;
+  samples2 = 0;
+  cross = 0;
+  add(e: number, n: number): void {
+    this.events += e;
+    this.samples += n;
+    if (n > 0) {
+      this.trials += 1;
+      this.events2 += e * e;
+      this.samples2 += n * n;
+      this.cross += e * n;
+    }
+  }
 }
 
 class Mean {
@@ -113,10 +129,7 @@ export class Accumulators {
       return { acc, v };
     });
     for (let t = 0; t < count; t++) {
-      for (const { acc, v } of rates) {
-        acc.events += v.events[t];
-        acc.samples += v.samples[t];
-      }
+      for (const { acc, v } of rates) acc.add(v.events[t], v.samples[t]);
       for (const { acc, v } of means) {
         const x = v.values[t];
         if (!Number.isNaN(x)) acc.add(x);
@@ -134,8 +147,8 @@ export class Accumulators {
     for (const s of this.statistics) {
       if (s.kind === 'rate') {
         const r = this.rates.get(s.name) as Rate;
-        const ci = wilsonInterval(r.events, r.samples, confidence);
-        out[s.name] = { value: r.samples > 0 ? r.events / r.samples : null, ...ci, events: r.events, samples: r.samples };
+        const { low, high } = clusteredRateInterval(r, confidence);
+        out[s.name] = { value: r.samples > 0 ? r.events / r.samples : null, low, high, events: r.events, samples: r.samples };
       } else if (s.kind === 'mean') {
         const m = this.means.get(s.name) as Mean;
         const variance = m.n > 1 ? m.m2 / (m.n - 1) : 0;

@@ -11,6 +11,10 @@ import {
   writeTrainedArtifact,
 } from './artifacts';
 
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 function tmp(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'gfra-artifact-'));
 }
@@ -68,6 +72,60 @@ describe('training: trained artifacts on disk', () => {
     fs.writeFileSync(meta, text);
     fs.rmSync(path.join(dir, 'model.json'));
     expect(() => readTrainedArtifact(dir)).to.throw(ArtifactError, `${path.join(dir, 'model.json')}: is missing (the directory is incomplete)`);
+  });
+
+  it('refuses an edited model.json (a weight\'s dtype) or meta.json (a field results.json copies), naming the file and the fix', async () => {
+    const dir = path.join(tmp(), 'a');
+    tf.dispose(Object.values(await sample(dir)));
+    const fix = `Delete ${dir} to train again (or run with --retrain)`;
+    const modelFile = path.join(dir, 'model.json');
+    const metaFile = path.join(dir, 'meta.json');
+    const modelText = fs.readFileSync(modelFile, 'utf8');
+    const metaText = fs.readFileSync(metaFile, 'utf8');
+    expect(JSON.parse(metaText).checksums).to.have.all.keys('model.json', 'meta.json');
+    // White space and key order are not edits.
+    fs.writeFileSync(metaFile, JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(metaText)).reverse())));
+    tf.dispose(Object.values(readTrainedArtifact(dir).weights));
+
+    const model = JSON.parse(modelText);
+    model.weightsManifest[0].weights[1].dtype = 'int32'; // same byte count: only the checksum sees it
+    fs.writeFileSync(modelFile, JSON.stringify(model, null, 2));
+    expect(() => readTrainedArtifact(dir)).to.throw(
+      ArtifactError,
+      new RegExp(`^${escape(modelFile)}: was modified after training \\(its checksum [0-9a-f]{12}\\.\\.\\. differs from the [0-9a-f]{12}\\.\\.\\. recorded in meta\\.json\\)\\. ${escape(fix)}$`),
+    );
+    fs.writeFileSync(modelFile, modelText);
+
+    const meta = JSON.parse(metaText);
+    meta.candidate = 'other';
+    fs.writeFileSync(metaFile, JSON.stringify(meta, null, 2));
+    expect(() => readTrainedArtifact(dir)).to.throw(ArtifactError, new RegExp(`^${escape(metaFile)}: was modified after training .*\\. ${escape(fix)}$`));
+    meta.candidate = 'c'; // a damaged checksums record is an edit too
+    meta.checksums = 'none';
+    fs.writeFileSync(metaFile, JSON.stringify(meta, null, 2));
+    expect(() => readTrainedArtifact(dir)).to.throw(ArtifactError, `${metaFile}: was modified after training`);
+  });
+
+  it('an artifact without checksums (older gfra) is read, but a dtype it cannot hold is refused with the file', async () => {
+    const dir = path.join(tmp(), 'a');
+    tf.dispose(Object.values(await sample(dir)));
+    const metaFile = path.join(dir, 'meta.json');
+    const modelFile = path.join(dir, 'model.json');
+    const { checksums: _dropped, ...legacy } = JSON.parse(fs.readFileSync(metaFile, 'utf8'));
+    fs.writeFileSync(metaFile, JSON.stringify(legacy, null, 2));
+    tf.dispose(Object.values(readTrainedArtifact(dir).weights));
+    const model = JSON.parse(fs.readFileSync(modelFile, 'utf8'));
+    model.weightsManifest[0].weights[0].dtype = 'complex64';
+    fs.writeFileSync(modelFile, JSON.stringify(model, null, 2));
+    expect(() => readTrainedArtifact(dir)).to.throw(ArtifactError, `${modelFile}: lists weight "encoder/pilotsRe" with dtype "complex64"; weights are float32, int32, bool. Delete ${dir}`);
+    model.weightsManifest[0].weights[0].dtype = 'int32';
+    fs.writeFileSync(modelFile, JSON.stringify(model, null, 2));
+    const { weights } = readTrainedArtifact(dir);
+    expect(() => checkWeightsMatch(modelFile, weights, { 'encoder/pilotsRe': [2, 3], 'detector/output/bias': [3] }, 'Fix it.')).to.throw(
+      ArtifactError,
+      `${modelFile}: holds "encoder/pilotsRe" as int32, but trainable variables are float32. Fix it.`,
+    );
+    tf.dispose(Object.values(weights));
   });
 
   it('checkWeightsMatch names missing, extra and mis-shaped weights', () => {

@@ -6,14 +6,18 @@
  *   model.json   { format, generatedBy, modelTopology: { gfra: ... }, weightsManifest:
  *                  [{ paths: ["weights.bin"], weights: [{ name, shape, dtype }] }] }
  *   weights.bin  the weights, concatenated as tf.io.encodeWeights writes them
- *   meta.json    what was trained, the full resolved config, seed, loss history, versions, and
- *                the sha256 of weights.bin
+ *   meta.json    what was trained, the full resolved config, seed, loss history, versions, the
+ *                sha256 of weights.bin, and `checksums`: the sha256 of model.json and of meta.json
+ *                itself (without `checksums`), each as canonical JSON (sorted keys)
  *
  * Weights are named `<slot>/<variable>` (`encoder/pilotsRe`). A checkpoint is a directory with
  * checkpoint.json (trainer state, manifest, checksum) and checkpoint.bin (weights, optimizer
  * state, best weights so far). Both are written to a temporary directory and renamed into place,
- * so an interrupted write never leaves a torn artifact; reading verifies the JSON, the manifest,
- * the byte count and the checksum, and reports any problem with the file and how to fix it.
+ * so an interrupted write never leaves a torn artifact; reading verifies the JSON, the manifest
+ * (names, shapes, dtypes), the byte count and the checksums, and reports any problem with the
+ * file and how to fix it: an edited model.json (a weight's dtype) or meta.json (the fields
+ * results.json copies) is refused, not used. Artifacts written before `checksums` existed are
+ * read with the other checks.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -45,6 +49,24 @@ export function sha256(data: Uint8Array | string): string {
 }
 
 const BYTES_PER: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+
+/** JSON with sorted keys and no white space: what the `checksums` of meta.json hash. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Json)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** The `checksums` meta.json records: model.json's and its own (without this field). */
+function checksumsOf(model: Json, meta: Json): Record<string, string> {
+  const { checksums: _ignored, ...rest } = meta;
+  return { 'model.json': sha256(canonicalJson(model)), 'meta.json': sha256(canonicalJson(rest)) };
+}
 
 function manifestBytes(specs: readonly tf.io.WeightsManifestEntry[]): number {
   return specs.reduce((sum, s) => sum + s.shape.reduce((p, d) => p * d, 1) * (BYTES_PER[s.dtype] ?? 4), 0);
@@ -93,7 +115,11 @@ function readBinary(file: string, specs: tf.io.WeightsManifestEntry[], expectedS
     throw new ArtifactError(file, `checksum mismatch: sha256 ${actual.slice(0, 12)}..., recorded ${String(expectedSha).slice(0, 12)}... (the file was modified or corrupted)`, fix);
   }
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  return tf.io.decodeWeights(buffer, specs);
+  try {
+    return tf.io.decodeWeights(buffer, specs);
+  } catch (err) {
+    throw new ArtifactError(file, `cannot be decoded with its manifest (${err instanceof Error ? err.message : String(err)})`, fix);
+  }
 }
 
 function manifestOf(json: Json, file: string, binName: string, fix: string): tf.io.WeightsManifestEntry[] {
@@ -107,7 +133,16 @@ function manifestOf(json: Json, file: string, binName: string, fix: string): tf.
     Array.isArray((groups[0] as Json).weights) &&
     ((groups[0] as Json).weights as Json[]).every((w) => typeof w?.name === 'string' && Array.isArray(w.shape) && typeof w.dtype === 'string');
   if (!ok) throw new ArtifactError(file, `has no valid weightsManifest (one group with paths ["${binName}"] and named weights)`, fix);
-  return (groups as Json[])[0].weights as tf.io.WeightsManifestEntry[];
+  const weights = (groups as Json[])[0].weights as tf.io.WeightsManifestEntry[];
+  for (const w of weights) {
+    if (!(w.dtype in BYTES_PER)) {
+      throw new ArtifactError(file, `lists weight "${w.name}" with dtype ${JSON.stringify(w.dtype)}; weights are ${Object.keys(BYTES_PER).join(', ')}`, fix);
+    }
+    if (!w.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new ArtifactError(file, `lists weight "${w.name}" with shape ${JSON.stringify(w.shape)}; a shape is a list of non-negative integers`, fix);
+    }
+  }
+  return weights;
 }
 
 /** Write `files` (name -> contents) as directory `dir`, atomically (temporary directory, rename). */
@@ -150,7 +185,9 @@ export async function writeTrainedArtifact(
     modelTopology: { gfra: topology },
     weightsManifest: [{ paths: [WEIGHTS_FILE], weights: specs }],
   };
-  const fullMeta = { ...meta, format: ARTIFACT_FORMAT, weights: { file: WEIGHTS_FILE, bytes: data.length, sha256: sha256(data) } };
+  const checked = { ...meta, format: ARTIFACT_FORMAT, weights: { file: WEIGHTS_FILE, bytes: data.length, sha256: sha256(data) } };
+  // Round-trip through JSON so that the checksums hash what a reader parses.
+  const fullMeta = { ...checked, checksums: checksumsOf(JSON.parse(JSON.stringify(model)) as Json, JSON.parse(JSON.stringify(checked)) as Json) };
   writeDirAtomically(dir, {
     'model.json': `${JSON.stringify(model, null, 2)}\n`,
     [WEIGHTS_FILE]: data,
@@ -174,11 +211,20 @@ export function readTrainedArtifact(dir: string, options: { expectedKey?: string
   if (meta.format !== ARTIFACT_FORMAT) {
     throw new ArtifactError(metaFile, `has format ${JSON.stringify(meta.format)}; this gfra reads "${ARTIFACT_FORMAT}"`, fix);
   }
+  const modelFile = path.join(dir, 'model.json');
+  const model = readJson(modelFile, fix);
+  if (meta.checksums !== undefined) {
+    // Written with checksums: meta.json and model.json must be as written (none before them: older artifacts).
+    const recorded = meta.checksums as Json | null;
+    const actual = checksumsOf(model, meta);
+    const modified = (file: string) => `was modified after training (its checksum ${actual[path.basename(file)].slice(0, 12)}... differs from the ${String(recorded?.[path.basename(file)]).slice(0, 12)}... recorded in meta.json)`;
+    if (recorded === null || typeof recorded !== 'object' || recorded['meta.json'] !== actual['meta.json']) throw new ArtifactError(metaFile, modified(metaFile), fix);
+    if (recorded['model.json'] !== actual['model.json']) throw new ArtifactError(modelFile, modified(modelFile), fix);
+  }
   if (options.expectedKey !== undefined && meta.key !== options.expectedKey) {
     throw new ArtifactError(metaFile, `was trained for other inputs (key ${String(meta.key).slice(0, 16)}..., expected ${options.expectedKey.slice(0, 16)}...)`, fix);
   }
-  const modelFile = path.join(dir, 'model.json');
-  const specs = manifestOf(readJson(modelFile, fix), modelFile, WEIGHTS_FILE, fix);
+  const specs = manifestOf(model, modelFile, WEIGHTS_FILE, fix);
   const recorded = meta.weights as Json | undefined;
   const weights = readBinary(path.join(dir, WEIGHTS_FILE), specs, recorded?.sha256, fix);
   return { meta, weights };
@@ -190,6 +236,7 @@ export function checkWeightsMatch(file: string, weights: tf.NamedTensorMap, expe
   for (const [name, shape] of Object.entries(expected)) {
     const w = weights[name];
     if (w === undefined) problems.push(`has no weight "${name}"`);
+    else if (w.dtype !== 'float32') problems.push(`holds "${name}" as ${w.dtype}, but trainable variables are float32`);
     else if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) {
       problems.push(`holds "${name}" with shape [${w.shape}], but the plugin's variable has shape [${shape}]`);
     }

@@ -81,6 +81,11 @@ export interface AmpState {
   readonly energy: tf.Tensor2D;
   /** [1, B] last tau^2. */
   readonly tau2: tf.Tensor2D;
+  /**
+   * [T + 1, B] ||R_t||_F^2 for t = 0 .. T (R_0 = Y, R_T the residual after the last iteration);
+   * only with {@link AmpOptions.trackResidual}.
+   */
+  readonly residualNorms?: tf.Tensor2D;
 }
 
 export interface AmpOptions {
@@ -104,6 +109,13 @@ export interface AmpOptions {
   readonly onsager: 'matrix' | 'scalar';
   /** Called after every iteration with the denoiser input and output (freed after it returns). */
   readonly observe?: (it: AmpIterate) => void;
+  /**
+   * d in [0, 1): from the second iteration on (t >= 1), X_{t+1} = (1 - d) eta_t(Z_t) + d X_t (see
+   * {@link mmvAmp}). 0 or omitted: no damping, and no extra operation at all.
+   */
+  readonly damping?: number;
+  /** Also return ||R_t||_F^2 per trial for every t ({@link AmpState.residualNorms}); does not change the iterates. */
+  readonly trackResidual?: boolean;
 }
 
 /**
@@ -122,6 +134,19 @@ export interface AmpOptions {
  * b_t of (16) is its normalised trace (`onsager: "scalar"`). Each iteration runs in its own tidy
  * scope (gradients still flow: the tape keeps what backpropagation needs).
  *
+ * Damping (`damping` = d > 0; an addition to the algorithm as published): from the second
+ * iteration on (t >= 1), the estimate is mixed with the previous one,
+ *
+ *   X_{t+1} = (1 - d) eta(Z_t) + d X_t          (X_1 = eta(Z_0) undamped),
+ *
+ * and the residual (15) is formed with this damped X_{t+1}, its Onsager term with the Jacobians of
+ * the undamped denoiser (unscaled). This is what the reference implementation of Liu and Yu
+ * [Liu2018] does (PolyuWirelessCommunicationLab/MMV-AMP-Algorithm-for-Massive-Connectivity-with-
+ * Massive-MIMO, `noisyCAMPmmseforKLS.m`: after the denoiser, `x = 0.95*x + 0.05*xold` for
+ * iterations i >= 2, `xold` the previous damped estimate, i.e. d = 0.05; then
+ * `z = y - A*x + N/L*z*avgxprime` with the undamped denoiser's average Jacobian). With d = 0 the
+ * operations, and so every number, are those of the undamped iteration.
+ *
  * @param y        [B, L, M] complex
  * @param codebook [L, N Q] complex
  * @returns        the last iterate and denoiser input (owned by the caller's scope)
@@ -134,6 +159,9 @@ export function mmvAmp(y: ComplexTensor, codebook: ComplexTensor, options: AmpOp
   const se = noise.estimate === 'state-evolution';
   const sigma2 = noise.estimate === 'state-evolution' ? noise.noiseVar : 0;
   const observe = options.observe;
+  const damping = options.damping ?? 0;
+  if (!(damping >= 0 && damping < 1)) throw new Error(`AMP damping must be in [0, 1) (got ${damping}); 0 disables damping`);
+  const track = options.trackResidual === true;
 
   const sHat = cx.realMatrix(codebook) as tf.Tensor2D; // [2L, 2K]
   const sHatT = tf.transpose(sHat) as tf.Tensor2D; // [2K, 2L] = real(S^H)
@@ -161,6 +189,10 @@ export function mmvAmp(y: ComplexTensor, codebook: ComplexTensor, options: AmpOp
     noise.estimate === 'state-evolution' ? (tf.reshape(tf.add(sigma2, tf.div(tf.sum(tf.mul(beta, noise.eps), 1), L)), [1, B]) as tf.Tensor2D) : residualTau(yS);
   let state = { x: tf.zeros([2 * K, B, M]) as tf.Tensor3D, r: yS, tau: tau0 };
   let last: { z: tf.Tensor3D; e: tf.Tensor2D; tau: tf.Tensor2D } | undefined;
+  // ||R_t||_F^2 per trial, [B] each (only when tracked; separate ops that the iterates never read)
+  const norms: tf.Tensor1D[] = [];
+  const residualNorm = (v: tf.Tensor): tf.Tensor1D => tf.sum(tf.square(v), [0, 2]) as tf.Tensor1D;
+  if (track) norms.push(tf.tidy(() => residualNorm(yS)));
   for (let t = 0; t < options.iterations; t++) {
     const { x, r } = state;
     const out = tf.tidy(() => {
@@ -169,7 +201,9 @@ export function mmvAmp(y: ComplexTensor, codebook: ComplexTensor, options: AmpOp
       const e = tf.sum(tf.reshape(tf.square(z), [2, K, B, M]), [0, 3]) as tf.Tensor2D; // [K, B] ||z_k||^2
       const den = bernoulliGaussianDenoiser(e, betaRows, tau, M, logOdds);
       const gain = tf.mul(den.phi, den.omega); // [K, B]
-      const xNext = tf.reshape(tf.mul(tf.reshape(z, [2, K, B, M]), tf.reshape(gain, [1, K, B, 1])), [2 * K, B, M]) as tf.Tensor3D;
+      const eta = tf.reshape(tf.mul(tf.reshape(z, [2, K, B, M]), tf.reshape(gain, [1, K, B, 1])), [2 * K, B, M]) as tf.Tensor3D;
+      // X_{t+1} = (1 - d) eta(Z_t) + d X_t from t = 1 on (d = 0: eta(Z_t) itself, no extra op)
+      const xNext = damping > 0 && t > 0 ? (tf.add(tf.mul(1 - damping, eta), tf.mul(damping, x)) as tf.Tensor3D) : eta;
       const sumGain = tf.sum(gain, 0); // [B]
       let onsager: tf.Tensor;
       if (options.onsager === 'scalar') {
@@ -197,13 +231,17 @@ export function mmvAmp(y: ComplexTensor, codebook: ComplexTensor, options: AmpOp
       observe?.({ t, z: unstack(z, K), tau2: tf.reshape(tau, [B]) as tf.Tensor1D, x: unstack(xNext, K) });
       return { z, e, tau, xNext, rNext, tauNext };
     });
+    if (track) norms.push(tf.tidy(() => residualNorm(out.rNext)));
     const kept = new Set<tf.Tensor>([out.z, out.e, out.tau, out.xNext, out.rNext, out.tauNext, yS]);
     for (const old of [state.x, state.r, state.tau, last?.z, last?.e, last?.tau]) if (old !== undefined && !kept.has(old)) old.dispose();
     state = { x: out.xNext, r: out.rNext, tau: out.tauNext };
     last = { z: out.z, e: out.e, tau: out.tau };
   }
   const done = last as { z: tf.Tensor3D; e: tf.Tensor2D; tau: tf.Tensor2D };
-  return { z: done.z, x: state.x, energy: done.e, tau2: done.tau };
+  if (!track) return { z: done.z, x: state.x, energy: done.e, tau2: done.tau };
+  const residualNorms = tf.stack(norms) as tf.Tensor2D;
+  tf.dispose(norms);
+  return { z: done.z, x: state.x, energy: done.e, tau2: done.tau, residualNorms };
 }
 
 /**

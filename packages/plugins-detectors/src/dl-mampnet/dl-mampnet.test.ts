@@ -242,7 +242,7 @@ describe('detector:dl-mampnet', () => {
     det.dispose();
   });
 
-  it('trains layer-wise through the trainer (T + 2 phases, each on its own variables), and the losses fall', async function () {
+  it('trains layer-wise through the trainer (T + 2 phases, each changing every variable it trains and no other), and the losses fall', async function () {
     this.timeout(60000);
     const scenario: Scenario = { numDevices: 10, numAntennas: 4, sequenceLength: 8, bitsPerDevice: 1 };
     const det = make(scenario, { layers: 2, schedule: { steps: [15, 15, 30, 10], learningRates: [0.01, 0.01, 0.01, 0.001] } });
@@ -273,6 +273,10 @@ describe('detector:dl-mampnet', () => {
       checkpointEvery: 10000,
     } as TrainConfig;
     let lossesBefore: number[] = [];
+    // every variable's values around each phase (bit patterns: a variable that "stays" must stay bit-identical)
+    const snapshot = () => new Map(Object.entries(det.trainableVariables()).map(([n, v]) => [n, Float32Array.from(v.dataSync() as Float32Array)]));
+    const bitEqual = (a: Float32Array, b: Float32Array) => a.length === b.length && new Uint32Array(a.buffer).every((w, i) => w === new Uint32Array(b.buffer)[i]);
+    const changedIn = new Map<string, string[]>();
     const outcome = await train(
       {
         variables: vars,
@@ -294,7 +298,14 @@ describe('detector:dl-mampnet', () => {
                   det.setTraining(true);
                   first = false;
                 }
-                return phase(name, options);
+                const start = snapshot();
+                const result = await phase(name, options);
+                const end = snapshot();
+                changedIn.set(
+                  name,
+                  [...end.keys()].filter((n) => !bitEqual(start.get(n) as Float32Array, end.get(n) as Float32Array)),
+                );
+                return result;
               },
             });
           },
@@ -308,6 +319,21 @@ describe('detector:dl-mampnet', () => {
       ['refinement-bce', 30],
       ['joint-bce', 10],
     ]);
+    // Each phase changes every variable it trains and leaves every other one bit-identical:
+    // layer<t>-mse: layer<t>/{dB, v, dTheta1, dLogTheta2}; refinement-bce: rm/*; joint-bce: layer*/ and
+    // rm/*; theta2Init (set by fit before phase 1) in none.
+    const names = Object.keys(det.trainableVariables());
+    const layer = (t: number) => names.filter((n) => n.startsWith(`layer${t}/`));
+    const rm = names.filter((n) => n.startsWith('rm/'));
+    expect(layer(1)).to.have.length(4);
+    expect(layer(2)).to.have.length(4);
+    expect(rm.length, 'refinement variables').to.be.above(0);
+    expect(names).to.include('theta2Init');
+    const sorted = (v: string[] | undefined) => (v ?? []).slice().sort();
+    expect(sorted(changedIn.get('layer1-mse')), 'changed in layer1-mse').to.deep.equal(sorted(layer(1)));
+    expect(sorted(changedIn.get('layer2-mse')), 'changed in layer2-mse').to.deep.equal(sorted(layer(2)));
+    expect(sorted(changedIn.get('refinement-bce')), 'changed in refinement-bce').to.deep.equal(sorted(rm));
+    expect(sorted(changedIn.get('joint-bce')), 'changed in joint-bce').to.deep.equal(sorted([...layer(1), ...layer(2), ...rm]));
     const theta2 = det.trainableVariables().theta2Init.dataSync()[0];
     expect(theta2, 'theta2Init estimated from the training set').to.be.above(1);
     expect(Array.from(vars['detector/theta2Init'].dataSync())).to.not.deep.equal(before.get('detector/theta2Init'));

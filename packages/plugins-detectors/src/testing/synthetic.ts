@@ -4,7 +4,11 @@
  *
  *   Y = sum_n a_n s_{n, m_n} h_n^T + W,  h_n ~ CN(0, beta_n I_M),  W entries CN(0, sigma^2)
  *
- * with a_n ~ Bernoulli(eps), m_n uniform on [0, Q), unit-norm Gaussian pilots drawn once.
+ * with a_n ~ Bernoulli(eps), m_n uniform on [0, Q), and Gaussian pilots drawn once: by default
+ * each column scaled to unit norm (`pilots: "unit-norm"`), or raw i.i.d. CN(0, 1/L) entries
+ * (`pilots: "raw"`, the encoder `gaussian-pilots` draws of the examples, whose column norms
+ * scatter around 1). Both are the same Gaussian draw: the unit-norm columns are the raw ones
+ * divided by their norms.
  */
 import * as tf from '@tensorflow/tfjs';
 import { numSequences, RandomStreams, type ComplexTensor, type ObservationWith, type Scenario } from '@gfra/core';
@@ -25,6 +29,8 @@ export interface SyntheticOptions {
   /** beta_n given directly (overrides snrDb). */
   readonly beta?: readonly number[];
   readonly key?: string;
+  /** "unit-norm" (default): every pilot column has norm 1; "raw": i.i.d. CN(0, 1/L) entries, not normalised. */
+  readonly pilots?: 'unit-norm' | 'raw';
 }
 
 /** Host arrays plus the Observation a detector sees (tensors owned by the caller). */
@@ -64,7 +70,8 @@ export function synthetic(opts: SyntheticOptions): SyntheticBatch {
   const pilots = Array.from({ length: K }, () => {
     const re = Array.from({ length: L }, () => g0.normal());
     const im = Array.from({ length: L }, () => g0.normal());
-    const norm = Math.sqrt(re.reduce((a, v, i) => a + v * v + im[i] * im[i], 0));
+    // raw: re, im ~ N(0, 1 / (2L)), so that each entry is CN(0, 1/L)
+    const norm = opts.pilots === 'raw' ? Math.sqrt(2 * L) : Math.sqrt(re.reduce((a, v, i) => a + v * v + im[i] * im[i], 0));
     return { re: re.map((v) => v / norm), im: im.map((v) => v / norm) };
   });
   const snr = opts.snrDb;

@@ -1,6 +1,6 @@
 /** What the engine reports while it runs: typed events, not printed output (the CLI draws them). */
 import type { PlannedJob } from '../plan/plan';
-import type { JobResult } from '../results/format';
+import type { JobFailure, JobResult } from '../results/format';
 
 export type ProgressEvent =
   | { readonly type: 'job-start'; readonly job: PlannedJob; readonly index: number; readonly total: number }
@@ -15,5 +15,7 @@ export type ProgressEvent =
       readonly seconds: number;
     }
   | { readonly type: 'job-end'; readonly job: PlannedJob; readonly index: number; readonly total: number; readonly result: JobResult }
+  /** The job threw: it has no result, and the run goes on with the next one. */
+  | { readonly type: 'job-failed'; readonly job: PlannedJob; readonly index: number; readonly total: number; readonly failure: JobFailure }
   | { readonly type: 'warning'; readonly message: string };
 

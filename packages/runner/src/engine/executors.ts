@@ -3,14 +3,18 @@
  * threads (`gfra run --workers N`). Both give identical numbers: every draw is keyed by (seed,
  * point, candidate, component, trial), and statistics are accumulated trial by trial, so neither
  * the order nor the thread a job runs on matters. A worker receives each planned job as data.
+ *
+ * A job that throws is a failure, not the end of the run: both report it (`failure`, with a
+ * warning) and go on with the next job. An abort stops every running job at its next batch
+ * boundary (each gives its partial result, stop `interrupted`) and starts no other.
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { GfraUserError, type BackendChoice, type Registry } from '@gfra/core';
 import type { PlannedJob } from '../plan/plan';
-import type { JobResult } from '../results/format';
+import { failureLine, type JobFailure, type JobResult } from '../results/format';
 import type { ProgressEvent } from './events';
-import { runJob } from './montecarlo';
+import { jobFailure, runJob } from './montecarlo';
 
 export interface ExecutorContext {
   readonly registry: Registry;
@@ -32,10 +36,15 @@ export interface WorkerData {
   readonly backend: BackendChoice;
 }
 
-/** A finished job: its position in `ExecutorContext.jobs` and its result. */
-export interface Completed {
-  readonly position: number;
-  readonly result: JobResult;
+/** A finished job: its position in `ExecutorContext.jobs` and its result, or why it failed. */
+export type Completed =
+  | { readonly position: number; readonly result: JobResult; readonly failure?: undefined }
+  | { readonly position: number; readonly failure: JobFailure; readonly result?: undefined };
+
+/** Tell the progress sink that a job failed (an event, and a warning that the run goes on). */
+function reportFailure(ctx: ExecutorContext, position: number, failure: JobFailure): void {
+  ctx.onProgress?.({ type: 'job-failed', job: ctx.jobs[position].job, index: position, total: ctx.jobs.length, failure });
+  ctx.onProgress?.({ type: 'warning', message: `${failureLine(failure)} (the run goes on without it)` });
 }
 
 export type Executor = (ctx: ExecutorContext) => AsyncIterable<Completed>;
@@ -45,7 +54,15 @@ export async function* inlineExecutor(ctx: ExecutorContext): AsyncIterable<Compl
   const total = ctx.jobs.length;
   for (const [position, { job, artifact }] of ctx.jobs.entries()) {
     if (ctx.signal?.aborted) return;
-    const result = await runJob(job, { registry: ctx.registry, onProgress: ctx.onProgress, signal: ctx.signal, index: position, total, artifact });
+    let result: JobResult;
+    try {
+      result = await runJob(job, { registry: ctx.registry, onProgress: ctx.onProgress, signal: ctx.signal, index: position, total, artifact });
+    } catch (err) {
+      const failure = jobFailure(job, err);
+      reportFailure(ctx, position, failure);
+      yield { position, failure };
+      continue;
+    }
     yield { position, result };
     if (result.stop === 'interrupted') return;
   }
@@ -57,6 +74,9 @@ export type WorkerMessage =
   | { readonly type: 'progress'; readonly position: number; readonly trials: number; readonly fraction: number; readonly seconds: number }
   | { readonly type: 'warning'; readonly message: string }
   | { readonly type: 'result'; readonly position: number; readonly result: JobResult }
+  /** The job threw; the worker takes the next one. */
+  | { readonly type: 'job-failed'; readonly position: number; readonly failure: JobFailure }
+  /** The worker itself could not start (plugin modules, backend): the run ends. */
   | { readonly type: 'failed'; readonly message: string; readonly user: boolean };
 
 /** Messages to a worker. */
@@ -112,6 +132,12 @@ async function* runPool(ctx: ExecutorContext, workers: number): AsyncIterable<Co
         case 'result':
           done.push({ position: m.position, result: m.result });
           ctx.onProgress?.({ type: 'job-end', job: ctx.jobs[m.position].job, index: m.position, total, result: m.result });
+          dispatch(worker);
+          notify();
+          break;
+        case 'job-failed':
+          done.push({ position: m.position, failure: m.failure });
+          reportFailure(ctx, m.position, m.failure);
           dispatch(worker);
           notify();
           break;

@@ -5,10 +5,10 @@
  * not depend on the batch size (see {@link Accumulators}).
  */
 import * as tf from '@tensorflow/tfjs';
-import { Accumulators, readTrainedArtifact, TrialDomain, type Registry, type StopReason, type TrialValues } from '@gfra/core';
+import { Accumulators, GfraUserError, PipelineError, readTrainedArtifact, TrialDomain, type Registry, type StopReason, type TrialValues } from '@gfra/core';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { PlannedJob } from '../plan/plan';
-import type { JobResult } from '../results/format';
+import type { JobFailure, JobResult } from '../results/format';
 import type { ProgressEvent } from './events';
 import { Pipeline } from './pipeline';
 import { fitActivityThreshold } from './threshold';
@@ -18,7 +18,10 @@ export interface RunJobOptions {
   readonly container?: DependencyContainer;
   /** Called after every batch and at the start and end of the job. */
   readonly onProgress?: (event: ProgressEvent) => void;
-  /** Checked between batches; an aborted job ends with stop reason `interrupted`. */
+  /**
+   * Checked between batches (the loop yields to the event loop after each one); an aborted job
+   * ends with stop reason `interrupted` and the trials it has.
+   */
   readonly signal?: AbortSignal;
   /** Position of this job in the run, for progress events. */
   readonly index?: number;
@@ -82,6 +85,9 @@ export async function runJob(job: PlannedJob, options: RunJobOptions): Promise<J
       tensorsBefore = tensors;
       const fraction = Math.max(acc.trials / montecarlo.maxTrials, acc.eventProgress(montecarlo.targetEvents), seconds / montecarlo.maxSeconds);
       emit({ type: 'batch', job, index, total, trials: acc.trials, fraction: Math.min(1, fraction), seconds });
+      // Let the event loop run once per batch: a Ctrl-C (or a worker's abort message) is seen
+      // here, so an interruption stops the job at the next batch boundary.
+      if (stop === undefined) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     const result: JobResult = {
       candidate: job.candidate,
@@ -99,6 +105,21 @@ export async function runJob(job: PlannedJob, options: RunJobOptions): Promise<J
   } finally {
     pipeline.dispose();
   }
+}
+
+/**
+ * What results.json records for a job that threw: the message and, for a plugin's error, the
+ * plugin and its spec path; `internal` for an error of gfra itself (not a user error).
+ */
+export function jobFailure(job: PlannedJob, err: unknown): JobFailure {
+  const message = err instanceof Error ? err.message : String(err);
+  return {
+    candidate: job.candidate,
+    point: job.point,
+    message,
+    ...(err instanceof PipelineError ? { plugin: err.pluginKey, path: err.specPath } : {}),
+    ...(err instanceof GfraUserError ? {} : { internal: true }),
+  };
 }
 
 function detectorTime(pipeline: Pipeline): Pick<JobResult, 'detectorTime'> {

@@ -1,13 +1,14 @@
 /**
  * A pool worker: builds the registry (built-in plugins plus the spec's plugin modules, as the
  * main thread resolved them), selects the backend, then runs the planned jobs the main thread
- * sends, one at a time. It never reads the spec: a job arrives as data.
+ * sends, one at a time. It never reads the spec: a job arrives as data. An `abort` stops the
+ * running job at its next batch boundary (its partial result comes back, stop `interrupted`).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { GfraUserError, selectBackend } from '@gfra/core';
 import { builtinRegistry, loadPluginModules } from '../spec/plugins';
 import type { WorkerCommand, WorkerData, WorkerMessage } from './executors';
-import { runJob } from './montecarlo';
+import { jobFailure, runJob } from './montecarlo';
 
 async function serve(): Promise<void> {
   const port = parentPort;
@@ -17,19 +18,16 @@ async function serve(): Promise<void> {
   const registry = builtinRegistry();
   loadPluginModules(registry, pluginModules, specFile);
   await selectBackend(backend);
-  let controller = new AbortController();
-  let aborted = false;
+  const controller = new AbortController();
   port.on('message', (command: WorkerCommand) => {
     if (command.type === 'exit') {
       port.close();
       return;
     }
     if (command.type === 'abort') {
-      aborted = true;
       controller.abort();
       return;
     }
-    if (aborted) controller.abort();
     const { position, job, artifact, total } = command;
     runJob(job, {
       registry,
@@ -42,11 +40,9 @@ async function serve(): Promise<void> {
         else if (e.type === 'warning') send({ type: 'warning', message: e.message });
       },
     }).then(
-      (result) => {
-        controller = aborted ? controller : new AbortController();
-        send({ type: 'result', position, result });
-      },
-      (err: unknown) => send({ type: 'failed', message: err instanceof Error ? err.message : String(err), user: err instanceof GfraUserError }),
+      (result) => send({ type: 'result', position, result }),
+      // A job that throws is recorded; this worker goes on with the next one.
+      (err: unknown) => send({ type: 'job-failed', position, failure: jobFailure(job, err) }),
     );
   });
   send({ type: 'ready' });

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { GfraUserError, SpecError, type Registry, type SpecIssue } from '@gfra/core';
 import { JsonLocator, type PathSegment } from '../spec/json-location';
 import { builtinRegistry, loadPluginModules, pluginList } from '../spec/plugins';
-import { SpecValidator, type ValidatedSpec } from '../spec/validate';
+import { SpecValidator, withoutBom, type ValidatedSpec } from '../spec/validate';
 import { planJobs, type PlannedJob } from './plan';
 
 /** `plugins[0]` -> ['plugins', 0]. */
@@ -28,7 +28,7 @@ export interface LoadedSpec {
 export function loadSpec(file: string, registry: Registry = builtinRegistry()): LoadedSpec {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = withoutBom(fs.readFileSync(file, 'utf8'));
   } catch (err) {
     const code = (err as { code?: string }).code;
     throw new GfraUserError(code === 'ENOENT' ? `Spec file not found: ${file}` : `Cannot read spec file ${file}: ${(err as Error).message}`);

@@ -29,7 +29,8 @@ import { inFileOrder, toSpecIssue, type RawIssue } from '../spec/ajv-issues';
 import { canonicalJson } from '../spec/canonical';
 import { formatPath, type PathSegment } from '../spec/json-location';
 import type { MonteCarlo, SlotConfig, Spec } from '../spec/schema';
-import { pathSegments, pointLabel, type Assignment } from '../spec/sweep';
+import { degenerateScenarioIssue, tensorSizeIssues, type BatchSource, type SweptParam } from '../spec/limits';
+import { pathSegments, pointLabel, sweepAxes, type Assignment } from '../spec/sweep';
 import type { ValidatedSpec } from '../spec/validate';
 import { probeRegistered, resolveSlot, type ResolvedSlot } from './descriptors';
 import { checkTrain } from './training';
@@ -168,10 +169,13 @@ export function planJobs(
     seen.add(key);
     issues.push(toSpecIssue(raw, locate));
   };
+  // Tensor sizes: per spec path, the largest tensor over every job (reported once).
+  const sizes = new Map<string, { issue: RawIssue; elements: number }>();
   const jobs: PlannedJob[] = [];
   validated.pointSpecs.forEach((pointSpec, pointIndex) => {
     const point = validated.points[pointIndex];
     const where = Object.keys(point).length > 0 ? ` (at sweep point ${pointLabel(point)})` : '';
+    const swept = sweptParam(validated.spec.sweep, point);
     const scenario = pointSpec.scenario;
     const metrics = pointSpec.metrics.map((m, i) => resolveSlot(registry, 'metric', m, scenario, `metrics[${i}]`));
     checkMetrics(metrics, add);
@@ -185,6 +189,14 @@ export function planJobs(
           ? undefined
           : { trials: c.threshold.trials ?? c.train?.trainingSetSize ?? 2000, batchSize: c.threshold.batchSize ?? pointSpec.montecarlo.batchSize };
       checkCandidate(registry, candidate, slots, metrics, threshold !== undefined, where, add);
+      const degenerate = degenerateScenarioIssue(scenario, UPSTREAM_SLOTS.flatMap((s) => slots[s].provides), swept);
+      if (degenerate !== undefined) add(degenerate);
+      for (const batch of batchSources(pointSpec, candidate, threshold)) {
+        for (const size of tensorSizeIssues(scenario, batch, swept)) {
+          const key = formatPath(size.issue.segments);
+          if ((sizes.get(key)?.elements ?? 0) < size.elements) sizes.set(key, size);
+        }
+      }
       let training: PlannedTraining | undefined;
       if (c.train !== undefined) {
         const { issues: trainIssues, setup } = checkTrain({
@@ -213,8 +225,53 @@ export function planJobs(
       });
     }
   });
+  for (const { issue } of sizes.values()) add(issue);
   if (issues.length > 0) throw new SpecError(validated.file, inFileOrder(issues));
   return jobs;
+}
+
+/**
+ * The sweep entry (`sweep[key][index]`) that sets a dotted path at `point`, or undefined when the
+ * path is not swept.
+ */
+function sweptParam(sweep: Spec['sweep'], point: Assignment): SweptParam {
+  const axes = sweepAxes(sweep);
+  return (path) => {
+    if (!Object.hasOwn(point, path)) return undefined;
+    const axis = axes.find((a) => a.paths.includes(path));
+    if (axis === undefined) return undefined;
+    const value = axis.paths.length === 1 ? point[path] : axis.paths.map((p) => point[p]);
+    const index = axis.values.findIndex((v) => JSON.stringify(v) === JSON.stringify(value));
+    return ['sweep', axis.key, Math.max(0, index)];
+  };
+}
+
+/**
+ * The batch sizes a job runs its pipeline with: evaluation (capped by maxTrials), the threshold
+ * fit (capped by its trials) and training (capped by a fixed training set), largest first.
+ */
+function batchSources(spec: Spec, candidate: string, threshold: PlannedThreshold | undefined): BatchSource[] {
+  const mc = spec.montecarlo;
+  const c = spec.candidates[candidate];
+  const out: BatchSource[] = [{ size: Math.min(mc.batchSize, mc.maxTrials), segments: ['montecarlo', 'batchSize'], value: mc.batchSize, context: '' }];
+  if (threshold !== undefined) {
+    const own = c.threshold?.batchSize !== undefined;
+    out.push({
+      size: Math.min(threshold.batchSize, threshold.trials),
+      segments: own ? ['candidates', candidate, 'threshold', 'batchSize'] : ['montecarlo', 'batchSize'],
+      value: threshold.batchSize,
+      context: ` while fitting the threshold of candidate "${candidate}"`,
+    });
+  }
+  if (c.train !== undefined) {
+    out.push({
+      size: Math.min(c.train.batchSize, c.train.trainingSetSize ?? Infinity),
+      segments: ['candidates', candidate, 'train', 'batchSize'],
+      value: c.train.batchSize,
+      context: ` during training of candidate "${candidate}"`,
+    });
+  }
+  return out.sort((a, b) => b.size - a.size);
 }
 
 /** Two metrics must not report a statistic of the same name. */

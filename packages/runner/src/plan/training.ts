@@ -16,7 +16,7 @@ import { SLOTS, type Capability, type Registry, type Slot, type TrainConfig, typ
 import type { RawIssue } from '../spec/ajv-issues';
 import type { PathSegment } from '../spec/json-location';
 import type { SlotConfig, Spec } from '../spec/schema';
-import { pathSegments } from '../spec/sweep';
+import { FORBIDDEN_SEGMENTS, forbiddenSegment, pathSegments } from '../spec/sweep';
 import { probeRegistered, resolveSlot, type ResolvedSlot } from './descriptors';
 
 /** What the trainer of one (point, candidate) needs, resolved at planning. */
@@ -76,6 +76,15 @@ export function checkTrain(input: TrainCheckInput): { issues: RawIssue[]; setup?
   for (const [key, value] of Object.entries(block.overrides)) {
     const segments = pathSegments(key);
     const slot = segments[0] as Slot;
+    const forbidden = forbiddenSegment(key);
+    if (forbidden !== undefined) {
+      issues.push({
+        segments: [...at, 'overrides', key],
+        message: `cannot override "${key}" for training: "${forbidden}" names JavaScript's object machinery, not a parameter`,
+        hint: 'Override paths go through the spec\'s own keys only ("__proto__", "constructor" and "prototype" are refused), e.g. "channel.params.snrDb"',
+      });
+      continue;
+    }
     if (!SLOTS.includes(slot) || segments[1] !== 'params' || segments.length < 3) {
       issues.push({
         segments: [...at, 'overrides', key],
@@ -173,11 +182,15 @@ export function checkTrain(input: TrainCheckInput): { issues: RawIssue[]; setup?
   return { issues, setup: { block, slots: trainingSlots, loss } };
 }
 
-/** Set `segments` in `root`, creating objects on the way (replacing non-objects). */
+/**
+ * Set `segments` in `root` through own properties only, creating objects on the way (replacing
+ * non-objects). A {@link FORBIDDEN_SEGMENTS} name throws (refused earlier with a message).
+ */
 function setPathCreating(root: Record<string, unknown>, segments: readonly PathSegment[], value: unknown): void {
+  if (segments.some((s) => FORBIDDEN_SEGMENTS.has(String(s)))) throw new Error(`setPathCreating: "${segments.join('.')}" is not a path of own properties`);
   let node = root as Record<string | number, unknown>;
   for (const s of segments.slice(0, -1)) {
-    const next = node[s];
+    const next = Object.hasOwn(node, s) ? node[s] : undefined;
     if (next === null || typeof next !== 'object') node[s] = {};
     node = node[s] as Record<string | number, unknown>;
   }

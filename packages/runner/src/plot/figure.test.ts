@@ -55,7 +55,7 @@ describe('plot: figures from results.json', function () {
     expect(svg).to.include('>pmd (missed-detection probability)</text>');
     expect(svg).to.include('>quickstart</text>');
     expect(svg).to.include('>Activity detection error vs pilot length for the matched-filter energy detector</tspan>');
-    expect(svg).to.include('95 % Wilson intervals');
+    expect(svg).to.include('95 % trial-clustered Wilson intervals');
     // Log scale: decades are equally spaced on the y axis, 2 sits at log10(2) of a decade.
     const y = tickLabelY(svg);
     for (const t of ['0.01', '0.1', '1', '0.02']) expect(y.has(t), `tick ${t}`).to.equal(true);

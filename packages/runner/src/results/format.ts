@@ -8,14 +8,21 @@
  *   "results": [ { "candidate", "point": { "<param path>": value }, "trials", "seconds",
  *                  "metrics": { "<statistic>": { "value", "low", "high", "events", "samples" } } } ] }
  *
- * plus `complete` (false while running or after an interruption), `stop` per result,
- * `detectorTime` (decode-only wall clock) and, where configured, `training` and `threshold` per
- * result, `environment` (versions, backend provider) and `statistics` (what each statistic is,
- * from the metrics' descriptors). Fields are only ever added.
+ * plus `complete` (true only when every planned (point, candidate) has a finished result: false
+ * while running, after an interruption, or when a job failed), `stop` per result (`interrupted`
+ * for the partial result of a job stopped by Ctrl-C), `detectorTime` (decode-only wall clock) and,
+ * where configured, `training` and `threshold` per result, `environment` (versions, backend
+ * provider), `statistics` (what each statistic is, from the metrics' descriptors) and, when a job
+ * threw, `failures`: [{ "candidate", "point", "message", "plugin"?, "path"?, "internal"? }] (the
+ * sweep goes on without it). Fields are only ever added.
+ *
+ * The file is written atomically (temporary file, fsync, rename, fsync of the folder) and only
+ * once a run has a result, so an earlier run's file stays until then.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { LossPoint, StatisticKind, StopReason, StatisticResult } from '@gfra/core';
+import { GfraUserError, type LossPoint, type StatisticKind, type StopReason, type StatisticResult } from '@gfra/core';
 import type { Spec } from '../spec/schema';
 
 /** The `format` field of results.json. */
@@ -82,6 +89,23 @@ export interface StatisticRecord {
   readonly decibel: boolean;
 }
 
+/**
+ * A (point, candidate) whose job threw (`failures` of results.json): it has no result, and the
+ * sweep went on without it.
+ */
+export interface JobFailure {
+  readonly candidate: string;
+  readonly point: Readonly<Record<string, unknown>>;
+  /** What went wrong, e.g. `[detector:x] candidates.c.detector: detect failed: not positive definite`. */
+  readonly message: string;
+  /** The plugin that threw (`detector:mmv-amp`), when a plugin did. */
+  readonly plugin?: string;
+  /** The spec path of that plugin's configuration. */
+  readonly path?: string;
+  /** True for an error of gfra itself (a bug to report) rather than of the spec, a plugin or a file. */
+  readonly internal?: boolean;
+}
+
 export interface ResultsFile {
   readonly format: number;
   readonly name: string;
@@ -94,14 +118,159 @@ export interface ResultsFile {
   readonly environment: Readonly<Record<string, string>>;
   /** Every statistic the results report, described (absent in files written before it existed). */
   readonly statistics?: readonly StatisticRecord[];
+  /** Jobs that threw, in spec order (absent when none did, and in files written before it existed). */
+  readonly failures?: readonly JobFailure[];
 }
 
-/** Write atomically (temp file + rename), so an interrupted write never leaves a torn file. */
+/** The output folder or results.json cannot be used or written; the message names the path, the errno and a fix. */
+export class OutputError extends GfraUserError {
+  override readonly name = 'OutputError';
+}
+
+/** What an errno means for a file we write, in words. */
+function errnoText(err: unknown): string {
+  const code = (err as { code?: string }).code ?? 'error';
+  const words: Record<string, string> = {
+    ENOSPC: 'the disk is full',
+    EDQUOT: 'the disk quota is used up',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'the file system is read-only',
+    EISDIR: 'it is a folder',
+    ENOTDIR: 'a part of the path is a file, not a folder',
+    ENAMETOOLONG: 'a name in the path is too long',
+    ELOOP: 'too many symbolic links',
+  };
+  return `${words[code] ?? (err instanceof Error ? err.message.replace(/^[A-Z]+: /, '') : String(err))} (${code})`;
+}
+
+/** The fix for a write that failed with `err`. */
+function errnoFix(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'Free some space, or choose a folder on another disk with --out';
+  if (code === 'ENAMETOOLONG') return 'Choose a shorter --out';
+  return 'Choose a folder you can write to with --out';
+}
+
+/** Results folder names are cut to this many characters (file systems allow 255 bytes). */
+export const MAX_OUT_NAME = 200;
+
+/**
+ * The default output folder of a spec, `runs/<name>`; a name over {@link MAX_OUT_NAME}
+ * characters is shortened (its start plus a hash, so different names stay apart) and `warn` says so.
+ */
+export function defaultOutDir(name: string, warn: (message: string) => void): string {
+  if (Buffer.byteLength(name) <= MAX_OUT_NAME) return path.join('runs', name);
+  const short = `${name.slice(0, 100)}-${createHash('sha256').update(name).digest('hex').slice(0, 12)}`;
+  warn(`the spec name is ${name.length} characters long; its results go to ${path.join('runs', short)} (folder names over ${MAX_OUT_NAME} characters are shortened; --out chooses the folder)`);
+  return path.join('runs', short);
+}
+
+/**
+ * Check the output folder before any work: refuse '' and a path that is a file, create the
+ * folder one level at a time (never a recursive mkdir, which loops on /proc), make sure
+ * DIR/results.json is not a folder, and write, sync and remove a probe file to check that the
+ * folder is writable and the disk not full. Throws {@link OutputError}.
+ */
+export function prepareOutputDir(dir: string): void {
+  if (dir.trim() === '') throw new OutputError(`--out is empty. Name the output folder, e.g. --out runs/NAME (--out . for the current folder)`);
+  const missing: string[] = [];
+  const resolved = path.resolve(dir);
+  for (let at = resolved; ; ) {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(at);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const parent = path.dirname(at);
+      if (code === 'ENOENT' && parent !== at) {
+        missing.unshift(at);
+        at = parent;
+        continue;
+      }
+      throw new OutputError(`Cannot use --out ${dir}: ${at === resolved ? '' : `${at}: `}${errnoText(err)}. ${errnoFix(err)}`);
+    }
+    if (!stat.isDirectory()) {
+      throw new OutputError(
+        at === resolved
+          ? `--out ${dir} is a file, not a folder. Name a folder (it is created if missing), or remove the file`
+          : `Cannot use --out ${dir}: ${at} is a file, not a folder. Choose another --out`,
+      );
+    }
+    break;
+  }
+  for (const folder of missing) {
+    try {
+      fs.mkdirSync(folder);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'EEXIST' && fs.statSync(folder).isDirectory()) continue; // created meanwhile
+      const why = code === 'ENOENT' ? `its file system does not allow new folders (ENOENT)` : errnoText(err);
+      throw new OutputError(`Cannot create the output folder ${folder}: ${why}. ${errnoFix(err)}`);
+    }
+  }
+  const file = path.join(dir, 'results.json');
+  const existing = statOrUndefined(file);
+  if (existing !== undefined && !existing.isFile()) {
+    throw new OutputError(`${file} is ${existing.isDirectory() ? 'a folder' : 'not a regular file'}; results.json must be a file. Remove it, or choose another --out`);
+  }
+  const probe = path.join(dir, `.gfra-write-test-${process.pid}`);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(probe, 'wx');
+    fs.writeSync(fd, Buffer.alloc(4096, 32));
+    fs.fsyncSync(fd);
+  } catch (err) {
+    throw new OutputError(`Cannot write to the output folder ${dir}: ${errnoText(err)}. ${errnoFix(err)}`);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+    fs.rmSync(probe, { force: true });
+  }
+}
+
+function statOrUndefined(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Write results.json atomically: a temporary file beside it, fsync, rename over the old file,
+ * fsync of the folder; the temporary file is removed when anything fails, and the error (an
+ * {@link OutputError}) names the file, the errno and a fix. An earlier results.json stays
+ * whole until the rename.
+ */
 export function writeResults(file: string, results: ResultsFile): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, `${JSON.stringify(results, null, 2)}\n`);
-  fs.renameSync(tmp, file);
+  try {
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeFileSync(fd, `${JSON.stringify(results, null, 2)}\n`);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw new OutputError(`Cannot write ${file}: ${errnoText(err)}. ${errnoFix(err)}`);
+  }
+  syncFolder(path.dirname(file));
+}
+
+/** fsync a folder so that a rename in it survives a crash (not supported everywhere: then skipped). */
+function syncFolder(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Some systems cannot open or sync folders (Windows); the rename is still atomic.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }
 
 /** 3 significant digits; exponent form for very small or large magnitudes. */
@@ -116,16 +285,18 @@ export function formatNumber(x: number | null): string {
 /**
  * A plain-text table: candidate, swept values, trials, the detector's mean time per trial in
  * milliseconds (decoding only, warm-up batch excluded; `-` when a single batch ran), then
- * value [low, high] per statistic.
+ * value [low, high] per statistic. Jobs that failed follow, with `failed` for their trials.
  */
-export function formatTable(results: readonly JobResult[]): string {
-  if (results.length === 0) return '(no results)';
-  const pointKeys = [...new Set(results.flatMap((r) => Object.keys(r.point)))];
+export function formatTable(results: readonly JobResult[], failures: readonly JobFailure[] = []): string {
+  if (results.length === 0 && failures.length === 0) return '(no results)';
+  const all = [...results, ...failures];
+  const pointKeys = [...new Set(all.flatMap((r) => Object.keys(r.point)))];
   const statNames = [...new Set(results.flatMap((r) => Object.keys(r.metrics)))];
   const header = ['candidate', ...pointKeys.map((k) => k.split('.').pop() as string), 'trials', 'detect ms', ...statNames];
+  const point = (r: JobResult | JobFailure) => pointKeys.map((k) => (k in r.point ? JSON.stringify(r.point[k]) : ''));
   const rows = results.map((r) => [
     r.candidate,
-    ...pointKeys.map((k) => (k in r.point ? JSON.stringify(r.point[k]) : '')),
+    ...point(r),
     String(r.trials),
     r.detectorTime === undefined ? '-' : formatNumber(r.detectorTime.msPerTrial),
     ...statNames.map((s) => {
@@ -134,7 +305,15 @@ export function formatTable(results: readonly JobResult[]): string {
       return `${formatNumber(m.value)} [${formatNumber(m.low)}, ${formatNumber(m.high)}]`;
     }),
   ]);
+  for (const f of failures) rows.push([f.candidate, ...point(f), 'failed', '-', ...statNames.map(() => '-')]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** `energy at numAntennas=2: [detector:x] ...`: one failed job, for summaries. */
+export function failureLine(f: JobFailure): string {
+  const entries = Object.entries(f.point);
+  const at = entries.length === 0 ? '' : ` at ${entries.map(([k, v]) => `${k.split('.').pop()}=${JSON.stringify(v)}`).join(', ')}`;
+  return `"${f.candidate}"${at}: ${f.message}`;
 }

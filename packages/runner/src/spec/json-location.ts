@@ -28,7 +28,7 @@ export class JsonLocator {
   private readonly root: Node | undefined;
   private readonly lineStarts: number[] = [0];
 
-  constructor(text: string) {
+  constructor(private readonly text: string) {
     this.root = parseTree(text);
     for (let i = 0; i < text.length; i++) if (text[i] === '\n') this.lineStarts.push(i + 1);
   }
@@ -45,6 +45,13 @@ export class JsonLocator {
       }
     }
     return undefined;
+  }
+
+  /** The text of the value at exactly `segments` as written in the file (e.g. `1e309`), if it exists. */
+  literal(segments: readonly PathSegment[]): string | undefined {
+    if (this.root === undefined) return undefined;
+    const node = findNodeAtLocation(this.root, segments as (string | number)[]);
+    return node === undefined ? undefined : this.text.slice(node.offset, node.offset + node.length);
   }
 
   private position(offset: number): { line: number; column: number } {

@@ -1,5 +1,8 @@
 import { expect } from 'chai';
-import { expandSweep, getPath, setPath, sweepAxes } from './sweep';
+import { SpecError } from '@gfra/core';
+import { planObject } from '../plan/load';
+import { tinySpec } from '../testing';
+import { expandSweep, getPath, nearestExisting, setPath, sweepAxes } from './sweep';
 
 describe('sweep', () => {
   it('expands the cartesian product, last key fastest', () => {
@@ -30,5 +33,25 @@ describe('sweep', () => {
     expect(getPath(o, 's.b')).to.equal(undefined);
     setPath(o, 's.a', 5);
     expect(o.s.a).to.equal(5);
+  });
+
+  it('resolves own properties only: never the prototype chain', () => {
+    const o = { s: { a: 2 } };
+    expect(getPath(o, 's.toString')).to.equal(undefined);
+    expect(getPath(o, '__proto__')).to.equal(undefined);
+    expect(getPath(o, 's.constructor.name')).to.equal(undefined);
+    expect(nearestExisting(o, 's.constructor.name')).to.deep.equal({ prefix: 's', keys: ['a'] });
+    expect(() => setPath(o, '__proto__.polluted', 1)).to.throw();
+    expect(() => setPath(o, 's.__proto__', {})).to.throw();
+    expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
+  });
+
+  it('refuses sweep paths through __proto__, constructor or prototype, leaving Object.prototype alone', () => {
+    const toString = Object.prototype.toString;
+    for (const key of ['__proto__.toString', 'scenario.__proto__.polluted', 'constructor.prototype.polluted', 'channel.params.prototype']) {
+      expect(() => planObject(tinySpec({ sweep: { [key]: [1] } }), 'spec.json'), key).to.throw(SpecError, `cannot sweep "${key}"`);
+    }
+    expect(Object.prototype.toString).to.equal(toString);
+    expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
   });
 });

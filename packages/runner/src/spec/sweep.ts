@@ -47,35 +47,59 @@ export function expandSweep(axes: readonly SweepAxis[]): Assignment[] {
   return points;
 }
 
-/** Read the value at a dotted path, or undefined if any part is missing. */
+/**
+ * Path segments that would reach JavaScript's object machinery (the prototype chain) rather than
+ * data of the spec: never resolved, whatever the object holds.
+ */
+export const FORBIDDEN_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** The first segment of a dotted path that is in {@link FORBIDDEN_SEGMENTS}, if any. */
+export function forbiddenSegment(path: string): string | undefined {
+  return path.split('.').find((s) => FORBIDDEN_SEGMENTS.has(s));
+}
+
+/** `node[s]` when `s` is an own property of the object `node` (never inherited), else undefined. */
+function ownChild(node: unknown, s: PathSegment): unknown {
+  if (node === null || typeof node !== 'object' || FORBIDDEN_SEGMENTS.has(String(s))) return undefined;
+  return Object.hasOwn(node, s) ? (node as Record<string | number, unknown>)[s] : undefined;
+}
+
+/** Read the value at a dotted path through own properties only, or undefined if any part is missing. */
 export function getPath(root: unknown, path: string): unknown {
   let node: unknown = root;
   for (const s of pathSegments(path)) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string | number, unknown>)[s];
+    node = ownChild(node, s);
+    if (node === undefined) return undefined;
   }
   return node;
 }
 
-/** The deepest existing prefix of `path` in `root` and the keys available there. */
+/** The deepest existing prefix of `path` in `root` (own properties only) and the keys available there. */
 export function nearestExisting(root: unknown, path: string): { prefix: string; keys: string[] } {
   let node: unknown = root;
   const done: string[] = [];
   for (const s of path.split('.')) {
-    if (node === null || typeof node !== 'object' || !(s in (node as object))) break;
-    node = (node as Record<string, unknown>)[s];
+    const next = ownChild(node, s);
+    if (next === undefined) break;
+    node = next;
     done.push(s);
   }
   const keys = node !== null && typeof node === 'object' ? Object.keys(node as object) : [];
   return { prefix: done.join('.'), keys };
 }
 
-/** Set the value at a dotted path in place (every parent must exist). */
+/**
+ * Set the value at a dotted path in place. Every parent must exist as an own property (see
+ * {@link getPath}); a path through a missing parent or a {@link FORBIDDEN_SEGMENTS} name throws.
+ */
 export function setPath(root: unknown, path: string, value: unknown): void {
   const segs = pathSegments(path);
-  let node = root as Record<string | number, unknown>;
-  for (const s of segs.slice(0, -1)) node = node[s] as Record<string | number, unknown>;
-  node[segs[segs.length - 1]] = value;
+  const last = segs[segs.length - 1];
+  const parent = segs.length === 1 ? root : getPath(root, segs.slice(0, -1).join('.'));
+  if (parent === null || typeof parent !== 'object' || FORBIDDEN_SEGMENTS.has(String(last))) {
+    throw new Error(`setPath: "${path}" is not a path of own properties of the spec`);
+  }
+  (parent as Record<string | number, unknown>)[last] = value;
 }
 
 /** A short label for a point: `sequenceLength=20, snrDb=10`. */

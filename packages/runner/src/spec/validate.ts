@@ -1,9 +1,10 @@
 /**
- * Spec validation: JSON syntax, then ajv against the schema assembled from the registry (all
- * errors at once, defaults filled in), then the sweep (paths and values; every point is itself a
- * valid spec). The result holds each sweep point's spec, defaults filled and file paths resolved;
- * the semantic checks that ask plugin descriptors (their own `check`, capabilities, training)
- * belong to the plan (plan/plan.ts).
+ * Spec validation: nesting depth (before any parser runs), JSON syntax, finite numbers, then ajv
+ * against the schema assembled from the registry (all errors at once, defaults filled in), then
+ * the sweep (paths and its number of runs, then values: every point is itself a valid spec whose
+ * plugin parameters fit float32; see limits.ts). The result holds each sweep point's spec,
+ * defaults filled and file paths resolved; the semantic checks that ask plugin descriptors (their
+ * own `check`, capabilities, training) belong to the plan (plan/plan.ts).
  */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
@@ -26,7 +27,8 @@ import { canonicalJson } from './canonical';
 import { assembleSpecSchema, type SlotConfig, type Spec } from './schema';
 import { inFileOrder, translateAjvErrors, toSpecIssue, type RawIssue } from './ajv-issues';
 import { duplicateKeys, formatPath, JsonLocator, jsonSyntaxError, type PathSegment } from './json-location';
-import { expandSweep, getPath, nearestExisting, pathSegments, pointLabel, setPath, sweepAxes, type Assignment } from './sweep';
+import { float32Issues, nestingIssue, nestingProblem, nonFiniteIssues, sweepSizeIssue } from './limits';
+import { expandSweep, forbiddenSegment, getPath, nearestExisting, pathSegments, setPath, sweepAxes, type Assignment } from './sweep';
 
 export interface ValidatedSpec {
   readonly file: string;
@@ -85,8 +87,17 @@ export class SpecValidator {
     if (Array.isArray(data.metrics)) for (const m of data.metrics) fill(m, 'metric');
   }
 
-  /** Parse and validate spec text; `file` is used in messages. Throws {@link SpecError}. */
-  validateText(text: string, file: string): ValidatedSpec {
+  /**
+   * Parse and validate spec text; `file` is used in messages. A leading UTF-8 byte order mark is
+   * ignored. Throws {@link SpecError}.
+   */
+  validateText(input: string, file: string): ValidatedSpec {
+    const text = withoutBom(input);
+    // Before any parser runs: they recurse, and a deeply nested file would overflow the stack.
+    const deep = nestingProblem(text);
+    if (deep !== undefined) {
+      throw new SpecError(file, [{ path: formatPath(deep.segments), message: deep.message, hint: deep.hint, line: deep.line, column: deep.column }]);
+    }
     const syntax = jsonSyntaxError(text);
     if (syntax !== undefined) throw new SpecError(file, [{ path: '', ...syntax }]);
     const duplicates = duplicateKeys(text).map((d) => ({
@@ -98,20 +109,38 @@ export class SpecValidator {
     }));
     if (duplicates.length > 0) throw new SpecError(file, duplicates);
     const locator = new JsonLocator(text);
-    return this.validateObject(JSON.parse(text), file, (s) => locator.locate(s));
+    return this.validateObject(JSON.parse(text), file, (s) => locator.locate(s), (s) => locator.literal(s));
   }
 
-  /** Validate a parsed spec. Throws {@link SpecError} listing every problem. */
+  /**
+   * Validate a parsed spec. Throws {@link SpecError} listing every problem. `literal` gives a
+   * value's text as written in the file (to quote a number that overflowed to Infinity).
+   */
   validateObject(
     input: unknown,
     file: string,
     locate?: (segments: PathSegment[]) => { line: number; column: number } | undefined,
+    literal?: (segments: PathSegment[]) => string | undefined,
   ): ValidatedSpec {
     const issues: SpecIssue[] = [];
-    const add = (raw: RawIssue) => issues.push(toSpecIssue(raw, locate));
+    const seen = new Set<string>();
+    const add = (raw: RawIssue) => {
+      const key = `${formatPath(raw.segments)}|${raw.message}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      issues.push(toSpecIssue(raw, locate));
+    };
+    const deep = nestingIssue(input);
+    if (deep !== undefined) throw new SpecError(file, [toSpecIssue(deep, locate)]);
+    // Infinity (a literal such as 1e309) would reach ajv, and messages, as null.
+    const nonFinite = nonFiniteIssues(input, literal);
+    nonFinite.forEach(add);
     const data = structuredClone(input);
-    if (!this.check(data)) {
-      translateAjvErrors(this.validateFn.errors ?? []).forEach(add);
+    if (!this.check(data) || nonFinite.length > 0) {
+      const reported = new Set(nonFinite.map((i) => formatPath(i.segments)));
+      translateAjvErrors(this.validateFn.errors ?? [])
+        .filter((raw) => !reported.has(formatPath(raw.segments)))
+        .forEach(add);
       throw new SpecError(file, inFileOrder(issues));
     }
     const spec = data as Spec;
@@ -150,9 +179,12 @@ export class SpecValidator {
     for (const m of spec.metrics) resolve(m, 'metric');
   }
 
-  /** Validate a spec object in place (defaults filled); its schema issues. For training overrides. */
+  /**
+   * Validate a spec object in place (defaults filled); its schema issues, or when there are none
+   * the plugin parameters float32 cannot hold. For sweep points and training overrides.
+   */
   schemaIssues(spec: Spec): RawIssue[] {
-    return this.check(spec) ? [] : translateAjvErrors(this.validateFn.errors ?? []);
+    return this.check(spec) ? float32Issues(spec) : translateAjvErrors(this.validateFn.errors ?? []);
   }
 
   /**
@@ -167,6 +199,16 @@ export class SpecValidator {
       const at: PathSegment[] = ['sweep', axis.key];
       for (const path of axis.paths) {
         const root = path.split('.')[0];
+        const forbidden = forbiddenSegment(path);
+        if (forbidden !== undefined) {
+          add({
+            segments: at,
+            message: `cannot sweep "${path}": "${forbidden}" names JavaScript's object machinery, not a key of the spec`,
+            hint: 'Sweep paths go through the spec\'s own keys only ("__proto__", "constructor" and "prototype" are refused), e.g. "channel.params.snrDb"',
+          });
+          ok = false;
+          continue;
+        }
         const previous = sweptBy.get(path);
         if (previous !== undefined) {
           add({ segments: at, message: `path "${path}" is already swept by "${previous}"`, hint: 'Sweep each path once (put all its values in one list)' });
@@ -199,11 +241,17 @@ export class SpecValidator {
       }
     }
     if (!ok) return [];
+    // Before expanding: a sweep of millions of points would take minutes to expand and check.
+    const tooBig = sweepSizeIssue(axes, Object.keys(spec.candidates).length);
+    if (tooBig !== undefined) {
+      add(tooBig);
+      return [];
+    }
     const points = expandSweep(axes).map((point) => ({ point, spec: applyPoint(spec, point) }));
-    // Every point must itself be a valid spec: check the substituted values against the schema.
+    // Every point must itself be a valid spec: check the substituted values against the schema
+    // (and, once it passes, that float32 can hold its plugin parameters).
     for (const { point, spec: candidate } of points) {
-      if (this.check(candidate)) continue;
-      for (const raw of translateAjvErrors(this.validateFn.errors ?? [])) {
+      for (const raw of this.schemaIssues(candidate)) {
         const path = formatPath(raw.segments);
         const axis = axes.find((a) => a.paths.some((p) => path === formatPath(pathSegments(p)) || path.startsWith(`${formatPath(pathSegments(p))}.`)));
         if (axis === undefined) add(raw);
@@ -224,6 +272,11 @@ function suggestionFor(name: string, keys: string[]): string {
 
 function axisValue(paths: readonly string[], point: Assignment): unknown {
   return paths.length === 1 ? point[paths[0]] : paths.map((p) => point[p]);
+}
+
+/** `text` without a leading UTF-8 byte order mark (which editors on Windows may write). */
+export function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /** The spec with one sweep point substituted. */

@@ -145,7 +145,7 @@ export function trainingKey(loaded: LoadedSpec, job: PlannedJob): { key: string;
   const block = Object.fromEntries(Object.entries(setup.block).filter(([k]) => !(TRAIN_FIELDS_NOT_HASHED as readonly string[]).includes(k)));
   const inputs: Record<string, unknown> = {
     artifact: ARTIFACT_FORMAT,
-    seed: validated.spec.seed,
+    seed: job.seed,
     point: job.point,
     streams: crn ? '*' : job.candidate,
     commonRandomNumbers: crn,
@@ -269,7 +269,7 @@ export async function trainJob(
       candidate: job.candidate,
       point: job.point,
       pointIndex: job.pointIndex,
-      seed: validated.spec.seed,
+      seed: job.seed,
       job: { pointIndex: job.pointIndex, point: job.point, candidate: job.candidate, pipeline: job.pipeline },
       training: {
         slots: plainSlots(setup.pipeline.slots),
