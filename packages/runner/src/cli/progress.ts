@@ -40,7 +40,8 @@ export function progressSink(options: { quiet: boolean; stream?: NodeJS.WriteStr
         warn(event.message);
         return;
       }
-      if (event.type === 'job-end') fractions.set(event.index, 1);
+      // A failed job is finished too (its failure is reported as a warning and in the summary).
+      if (event.type === 'job-end' || event.type === 'job-failed') fractions.set(event.index, 1);
       if (!interactive || event.type !== 'batch') return;
       fractions.set(event.index, event.fraction);
       const overall = [...fractions.values()].reduce((a, b) => a + b, 0) / event.total;
