@@ -78,7 +78,15 @@ export interface TrafficSample {
  * that provides them (it frees them in `dispose`); receivers must not dispose them.
  */
 export interface SideInformation {
-  /** [L, N*Q] complex: all sequences, column n*Q + q is sequence q of device n (device-major). */
+  /**
+   * All sequences, column n*Q + q is sequence q of device n (device-major), either
+   * - [L, N*Q] complex: one codebook for the whole run (every trial uses it), or
+   * - [B, L, N*Q] complex: one codebook per trial (an encoder with `redraw: "per-trial"`), row b
+   *   the codebook of trial b of the batch, i.e. of trial `trials.first + b` of the
+   *   {@link TrialRange} the runner passed to {@link Encoder.sideInformation}.
+   * Detectors that take a codebook accept both (those that cannot, e.g. trained ones, refuse
+   * rank 3 with an error naming the option).
+   */
   readonly codebook?: ComplexTensor;
   /** Noise variance sigma^2 per complex sample. */
   readonly noiseVar?: number;
@@ -183,10 +191,24 @@ export interface TrafficModel extends PluginInstance {
 }
 
 export interface Encoder extends PluginInstance {
-  /** tx[B, N, L] complex: what each device sends (zero rows for inactive devices). */
-  encode(traffic: TrafficSample): ComplexTensor;
-  /** Static side information, typically the codebook known to the receiver. */
-  sideInformation?(): SideInformation;
+  /**
+   * tx[B, N, L] complex: what each device sends (zero rows for inactive devices) in the trials
+   * `trials` (B = trials.count). An encoder whose codebook is drawn per trial needs `trials`
+   * (its draws are keyed by trial index) and throws without it; one with a codebook per run
+   * ignores it. The runner always passes the batch's trials.
+   */
+  encode(traffic: TrafficSample, trials?: TrialRange): ComplexTensor;
+  /**
+   * Side information known to the receiver, typically the codebook. Without `trials`: the
+   * static (per-run) side information, e.g. a codebook [L, N*Q]. With `trials`: the side
+   * information of exactly those trials; an encoder with a per-trial codebook returns it as
+   * [B, L, N*Q] (row b = trial trials.first + b, the codebook {@link encode} used for that trial,
+   * whatever the batch split), one with a per-run codebook returns its static one. The runner
+   * calls it once per batch with the batch's trials, after `encode`, inside the batch's tidy
+   * scope: a per-trial codebook is a new tensor of that scope (freed with the batch), a per-run
+   * one stays the encoder's; the caller never disposes either explicitly.
+   */
+  sideInformation?(trials?: TrialRange): SideInformation;
 }
 
 export interface Channel extends PluginInstance {
@@ -233,10 +255,19 @@ export interface StatisticInfo {
   readonly decibel?: boolean;
 }
 
-/** Per-trial values of one statistic for a batch: rate -> events & samples, mean -> values. */
+/**
+ * Per-trial values of one statistic for a batch: rate -> events & samples, mean -> values.
+ *
+ * A mean statistic that is undefined for some trials by its definition (a 0/0 defined away, e.g.
+ * NMSE of a trial with no active device) marks them in `undefinedTrials` ([B], 1 where undefined;
+ * its `values` there are ignored): the runner counts them as `skipped.undefined`, apart from
+ * trials whose value is not finite for any other reason (a NaN from the detector), counted as
+ * `skipped.nonFinite` (see StatisticResult.skipped). Rates need no mask: a trial with nothing to
+ * count has zero samples.
+ */
 export type MeasuredStatistic =
   | { readonly events: tf.Tensor1D; readonly samples: tf.Tensor1D }
-  | { readonly values: tf.Tensor1D };
+  | { readonly values: tf.Tensor1D; readonly undefinedTrials?: tf.Tensor1D };
 
 export interface Metric extends PluginInstance {
   /**

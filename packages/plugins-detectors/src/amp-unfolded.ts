@@ -18,6 +18,7 @@ import {
 import { ampUnrolled, bernoulliLogOdds } from './algorithms/amp';
 import { ColumnCorrection, priorDiagnostics } from './algorithms/layers';
 import { PowerThreshold, rowEnergyEstimate } from './decision';
+import { refusePerTrialCodebook } from './codebook';
 
 export const AmpUnfoldedParams = Type.Object(
   {
@@ -124,6 +125,7 @@ export class AmpUnfoldedDetector implements Detector, Trainable {
 
   /** Xhat [B, N, M] complex. */
   estimate(obs: AmpUnfoldedObservation): ComplexTensor {
+    refusePerTrialCodebook(obs.codebook, 'amp-unfolded');
     return cx.tidy(() => this.correction.apply(ampUnrolled(obs.y, obs.codebook, obs.largeScaleFading, this.theta as tf.Tensor1D, this.params.blocks)));
   }
 

@@ -13,6 +13,7 @@ import {
   type ObservationWith,
   type Scenario,
 } from '@gfra/core';
+import { isPerTrialCodebook } from './codebook';
 import { bestSequence, decideActivity } from './decision';
 
 export const ThresholdRule = Type.Union(
@@ -73,7 +74,7 @@ type CorrelationEnergyObservation = ObservationWith<(typeof REQUIRES)[number]>;
  * - `fixed`: a given tau.
  *
  * @input  y        [B, L, M] complex
- * @input  codebook [L, N*Q] complex
+ * @input  codebook [L, N*Q] complex, or [B, L, N*Q] (one per trial, encoder redraw "per-trial")
  * @output activityScore [B, N] normalised energy of the strongest sequence
  * @output activity      [B, N] in {0, 1}
  * @output message       [B, N] int32 arg max sequence
@@ -114,7 +115,9 @@ export class CorrelationEnergyDetector implements Detector {
     const S = obs.codebook;
     return cx.tidy((): Estimate => {
       const B = obs.y.re.shape[0];
-      const norms = tf.sum(cx.abs2(S), 0); // [NQ] ||s_k||^2
+      // per-trial codebook [B, L, NQ]: trial b's norms and S_b^H Y_b (batched matmul)
+      const perTrial = isPerTrialCodebook(S);
+      const norms = tf.sum(cx.abs2(S), perTrial ? 1 : 0); // [NQ] or [B, NQ] ||s_k||^2
       const z = cx.matmul(cx.hermitian(S), obs.y); // [B, NQ, M] = S^H Y
       const v0 =
         this.params.noiseLevel === 'known'
@@ -129,7 +132,7 @@ export class CorrelationEnergyDetector implements Detector {
       else {
         const beta = obs.largeScaleFading;
         if (beta === undefined) throw new Error('the midpoint rule needs the large-scale fading beta_n as side information (or use rule "false-alarm" or "fixed")');
-        const meanNorm = tf.mean(tf.reshape(norms, [N, Q]), 1); // [N]
+        const meanNorm = perTrial ? tf.mean(tf.reshape(norms, [B, N, Q]), 2) : tf.mean(tf.reshape(norms, [N, Q]), 1); // [N] or [B, N]
         tau = tf.add(1, tf.div(tf.mul(beta, meanNorm), tf.mul(2, v0)));
       }
       return { activityScore: score, activity: decideActivity(score, tau), message };

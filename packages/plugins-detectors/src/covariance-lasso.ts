@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'tsyringe';
 import { cx, definePlugin, numSequences, TOKENS, type Capability, type Detector, type Estimate, type ObservationWith, type ParamProblem, type Scenario } from '@gfra/core';
 import { covarianceLassoHost } from './algorithms/covariance';
+import { hostCodebook } from './codebook';
 import { decideActivity, PowerThreshold, powerScore } from './decision';
 
 export const CovarianceLassoParams = Type.Object(
@@ -46,7 +47,7 @@ type CovarianceLassoObservation = ObservationWith<(typeof REQUIRES)[number]>;
  * (Figs. 8(a), 9(a)).
  *
  * @input  y                [B, L, M] complex
- * @input  codebook         [L, N] complex
+ * @input  codebook         [L, N] complex, or [B, L, N] (one per trial, encoder redraw "per-trial")
  * @input  noiseVar         sigma^2 (subtracted from the diagonal of Sigma_hat with `subtractNoise`)
  * @input  largeScaleFading [B, N] (threshold rule "beta" only)
  * @output activityScore [B, N] r_n / beta_n (rule "beta") or r_n (rule "fixed")
@@ -96,14 +97,14 @@ export class CovarianceLassoDetector implements Detector {
     const { numDevices: N, numAntennas: M, sequenceLength: L } = this.scenario;
     if (numSequences(this.scenario) !== 1) throw new Error('covariance-lasso needs one pilot per device (bitsPerDevice = 0)');
     const B = obs.y.re.shape[0];
-    const aRe = obs.codebook.re.dataSync();
-    const aIm = obs.codebook.im.dataSync();
+    const cb = hostCodebook(obs.codebook); // per run, or trial b's own [L, N] block
     const yRe = obs.y.re.dataSync();
     const yIm = obs.y.im.dataSync();
     const per = L * M;
     const out = new Float32Array(B * N);
     for (let b = 0; b < B; b++) {
       const { lambda, sweeps, subtractNoise } = this.params;
+      const { re: aRe, im: aIm } = cb.trial(b);
       const r = covarianceLassoHost(aRe, aIm, yRe.subarray(b * per, (b + 1) * per), yIm.subarray(b * per, (b + 1) * per), L, N, M, obs.noiseVar, lambda, sweeps, subtractNoise);
       out.set(r, b * N);
     }

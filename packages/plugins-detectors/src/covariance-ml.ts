@@ -4,6 +4,7 @@ import { inject, injectable } from 'tsyringe';
 import { cx, definePlugin, numSequences, TOKENS, type Capability, type ComplexTensor, type Detector, type Estimate, type ObservationWith, type RandomStreams, type Scenario } from '@gfra/core';
 import { covarianceCdHost, covarianceCdTf, cyclicOrders, mapPriorWeights, randomOrders } from './algorithms/covariance';
 import { adjointTimes, choleskyComplex, choleskySolveComplex, gramColumns } from './algorithms/host-complex';
+import { hostCodebook } from './codebook';
 import { bestSequence, decideActivity, PowerThreshold, powerScore } from './decision';
 
 export const CovarianceMlParams = Type.Object(
@@ -85,7 +86,8 @@ type CovarianceMlObservation = ObservationWith<(typeof REQUIRES)[number]>;
  * Symbols: N numDevices, M numAntennas, L sequenceLength, Q = 2^J, T sweeps.
  *
  * @input  y                [B, L, M] complex
- * @input  codebook         [L, N*Q] complex
+ * @input  codebook         [L, N*Q] complex, or [B, L, N*Q] (one per trial, encoder redraw
+ *                          "per-trial"; also in the ML-MMSE estimate)
  * @input  noiseVar         sigma^2
  * @input  largeScaleFading [B, N] (threshold rule "beta", objective "map" or channelEstimate "mmse")
  * @input  activityProbability [N] (objective "map")
@@ -164,7 +166,7 @@ export class CovarianceMlDetector implements Detector {
     const prior = this.priorWeights(obs);
     if (this.params.precision === 'float64') return covarianceCdHost(obs.y, obs.codebook, obs.noiseVar, this.orders, prior, onSweep);
     const B = obs.y.re.shape[0];
-    const K = obs.codebook.re.shape[1] as number;
+    const K = obs.codebook.re.shape[obs.codebook.re.rank - 1] as number;
     return tf.tidy(() => {
       const priorTf = prior === undefined ? undefined : tf.tensor2d(Float32Array.from(prior), [B, K]);
       return covarianceCdTf(obs.y, obs.codebook, obs.noiseVar, this.orders, priorTf, onSweep);
@@ -193,8 +195,7 @@ export class CovarianceMlDetector implements Detector {
     if (obs.largeScaleFading === undefined) throw new Error('channelEstimate "mmse" needs the large-scale fading beta_n as side information');
     const sigma2 = obs.noiseVar;
     const B = obs.y.re.shape[0];
-    const cbRe = obs.codebook.re.dataSync();
-    const cbIm = obs.codebook.im.dataSync();
+    const cb = hostCodebook(obs.codebook); // per run, or trial b's own [L, K] block
     const yRe = obs.y.re.dataSync();
     const yIm = obs.y.im.dataSync();
     const beta = obs.largeScaleFading.dataSync();
@@ -207,6 +208,7 @@ export class CovarianceMlDetector implements Detector {
       if (s === 0) continue;
       const cols = set.map((n) => n * Q + message[b * N + n]);
       // G = A_S^H A_S + sigma^2 diag(1 / beta_S) (row-major s x s), R = A_S^H Y_b (s x M)
+      const { re: cbRe, im: cbIm } = cb.trial(b);
       const g = gramColumns(cbRe, cbIm, L, K, cols);
       for (let i = 0; i < s; i++) {
         g.re[i * s + i] += sigma2 / beta[b * N + set[i]];

@@ -13,6 +13,7 @@ import {
   type ParamProblem,
   type Scenario,
 } from '@gfra/core';
+import { hostCodebook, isPerTrialCodebook } from './codebook';
 
 export const ExhaustiveMlParams = Type.Object(
   {
@@ -111,7 +112,7 @@ interface TrialResult {
  * subtraction (coherent) from one level to the next, in float64 on the host.
  *
  * @input  y           [B, L, M] complex
- * @input  codebook    [L, N*Q] complex
+ * @input  codebook    [L, N*Q] complex, or [B, L, N*Q] (one per trial, encoder redraw "per-trial")
  * @input  noiseVar    sigma^2
  * @input  largeScaleFading    [B, N] (noncoherent)
  * @input  channel             [B, N, M] or [B, N, L, M] complex (coherent: channelState)
@@ -171,11 +172,17 @@ export class ExhaustiveMlDetector implements Detector {
     if (count > this.params.maxHypotheses) throw new Error(`${count} hypotheses per trial exceed maxHypotheses = ${this.params.maxHypotheses}`);
     const S = obs.codebook;
     const B = obs.y.re.shape[0];
-    const cbRe = S.re.dataSync();
-    const cbIm = S.im.dataSync();
-    // Sequences, column-major: seq[k] = { re[L], im[L] }
-    const seqRe = Array.from({ length: K }, (_, k) => Float64Array.from({ length: L }, (_, l) => cbRe[l * K + k]));
-    const seqIm = Array.from({ length: K }, (_, k) => Float64Array.from({ length: L }, (_, l) => cbIm[l * K + k]));
+    const cb = hostCodebook(S);
+    // Sequences of trial b (per run: the same for every trial), column-major: seq[k] = { re[L], im[L] }
+    const sequencesOf = (b: number): { seqRe: Float64Array[]; seqIm: Float64Array[] } => {
+      const { re: cbRe, im: cbIm } = cb.trial(b);
+      return {
+        seqRe: Array.from({ length: K }, (_, k) => Float64Array.from({ length: L }, (_, l) => cbRe[l * K + k])),
+        seqIm: Array.from({ length: K }, (_, k) => Float64Array.from({ length: L }, (_, l) => cbIm[l * K + k])),
+      };
+    };
+    const shared = isPerTrialCodebook(S) ? undefined : sequencesOf(0);
+    const trialSequences = (b: number) => shared ?? sequencesOf(b);
     const yRe = obs.y.re.dataSync();
     const yIm = obs.y.im.dataSync();
     const logPrior = this.logPriors(obs);
@@ -185,6 +192,7 @@ export class ExhaustiveMlDetector implements Detector {
       const beta = obs.largeScaleFading.dataSync();
       for (let b = 0; b < B; b++) {
         const off = b * L * M;
+        const { seqRe, seqIm } = trialSequences(b);
         results.push(
           this.searchNoncoherent(seqRe, seqIm, yRe.subarray(off, off + L * M), yIm.subarray(off, off + L * M), Array.from(beta.subarray(b * N, (b + 1) * N)), obs.noiseVar, logPrior),
         );
@@ -198,6 +206,7 @@ export class ExhaustiveMlDetector implements Detector {
       const hPer = perResource ? N * L * M : N * M;
       for (let b = 0; b < B; b++) {
         const off = b * L * M;
+        const { seqRe, seqIm } = trialSequences(b);
         // c[k] = h_n .* x_{n,q} as [L, M] complex
         const cRe: Float64Array[] = [];
         const cIm: Float64Array[] = [];

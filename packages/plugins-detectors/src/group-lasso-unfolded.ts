@@ -19,6 +19,7 @@ import {
 import { groupLassoAdmm } from './algorithms/group-lasso';
 import { ColumnCorrection } from './algorithms/layers';
 import { PowerThreshold, rowEnergyEstimate } from './decision';
+import { refusePerTrialCodebook } from './codebook';
 
 export const GroupLassoUnfoldedParams = Type.Object(
   {
@@ -137,6 +138,7 @@ export class GroupLassoUnfoldedDetector implements Detector, Trainable {
 
   /** Xhat [B, N, M] complex. */
   estimate(obs: GroupLassoUnfoldedObservation): ComplexTensor {
+    refusePerTrialCodebook(obs.codebook, 'group-lasso-unfolded');
     return cx.tidy(() => {
       const { lambda: lambda0, rho: rho0 } = this.params;
       const lambda = this.logLambda === undefined ? lambda0 : (tf.mul(lambda0, tf.exp(this.logLambda)) as tf.Scalar);

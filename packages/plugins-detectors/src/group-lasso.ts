@@ -43,7 +43,7 @@ type GroupLassoObservation = ObservationWith<(typeof REQUIRES)[number]>;
  * Symbols: N numDevices, M numAntennas, L sequenceLength, K iterations.
  *
  * @input  y             [B, L, M] complex
- * @input  codebook      [L, N] complex (Q = 1)
+ * @input  codebook      [L, N] complex (Q = 1), or [B, L, N] (one per trial, encoder redraw "per-trial")
  * @input  largeScaleFading [B, N] (threshold rule "beta" only)
  * @output channel       [B, N, M] complex: X
  * @output activityScore [B, N] ||x_n||^2 / M (divided by beta_n under rule "beta")

@@ -16,6 +16,7 @@ import {
 } from '@gfra/core';
 import { covarianceCdTf, cyclicOrders } from './algorithms/covariance';
 import { DenseStack, priorDiagnostics } from './algorithms/layers';
+import { refusePerTrialCodebook } from './codebook';
 
 export const MapUnfoldedParams = Type.Object(
   {
@@ -175,6 +176,7 @@ export class MapUnfoldedDetector implements Detector, Trainable {
   /** alpha^(U) [B, N]: Algorithm 3's estimate after U sweeps, on the 0/1 scale (gamma / beta_n). */
   approximation(obs: MapUnfoldedObservation): tf.Tensor2D {
     const { codebook, noiseVar, largeScaleFading: beta } = obs;
+    refusePerTrialCodebook(codebook, 'map-unfolded');
     const M = this.scenario.numAntennas;
     return tf.tidy(() => {
       const eps = tf.mul(0.5, tf.sigmoid(this.theta));

@@ -83,7 +83,7 @@ type MmvAmpObservation = ObservationWith<(typeof REQUIRES)[number]>;
  * Symbols: N numDevices, M numAntennas, L sequenceLength, Q = 2^J, T maxIterations.
  *
  * @input  y                   [B, L, M] complex
- * @input  codebook            [L, N*Q] complex
+ * @input  codebook            [L, N*Q] complex, or [B, L, N*Q] (one per trial, encoder redraw "per-trial")
  * @input  largeScaleFading    [B, N] (beta_n)
  * @input  activityProbability [N] (eps_n)
  * @input  noiseVar            sigma^2 (only with noiseEstimate "state-evolution")

@@ -12,6 +12,7 @@ import {
   type ObservationWith,
   type Scenario,
 } from '@gfra/core';
+import { refusePerTrialCodebook } from './codebook';
 
 export const ScmaMpaParams = Type.Object(
   {
@@ -132,6 +133,7 @@ export class ScmaMpaDetector implements Detector {
   }
 
   private buildGraph(codebook: ComplexTensor): Graph {
+    refusePerTrialCodebook(codebook, 'scma-mpa');
     if (this.graph !== undefined && this.graphFor === codebook) return this.graph;
     this.disposeGraph();
     const { numDevices: N, sequenceLength: L, bitsPerDevice: J } = this.scenario;

@@ -12,15 +12,17 @@ import {
   type Scenario,
   type SideInformation,
   type TrafficSample,
+  type TrialRange,
 } from '@gfra/core';
-import { FixedCodebook } from './codebook-transmitter';
+import { FixedCodebook, PerTrialCodebook, Redraw } from './codebook-transmitter';
 
 export const GaussianPilotsParams = Type.Object(
   {
     normalize: Type.Boolean({
       default: false,
-      description: 'scale every sequence to unit norm (otherwise unit norm only in expectation)',
+      description: 'scale every sequence to unit norm (otherwise unit norm only in expectation); with redraw "per-trial", every column of every trial\'s codebook',
     }),
+    redraw: Type.Optional(Redraw),
   },
   { additionalProperties: false },
 );
@@ -32,8 +34,19 @@ export type GaussianPilotsParams = Static<typeof GaussianPilotsParams>;
  * receiver. An active device sends the sequence indexed by its message (Q = 1: plain activity
  * detection; Q > 1: the non-coherent scheme that embeds J bits in the sequence choice).
  *
+ * `redraw: "per-trial"` draws a new codebook for every Monte Carlo trial instead (the ensemble
+ * average over random pilots of the literature), given to the receiver per batch as
+ * [B, L, N*Q]; `normalize` then scales every column of every trial's codebook (in float64 on the
+ * host, rounded to float32).
+ *
+ * Draw names (components of the encoder's random streams): `pilots` once per run
+ * (`complexNormalOnce('pilots', [L, N*Q], 1/L)`, redraw "per-run"), or `pilots` per trial t
+ * (generator (`pilots`, t): the row-major [L, N*Q] entries in order, re then im of each,
+ * CN(0, 1/L): the values of `complexNormal(trials, 'pilots', [L, N*Q], 1/L)`, redraw "per-trial").
+ *
  * @output tx       [B, N, L] complex: a_n s_n^{m_n}
- * @output codebook [L, N*Q] complex, column n*Q + q = sequence q of device n
+ * @output codebook [L, N*Q] complex (redraw "per-run") or [B, L, N*Q] complex (redraw
+ *                  "per-trial", row b = trial b of the batch), column n*Q + q = sequence q of device n
  */
 @injectable()
 export class GaussianPilotsEncoder implements Encoder {
@@ -46,7 +59,7 @@ export class GaussianPilotsEncoder implements Encoder {
     provides: () => ['codebook'],
   });
 
-  private readonly book: FixedCodebook;
+  private readonly book: FixedCodebook | PerTrialCodebook;
 
   constructor(
     @inject(TOKENS.params) params: GaussianPilotsParams,
@@ -55,6 +68,18 @@ export class GaussianPilotsEncoder implements Encoder {
   ) {
     const { numDevices: N, sequenceLength: L } = scenario;
     const Q = numSequences(scenario);
+    if (params.redraw === 'per-trial') {
+      const K = N * Q;
+      const std = Math.sqrt(1 / L / 2);
+      this.book = new PerTrialCodebook('gaussian-pilots', 'pilots', random, scenario, (g, re, im) => {
+        for (let i = 0; i < L * K; i++) {
+          re[i] = std * g.normal();
+          im[i] = std * g.normal();
+        }
+        if (params.normalize) normalizeColumns(re, im, L, K);
+      });
+      return;
+    }
     const codebook = cx.tidy(() => {
       const s = random.complexNormalOnce('pilots', [L, N * Q], 1 / L);
       return params.normalize ? cx.scale(s, tf.rsqrt(tf.sum(cx.abs2(s), 0, true))) : s;
@@ -62,15 +87,28 @@ export class GaussianPilotsEncoder implements Encoder {
     this.book = new FixedCodebook(codebook, scenario);
   }
 
-  encode(traffic: TrafficSample): ComplexTensor {
-    return this.book.encode(traffic);
+  encode(traffic: TrafficSample, trials?: TrialRange): ComplexTensor {
+    return this.book instanceof FixedCodebook ? this.book.encode(traffic) : this.book.encode(traffic, trials);
   }
 
-  sideInformation(): SideInformation {
-    return this.book.sideInformation();
+  sideInformation(trials?: TrialRange): SideInformation {
+    return this.book instanceof FixedCodebook ? this.book.sideInformation() : this.book.sideInformation(trials);
   }
 
   dispose(): void {
-    this.book.dispose();
+    if (this.book instanceof FixedCodebook) this.book.dispose();
+  }
+}
+
+/** Scale every column of a row-major [L, K] complex matrix to unit norm, in place (float64 sums). */
+export function normalizeColumns(re: Float32Array, im: Float32Array, L: number, K: number): void {
+  for (let k = 0; k < K; k++) {
+    let norm2 = 0;
+    for (let l = 0; l < L; l++) norm2 += re[l * K + k] * re[l * K + k] + im[l * K + k] * im[l * K + k];
+    const scale = 1 / Math.sqrt(norm2);
+    for (let l = 0; l < L; l++) {
+      re[l * K + k] *= scale;
+      im[l * K + k] *= scale;
+    }
   }
 }

@@ -1,8 +1,9 @@
 /**
- * The `gfra` command line: run, train, export, validate, list, schema, plot, report.
+ * The `gfra` command line: run, results, train, export, validate, list, schema, plot, report.
  *
- * Exit status: 0 success, 2 a user error (bad spec, unknown plugin, missing file, unusable --out;
- * printed without a stack trace), 1 an internal error, 130 interrupted (results so far are kept).
+ * Exit status: 0 success, 2 a user error (bad spec, unknown plugin, missing file, unusable --out,
+ * an output folder another run holds; printed without a stack trace), 1 an internal error, 130
+ * interrupted (results so far are kept, and a rerun resumes from the results store).
  * `gfra run` records a job that throws in results.json (`failures`) and runs the others; it then
  * exits 2 when every failure was a user error (a plugin's error, a bad artifact), 1 when one was
  * internal, with a summary of the failures.
@@ -66,7 +67,8 @@ function program(): Command {
     .option('--no-plot', 'do not write the default figures (SVG and PNG) next to results.json')
     .option('--retrain', 'train the trained candidates again, even when their artifacts exist')
     .option('--artifacts <dir>', `trained artifacts directory (default: ${ARTIFACTS_DIR})`)
-    .action(async (specFile: string, opts: { out?: string; backend: BackendChoice; candidate?: string[]; workers?: number; quiet?: boolean; plot?: boolean; retrain?: boolean; artifacts?: string }) => {
+    .option('--wait', 'when another run is writing to the output folder, wait for it to end (default: refuse)')
+    .action(async (specFile: string, opts: { out?: string; backend: BackendChoice; candidate?: string[]; workers?: number; quiet?: boolean; plot?: boolean; retrain?: boolean; artifacts?: string; wait?: boolean }) => {
       const { loadSpec } = await import('./plan/load');
       const { runSpec } = await import('./run');
       const { progressSink } = await import('./cli/progress');
@@ -95,11 +97,15 @@ function program(): Command {
           backend: opts.backend,
           candidates: opts.candidate,
           workers: opts.workers,
-          onProgress: sink.onProgress,
+          onProgress: (event) => {
+            if (event.type === 'note' && !quiet) process.stderr.write(`${event.message}\n`);
+            sink.onProgress(event);
+          },
           signal: controller.signal,
           retrain: opts.retrain,
           artifacts: opts.artifacts,
           onTraining: training.onTraining,
+          wait: opts.wait,
         });
         sink.done();
         const { results, failures = [] } = run.results;
@@ -110,8 +116,10 @@ function program(): Command {
         else out(`\nresults: none written; ${run.resultsFile} of an earlier run is kept as it was`);
         const interrupted = controller.signal.aborted;
         if (interrupted) {
-          const finished = results.filter((r) => r.stop !== 'interrupted').length;
-          const stopped = results.length - finished;
+          // This run's candidates (results.json also holds the others' results from the store).
+          const mine = results.filter((r) => opts.candidate === undefined || opts.candidate.includes(r.candidate));
+          const finished = mine.filter((r) => r.stop !== 'interrupted').length;
+          const stopped = mine.length - finished;
           const rerun = ['gfra', 'run', specFile, '--out', path.dirname(run.resultsFile)];
           if (opts.backend !== 'auto') rerun.push('--backend', opts.backend);
           if (opts.candidate !== undefined) rerun.push('--candidate', ...opts.candidate);
@@ -119,10 +127,11 @@ function program(): Command {
           if (opts.artifacts !== undefined) rerun.push('--artifacts', opts.artifacts);
           if (quiet) rerun.push('--quiet');
           if (opts.plot === false) rerun.push('--no-plot');
+          if (opts.wait === true) rerun.push('--wait');
           process.stderr.write(
             `interrupted: ${finished} of ${total} jobs finished${stopped > 0 ? `, ${stopped} stopped at a batch boundary (stop "interrupted")` : ''}; ` +
               `${run.written ? `saved in ${run.resultsFile} with "complete": false` : 'nothing saved'}. No figures were drawn (gfra plot draws them from results.json).\n` +
-              `Run it again with: ${rerun.map(shellWord).join(' ')}\n`,
+              `Run it again to resume where it stopped: ${rerun.map(shellWord).join(' ')}\n`,
           );
           throw new Interrupted();
         }
@@ -138,6 +147,39 @@ function program(): Command {
         training.done();
         process.off('SIGINT', onSigint);
       }
+    });
+
+  const results = cli
+    .command('results')
+    .description('what the results store of an output folder holds (DIR/results.duckdb, written by gfra run)');
+  results
+    .command('ls')
+    .description('list the specs run into DIR: spec hash, name, when, complete or not, counts')
+    .argument('<dir>', 'an output folder of gfra run')
+    .action(async (dir: string) => {
+      const { listRuns } = await import('./cli/results');
+      out(await listRuns(dir));
+    });
+  results
+    .command('show')
+    .description('print the results table of a spec in DIR (default: the most recently run)')
+    .argument('<dir>', 'an output folder of gfra run')
+    .option('--spec <hash>', 'the spec (its hash, or a prefix of it, as gfra results ls prints)')
+    .action(async (dir: string, opts: { spec?: string }) => {
+      const { showRun } = await import('./cli/results');
+      out(await showRun(dir, opts.spec));
+    });
+  results
+    .command('export')
+    .description('write the results of a spec in long format: one row per candidate x point x repetition x statistic (value, low, high, events, samples, trials)')
+    .argument('<dir>', 'an output folder of gfra run')
+    .addOption(new Option('--format <format>', 'file format').choices(['csv', 'parquet', 'json']).makeOptionMandatory())
+    .requiredOption('--out <file>', 'output file')
+    .option('--spec <hash>', 'the spec (its hash, or a prefix of it; default: the most recently run)')
+    .action(async (dir: string, opts: { format: 'csv' | 'parquet' | 'json'; out: string; spec?: string }) => {
+      const { exportRun } = await import('./cli/results');
+      const rows = await exportRun(dir, opts);
+      out(`${rows} rows written to ${opts.out}`);
     });
 
   cli

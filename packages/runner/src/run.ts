@@ -10,6 +10,8 @@ import { inlineExecutor, poolExecutor } from './engine/executors';
 import type { ProgressEvent } from './engine/events';
 import type { LoadedSpec } from './plan/load';
 import type { PlannedJob } from './plan/plan';
+import { lockFolder } from './results/lock';
+import { jobKeyString, ResultsStore, type BatchRecord, type JobKey, type StoredJob } from './results/store';
 import {
   defaultOutDir,
   prepareOutputDir,
@@ -42,6 +44,8 @@ export interface RunOptions {
   readonly retrain?: boolean;
   /** Progress of the training that precedes the evaluation of trained candidates. */
   readonly onTraining?: (event: TrainingEvent) => void;
+  /** When another run holds the output folder: wait for it (default: refuse, a FolderLocked error). */
+  readonly wait?: boolean;
 }
 
 export interface RunOutput {
@@ -53,6 +57,9 @@ export interface RunOutput {
    * run's results.json was there (that file is kept as it was).
    */
   readonly written: boolean;
+  /** The jobs this run found finished in the store (not run again), and those it resumed. */
+  readonly reused: number;
+  readonly resumed: number;
 }
 
 function environment(backend: BackendSelection): Record<string, string> {
@@ -70,12 +77,16 @@ function environment(backend: BackendSelection): Record<string, string> {
 
 /**
  * Run every (point, candidate) of a loaded spec, writing results.json after each one. The output
- * folder is checked before any work; results.json is first written when the run has its first
- * result (an earlier run's file stays until then). A job that throws is recorded in `failures`
- * and the others still run.
+ * folder is checked before any work, then locked (one run per folder: another run's lock is
+ * refused, a FolderLocked error, or waited for with `wait`). Every batch is committed to the
+ * folder's results store (results.duckdb) before the next starts; a rerun of the same spec reuses
+ * its finished jobs and resumes the others after their stored batches (bit-identical numbers), a
+ * changed spec is said and kept apart. results.json is derived from the store (every job of the
+ * spec, whichever run computed it) and first written when there is a result (an earlier run's
+ * file stays until then). A job that throws is recorded in `failures` and the others still run.
  */
 export async function runSpec(loaded: LoadedSpec, options: RunOptions = {}): Promise<RunOutput> {
-  const { validated, registry } = loaded;
+  const { validated } = loaded;
   const { spec } = validated;
   const only = options.candidates;
   if (only !== undefined) {
@@ -89,18 +100,67 @@ export async function runSpec(loaded: LoadedSpec, options: RunOptions = {}): Pro
   const warn = (message: string) => options.onProgress?.({ type: 'warning', message });
   const outDir = options.out ?? defaultOutDir(spec.name, warn);
   prepareOutputDir(outDir);
+  const lock = await lockFolder(outDir, { wait: options.wait, onWait: (message) => options.onProgress?.({ type: 'note', message }) });
+  let store: ResultsStore | undefined;
+  try {
+    store = await ResultsStore.open(outDir);
+    return await runInto(loaded, jobs, workers, outDir, store, options);
+  } finally {
+    store?.close();
+    lock.release();
+  }
+}
+
+const keyOf = (job: PlannedJob): JobKey => ({ candidate: job.candidate, point: job.point, repetition: 0 });
+
+/** The rest of runSpec, with the output folder locked and its store open. */
+async function runInto(loaded: LoadedSpec, jobs: readonly PlannedJob[], workers: number, outDir: string, store: ResultsStore, options: RunOptions): Promise<RunOutput> {
+  const { validated, registry } = loaded;
+  const { spec } = validated;
+  const hash = validated.hash;
+  const warn = (message: string) => options.onProgress?.({ type: 'warning', message });
+  const note = (message: string) => options.onProgress?.({ type: 'note', message });
   const backend = await selectBackend(options.backend ?? 'auto');
   const resultsFile = path.join(outDir, 'results.json');
+
+  // What the store holds: this spec's finished jobs and committed batches, and other specs.
+  const specs = await store.specs();
+  const previous = specs.find((s) => s.hash !== hash);
+  if (!specs.some((s) => s.hash === hash) && previous !== undefined) {
+    warn(
+      `the spec changed since the last run into ${outDir} (spec ${previous.hash.slice(0, 12)}, "${previous.name}", ${previous.updated.toISOString()}): ` +
+        `${specChanges(previous.spec, JSON.parse(JSON.stringify(spec)) as unknown)}. Its results are kept apart in the store (gfra results ls ${outDir}); this run starts afresh`,
+    );
+  }
+  await store.beginSpec(hash, spec.name, spec, loaded.jobs.length);
+  const stored = await store.jobs(hash);
+  const batches = await store.batches(hash);
+
+  // Results and failures by plan position, over every job of the spec (all candidates): the
+  // store's, then this run's.
+  const all = loaded.jobs;
+  const positionOf = new Map(all.map((job, position) => [jobKeyString(keyOf(job)), position]));
   const byPosition: (JobResult | undefined)[] = [];
   const failedAt: (JobFailure | undefined)[] = [];
+  for (const [position, job] of all.entries()) {
+    const s = stored.get(jobKeyString(keyOf(job)));
+    if (s?.result !== undefined) byPosition[position] = s.result;
+    else if (s?.failure !== undefined) failedAt[position] = s.failure;
+  }
   const results: JobResult[] = [];
   const failures: JobFailure[] = [];
-  const statistics = statisticRecords(jobs);
+  const collect = () => {
+    results.splice(0, results.length, ...byPosition.filter((r): r is JobResult => r !== undefined));
+    failures.splice(0, failures.length, ...failedAt.filter((f): f is JobFailure => f !== undefined));
+  };
+  collect();
+  const statistics = statisticRecords(all);
+  const isComplete = () => all.every((_, p) => byPosition[p] !== undefined && byPosition[p]?.stop !== 'interrupted');
   const snapshot = (complete: boolean): ResultsFile => ({
     format: RESULTS_FORMAT_VERSION,
     name: spec.name,
     seed: spec.seed,
-    specHash: validated.hash,
+    specHash: hash,
     backend: backend.backend,
     spec,
     results,
@@ -109,48 +169,101 @@ export async function runSpec(loaded: LoadedSpec, options: RunOptions = {}): Pro
     statistics,
     ...(failures.length > 0 ? { failures } : {}),
   });
+
+  // This run's jobs: those not finished in the store, each with its committed batches.
+  const toRun = jobs.filter((job) => stored.get(jobKeyString(keyOf(job)))?.status !== 'done');
+  const reused = jobs.length - toRun.length;
+  const resumed = toRun.filter((job) => (batches.get(jobKeyString(keyOf(job)))?.length ?? 0) > 0);
+  if (reused > 0 || resumed.length > 0) {
+    const trials = resumed.reduce((n, job) => n + (batches.get(jobKeyString(keyOf(job))) ?? []).reduce((m, b) => m + b.count, 0), 0);
+    note(
+      `resuming from ${path.join(outDir, 'results.duckdb')}: ${reused} of ${jobs.length} jobs already done` +
+        (resumed.length > 0 ? `, ${resumed.length} continue after their ${trials} stored trials` : ''),
+    );
+  }
+
   // Train what is missing (or reuse the cached artifacts), then evaluate with those weights.
-  for (const message of untrainedWarnings(jobs)) warn(message);
+  for (const message of untrainedWarnings(toRun)) warn(message);
   const trained = await ensureTrained(
     loaded,
-    jobs,
+    toRun,
     { artifacts: options.artifacts, retrain: options.retrain, onProgress: options.onTraining, signal: options.signal },
   );
-  const executorJobs = jobs.map((job, position) => ({ job, artifact: trained.get(position)?.dir }));
-  const executor = workers === 1 ? inlineExecutor : poolExecutor(workers);
+  const executorJobs = toRun.map((job, i) => ({ job, artifact: trained.get(i)?.dir, resume: batches.get(jobKeyString(keyOf(job))) }));
+  const executor = workers === 1 ? inlineExecutor : poolExecutor(Math.min(workers, Math.max(1, toRun.length)));
+  // A store that cannot be written ends the run (after the batch in flight).
+  const halt = new AbortController();
+  let storeError: unknown;
+  const signal = options.signal === undefined ? halt.signal : AbortSignal.any([options.signal, halt.signal]);
   const context = {
     registry,
     jobs: executorJobs,
     onProgress: options.onProgress,
-    signal: options.signal,
+    signal,
     pluginModules: loaded.pluginModules,
     specFile: validated.file,
     backend: options.backend ?? 'auto',
+    onBatch: async (i: number, record: BatchRecord) => {
+      try {
+        await store.addBatch(hash, keyOf(toRun[i]), record);
+      } catch (err) {
+        storeError ??= err;
+        halt.abort();
+        throw err;
+      }
+    },
   };
   let written = false;
+  const write = (complete: boolean) => {
+    writeResults(resultsFile, snapshot(complete));
+    written = true;
+  };
   for await (const done of executor(context)) {
-    if (done.failure !== undefined) failedAt[done.position] = done.failure;
-    else {
+    if (storeError !== undefined) break;
+    const job = toRun[done.position];
+    const position = positionOf.get(jobKeyString(keyOf(job))) as number;
+    let row: StoredJob;
+    if (done.failure !== undefined) {
+      failedAt[position] = done.failure;
+      byPosition[position] = undefined;
+      row = { status: 'failed', failure: done.failure };
+    } else {
       const training = trained.get(done.position);
-      byPosition[done.position] = training === undefined ? done.result : { ...done.result, training };
+      const result = training === undefined ? done.result : { ...done.result, training };
+      byPosition[position] = result;
+      failedAt[position] = undefined;
+      row = { status: result.stop === 'interrupted' ? 'interrupted' : 'done', result };
     }
     // Results and failures in spec order, whatever order the jobs finished in.
-    results.splice(0, results.length, ...byPosition.filter((r): r is JobResult => r !== undefined));
-    failures.splice(0, failures.length, ...failedAt.filter((f): f is JobFailure => f !== undefined));
-    if (results.length > 0) {
-      writeResults(resultsFile, snapshot(false));
-      written = true;
-    }
+    collect();
+    // The store first (one transaction: the job and the results it derives), then results.json.
+    await store.putJob(hash, keyOf(job), position, row, snapshot(isComplete()));
+    if (results.length > 0) write(false);
   }
-  const complete = results.length === jobs.length && results.every((r) => r.stop !== 'interrupted');
+  if (storeError !== undefined) throw storeError;
+  const complete = isComplete();
   const final = snapshot(complete);
+  await store.putResults(hash, final);
   // A run without a single result (every job failed, or Ctrl-C before the first batch) never
   // replaces an earlier run's results.json; it writes one only where there was none.
-  if (written || !fs.existsSync(resultsFile)) {
-    writeResults(resultsFile, final);
-    written = true;
-  }
-  return { results: final, resultsFile, backend, written };
+  if (written || results.length > 0 || !fs.existsSync(resultsFile)) write(complete);
+  return { results: final, resultsFile, backend, written, reused, resumed: resumed.length };
+}
+
+/** What changed from spec `a` to spec `b`, in words: the paths that differ (at most 8). */
+export function specChanges(a: unknown, b: unknown): string {
+  const paths: string[] = [];
+  const walk = (x: unknown, y: unknown, at: string) => {
+    const object = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+    if (object(x) && object(y) && Array.isArray(x) === Array.isArray(y)) {
+      for (const k of new Set([...Object.keys(x), ...Object.keys(y)])) walk(x[k], y[k], at === '' ? k : `${at}.${k}`);
+    } else if (JSON.stringify(x) !== JSON.stringify(y)) {
+      paths.push(`${at || '(the whole spec)'}: ${JSON.stringify(x) ?? 'absent'} -> ${JSON.stringify(y) ?? 'absent'}`);
+    }
+  };
+  walk(a, b, '');
+  const shown = paths.slice(0, 8).map((p) => (p.length > 120 ? `${p.slice(0, 117)}...` : p));
+  return paths.length === 0 ? 'only its description' : `${shown.join('; ')}${paths.length > 8 ? `; and ${paths.length - 8} more` : ''}`;
 }
 
 /** `--workers`: a positive integer (any count; more than the jobs or cores gains nothing). */

@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadSpec } from '../src/plan/load';
 import { OutputError, writeResults, type ResultsFile } from '../src/results/format';
+import { STORE_FILE } from '../src/results/store';
 import { runSpec } from '../src/run';
 import { tinySpec } from '../src/testing';
 
@@ -189,8 +190,8 @@ describe('gfra run: nothing lost, nothing silent', function () {
         }
         expect(r.stderr).to.include('interrupted: finishing the current batch and saving results (Ctrl-C again to quit now)');
         expect(r.stderr).to.include(`interrupted: 0 of ${antennas.length} jobs finished, ${running.length} stopped at a batch boundary (stop "interrupted"); saved in ${path.join(out, 'results.json')} with "complete": false`);
-        expect(r.stderr).to.include(`Run it again with: gfra run ${spec} --out ${out}${workers > 1 ? ' --workers 2' : ''} --quiet --no-plot`);
-        expect(fs.readdirSync(out)).to.deep.equal(['results.json']); // no temporary file left
+        expect(r.stderr).to.include(`Run it again to resume where it stopped: gfra run ${spec} --out ${out}${workers > 1 ? ' --workers 2' : ''} --quiet --no-plot`);
+        expect(fs.readdirSync(out).sort()).to.deep.equal([STORE_FILE, 'results.json']); // no temporary or lock file left
       });
     }
   });
@@ -209,7 +210,8 @@ describe('gfra run: nothing lost, nothing silent', function () {
     expect(r.seconds).to.be.below(3);
     // The earlier run's file or this run's partial one, whichever the second Ctrl-C left: never torn.
     expect(readJson(path.join(out, 'results.json')).results).to.have.length(1);
-    expect(fs.readdirSync(out)).to.deep.equal(['results.json']);
+    // No temporary or lock file (the store may keep its write-ahead log after an exit mid-batch).
+    expect(fs.readdirSync(out).filter((n) => !n.startsWith(STORE_FILE))).to.deep.equal(['results.json']);
   });
 
   describe('results.json of an earlier run', () => {
@@ -232,9 +234,11 @@ describe('gfra run: nothing lost, nothing silent', function () {
       expect(fs.readFileSync(file, 'utf8')).to.equal(before);
       expect(fs.readdirSync(out)).to.include.members(['results.json']).and.not.satisfy((names: string[]) => names.some((n) => n.includes('.tmp')));
 
-      // A rerun that works: the old file is still there while its first job runs.
+      // A rerun that works (of another seed: the store would reuse the same spec's results): the old
+      // file is still there while its first job runs.
+      const other = writeSpec(dir, probeSpec({}, { seed: 8, sweep: { 'scenario.numAntennas': [2, 4] } }), 'other.json');
       const seen: string[] = [];
-      const rerun = await runSpec(loadSpec(good), {
+      const rerun = await runSpec(loadSpec(other), {
         out,
         backend: 'wasm',
         onProgress: (e) => {
@@ -386,12 +390,12 @@ describe('gfra run: nothing lost, nothing silent', function () {
         const full = gfraInNamespace(dir, `mount -t tmpfs -o size=16k tmpfs '${mnt}' && mkdir '${out}' && (dd if=/dev/zero of='${mnt}/fill' bs=1k count=64 2>/dev/null; true)`, ['run', spec, '--out', out, '--quiet']);
         expect(full.status, full.stdout + full.stderr).to.equal(2);
         expect(full.stderr).to.equal(`error: Cannot write to the output folder ${out}: the disk is full (ENOSPC). Free some space, or choose a folder on another disk with --out\n`);
-        // One page free: the 4 KiB probe fits, results.json (over 4 KiB with three points) does not.
+        // One page free: the 4 KiB probe fits, the results store does not.
         const big = path.join(dir, 'three.json');
         fs.writeFileSync(big, JSON.stringify(tinySpec({ sweep: { 'scenario.sequenceLength': [6, 8, 10] } })));
         const later = gfraInNamespace(dir, `mount -t tmpfs -o size=16k tmpfs '${mnt}' && mkdir '${out}' && dd if=/dev/zero of='${mnt}/fill' bs=4k count=3 2>/dev/null`, ['run', big, '--out', out, '--quiet', '--no-plot']);
         expect(later.status, later.stdout + later.stderr).to.equal(2);
-        expect(later.stderr).to.equal(`error: Cannot write ${path.join(out, 'results.json')}: the disk is full (ENOSPC). Free some space, or choose a folder on another disk with --out\n`);
+        expect(later.stderr).to.equal(`error: Cannot write ${path.join(out, STORE_FILE)}: the disk is full (ENOSPC). Free some space, or choose a folder on another disk with --out\n`);
         expect(later.stdout).to.not.match(/\.tmp-|\.gfra-write-test/); // `ls -a` of the folder afterwards
       });
     });

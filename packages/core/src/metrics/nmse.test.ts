@@ -34,7 +34,7 @@ describe('metrics/nmse', () => {
     });
   });
 
-  it('per trial: sum over active devices of ||h_hat - h||^2 / sum of ||h||^2 (by hand); NaN with no active device, skipped by the mean', () => {
+  it('per trial: sum over active devices of ||h_hat - h||^2 / sum of ||h||^2 (by hand); with no active device defined away, and counted so', () => {
     // trial 0: devices 0 and 2 active. h0 = [1, i], h2 = [2, 0] -> ||h||^2 = 2 + 4 = 6.
     //   h_hat0 = [1, 0] (error |i|^2 = 1), h_hat2 = [1, 1] (error 1 + 1 = 2); device 1 inactive, its error is ignored.
     //   NMSE = 3 / 6 = 0.5
@@ -55,11 +55,14 @@ describe('metrics/nmse', () => {
     expect(values[0]).to.be.closeTo(0.5, 1e-6);
     expect(values[1]).to.equal(0);
     expect(Number.isNaN(values[2])).to.equal(true);
+    const nmse = out.nmse as { values: tf.Tensor1D; undefinedTrials?: tf.Tensor1D };
+    expect(Array.from(nmse.undefinedTrials?.dataSync() ?? []), 'trial 2 has no active device').to.deep.equal([0, 0, 1]);
     const acc = new Accumulators(NmseMetric.plugin.statistics?.({}, { numDevices: 3, numAntennas: 2, sequenceLength: 1, bitsPerDevice: 0 }) ?? []);
     acc.addBatch(new Map([['nmse', { values }]]), 3, { targetEvents: 1, maxTrials: 100 });
     const summary = acc.summary(0.95).nmse;
     expect(summary.value).to.be.closeTo(0.25, 1e-6);
     expect(summary.samples).to.equal(2);
+    expect(summary.skipped).to.deep.equal({ undefined: 1, nonFinite: 0 });
   });
 
   it('rejects per-resource channels and mismatched shapes with clear messages', () => {

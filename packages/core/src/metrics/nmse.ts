@@ -12,7 +12,8 @@ export type NmseParams = Static<typeof NmseParams>;
  *
  *   NMSE = sum_{n active} ||h_hat_n - h_n||^2 / sum_{n active} ||h_n||^2
  *
- * (NaN, and skipped by the accumulator, when no device is active); the statistic is the mean
+ * (0/0 when no device is active: such a trial is marked in `undefinedTrials` and counted as
+ * `skipped.undefined`, apart from a NaN the detector produced); the statistic is the mean
  * over trials with a Student-t interval, as in the channel-estimation results of L. Liu, W. Yu,
  * "Massive Connectivity With Massive MIMO - Part I: Device Activity Detection and Channel
  * Estimation" [Liu2018] (and its Part II).
@@ -58,7 +59,8 @@ export class NmseMetric implements Metric {
     const active = tf.expandDims(truth.activity, 2); // [B, N, 1]
     const err = tf.sum(tf.mul(abs2(sub(hHat, h)), active), [1, 2]);
     const energy = tf.sum(tf.mul(abs2(h), active), [1, 2]);
-    // 0 / 0 = NaN when no device is active: the accumulator skips NaN trials.
-    return { nmse: { values: tf.div(err, energy) as tf.Tensor1D } };
+    // 0 / 0 = NaN when no device is active: defined away (undefinedTrials), not an error.
+    const noneActive = tf.cast(tf.equal(tf.sum(truth.activity, 1), 0), 'float32') as tf.Tensor1D;
+    return { nmse: { values: tf.div(err, energy) as tf.Tensor1D, undefinedTrials: noneActive } };
   }
 }

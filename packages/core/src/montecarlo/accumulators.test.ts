@@ -142,6 +142,74 @@ describe('montecarlo/accumulators', () => {
       expect(s['pmd+pfa']).to.deep.equal({ value: null, low: null, high: null, events: 0, samples: 0 });
     });
 
+    it('counts the trials each statistic skipped, by reason; no `skipped` field when none were', () => {
+      const acc = new Accumulators(STATS);
+      acc.addBatch(batchOf(data, 0, 4), 4, rule);
+      const s = acc.summary(0.95);
+      expect(s.nmse.skipped, 'NaN: undefined by definition').to.deep.equal({ undefined: 1, nonFinite: 0 });
+      expect(s.pmd).to.not.have.property('skipped');
+      expect(s['pmd+pfa']).to.not.have.property('skipped');
+      expect(acc.nonFiniteTrials).to.equal(0);
+    });
+
+    it('a non-finite trial (NaN events, infinite value) is skipped as nonFinite, apart from a mean defined away', () => {
+      // Trial 1: the runner marked it non-finite (a NaN from the detector): NaN events in both
+      // rates, +Infinity in the mean. Trial 2: nmse undefined (no active device), rates fine.
+      const acc = new Accumulators(STATS);
+      const batch = new Map<string, TrialValues>([
+        ['pmd', { events: [1, Number.NaN, 0, 2], samples: [2, Number.NaN, 0, 4] }],
+        ['pfa', { events: [0, Number.NaN, 1, 0], samples: [8, 8, 10, 6] }],
+        ['nmse', { values: [0.5, Number.POSITIVE_INFINITY, Number.NaN, 1.5] }],
+      ]);
+      expect(acc.addBatch(batch, 4, { targetEvents: 100, maxTrials: 100 })).to.deep.equal({ consumed: 4 });
+      const s = acc.summary(0.95);
+      expect(s.pmd).to.deep.include({ value: 3 / 6, events: 3, samples: 6, skipped: { undefined: 0, nonFinite: 1 } });
+      expect(s.pfa).to.deep.include({ value: 1 / 24, events: 1, samples: 24, skipped: { undefined: 0, nonFinite: 1 } });
+      expect(s['pmd+pfa']).to.deep.include({ events: 4, samples: 30, skipped: { undefined: 0, nonFinite: 1 } });
+      expect(s.nmse).to.deep.include({ value: 1, samples: 2, skipped: { undefined: 1, nonFinite: 1 } });
+      expect(acc.trials).to.equal(4);
+      expect(acc.nonFiniteTrials).to.equal(1);
+      // The same numbers as the valid trials alone, bit for bit.
+      const valid = new Accumulators(STATS);
+      valid.addBatch(
+        new Map<string, TrialValues>([
+          ['pmd', { events: [1, 0, 2], samples: [2, 0, 4] }],
+          ['pfa', { events: [0, 1, 0], samples: [8, 10, 6] }],
+          ['nmse', { values: [0.5, Number.NaN, 1.5] }],
+        ]),
+        3,
+        { targetEvents: 100, maxTrials: 100 },
+      );
+      const v = valid.summary(0.95);
+      for (const name of ['pmd', 'pfa', 'pmd+pfa', 'nmse']) {
+        const { skipped: _a, ...got } = s[name];
+        const { skipped: _b, ...want } = v[name];
+        expect(got, name).to.deep.equal(want);
+      }
+    });
+
+    it('a rate-sum counts a trial once when several parts skipped it, and only its own parts', () => {
+      const acc = new Accumulators([
+        { name: 'a', kind: 'rate', description: '' },
+        { name: 'b', kind: 'rate', description: '' },
+        { name: 'c', kind: 'rate', description: '' },
+        { name: 'a+b', kind: 'rate-sum', parts: ['a', 'b'], description: '' },
+      ]);
+      acc.addBatch(
+        new Map<string, TrialValues>([
+          ['a', { events: [Number.NaN, Number.NaN, 0], samples: [1, 1, 1] }],
+          ['b', { events: [Number.NaN, 0, 0], samples: [1, 1, 1] }],
+          ['c', { events: [0, 0, Number.POSITIVE_INFINITY], samples: [1, 1, 1] }],
+        ]),
+        3,
+        { targetEvents: 100, maxTrials: 100 },
+      );
+      const s = acc.summary(0.95);
+      expect(s['a+b'].skipped).to.deep.equal({ undefined: 0, nonFinite: 2 });
+      expect(s.c.skipped).to.deep.equal({ undefined: 0, nonFinite: 1 });
+      expect(acc.nonFiniteTrials).to.equal(3);
+    });
+
     it('one mean value: a value but no interval', () => {
       const acc = new Accumulators(STATS);
       acc.addBatch(batchOf(data, 0, 1), 1, rule);

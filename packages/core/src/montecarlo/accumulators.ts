@@ -7,14 +7,35 @@
  * Counts are exact JavaScript numbers (integers up to 2^53); means use Welford's update in
  * float64. Rate intervals treat the trial as the independent unit (clusteredRateInterval in
  * stats.ts); the stopping rule counts events.
+ *
+ * Nothing is lost silently: a trial that gives a statistic no value is counted, with its reason,
+ * in the statistic's `skipped` (see {@link SkippedTrials}).
  */
 import type { StatisticInfo } from '../plugin';
 import { clusteredRateInterval, sumInterval, tInterval } from '../stats';
 
-/** The per-trial values of one statistic for one batch, downloaded from the device. */
+/**
+ * The per-trial values of one statistic for one batch, downloaded from the device. A trial
+ * without a usable value says why through the value itself (the runner's pipeline folds a
+ * metric's `undefinedTrials` and its own check of the detector's outputs into this form):
+ *
+ * - rates: non-finite `events` or `samples` (NaN or infinite): the trial is skipped as
+ *   `nonFinite` (e.g. the detector returned a NaN for it);
+ * - means: NaN: the statistic is undefined for the trial by definition (a 0/0 defined away,
+ *   e.g. NMSE with no active device), skipped as `undefined`; +-Infinity: the value could not be
+ *   computed (a non-finite detector output or metric value), skipped as `nonFinite`.
+ */
 export type TrialValues =
   | { readonly events: ArrayLike<number>; readonly samples: ArrayLike<number> }
   | { readonly values: ArrayLike<number> };
+
+/** Trials a statistic has no value for, by reason. */
+export interface SkippedTrials {
+  /** The statistic is undefined for the trial by definition (a 0/0 defined away: NMSE with no active device). */
+  readonly undefined: number;
+  /** The trial's value was not finite: the detector's output (or the metric's arithmetic) gave NaN or infinity. */
+  readonly nonFinite: number;
+}
 
 /** Value and confidence interval of one statistic, as stored in results.json. */
 export interface StatisticResult {
@@ -25,6 +46,11 @@ export interface StatisticResult {
   readonly events: number | null;
   /** Samples: trials x devices counted (rates), or trials with a value (means). */
   readonly samples: number;
+  /**
+   * Trials left out of this statistic, by reason; absent when none were (so that results of runs
+   * without skipped trials are unchanged). For a `rate-sum`, the trials any part left out.
+   */
+  readonly skipped?: SkippedTrials;
 }
 
 /** Why a (point, candidate) stopped. */
@@ -38,6 +64,8 @@ export interface StoppingRule {
 }
 
 class Rate {
+  /** Trials skipped because their events or samples were not finite. */
+  nonFinite = 0;
   events = 0;
   samples = 0;
   /** Per-trial sums for the trial-clustered interval (see clusteredRateInterval). */
@@ -58,9 +86,18 @@ class Rate {
 }
 
 class Mean {
+  /** Trials skipped: undefined by definition (NaN), not finite (+-Infinity). */
+  undefined = 0;
+  nonFinite = 0;
   n = 0;
   mean = 0;
   m2 = 0;
+  /** Add one trial's value, or count it as skipped (see {@link TrialValues}). */
+  addTrial(x: number): void {
+    if (Number.isNaN(x)) this.undefined += 1;
+    else if (!Number.isFinite(x)) this.nonFinite += 1;
+    else this.add(x);
+  }
   add(x: number): void {
     this.n += 1;
     const d = x - this.mean;
@@ -73,7 +110,10 @@ export class Accumulators {
   private readonly rates = new Map<string, Rate>();
   private readonly means = new Map<string, Mean>();
   private readonly tracked: Rate[] = [];
+  /** Per rate-sum statistic: its part rates, and the trials any of them skipped. */
+  private readonly sums = new Map<string, { parts: Rate[]; nonFinite: number }>();
   private trialCount = 0;
+  private nonFiniteTrialCount = 0;
 
   constructor(readonly statistics: readonly StatisticInfo[]) {
     for (const s of statistics) {
@@ -90,6 +130,7 @@ export class Accumulators {
         for (const p of s.parts ?? []) {
           if (!this.rates.has(p)) throw new Error(`statistic ${s.name}: part "${p}" is not a rate statistic`);
         }
+        this.sums.set(s.name, { parts: (s.parts ?? []).map((p) => this.rates.get(p) as Rate), nonFinite: 0 });
       }
     }
   }
@@ -128,12 +169,29 @@ export class Accumulators {
       if (v === undefined || !('values' in v)) throw new Error(`missing per-trial values for mean statistic "${name}"`);
       return { acc, v };
     });
+    const sums = [...this.sums.values()];
+    const skippedRates = new Set<Rate>();
     for (let t = 0; t < count; t++) {
-      for (const { acc, v } of rates) acc.add(v.events[t], v.samples[t]);
+      skippedRates.clear();
+      for (const { acc, v } of rates) {
+        const e = v.events[t];
+        const n = v.samples[t];
+        if (Number.isFinite(e) && Number.isFinite(n)) acc.add(e, n);
+        else {
+          acc.nonFinite += 1;
+          skippedRates.add(acc);
+        }
+      }
+      if (skippedRates.size > 0) {
+        for (const sum of sums) if (sum.parts.some((p) => skippedRates.has(p))) sum.nonFinite += 1;
+      }
+      let nonFinite = skippedRates.size > 0;
       for (const { acc, v } of means) {
         const x = v.values[t];
-        if (!Number.isNaN(x)) acc.add(x);
+        acc.addTrial(x);
+        if (!Number.isNaN(x) && !Number.isFinite(x)) nonFinite = true;
       }
+      if (nonFinite) this.nonFiniteTrialCount += 1;
       this.trialCount += 1;
       const stop = this.stopReason(rule);
       if (stop !== undefined) return { consumed: t + 1, stop };
@@ -148,19 +206,20 @@ export class Accumulators {
       if (s.kind === 'rate') {
         const r = this.rates.get(s.name) as Rate;
         const { low, high } = clusteredRateInterval(r, confidence);
-        out[s.name] = { value: r.samples > 0 ? r.events / r.samples : null, low, high, events: r.events, samples: r.samples };
+        out[s.name] = { value: r.samples > 0 ? r.events / r.samples : null, low, high, events: r.events, samples: r.samples, ...skipped(0, r.nonFinite) };
       } else if (s.kind === 'mean') {
         const m = this.means.get(s.name) as Mean;
         const variance = m.n > 1 ? m.m2 / (m.n - 1) : 0;
         const ci = tInterval(m.mean, variance, m.n, confidence);
-        out[s.name] = { value: m.n > 0 ? m.mean : null, ...ci, events: null, samples: m.n };
+        out[s.name] = { value: m.n > 0 ? m.mean : null, ...ci, events: null, samples: m.n, ...skipped(m.undefined, m.nonFinite) };
       }
     }
     for (const s of this.statistics) {
       if (s.kind !== 'rate-sum') continue;
       const parts = (s.parts ?? []).map((p) => out[p]);
+      const partsSkipped = skipped(0, (this.sums.get(s.name) as { nonFinite: number }).nonFinite);
       if (parts.some((p) => p.value === null)) {
-        out[s.name] = { value: null, low: null, high: null, events: 0, samples: 0 };
+        out[s.name] = { value: null, low: null, high: null, events: 0, samples: 0, ...partsSkipped };
         continue;
       }
       const ci = sumInterval(parts.map((p) => ({ value: p.value as number, low: p.low, high: p.high })));
@@ -169,8 +228,22 @@ export class Accumulators {
         ...ci,
         events: parts.reduce((a, p) => a + (p.events ?? 0), 0),
         samples: parts.reduce((a, p) => a + p.samples, 0),
+        ...partsSkipped,
       };
     }
     return out;
   }
+
+  /**
+   * Trials that at least one statistic skipped as not finite (a non-finite detector output makes
+   * the runner skip the trial in every statistic), out of {@link trials}.
+   */
+  get nonFiniteTrials(): number {
+    return this.nonFiniteTrialCount;
+  }
+}
+
+/** `{ skipped }` when any trial was skipped, else nothing (results without skips are unchanged). */
+function skipped(undefinedTrials: number, nonFinite: number): { skipped?: SkippedTrials } {
+  return undefinedTrials === 0 && nonFinite === 0 ? {} : { skipped: { undefined: undefinedTrials, nonFinite } };
 }

@@ -148,12 +148,13 @@ export interface AmpOptions {
  * operations, and so every number, are those of the undamped iteration.
  *
  * @param y        [B, L, M] complex
- * @param codebook [L, N Q] complex
+ * @param codebook [L, N Q] complex, or [B, L, N Q] (one per trial: S_b multiplies trial b only, by
+ *                 batched matmuls in place of the shared 2-D one; all else is unchanged)
  * @returns        the last iterate and denoiser input (owned by the caller's scope)
  */
 export function mmvAmp(y: ComplexTensor, codebook: ComplexTensor, options: AmpOptions): AmpState {
   const [B, L, M] = y.re.shape as [number, number, number];
-  const K = codebook.re.shape[1] as number;
+  const K = codebook.re.shape[codebook.re.rank - 1] as number;
   const Q = options.sequencesPerDevice;
   const noise = options.noise;
   const se = noise.estimate === 'state-evolution';
@@ -163,10 +164,14 @@ export function mmvAmp(y: ComplexTensor, codebook: ComplexTensor, options: AmpOp
   if (!(damping >= 0 && damping < 1)) throw new Error(`AMP damping must be in [0, 1) (got ${damping}); 0 disables damping`);
   const track = options.trackResidual === true;
 
-  const sHat = cx.realMatrix(codebook) as tf.Tensor2D; // [2L, 2K]
-  const sHatT = tf.transpose(sHat) as tf.Tensor2D; // [2K, 2L] = real(S^H)
-  const apply = (A: tf.Tensor2D, V: tf.Tensor): tf.Tensor3D =>
-    tf.reshape(tf.matMul(A, tf.reshape(V, [V.shape[0] as number, B * M]) as tf.Tensor2D), [A.shape[0], B, M]);
+  const perTrial = codebook.re.rank === 3;
+  const sHat = cx.realMatrix(codebook); // [2L, 2K], or [B, 2L, 2K] per trial
+  const sHatT = perTrial ? tf.transpose(sHat, [0, 2, 1]) : tf.transpose(sHat); // [2K, 2L] = real(S^H), or [B, 2K, 2L]
+  // A V for V [C, B, M]: one 2-D matmul with a shared codebook; per trial, A_b V[:, b, :] (batched).
+  const apply = (A: tf.Tensor, V: tf.Tensor): tf.Tensor3D =>
+    perTrial
+      ? (tf.transpose(tf.matMul(A as tf.Tensor3D, tf.transpose(V, [1, 0, 2]) as tf.Tensor3D), [1, 0, 2]) as tf.Tensor3D)
+      : tf.reshape(tf.matMul(A as tf.Tensor2D, tf.reshape(V, [V.shape[0] as number, B * M]) as tf.Tensor2D), [A.shape[0], B, M]);
   const stack = (z: ComplexTensor): tf.Tensor3D => tf.concat([tf.transpose(z.re, [1, 0, 2]), tf.transpose(z.im, [1, 0, 2])], 0) as tf.Tensor3D;
   const unstack = (v: tf.Tensor, rows: number): ComplexTensor => {
     const [re, im] = tf.split(tf.transpose(v, [1, 0, 2]), 2, 1);

@@ -238,7 +238,7 @@ export class CovarianceCd {
  * every trial steps through the same coordinate orders. Not differentiable.
  *
  * @param y        [B, L, M] complex received signal
- * @param codebook [L, K] complex
+ * @param codebook [L, K] complex, or [B, L, K] (one per trial)
  * @param noiseVar sigma^2
  * @param orders   coordinate order of each sweep (its length is the number of sweeps)
  * @param prior    host [B * K] MAP weights c_k ({@link mapPriorWeights}); undefined: ML
@@ -254,12 +254,20 @@ export function covarianceCdHost(
   onSweep?: (sweep: number, gamma: tf.Tensor2D) => void,
 ): tf.Tensor2D {
   const [B, L, M] = y.re.shape as [number, number, number];
-  const K = codebook.re.shape[1] as number;
-  const s = columnMajor(codebook.re.dataSync(), codebook.im.dataSync(), L, K);
+  const K = codebook.re.shape[codebook.re.rank - 1] as number;
+  const cbRe = codebook.re.dataSync();
+  const cbIm = codebook.im.dataSync();
+  // per-trial codebook [B, L, K]: trial b's own columns
+  const perTrial = codebook.re.rank === 3;
+  const shared = perTrial ? undefined : columnMajor(cbRe, cbIm, L, K);
+  const columnsOf = (b: number) => shared ?? columnMajor(cbRe.subarray(b * L * K, (b + 1) * L * K), cbIm.subarray(b * L * K, (b + 1) * L * K), L, K);
   const yRe = y.re.dataSync();
   const yIm = y.im.dataSync();
   const per = L * M;
-  const trials = Array.from({ length: B }, (_, b) => new CovarianceCd(s.re, s.im, yRe.subarray(b * per, (b + 1) * per), yIm.subarray(b * per, (b + 1) * per), L, M, noiseVar));
+  const trials = Array.from({ length: B }, (_, b) => {
+    const s = columnsOf(b);
+    return new CovarianceCd(s.re, s.im, yRe.subarray(b * per, (b + 1) * per), yIm.subarray(b * per, (b + 1) * per), L, M, noiseVar);
+  });
   if (prior !== undefined) trials.forEach((t, b) => (t.prior = Float64Array.from(prior.subarray(b * K, (b + 1) * K))));
   const gammaOf = (): Float32Array => {
     const out = new Float32Array(B * K);
@@ -280,7 +288,7 @@ export function covarianceCdHost(
  * ||Y^H u||^2 / M when M < L, else u^T real(Sigma_hat) u.
  *
  * @param y        [B, L, M] complex received signal
- * @param codebook [L, K] complex
+ * @param codebook [L, K] complex, or [B, L, K] (one per trial: s_k and a batched per trial)
  * @param noiseVar sigma^2
  * @param orders   coordinate order of each sweep (its length is the number of sweeps)
  * @param prior    [B, K] MAP weights c_k ({@link coordinateStepTf}); undefined: ML
@@ -296,11 +304,14 @@ export function covarianceCdTf(
   onSweep?: (sweep: number, gamma: tf.Tensor2D) => void,
 ): tf.Tensor2D {
   const [B, L, M] = y.re.shape as [number, number, number];
-  const K = codebook.re.shape[1] as number;
+  const perTrial = codebook.re.rank === 3;
+  const K = codebook.re.shape[codebook.re.rank - 1] as number;
   const L2 = 2 * L;
   return tf.tidy(() => {
     // Real forms: vectors [Re; Im], matrices [[Re, -Im], [Im, Re]].
-    const columns = tf.unstack(cx.realVector(codebook, 0), 1).map((c) => tf.reshape(c, [L2, 1]) as tf.Tensor2D); // K x [2L, 1]
+    const columns = perTrial
+      ? tf.unstack(cx.realVector(codebook, 1), 2).map((c) => tf.reshape(c, [B, L2, 1]) as tf.Tensor3D) // K x [B, 2L, 1]
+      : tf.unstack(cx.realVector(codebook, 0), 1).map((c) => tf.reshape(c, [L2, 1]) as tf.Tensor2D); // K x [2L, 1]
     const yStack = tf.concat([y.re, y.im], 1); // [B, 2L, M]: real form of Y
     const yTimesI = tf.concat([tf.neg(y.im), y.re], 1); // [B, 2L, M]: real form of iY
     const yReal = tf.concat([yStack, yTimesI], 2) as tf.Tensor3D; // [B, 2L, 2M]: real(Y) (columns y_m and i y_m)
@@ -314,8 +325,11 @@ export function covarianceCdTf(
       for (const k of orders[sweep]) {
         const s = columns[k];
         const [wNext, gNext] = tf.tidy(() => {
-          const u = tf.reshape(tf.matMul(tf.reshape(w, [B * L2, L2]) as tf.Tensor2D, s), [B, L2]) as tf.Tensor2D; // Sigma^{-1} s_k
-          const a = tf.reshape(tf.matMul(u, s), [B]); // s_k^H Sigma^{-1} s_k (real)
+          // Sigma^{-1} s_k and s_k^H Sigma^{-1} s_k (real); per trial, batched with trial b's s_k
+          const u = perTrial
+            ? (tf.reshape(tf.matMul(w, s as tf.Tensor3D), [B, L2]) as tf.Tensor2D)
+            : (tf.reshape(tf.matMul(tf.reshape(w, [B * L2, L2]) as tf.Tensor2D, s as tf.Tensor2D), [B, L2]) as tf.Tensor2D);
+          const a = perTrial ? tf.sum(tf.mul(u, tf.reshape(s, [B, L2])), 1) : tf.reshape(tf.matMul(u, s as tf.Tensor2D), [B]);
           const u3 = tf.reshape(u, [B, L2, 1]) as tf.Tensor3D;
           const b = useY ? tf.div(tf.sum(tf.square(tf.matMul(quad, u3)), [1, 2]), M) : tf.sum(tf.mul(u3, tf.matMul(quad, u3)), [1, 2]);
           const d = tf.maximum(coordinateStepTf(a, b, c?.[k]), tf.neg(gamma[k]));

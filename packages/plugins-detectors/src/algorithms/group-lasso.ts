@@ -44,10 +44,11 @@ function unstackColumns(v: tf.Tensor2D, B: number, M: number): ComplexTensor {
  * trials and antennas (layout [2 rows, B*M]).
  *
  * @param y      [B, L, M] complex
- * @param pilots [L, N] complex
+ * @param pilots [L, N] complex, or [B, L, N] (one pilot matrix per trial)
  * @returns      [B, N, M] complex: X after `iterations` iterations
  */
 export function groupLassoAdmm(y: ComplexTensor, pilots: ComplexTensor, lambda: tf.Scalar | number, rho: tf.Scalar | number, iterations: number): ComplexTensor {
+  if (pilots.re.rank === 3) return groupLassoAdmmPerTrial(y, pilots, lambda, rho, iterations);
   return cx.tidy(() => {
     const [B, L, M] = y.re.shape as [number, number, number];
     const N = pilots.re.shape[1] as number;
@@ -73,6 +74,40 @@ export function groupLassoAdmm(y: ComplexTensor, pilots: ComplexTensor, lambda: 
       c = tf.sub(tf.add(c, p), bbar) as tf.Tensor2D;
     }
     return unstackColumns(x, B, M);
+  });
+}
+
+/**
+ * {@link groupLassoAdmm} with one pilot matrix per trial, A_b = pilots[b] ([B, L, N] complex): the
+ * same iteration, trial b with its own A_b, in the layout [B, 2R, M] with batched matmuls.
+ */
+function groupLassoAdmmPerTrial(y: ComplexTensor, pilots: ComplexTensor, lambda: tf.Scalar | number, rho: tf.Scalar | number, iterations: number): ComplexTensor {
+  return cx.tidy(() => {
+    const [B, L, M] = y.re.shape as [number, number, number];
+    const N = pilots.re.shape[2] as number;
+    const aReal = cx.realMatrix(pilots) as tf.Tensor3D; // [B, 2L, 2N]
+    const aHReal = tf.transpose(aReal, [0, 2, 1]) as tf.Tensor3D; // [B, 2N, 2L] = real(A_b^H)
+    const d = tf.sum(cx.abs2(pilots), 1); // [B, N]
+    const d2 = tf.reshape(tf.concat([d, d], 1), [B, 2 * N, 1]);
+    const ys = tf.concat([y.re, y.im], 1); // [B, 2L, M]
+    const ratio = tf.div(lambda, rho);
+    const nPlusRho = tf.add(N, rho);
+    let x = tf.zeros([B, 2 * N, M]) as tf.Tensor3D;
+    let bbar = tf.zeros([B, 2 * L, M]) as tf.Tensor3D;
+    let c = tf.zeros([B, 2 * L, M]) as tf.Tensor3D;
+    let p = tf.zeros([B, 2 * L, M]) as tf.Tensor3D; // A X / N
+    for (let k = 0; k < iterations; k++) {
+      const t = tf.add(tf.mul(d2, x), tf.matMul(aHReal, tf.sub(tf.sub(bbar, p), c) as tf.Tensor3D)); // [B, 2N, M]
+      const t4 = tf.reshape(t, [B, 2, N, M]);
+      const norm = tf.sqrt(tf.add(tf.sum(tf.square(t4), [1, 3]), 1e-12)); // [B, N]
+      const gain = tf.div(tf.relu(tf.sub(1, tf.div(ratio, norm))), d); // [B, N]
+      x = tf.reshape(tf.mul(t4, tf.reshape(gain, [B, 1, N, 1])), [B, 2 * N, M]) as tf.Tensor3D;
+      p = tf.div(tf.matMul(aReal, x), N) as tf.Tensor3D;
+      bbar = tf.div(tf.add(ys, tf.mul(rho, tf.add(p, c))), nPlusRho) as tf.Tensor3D;
+      c = tf.sub(tf.add(c, p), bbar) as tf.Tensor3D;
+    }
+    const [re, im] = tf.split(x, 2, 1) as [tf.Tensor3D, tf.Tensor3D];
+    return { re, im };
   });
 }
 
@@ -147,18 +182,22 @@ export function groupLassoBcd(
  * {@link groupLassoBcd} for every trial of a batch (host, float64), returned as float32 tensors.
  *
  * @param y      [B, L, M] complex
- * @param pilots [L, N] complex
+ * @param pilots [L, N] complex, or [B, L, N] (one pilot matrix per trial)
  * @returns      [B, N, M] complex: X after `sweeps` sweeps
  */
 export function groupLassoBcdBatch(y: ComplexTensor, pilots: ComplexTensor, lambda: number, sweeps: number): ComplexTensor {
   const [B, L, M] = y.re.shape as [number, number, number];
-  const N = pilots.re.shape[1] as number;
-  const [aRe, aIm] = [pilots.re.dataSync(), pilots.im.dataSync()];
+  const N = pilots.re.shape[pilots.re.rank - 1] as number;
+  const [allRe, allIm] = [pilots.re.dataSync(), pilots.im.dataSync()];
+  // per-trial pilots [B, L, N]: trial b's own [L, N] block
+  const perTrial = pilots.re.rank === 3;
   const [yRe, yIm] = [y.re.dataSync(), y.im.dataSync()];
   const re = new Float32Array(B * N * M);
   const im = new Float32Array(B * N * M);
   const per = L * M;
   for (let b = 0; b < B; b++) {
+    const aRe = perTrial ? allRe.subarray(b * L * N, (b + 1) * L * N) : allRe;
+    const aIm = perTrial ? allIm.subarray(b * L * N, (b + 1) * L * N) : allIm;
     const x = groupLassoBcd(aRe, aIm, yRe.subarray(b * per, (b + 1) * per), yIm.subarray(b * per, (b + 1) * per), L, N, M, lambda, sweeps);
     re.set(x.re, b * N * M);
     im.set(x.im, b * N * M);

@@ -19,6 +19,7 @@ import {
 import { bestSequence, decideActivity } from '../decision';
 import { DlMampnetNetwork, receivedRows, theta1Base, theta2FromData, type DlMampnetForward } from './network';
 import { LayerwiseSchedule, layerMse, refinementBce, runLayerwiseSchedule, scheduleProblems, trainingTargets } from './schedule';
+import { refusePerTrialCodebook } from '../codebook';
 
 export { poolUnpool, type DlMampnetForward } from './network';
 
@@ -192,6 +193,7 @@ export class DlMampnetDetector implements Detector, Trainable {
    * `refine`. Not tidied (the caller's scope owns the tensors).
    */
   forward(obs: DlMampnetObservation, upTo: number = this.params.layers, refine = true): DlMampnetForward {
+    refusePerTrialCodebook(obs.codebook, 'dl-mampnet');
     const y = receivedRows(obs.y, obs.noiseVar); // [B, M, 2L]
     const base1 = theta1Base(obs.activityProbability, numSequences(this.scenario));
     return this.network.forward(y, obs.codebook, base1, this.theta2Scale(obs, y), upTo, refine);

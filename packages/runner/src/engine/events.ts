@@ -17,5 +17,7 @@ export type ProgressEvent =
   | { readonly type: 'job-end'; readonly job: PlannedJob; readonly index: number; readonly total: number; readonly result: JobResult }
   /** The job threw: it has no result, and the run goes on with the next one. */
   | { readonly type: 'job-failed'; readonly job: PlannedJob; readonly index: number; readonly total: number; readonly failure: JobFailure }
-  | { readonly type: 'warning'; readonly message: string };
+  | { readonly type: 'warning'; readonly message: string }
+  /** Information about the run as a whole (resuming, waiting for another run's lock). */
+  | { readonly type: 'note'; readonly message: string };
 

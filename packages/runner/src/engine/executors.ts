@@ -13,14 +13,20 @@ import { Worker } from 'node:worker_threads';
 import { GfraUserError, type BackendChoice, type Registry } from '@gfra/core';
 import type { PlannedJob } from '../plan/plan';
 import { failureLine, type JobFailure, type JobResult } from '../results/format';
+import type { BatchRecord } from '../results/store';
 import type { ProgressEvent } from './events';
 import { jobFailure, runJob } from './montecarlo';
 
 export interface ExecutorContext {
   readonly registry: Registry;
   /** Jobs to run, each with, for trained candidates, the directory of the trained artifact to load. */
-  readonly jobs: readonly { readonly job: PlannedJob; readonly artifact?: string }[];
+  readonly jobs: readonly { readonly job: PlannedJob; readonly artifact?: string; readonly resume?: readonly BatchRecord[] }[];
   readonly onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Called with every batch a job runs (in this thread, whichever thread ran it); the job's next
+   * batch waits until it resolves. When it rejects, the job fails with that error.
+   */
+  readonly onBatch?: (position: number, record: BatchRecord) => Promise<void>;
   readonly signal?: AbortSignal;
   /** For the pool: the third-party plugin modules each worker loads (resolved files or package names). */
   readonly pluginModules: readonly string[];
@@ -52,11 +58,21 @@ export type Executor = (ctx: ExecutorContext) => AsyncIterable<Completed>;
 /** Run the jobs one after another in this thread. */
 export async function* inlineExecutor(ctx: ExecutorContext): AsyncIterable<Completed> {
   const total = ctx.jobs.length;
-  for (const [position, { job, artifact }] of ctx.jobs.entries()) {
+  for (const [position, { job, artifact, resume }] of ctx.jobs.entries()) {
     if (ctx.signal?.aborted) return;
     let result: JobResult;
+    const onBatch = ctx.onBatch;
     try {
-      result = await runJob(job, { registry: ctx.registry, onProgress: ctx.onProgress, signal: ctx.signal, index: position, total, artifact });
+      result = await runJob(job, {
+        registry: ctx.registry,
+        onProgress: ctx.onProgress,
+        signal: ctx.signal,
+        index: position,
+        total,
+        artifact,
+        resume,
+        ...(onBatch === undefined ? {} : { onBatch: (record: BatchRecord) => onBatch(position, record) }),
+      });
     } catch (err) {
       const failure = jobFailure(job, err);
       reportFailure(ctx, position, failure);
@@ -73,6 +89,8 @@ export type WorkerMessage =
   | { readonly type: 'ready' }
   | { readonly type: 'progress'; readonly position: number; readonly trials: number; readonly fraction: number; readonly seconds: number }
   | { readonly type: 'warning'; readonly message: string }
+  /** A batch to commit; the worker waits for `committed` with the same seq. */
+  | { readonly type: 'batch'; readonly position: number; readonly seq: number; readonly record: BatchRecord }
   | { readonly type: 'result'; readonly position: number; readonly result: JobResult }
   /** The job threw; the worker takes the next one. */
   | { readonly type: 'job-failed'; readonly position: number; readonly failure: JobFailure }
@@ -81,7 +99,18 @@ export type WorkerMessage =
 
 /** Messages to a worker. */
 export type WorkerCommand =
-  | { readonly type: 'job'; readonly position: number; readonly total: number; readonly job: PlannedJob; readonly artifact?: string }
+  | {
+      readonly type: 'job';
+      readonly position: number;
+      readonly total: number;
+      readonly job: PlannedJob;
+      readonly artifact?: string;
+      readonly resume?: readonly BatchRecord[];
+      /** Whether to send every batch (`batch`) and wait for `committed`. */
+      readonly commit: boolean;
+    }
+  /** The main thread committed batch `seq` (or could not: `error`). */
+  | { readonly type: 'committed'; readonly seq: number; readonly error?: string }
   | { readonly type: 'abort' }
   | { readonly type: 'exit' };
 
@@ -110,7 +139,8 @@ async function* runPool(ctx: ExecutorContext, workers: number): AsyncIterable<Co
       return;
     }
     ctx.onProgress?.({ type: 'job-start', job: ctx.jobs[position].job, index: position, total });
-    worker.postMessage({ type: 'job', position, total, job: ctx.jobs[position].job, artifact: ctx.jobs[position].artifact } satisfies WorkerCommand);
+    const { job, artifact, resume } = ctx.jobs[position];
+    worker.postMessage({ type: 'job', position, total, job, artifact, resume, commit: ctx.onBatch !== undefined } satisfies WorkerCommand);
   };
 
   const live = new Set<Worker>();
@@ -128,6 +158,12 @@ async function* runPool(ctx: ExecutorContext, workers: number): AsyncIterable<Co
           break;
         case 'warning':
           ctx.onProgress?.({ type: 'warning', message: m.message });
+          break;
+        case 'batch':
+          (ctx.onBatch?.(m.position, m.record) ?? Promise.resolve()).then(
+            () => worker.postMessage({ type: 'committed', seq: m.seq } satisfies WorkerCommand),
+            (err: unknown) => worker.postMessage({ type: 'committed', seq: m.seq, error: err instanceof Error ? err.message : String(err) } satisfies WorkerCommand),
+          );
           break;
         case 'result':
           done.push({ position: m.position, result: m.result });

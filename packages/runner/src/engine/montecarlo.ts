@@ -9,6 +9,7 @@ import { Accumulators, GfraUserError, PipelineError, readTrainedArtifact, TrialD
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { PlannedJob } from '../plan/plan';
 import type { JobFailure, JobResult } from '../results/format';
+import type { BatchRecord } from '../results/store';
 import type { ProgressEvent } from './events';
 import { Pipeline } from './pipeline';
 import { fitActivityThreshold } from './threshold';
@@ -30,6 +31,14 @@ export interface RunJobOptions {
   readonly now?: () => number;
   /** Directory of the trained artifact whose weights the candidate's trainable plugins load. */
   readonly artifact?: string;
+  /**
+   * Batches of this job committed by an earlier run (results store), in order: they are replayed
+   * through the accumulators, and the job continues at the next trial index, so its statistics are
+   * bit-identical to an uninterrupted run. Seconds and detector time go on from the last one.
+   */
+  readonly resume?: readonly BatchRecord[];
+  /** Called after every batch; the next batch starts once it resolves (the store commits it). */
+  readonly onBatch?: (record: BatchRecord) => Promise<void>;
 }
 
 export async function runJob(job: PlannedJob, options: RunJobOptions): Promise<JobResult> {
@@ -38,7 +47,10 @@ export async function runJob(job: PlannedJob, options: RunJobOptions): Promise<J
   const index = options.index ?? 0;
   const total = options.total ?? 1;
   const emit = options.onProgress ?? (() => undefined);
-  const start = now();
+  const resume = options.resume ?? [];
+  const last = resume.at(-1);
+  // Seconds go on from where the stored batches left them.
+  const start = now() - (last?.seconds ?? 0);
   emit({ type: 'job-start', job, index, total });
 
   // Evaluation draws; switched to the training domain while fitting the threshold.
@@ -59,6 +71,16 @@ export async function runJob(job: PlannedJob, options: RunJobOptions): Promise<J
     const acc = new Accumulators(pipeline.statistics);
     const rule = { targetEvents: montecarlo.targetEvents, maxTrials: montecarlo.maxTrials };
     let stop: StopReason | undefined;
+    for (const [i, b] of resume.entries()) {
+      if (b.batch !== i || b.first !== acc.trials) {
+        throw new Error(`results store: batch ${b.batch} of "${job.candidate}" starts at trial ${b.first}, expected batch ${i} at trial ${acc.trials}`);
+      }
+      if (stop !== undefined) throw new Error(`results store: "${job.candidate}" has batches after its stop (${stop})`);
+      stop = acc.addBatch(b.values, b.count, rule).stop;
+      if (stop === undefined && b.seconds >= montecarlo.maxSeconds) stop = 'max-seconds';
+    }
+    let batchIndex = resume.length;
+    const detectorBase = last?.detector ?? { seconds: 0, trials: 0 };
     let tensorsBefore: number | undefined;
     let warnedLeak = false;
     while (stop === undefined) {
@@ -67,12 +89,27 @@ export async function runJob(job: PlannedJob, options: RunJobOptions): Promise<J
         break;
       }
       const count = Math.min(montecarlo.batchSize, montecarlo.maxTrials - acc.trials);
-      const measured = pipeline.runBatch({ first: acc.trials, count });
+      const first = acc.trials;
+      const measured = pipeline.runBatch({ first, count });
       const host = await download(measured);
       const added = acc.addBatch(host, count, rule);
       stop = added.stop;
       const seconds = now() - start;
       if (stop === undefined && seconds >= montecarlo.maxSeconds) stop = 'max-seconds';
+      if (options.onBatch !== undefined) {
+        const time = pipeline.detectorTime();
+        const values = pipeline.diagnostics();
+        await options.onBatch({
+          batch: batchIndex,
+          first,
+          count,
+          values: host,
+          seconds,
+          detector: { seconds: detectorBase.seconds + time.seconds, trials: detectorBase.trials + time.trials },
+          ...(Object.keys(values).length === 0 ? {} : { diagnostics: { ...values } }),
+        });
+      }
+      batchIndex += 1;
       // Leak check: after the first batch, the number of live tensors must stay constant.
       const tensors = tf.memory().numTensors;
       if (tensorsBefore !== undefined && tensors > tensorsBefore && !warnedLeak) {
@@ -89,6 +126,12 @@ export async function runJob(job: PlannedJob, options: RunJobOptions): Promise<J
       // here, so an interruption stops the job at the next batch boundary.
       if (stop === undefined) await new Promise<void>((resolve) => setImmediate(resolve));
     }
+    if (acc.nonFiniteTrials > 0) {
+      emit({
+        type: 'warning',
+        message: `"${job.candidate}": detector ${job.pipeline.slots.detector.plugin} returned non-finite values in ${acc.nonFiniteTrials} of ${acc.trials} trials; they are left out of every statistic (skipped.nonFinite)`,
+      });
+    }
     const result: JobResult = {
       candidate: job.candidate,
       point: job.point,
@@ -96,9 +139,10 @@ export async function runJob(job: PlannedJob, options: RunJobOptions): Promise<J
       seconds: now() - start,
       stop,
       metrics: acc.summary(montecarlo.confidence),
+      ...(acc.nonFiniteTrials === 0 ? {} : { nonFiniteTrials: acc.nonFiniteTrials }),
       ...(threshold === undefined ? {} : { threshold }),
-      ...detectorTime(pipeline),
-      ...diagnostics(pipeline),
+      ...detectorTime(pipeline, detectorBase),
+      ...diagnostics(pipeline, batchIndex > resume.length ? undefined : last?.diagnostics),
     };
     emit({ type: 'job-end', job, index, total, result });
     return result;
@@ -122,13 +166,20 @@ export function jobFailure(job: PlannedJob, err: unknown): JobFailure {
   };
 }
 
-function detectorTime(pipeline: Pipeline): Pick<JobResult, 'detectorTime'> {
-  const { seconds, trials } = pipeline.detectorTime();
+/**
+ * The detector's time, including `base` (that of the stored batches of a resumed job: each run
+ * session times every batch but its first, a warm-up).
+ */
+function detectorTime(pipeline: Pipeline, base: { readonly seconds: number; readonly trials: number }): Pick<JobResult, 'detectorTime'> {
+  const time = pipeline.detectorTime();
+  const seconds = base.seconds + time.seconds;
+  const trials = base.trials + time.trials;
   return trials === 0 ? {} : { detectorTime: { seconds, trials, msPerTrial: (1000 * seconds) / trials } };
 }
 
-function diagnostics(pipeline: Pipeline): Pick<JobResult, 'diagnostics'> {
-  const values = pipeline.diagnostics();
+/** The detector's diagnostics; `stored` (the last stored batch's) when this session ran no batch. */
+function diagnostics(pipeline: Pipeline, stored: Readonly<Record<string, number>> | undefined): Pick<JobResult, 'diagnostics'> {
+  const values = stored ?? pipeline.diagnostics();
   return Object.keys(values).length === 0 ? {} : { diagnostics: { ...values } };
 }
 

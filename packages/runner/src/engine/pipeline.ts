@@ -41,8 +41,29 @@ import {
 import type { DependencyContainer } from 'tsyringe';
 import type { PipelinePlan, PlannedSlot } from '../plan/plan';
 
-/** Per-trial values of every rate/mean statistic of a batch, as [B] tensors. */
+/**
+ * Per-trial values of every rate/mean statistic of a batch, as [B] tensors, in the form the
+ * accumulator reads (core `TrialValues`): a trial the pipeline found a non-finite detector
+ * output in has NaN events (rates) or +Infinity (means) in every statistic; a mean's trial that its
+ * metric marked undefined (`undefinedTrials`) is NaN. Only `events`/`samples` or `values` are
+ * returned (no masks), every other value is the metric's own, bit for bit.
+ */
 export type BatchStatistics = Record<string, MeasuredStatistic>;
+
+/**
+ * The largest fraction of a job's trials whose detector output may hold a non-finite value (NaN
+ * or infinity) before the job fails. Below it such trials are left out of every statistic and
+ * counted (`skipped.nonFinite` per statistic, {@link Pipeline.nonFiniteTrials}); above it the
+ * results would no longer describe the detector. Rationale: leaving out a fraction f of the
+ * trials, which need not be a random subset (a detector tends to break on the hardest or easiest
+ * trials), can move a statistic by up to about f of its range; at 1 % that stays within the
+ * Monte Carlo interval of a typical run (a rate from 100 events is known to about +-20 %), so an
+ * occasional numerical accident does not cost a long job, while a detector that breaks down
+ * at an operating point (e.g. NaN in most trials at a very high SNR) fails at once, with its name.
+ * A single such trial is always tolerated, so that one accident in an early, small batch does not
+ * fail the job.
+ */
+export const MAX_NON_FINITE_FRACTION = 0.01;
 
 interface Stage<T> {
   readonly instance: T;
@@ -84,6 +105,30 @@ export interface TrainableStage {
 }
 
 /**
+ * One metric's statistic in the form the accumulator reads (see {@link BatchStatistics}): trials
+ * in `bad` (a non-finite detector output) become NaN events or +Infinity values; a mean's
+ * `undefinedTrials` become NaN; any other non-finite mean value becomes +Infinity (not finite,
+ * never mistaken for a value defined away). Finite values pass unchanged.
+ */
+function markSkipped(m: MeasuredStatistic, bad: tf.Tensor1D | undefined): MeasuredStatistic {
+  if ('events' in m) {
+    if (bad === undefined) return { events: m.events, samples: m.samples };
+    const events = tf.cast(m.events, 'float32');
+    return { events: tf.where(bad, tf.fill(events.shape, Number.NaN), events) as tf.Tensor1D, samples: m.samples };
+  }
+  const values = m.values;
+  let broken = tf.logicalNot(tf.isFinite(values));
+  if (m.undefinedTrials !== undefined) broken = tf.logicalAnd(broken, tf.lessEqual(m.undefinedTrials, 0.5));
+  if (bad !== undefined) broken = tf.logicalOr(broken, bad);
+  let out = tf.where(broken, tf.fill(values.shape, Number.POSITIVE_INFINITY), values);
+  if (m.undefinedTrials !== undefined) {
+    const undefinedHere = bad === undefined ? tf.greater(m.undefinedTrials, 0.5) : tf.logicalAnd(tf.greater(m.undefinedTrials, 0.5), tf.logicalNot(bad));
+    out = tf.where(undefinedHere, tf.fill(values.shape, Number.NaN), out);
+  }
+  return { values: out as tf.Tensor1D };
+}
+
+/**
  * Wait until every output of an estimate is computed (asynchronous backends queue kernels), by
  * reading it back, so that a clock read afterwards covers the whole detection.
  */
@@ -111,6 +156,8 @@ export class Pipeline {
   private activityThreshold: number | undefined;
   /** Detector wall-clock time of the timed batches (every batch but the first, a warm-up). */
   private detectTime = { seconds: 0, trials: 0, batches: 0 };
+  /** Evaluation trials simulated, and those with a non-finite value in a declared output (by output). */
+  private nonFinite = { trials: 0, of: 0, outputs: {} as Record<string, number> };
 
   constructor(
     registry: Registry,
@@ -163,17 +210,21 @@ export class Pipeline {
 
   /**
    * Simulate one batch of trials and return the per-trial statistics ([B] tensors, owned by the
-   * caller). Everything else is freed.
+   * caller; see {@link BatchStatistics}). Everything else is freed. Trials with a non-finite value
+   * in a declared output of the detector are measured but marked, so that every statistic leaves
+   * them out and counts them; once they exceed {@link MAX_NON_FINITE_FRACTION} of the trials
+   * simulated so far, throws a {@link PipelineError} naming the detector.
    */
   runBatch(trials: TrialRange): BatchStatistics {
     return cx.tidy(() => {
       const { traffic, channel: out } = this.transmit(trials);
-      const observation = this.observation(out);
+      const observation = this.observation(out, this.batchSide(trials));
       const start = performance.now();
       let estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(observation));
       settle(estimate);
       const seconds = (performance.now() - start) / 1000;
       this.checkEstimate(estimate, trials.count);
+      const bad = this.countNonFinite(estimate, trials.count);
       if (this.detectTime.batches++ > 0) {
         this.detectTime.seconds += seconds;
         this.detectTime.trials += trials.count;
@@ -182,10 +233,58 @@ export class Pipeline {
       const truth: Truth = { ...traffic, channel: out.channel, largeScaleFading: out.largeScaleFading };
       const stats: BatchStatistics = {};
       for (const metric of this.metrics) {
-        Object.assign(stats, guarded(metric, 'measure', () => metric.instance.measure(truth, estimate)));
+        const measured = guarded(metric, 'measure', () => metric.instance.measure(truth, estimate));
+        for (const [name, m] of Object.entries(measured)) stats[name] = markSkipped(m, bad);
       }
       return stats;
     });
+  }
+
+  /**
+   * Evaluation trials so far with a non-finite value (NaN or infinity) in a declared output of
+   * the detector, out of the trials simulated (`of`; past a stop, a batch's trials are simulated
+   * but not accumulated), and by output.
+   */
+  nonFiniteTrials(): { readonly trials: number; readonly of: number; readonly outputs: Readonly<Record<string, number>> } {
+    return { trials: this.nonFinite.trials, of: this.nonFinite.of, outputs: { ...this.nonFinite.outputs } };
+  }
+
+  /**
+   * Mark the trials of a batch with a non-finite value in a declared output ([B] bool, or
+   * undefined when there are none), count them, and fail once they are too many.
+   */
+  private countNonFinite(estimate: Estimate, batch: number): tf.Tensor1D | undefined {
+    const perOutput: { field: string; bad: tf.Tensor1D; count: number }[] = [];
+    for (const field of this.plan.outputs) {
+      const value = estimate[field] as tf.Tensor | ComplexTensor;
+      const parts = value instanceof tf.Tensor ? [value] : [value.re, value.im];
+      if (parts.every((t) => t.dtype === 'int32' || t.dtype === 'bool')) continue;
+      const bad = tf.tidy(() => {
+        const flags = parts.map((t) => tf.any(tf.logicalNot(tf.isFinite(tf.reshape(t, [batch, -1]))), 1));
+        return flags.reduce((a, b) => tf.logicalOr(a, b)) as tf.Tensor1D;
+      });
+      const count = tf.tidy(() => tf.sum(tf.cast(bad, 'int32')).dataSync()[0]);
+      perOutput.push({ field, bad, count });
+    }
+    const any = perOutput.filter((o) => o.count > 0);
+    const mask = any.length === 0 ? undefined : (tf.tidy(() => any.map((o) => o.bad).reduce((a, b) => tf.logicalOr(a, b))) as tf.Tensor1D);
+    const count = mask === undefined ? 0 : tf.tidy(() => tf.sum(tf.cast(mask, 'int32')).dataSync()[0]);
+    const n = this.nonFinite;
+    n.of += batch;
+    n.trials += count;
+    for (const o of any) n.outputs[o.field] = (n.outputs[o.field] ?? 0) + o.count;
+    if (n.trials > Math.max(1, MAX_NON_FINITE_FRACTION * n.of)) {
+      const { numDevices: N, sequenceLength: L, numAntennas: M } = this.plan.scenario;
+      const which = Object.entries(n.outputs)
+        .map(([field, k]) => `${field} in ${k}`)
+        .join(', ');
+      throw new PipelineError(
+        this.detector.key,
+        this.detector.path,
+        `returned non-finite values (NaN or infinite) in ${n.trials} of ${n.of} trials (${which}; N=${N}, L=${L}, M=${M}), more than ${100 * MAX_NON_FINITE_FRACTION} % of the trials that may be left out of the statistics; check the detector's numerics at this operating point (e.g. a very high SNR)`,
+      );
+    }
+    return mask;
   }
 
   /**
@@ -195,8 +294,9 @@ export class Pipeline {
   activityScores(trials: TrialRange): { scores: Float32Array; active: Float32Array } {
     return tf.tidy(() => {
       const { traffic, channel: out } = this.transmit(trials);
-      const estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(this.observation(out)));
+      const estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(this.observation(out, this.batchSide(trials))));
       this.checkEstimate(estimate, trials.count);
+      this.checkFiniteScores(estimate, trials.count);
       if (estimate.activityScore === undefined) {
         throw new PipelineError(this.detector.key, this.detector.path, 'the threshold block needs an activityScore, but the detector returned none');
       }
@@ -205,9 +305,8 @@ export class Pipeline {
   }
 
   /**
-   * The detector returned every output it declares, each with its documented shape, and no
-   * non-finite activity score (which every activity metric would silently count as a miss).
-   * Throws a {@link PipelineError} naming the detector.
+   * The detector returned every output it declares, each with its documented shape. Throws a
+   * {@link PipelineError} naming the detector. (Non-finite values are counted by runBatch.)
    */
   private checkEstimate(estimate: Estimate, batch: number): void {
     const { numDevices: N, bitsPerDevice: J } = this.plan.scenario;
@@ -231,10 +330,22 @@ export class Pipeline {
         expectShape(field, value as tf.Tensor, [batch, N], 2);
       }
     }
+  }
+
+  /**
+   * Fitting the thresholding module: no non-finite activity score at all (a threshold cannot be
+   * placed against NaN scores, and would silently count them as misses).
+   */
+  private checkFiniteScores(estimate: Estimate, batch: number): void {
     const score = estimate.activityScore;
-    if (score !== undefined) {
-      const bad = tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(score)), 'int32')).dataSync()[0]);
-      if (bad > 0) fail(`returned ${bad} non-finite activity score${bad === 1 ? '' : 's'} (NaN or infinite) in ${batch} trials x ${N} devices; check the detector's numerics at this operating point (e.g. a very high SNR)`);
+    if (score === undefined) return;
+    const bad = tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(score)), 'int32')).dataSync()[0]);
+    if (bad > 0) {
+      throw new PipelineError(
+        this.detector.key,
+        this.detector.path,
+        `returned ${bad} non-finite activity score${bad === 1 ? '' : 's'} (NaN or infinite) in ${batch} trials x ${this.plan.scenario.numDevices} devices while the threshold was fitted; check the detector's numerics at this operating point (e.g. a very high SNR)`,
+      );
     }
   }
 
@@ -309,7 +420,7 @@ export class Pipeline {
     const { traffic, tx, channel } = this.transmit(trials);
     const side: SideInformation = {
       ...guarded(this.traffic, 'sideInformation', () => this.traffic.instance.sideInformation?.() ?? {}),
-      ...guarded(this.encoder, 'sideInformation', () => this.encoder.instance.sideInformation?.() ?? {}),
+      ...guarded(this.encoder, 'sideInformation', () => this.encoder.instance.sideInformation?.(trials) ?? {}),
     };
     const observation = this.observation(channel, side);
     const estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(observation));
@@ -320,9 +431,18 @@ export class Pipeline {
   /** Traffic -> encoder -> channel for a batch of trials (in the caller's tidy or gradient scope). */
   private transmit(trials: TrialRange): { traffic: TrafficSample; tx: ComplexTensor; channel: ChannelOutput } {
     const traffic = guarded(this.traffic, 'sample', () => this.traffic.instance.sample(trials));
-    const tx = guarded(this.encoder, 'encode', () => this.encoder.instance.encode(traffic));
+    const tx = guarded(this.encoder, 'encode', () => this.encoder.instance.encode(traffic, trials));
     const channel = guarded(this.channel, 'propagate', () => this.channel.instance.propagate(tx, trials));
     return { traffic, tx, channel };
+  }
+
+  /**
+   * The side information of one batch: the static part (from prepare) and what the encoder gives
+   * for these trials (a per-trial codebook [B, L, N*Q] under `redraw: "per-trial"`; the same
+   * per-run codebook otherwise). Call inside the batch's tidy scope; never dispose the result.
+   */
+  private batchSide(trials: TrialRange): SideInformation {
+    return { ...this.sideInfo, ...guarded(this.encoder, 'sideInformation', () => this.encoder.instance.sideInformation?.(trials) ?? {}) };
   }
 
   /** The received signal plus exactly the side information the spec grants. */

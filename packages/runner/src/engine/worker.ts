@@ -19,7 +19,16 @@ async function serve(): Promise<void> {
   loadPluginModules(registry, pluginModules, specFile);
   await selectBackend(backend);
   const controller = new AbortController();
+  const waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  let seq = 0;
   port.on('message', (command: WorkerCommand) => {
+    if (command.type === 'committed') {
+      const w = waiting.get(command.seq);
+      waiting.delete(command.seq);
+      if (command.error === undefined) w?.resolve();
+      else w?.reject(new Error(command.error));
+      return;
+    }
     if (command.type === 'exit') {
       port.close();
       return;
@@ -28,10 +37,21 @@ async function serve(): Promise<void> {
       controller.abort();
       return;
     }
-    const { position, job, artifact, total } = command;
+    const { position, job, artifact, total, resume, commit } = command;
     runJob(job, {
       registry,
       artifact,
+      resume,
+      ...(commit
+        ? {
+            onBatch: (record) =>
+              new Promise<void>((resolve, reject) => {
+                seq += 1;
+                waiting.set(seq, { resolve, reject });
+                send({ type: 'batch', position, seq, record });
+              }),
+          }
+        : {}),
       index: position,
       total,
       signal: controller.signal,

@@ -258,10 +258,11 @@ describe('plot: figures from results.json', function () {
       'pmd+pfa-vs-sequenceLength.svg',
       'pmd-vs-sequenceLength.png',
       'pmd-vs-sequenceLength.svg',
+      'results.duckdb',
       'results.json',
     ]);
-    expect(files('noplot')).to.deep.equal(['results.json']);
-    expect(files('single')).to.deep.equal(['results.json']);
+    expect(files('noplot')).to.deep.equal(['results.duckdb', 'results.json']);
+    expect(files('single')).to.deep.equal(['results.duckdb', 'results.json']);
     expect(await writeDefaultFigures(path.join(dir, 'single'))).to.deep.equal([]);
     const png = decodePng(fs.readFileSync(path.join(dir, 'swept', 'pmd-vs-sequenceLength.png')));
     expect(greyVariance(png)).to.be.greaterThan(100);

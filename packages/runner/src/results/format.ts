@@ -48,6 +48,8 @@ export interface JobResult {
   readonly detectorTime?: { readonly seconds: number; readonly trials: number; readonly msPerTrial: number };
   /** Numbers the detector reports about itself (e.g. learned priors), when it has any. */
   readonly diagnostics?: Readonly<Record<string, number>>;
+  /** Trials left out of every statistic because the detector returned a non-finite output (absent when none). */
+  readonly nonFiniteTrials?: number;
 }
 
 /** The thresholding module of one (point, candidate), as stored in results.json. */
