@@ -65,4 +65,26 @@ describe('detector:correlation-energy', () => {
     expect(req?.({ threshold: { rule: 'false-alarm', falseAlarm: 0.01 }, noiseLevel: 'estimated' }, s)).to.deep.equal(['codebook']);
     expect(req?.({ threshold: { rule: 'midpoint' }, noiseLevel: 'known' }, s)).to.deep.equal(['codebook', 'noiseVariance', 'largeScaleFading']);
   });
+
+  it('refuses a threshold the estimated-level score can never reach (every score is at most L), and accepts one it can', () => {
+    const check = CorrelationEnergyDetector.plugin.check;
+    const one: Scenario = { numDevices: 1, numAntennas: 1, sequenceLength: 1, bitsPerDevice: 0 };
+    // M = 1: tau = G^{-1}(1, 0.95) = -ln 0.05 = 2.996 >= L = 1.
+    const problems = check?.({ threshold: { rule: 'false-alarm', falseAlarm: 0.05 }, noiseLevel: 'estimated' }, one) ?? [];
+    expect(problems.map((p) => p.path)).to.deep.equal(['threshold']);
+    expect(problems[0].message).to.equal('with noiseLevel "estimated" every score is at most L = 1, but the threshold is 2.996: no device could ever be declared active');
+    // The known noise level is not bounded, nor is the midpoint rule; a fixed threshold below L is fine.
+    expect(check?.({ threshold: { rule: 'false-alarm', falseAlarm: 0.05 }, noiseLevel: 'known' }, one)).to.deep.equal([]);
+    expect(check?.({ threshold: { rule: 'fixed', value: 0.5 }, noiseLevel: 'estimated' }, one)).to.deep.equal([]);
+    expect(check?.({ threshold: { rule: 'fixed', value: 3 }, noiseLevel: 'estimated' }, { ...one, sequenceLength: 4 })).to.deep.equal([]);
+    // The bound itself: with the estimated level, no score exceeds L (Cauchy-Schwarz), whatever Y.
+    const s: Scenario = { numDevices: 3, numAntennas: 2, sequenceLength: 2, bitsPerDevice: 0 };
+    const det = new CorrelationEnergyDetector({ threshold: { rule: 'fixed', value: 1 }, noiseLevel: 'estimated' }, s);
+    const r = new RandomStreams(['ce-bound']);
+    const est = tf.tidy(() => det.detect({ y: r.complexNormal({ first: 0, count: 50 }, 'y', [2, 2], 1), codebook: r.complexNormalOnce('S', [2, 3], 0.5) } as never));
+    const max = Math.max(...(est.activityScore as tf.Tensor).dataSync());
+    expect(max).to.be.at.most(2 * (1 + 1e-5)); // L = 2, float32 rounding
+    expect(max).to.be.greaterThan(1); // not vacuous: scores do come close to the bound
+    tf.dispose([est.activityScore, est.activity, est.message] as tf.Tensor[]);
+  });
 });

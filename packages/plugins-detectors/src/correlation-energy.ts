@@ -79,6 +79,14 @@ type CorrelationEnergyObservation = ObservationWith<(typeof REQUIRES)[number]>;
  * @output activity      [B, N] in {0, 1}
  * @output message       [B, N] int32 arg max sequence
  */
+/** tau = G^{-1}(M, 1 - p) / M with p = 1 - (1 - P_FA)^{1/Q}: the false-alarm rule's threshold. */
+function falseAlarmTau(falseAlarm: number, scenario: Scenario): number {
+  const M = scenario.numAntennas;
+  const Q = numSequences(scenario);
+  const perSequence = 1 - (1 - falseAlarm) ** (1 / Q);
+  return gammaQuantile(1 - perSequence, M) / M;
+}
+
 @injectable()
 export class CorrelationEnergyDetector implements Detector {
   static readonly plugin = definePlugin({
@@ -94,6 +102,22 @@ export class CorrelationEnergyDetector implements Detector {
       return needs;
     },
     provides: () => ['activityScore', 'activity', 'message'],
+    check: (p: CorrelationEnergyParams, s: Scenario) => {
+      // With the estimated level v0 = ||Y||_F^2 / (L M), Cauchy-Schwarz bounds every score:
+      // e_k = L ||s_k^H Y||^2 / (||s_k||^2 ||Y||_F^2) <= L. A threshold at or above L is never
+      // reached, so no device could ever be declared active (P_MD = 1 at any SNR).
+      if (p.noiseLevel !== 'estimated' || p.threshold.rule === 'midpoint') return [];
+      const L = s.sequenceLength;
+      const tau = p.threshold.rule === 'fixed' ? p.threshold.value : falseAlarmTau(p.threshold.falseAlarm, s);
+      if (tau < L) return [];
+      return [
+        {
+          path: 'threshold',
+          message: `with noiseLevel "estimated" every score is at most L = ${L}, but the threshold is ${Number(tau.toPrecision(4))}: no device could ever be declared active`,
+          hint: 'Use noiseLevel "known" (needs the noise variance), a longer sequenceLength, more antennas or a higher falseAlarm',
+        },
+      ];
+    },
   });
 
   constructor(
@@ -103,10 +127,7 @@ export class CorrelationEnergyDetector implements Detector {
 
   /** Per-sequence threshold of the false-alarm rule on the normalised energy. */
   falseAlarmThreshold(falseAlarm: number): number {
-    const M = this.scenario.numAntennas;
-    const Q = numSequences(this.scenario);
-    const perSequence = 1 - (1 - falseAlarm) ** (1 / Q);
-    return gammaQuantile(1 - perSequence, M) / M;
+    return falseAlarmTau(falseAlarm, this.scenario);
   }
 
   detect(obs: CorrelationEnergyObservation): Estimate {

@@ -504,6 +504,14 @@ const CASES: Readonly<Record<string, Case>> = {
     // sequenceLength 1 with 20 devices: every detector reported pmd = 1 at any SNR
     issues: [
       { path: "scenario.sequenceLength", message: exact("is 1 with numDevices = 20: sequences of length 1 are scalar multiples of one another, so without the channel realisations (channelState) no detector can tell which devices are active"), hint: exact("Use sequenceLength >= 2 (devices are told apart by their sequences), or a single device"), line: 6, column: 52 },
+      // and the energy detector's own check: its scores are bounded by L = 1
+      { path: "candidates.energy.detector.params.threshold", message: exact("with noiseLevel \"estimated\" every score is at most L = 1, but the threshold is 1.938: no device could ever be declared active"), hint: exact("Use noiseLevel \"known\" (needs the noise variance), a longer sequenceLength, more antennas or a higher falseAlarm"), line: 14, column: 20 },
+    ],
+  },
+  "72-energy-threshold-unreachable.json": {
+    // N = L = M = 1: correlation-energy reported pmd = 1 at any SNR (its estimated-level score is always 1)
+    issues: [
+      { path: "candidates.energy.detector.params.threshold", message: exact("with noiseLevel \"estimated\" every score is at most L = 1, but the threshold is 2.996: no device could ever be declared active"), hint: exact("Use noiseLevel \"known\" (needs the noise variance), a longer sequenceLength, more antennas or a higher falseAlarm"), line: 14, column: 20 },
     ],
   },
 };
