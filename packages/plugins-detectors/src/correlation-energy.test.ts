@@ -81,7 +81,7 @@ describe('detector:correlation-energy', () => {
     const s: Scenario = { numDevices: 3, numAntennas: 2, sequenceLength: 2, bitsPerDevice: 0 };
     const det = new CorrelationEnergyDetector({ threshold: { rule: 'fixed', value: 1 }, noiseLevel: 'estimated' }, s);
     const r = new RandomStreams(['ce-bound']);
-    const est = tf.tidy(() => det.detect({ y: r.complexNormal({ first: 0, count: 50 }, 'y', [2, 2], 1), codebook: r.complexNormalOnce('S', [2, 3], 0.5) } as never));
+    const est = cx.tidy(() => det.detect({ y: r.complexNormal({ first: 0, count: 50 }, 'y', [2, 2], 1), codebook: r.complexNormalOnce('S', [2, 3], 0.5) } as never));
     const max = Math.max(...(est.activityScore as tf.Tensor).dataSync());
     expect(max).to.be.at.most(2 * (1 + 1e-5)); // L = 2, float32 rounding
     expect(max).to.be.greaterThan(1); // not vacuous: scores do come close to the bound
