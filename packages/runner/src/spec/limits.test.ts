@@ -132,8 +132,11 @@ describe('limits checked before anything runs', () => {
   });
 
   it('refuses sequenceLength 1 with several devices unless the detector gets the channel realisations', () => {
-    expect(issues(tinySpec({ scenario: { numDevices: 1, numAntennas: 4, sequenceLength: 1 } }))).to.deep.equal([]);
-    const found = issues(tinySpec({ sweep: { 'scenario.sequenceLength': [8, 1] } }));
+    // A single device is a valid binary test (mmv-amp here: the energy detector's own check
+    // refuses its estimated-level threshold at L = 1, a separate problem).
+    const single = { scenario: { numDevices: 1, numAntennas: 4, sequenceLength: 1 }, candidates: { amp: { detector: { plugin: 'mmv-amp', params: {} } } } };
+    expect(issues(tinySpec(single))).to.deep.equal([]);
+    const found = issues(tinySpec({ sweep: { 'scenario.sequenceLength': [8, 1] } })).filter((i) => i.path.startsWith('sweep'));
     expect(found.map((i) => `${i.path}: ${i.message}`)).to.deep.equal([
       'sweep["scenario.sequenceLength"][1]: value for scenario.sequenceLength is 1 with numDevices = 20: sequences of length 1 are scalar multiples of one another, so without the channel realisations (channelState) no detector can tell which devices are active',
     ]);
