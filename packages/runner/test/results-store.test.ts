@@ -14,55 +14,10 @@ import type { ResultsFile } from '../src/results/format';
 import { LOCK_FILE } from '../src/results/lock';
 import { ResultsStore, STORE_FILE } from '../src/results/store';
 import { tinySpec } from '../src/testing';
+import { PROBE_PLUGIN } from './helpers/probe-plugin';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const BIN = path.join(ROOT, 'packages', 'runner', 'bin', 'gfra.js');
-
-/** Energy scores, no device active; writes `<marker>-<candidate tag>-<numAntennas>` on its first batch. */
-const PROBE_PLUGIN = `
-import * as fs from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
-import { Type } from '@sinclair/typebox';
-import { inject, injectable } from 'tsyringe';
-import { definePlugin, TOKENS, type Detector, type Estimate, type Observation, type Scenario } from '@gfra/core';
-
-interface Params { marker?: string; tag?: string; failOnConstruction?: boolean }
-
-@injectable()
-export class ProbeDetector implements Detector {
-  static readonly plugin = definePlugin({
-    kind: 'detector',
-    name: 'test-probe',
-    summary: 'Energy scores, no device active; marks its first batch (a test plugin)',
-    params: Type.Object(
-      { marker: Type.Optional(Type.String()), tag: Type.Optional(Type.String()), failOnConstruction: Type.Optional(Type.Boolean()) },
-      { additionalProperties: false },
-    ),
-    provides: () => ['activityScore', 'activity'],
-  });
-  private marked = false;
-  constructor(
-    @inject(TOKENS.params) private readonly params: Params,
-    @inject(TOKENS.scenario) private readonly scenario: Scenario,
-  ) {
-    if (params.failOnConstruction === true) throw new Error('cannot be built (a test plugin)');
-  }
-  detect(obs: Observation): Estimate {
-    if (this.params.marker !== undefined && !this.marked) {
-      this.marked = true;
-      fs.writeFileSync(\`\${this.params.marker}-\${this.params.tag ?? 'x'}-\${this.scenario.numAntennas}\`, 'running');
-    }
-    return tf.tidy(() => {
-      const N = this.scenario.numDevices;
-      const energy = tf.sum(tf.add(tf.square(obs.y.re), tf.square(obs.y.im)), [1, 2]).reshape([-1, 1]);
-      const score = tf.tile(energy, [1, N]) as tf.Tensor2D;
-      return { activityScore: score, activity: tf.zerosLike(score) as tf.Tensor2D };
-    });
-  }
-}
-
-export const plugins = [ProbeDetector];
-`;
 
 function scratch(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'gfra-store-'));

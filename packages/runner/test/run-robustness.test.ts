@@ -14,60 +14,10 @@ import { OutputError, writeResults, type ResultsFile } from '../src/results/form
 import { STORE_FILE } from '../src/results/store';
 import { runSpec } from '../src/run';
 import { tinySpec } from '../src/testing';
+import { PROBE_PLUGIN } from './helpers/probe-plugin';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const BIN = path.join(ROOT, 'packages', 'runner', 'bin', 'gfra.js');
-
-/**
- * A test detector: energy scores, no active devices. It throws in `detect` when
- * scenario.numAntennas equals `failAt`, in its constructor with `failOnConstruction`, and writes
- * `<marker>-<numAntennas>` on its first batch (so a test knows the job is running).
- */
-const PROBE_PLUGIN = `
-import * as fs from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
-import { Type } from '@sinclair/typebox';
-import { inject, injectable } from 'tsyringe';
-import { definePlugin, TOKENS, type Detector, type Estimate, type Observation, type Scenario } from '@gfra/core';
-
-interface Params { failAt?: number; failOnConstruction?: boolean; marker?: string }
-
-@injectable()
-export class ProbeDetector implements Detector {
-  static readonly plugin = definePlugin({
-    kind: 'detector',
-    name: 'test-probe',
-    summary: 'Energy scores, no device active; fails on request, marks its first batch (a test plugin)',
-    params: Type.Object(
-      { failAt: Type.Optional(Type.Integer()), failOnConstruction: Type.Optional(Type.Boolean()), marker: Type.Optional(Type.String()) },
-      { additionalProperties: false },
-    ),
-    provides: () => ['activityScore', 'activity'],
-  });
-  private marked = false;
-  constructor(
-    @inject(TOKENS.params) private readonly params: Params,
-    @inject(TOKENS.scenario) private readonly scenario: Scenario,
-  ) {
-    if (params.failOnConstruction === true) throw new Error('cannot be built (a test plugin)');
-  }
-  detect(obs: Observation): Estimate {
-    if (this.params.marker !== undefined && !this.marked) {
-      this.marked = true;
-      fs.writeFileSync(\`\${this.params.marker}-\${this.scenario.numAntennas}\`, 'running');
-    }
-    if (this.scenario.numAntennas === this.params.failAt) throw new Error('Cholesky: the matrix is not positive definite');
-    return tf.tidy(() => {
-      const N = this.scenario.numDevices;
-      const energy = tf.sum(tf.add(tf.square(obs.y.re), tf.square(obs.y.im)), [1, 2]).reshape([-1, 1]);
-      const score = tf.tile(energy, [1, N]) as tf.Tensor2D;
-      return { activityScore: score, activity: tf.zerosLike(score) as tf.Tensor2D };
-    });
-  }
-}
-
-export const plugins = [ProbeDetector];
-`;
 
 function scratch(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'gfra-robust-'));

@@ -20,12 +20,11 @@ import {
   type Registry,
   type Scenario,
   type Slot,
-  type SpecIssue,
   type StatisticInfo,
   type TrainConfig,
   type TrainingCapabilities,
 } from '@gfra/core';
-import { inFileOrder, toSpecIssue, type RawIssue } from '../spec/ajv-issues';
+import { inFileOrder, issueCollector, type RawIssue } from '../spec/ajv-issues';
 import { canonicalJson } from '../spec/canonical';
 import { formatPath, type PathSegment } from '../spec/json-location';
 import type { MonteCarlo, SlotConfig, Spec } from '../spec/schema';
@@ -161,14 +160,7 @@ export function planJobs(
   schemaCheck: SchemaCheck,
   locate?: (segments: PathSegment[]) => { line: number; column: number } | undefined,
 ): PlannedJob[] {
-  const issues: SpecIssue[] = [];
-  const seen = new Set<string>();
-  const add = (raw: RawIssue) => {
-    const key = `${formatPath(raw.segments)}|${raw.message}`;
-    if (seen.has(key)) return;
-    seen.add(key);
-    issues.push(toSpecIssue(raw, locate));
-  };
+  const { issues, add } = issueCollector(locate);
   // Tensor sizes: per spec path, the largest tensor over every job (reported once).
   const sizes = new Map<string, { issue: RawIssue; elements: number }>();
   const jobs: PlannedJob[] = [];

@@ -1,7 +1,5 @@
 import { expect } from 'chai';
-import { SpecError, type SpecIssue } from '@gfra/core';
-import { builtinRegistry } from '../spec/plugins';
-import { tinySpec } from '../testing';
+import { planIssues, tinySpec } from '../testing';
 import { planObject } from '../plan/load';
 
 const MLP = { plugin: 'mlp-activity' };
@@ -10,15 +8,7 @@ function candidate(c: Record<string, unknown>): Record<string, unknown> {
   return tinySpec({ candidates: { c } });
 }
 
-function issues(spec: Record<string, unknown>): Omit<SpecIssue, 'line' | 'column'>[] {
-  try {
-    planObject(spec, 'spec.json', builtinRegistry());
-  } catch (err) {
-    if (!(err instanceof SpecError)) throw err;
-    return err.issues.map(({ path, message, hint }) => ({ path, message, ...(hint !== undefined ? { hint } : {}) }));
-  }
-  return [];
-}
+const issues = planIssues;
 
 describe('spec validation of train blocks', () => {
   it('accepts a valid train block and resolves its setup (defaults, overrides, loss)', () => {

@@ -215,3 +215,22 @@ export function inFileOrder(issues: SpecIssue[]): SpecIssue[] {
   const key = (i: SpecIssue) => (i.line ?? Number.MAX_SAFE_INTEGER) * 1e6 + (i.column ?? 0);
   return issues.map((issue, index) => ({ issue, index })).sort((a, b) => key(a.issue) - key(b.issue) || a.index - b.index).map((x) => x.issue);
 }
+
+/**
+ * Issues collected once each (the same path and message from several sweep points or candidates
+ * is reported once), positioned with `locate`.
+ */
+export function issueCollector(locate?: (s: PathSegment[]) => { line: number; column: number } | undefined): {
+  readonly issues: SpecIssue[];
+  readonly add: (raw: RawIssue) => void;
+} {
+  const issues: SpecIssue[] = [];
+  const seen = new Set<string>();
+  const add = (raw: RawIssue) => {
+    const key = `${formatPath(raw.segments)}|${raw.message}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    issues.push(toSpecIssue(raw, locate));
+  };
+  return { issues, add };
+}

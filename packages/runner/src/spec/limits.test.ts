@@ -1,20 +1,11 @@
 import { expect } from 'chai';
-import { SpecError, type SpecIssue } from '@gfra/core';
-import { planObject } from '../plan/load';
-import { tinySpec } from '../testing';
+import { SpecError } from '@gfra/core';
+import { planIssues, tinySpec } from '../testing';
 import { builtinRegistry } from './plugins';
 import { FLOAT32_MAX, FLOAT32_MIN_NORMAL, MAX_ABS_DB, MAX_NESTING, MAX_TENSOR_ELEMENTS, nestingProblem, tensorSizeIssues } from './limits';
 import { SpecValidator } from './validate';
 
-function issues(spec: unknown): Omit<SpecIssue, 'line' | 'column'>[] {
-  try {
-    planObject(spec, 'spec.json', builtinRegistry());
-  } catch (err) {
-    if (!(err instanceof SpecError)) throw err;
-    return err.issues.map(({ path, message, hint }) => ({ path, message, ...(hint !== undefined ? { hint } : {}) }));
-  }
-  return [];
-}
+const issues = planIssues;
 
 const notSwept = () => undefined;
 

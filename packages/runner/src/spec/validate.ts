@@ -17,15 +17,12 @@ import {
   SpecError,
   TrainSchema,
   UPSTREAM_SLOTS,
-  type Capability,
   type PluginKind,
   type Registry,
-  type Scenario,
-  type SpecIssue,
 } from '@gfra/core';
 import { canonicalJson } from './canonical';
 import { assembleSpecSchema, type SlotConfig, type Spec } from './schema';
-import { inFileOrder, translateAjvErrors, toSpecIssue, type RawIssue } from './ajv-issues';
+import { inFileOrder, issueCollector, translateAjvErrors, toSpecIssue, type RawIssue } from './ajv-issues';
 import { duplicateKeys, formatPath, JsonLocator, jsonSyntaxError, type PathSegment } from './json-location';
 import { float32Issues, nestingIssue, nestingProblem, nonFiniteIssues, sweepSizeIssue } from './limits';
 import { expandSweep, forbiddenSegment, getPath, nearestExisting, pathSegments, setPath, sweepAxes, type Assignment } from './sweep';
@@ -122,14 +119,7 @@ export class SpecValidator {
     locate?: (segments: PathSegment[]) => { line: number; column: number } | undefined,
     literal?: (segments: PathSegment[]) => string | undefined,
   ): ValidatedSpec {
-    const issues: SpecIssue[] = [];
-    const seen = new Set<string>();
-    const add = (raw: RawIssue) => {
-      const key = `${formatPath(raw.segments)}|${raw.message}`;
-      if (seen.has(key)) return;
-      seen.add(key);
-      issues.push(toSpecIssue(raw, locate));
-    };
+    const { issues, add } = issueCollector(locate);
     const deep = nestingIssue(input);
     if (deep !== undefined) throw new SpecError(file, [toSpecIssue(deep, locate)]);
     // Infinity (a literal such as 1e309) would reach ajv, and messages, as null.
