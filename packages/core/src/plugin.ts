@@ -331,6 +331,14 @@ export interface PluginInfo<S extends TObject = TObject> {
   readonly training?: (params: Static<S>, scenario: Scenario) => TrainingCapabilities | undefined;
   /** Extra lines for `gfra list` (conventions, SNR ranges, formulas). */
   readonly notes?: readonly string[];
+  /**
+   * The plugin's random draws, by draw name (the `component` of its RandomStreams calls): what
+   * each is and whether it is drawn per trial or once per run. Part of the plugin's contract: with
+   * shared draws (the default) a draw is keyed by (seed, point, repetition, slot, draw name,
+   * trial), so two plugins in the same slot that use the same name and distribution see the same
+   * numbers (e.g. `pilots` of gaussian-pilots and learned-pilots).
+   */
+  readonly draws?: Readonly<Record<string, string>>;
 }
 
 /** A plugin class: constructible by the container, with its static descriptor. */

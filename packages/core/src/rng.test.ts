@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import * as cx from './complex';
-import { Generator, RandomStreams, type TrialRange } from './rng';
+import { Generator, RandomStreams, TrialDomain, type TrialRange } from './rng';
 import { gammaQuantile } from './stats';
 
 function uint32s(g: Generator, n: number): number[] {
@@ -121,6 +121,56 @@ describe('rng', () => {
       expect(cx.toArrays(t0).re).to.not.deep.equal(a.re);
       cx.dispose(t0);
       expect(uint32s(s.onceGenerator('pilots'), 4)).to.deep.equal(uint32s(Generator.fromKey(['once', 'pilots', 'once']), 4));
+    });
+  });
+
+  describe('passes over a training set: the components of redrawnPerPass are keyed by the pass', () => {
+    const trials: TrialRange = { first: 0, count: 6 };
+    const streamsIn = (domain: TrialDomain) => new RandomStreams(['seed', 7, 'channel'], domain);
+
+    it('the keys: pass appended for redrawn components only, and only in a named domain', () => {
+      const domain = new TrialDomain('train', new Set(['noise']));
+      const s = streamsIn(domain);
+      domain.pass = { phase: 1, epoch: 4 };
+      expect(uint32s(s.generator('noise', 3), 8)).to.deep.equal(
+        uint32s(Generator.fromKey(['seed', 7, 'channel', 'domain:train', 'noise', 3, 'pass', 1, 4]), 8),
+      );
+      expect(uint32s(s.generator('fading', 3), 8)).to.deep.equal(uint32s(Generator.fromKey(['seed', 7, 'channel', 'domain:train', 'fading', 3]), 8));
+      domain.current = undefined; // evaluation draws ignore the pass
+      expect(uint32s(s.generator('noise', 3), 8)).to.deep.equal(uint32s(Generator.fromKey(['seed', 7, 'channel', 'noise', 3]), 8));
+    });
+
+    it('without a pass the draws are those of the domain alone, as before passes existed', () => {
+      const domain = new TrialDomain('train', new Set(['noise']));
+      const old = take(new RandomStreams(['seed', 7, 'channel'], new TrialDomain('train')).normal(trials, 'noise', [4]));
+      expect(take(streamsIn(domain).normal(trials, 'noise', [4]))).to.deep.equal(old);
+      // the explicit pre-pass key of trial 2: [...key, 'domain:train', component, trial]
+      const g = Generator.fromKey(['seed', 7, 'channel', 'domain:train', 'noise', 2]);
+      expect(old.slice(8, 12)).to.deep.equal(Array.from(Float32Array.from([g.normal(), g.normal(), g.normal(), g.normal()])));
+    });
+
+    it('new noise in every epoch and phase, the same noise when a (trial, pass) is drawn again, whatever the batch split', () => {
+      const domain = new TrialDomain('train', new Set(['noise']));
+      const s = streamsIn(domain);
+      const draw = (phase: number, epoch: number, range: TrialRange = trials) => {
+        domain.pass = { phase, epoch };
+        const noise = take(s.normal(range, 'noise', [4]));
+        const fading = take(s.normal(range, 'fading', [4]));
+        domain.pass = undefined;
+        return { noise, fading };
+      };
+      const e0 = draw(0, 0);
+      const e1 = draw(0, 1);
+      const p1 = draw(1, 0);
+      expect(e1.fading).to.deep.equal(e0.fading);
+      expect(p1.fading).to.deep.equal(e0.fading);
+      for (let t = 0; t < trials.count; t++) {
+        expect(e1.noise.slice(4 * t, 4 * t + 4), `trial ${t}, epoch 1`).to.not.deep.equal(e0.noise.slice(4 * t, 4 * t + 4));
+        expect(p1.noise.slice(4 * t, 4 * t + 4), `trial ${t}, phase 1`).to.not.deep.equal(e0.noise.slice(4 * t, 4 * t + 4));
+      }
+      expect(draw(0, 1)).to.deep.equal(e1);
+      const split = [draw(0, 1, { first: 0, count: 2 }), draw(0, 1, { first: 2, count: 4 })];
+      expect(split.flatMap((d) => d.noise)).to.deep.equal(e1.noise);
     });
   });
 

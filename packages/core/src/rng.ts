@@ -3,9 +3,12 @@
  *
  * Every draw is addressed by a key: (spec seed, sweep point, candidate, component, trial index).
  * The key is hashed into the state of a small counter-free generator (sfc32) that produces the
- * draws of that one trial. A batch of trials [first, first + count) fills its rows trial by
- * trial, so the numbers of trial t are the same whatever the batch size, the order in which
- * batches run, or the executor that ran them.
+ * draws of that one trial. In a named {@link TrialDomain} (training, validation) the domain name
+ * joins the key, and during a pass over a fixed training set the draws of the domain's
+ * `redrawnPerPass` components (the channel noise) are keyed by the pass too; see
+ * {@link RandomStreams.generator} for the exact keys. A batch of trials [first, first + count)
+ * fills its rows trial by trial, so the numbers of trial t are the same whatever the batch size,
+ * the order in which batches run, or the executor that ran them.
  *
  * Draws are made on the host (JavaScript) and uploaded as one tensor per batch and component.
  * Complex Gaussian samples CN(0, v) have variance v/2 per real component.
@@ -112,14 +115,39 @@ function sizeOf(shape: readonly number[]): number {
 }
 
 /**
+ * One pass over a fixed training set: epoch `epoch` of training phase `phase` (both 0-based).
+ * Phases are numbered in the order a training runs them (a single-phase training has phase 0).
+ */
+export interface DataPass {
+  readonly phase: number;
+  readonly epoch: number;
+}
+
+/**
  * Which per-trial draws a family of {@link RandomStreams} produces: the evaluation draws
  * (`current` undefined, the default) or those of a named domain such as `train` or `validation`.
  * A trainer shares one TrialDomain with every stream of a pipeline and switches it between its
  * training and validation sets; draws made once (pilot matrices, initial weights) do not depend
  * on it, so a model trained in one domain is evaluated with the same fixed draws.
+ *
+ * Passes. While `pass` is set (a trainer going over a fixed training set with fresh noise on
+ * every epoch), the components named in `redrawnPerPass` are drawn anew for that pass: trial t
+ * keeps its other draws (activity, messages, fading) in every epoch, and gets new values of
+ * these, the same ones whenever the same (trial, pass) is drawn again. With `pass` undefined, or
+ * for components not in `redrawnPerPass`, the draws are those of the domain alone.
  */
 export class TrialDomain {
-  constructor(public current?: string) {}
+  /** The pass being drawn (set per batch by the trainer's problem; undefined: none). */
+  pass: DataPass | undefined = undefined;
+
+  /**
+   * @param current        the domain name (undefined: evaluation)
+   * @param redrawnPerPass components drawn anew on every {@link pass} (e.g. `['noise']`)
+   */
+  constructor(
+    public current?: string,
+    readonly redrawnPerPass: ReadonlySet<string> = new Set(),
+  ) {}
 }
 
 /**
@@ -143,10 +171,22 @@ export class RandomStreams {
     return new RandomStreams([...this.key, ...parts], this.domain);
   }
 
-  /** The generator of one trial of one component (of the current {@link TrialDomain}, if any). */
+  /**
+   * The generator of one trial of one component, i.e. `Generator.fromKey` of
+   * - `[...key, component, trial]` for evaluation draws (no domain, or `domain.current` undefined);
+   * - `[...key, 'domain:<current>', component, trial]` in a named domain;
+   * - `[...key, 'domain:<current>', component, trial, 'pass', phase, epoch]` in a named domain
+   *   while `domain.pass` is set, for the components of `domain.redrawnPerPass` only.
+   */
   generator(component: string, trial: number): Generator {
-    const domain = this.domain?.current;
-    return Generator.fromKey(domain === undefined ? [...this.key, component, trial] : [...this.key, `domain:${domain}`, component, trial]);
+    const domain = this.domain;
+    const name = domain?.current;
+    if (domain === undefined || name === undefined) return Generator.fromKey([...this.key, component, trial]);
+    const pass = domain.pass;
+    if (pass !== undefined && domain.redrawnPerPass.has(component)) {
+      return Generator.fromKey([...this.key, `domain:${name}`, component, trial, 'pass', pass.phase, pass.epoch]);
+    }
+    return Generator.fromKey([...this.key, `domain:${name}`, component, trial]);
   }
 
   /** The generator of a draw made once per run (not per trial). */

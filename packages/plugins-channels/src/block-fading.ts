@@ -4,6 +4,10 @@
  *   Y = sum_n x_n h_n^T + W,   h_n = sqrt(beta_n) g_n,  g_n ~ CN(0, I_M),  W entries CN(0, sigma^2)
  *
  * and the receiver knowledge their `known*` switches grant.
+ *
+ * Draw names: `fading` (g) and `noise` (W), per trial. `noise` is the channel contract's name for
+ * the additive noise and nothing else: a training with a fixed training set and
+ * `train.trainingNoise: "redraw"` (the default) draws it anew every epoch, keeping the others.
  */
 import * as tf from '@tensorflow/tfjs';
 import { cx, type ChannelOutput, type ComplexTensor, type Knowledge, type RandomStreams, type Scenario, type TrialRange } from '@gfra/core';

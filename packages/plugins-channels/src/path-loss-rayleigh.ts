@@ -40,7 +40,7 @@ export const PathLossRayleighParams = Type.Object(
       Type.Integer({
         minimum: 0,
         description:
-          'fixed geometry only: draw it from this seed alone, so that every sweep point and candidate sees the same devices (default: from the channel\'s random stream, which differs between sweep points)',
+          'fixed geometry only: draw it from this seed alone, so that every sweep point and candidate sees the same devices (default: from the channel\'s random stream, which differs between sweep points and repetitions)',
       }),
     ),
     noiseVar: Type.Number({
@@ -132,9 +132,9 @@ export function snrRangeNote(p: PathLossRayleighParams): string {
  *
  * The geometry (distances, shadowing) is drawn once (`fixed`: static devices, as the papers'
  * baselines assume when they use "the exact beta_n") or in every trial (`per-block`). A fixed
- * geometry comes from the channel's random stream, i.e. once per sweep point and candidate (shared
- * by the candidates with `commonRandomNumbers`), or from `geometrySeed` alone: the same devices at
- * every sweep point, as a paper's "fixed geometry" experiment needs.
+ * geometry comes from the channel's random stream, i.e. once per sweep point and repetition
+ * (shared by every candidate with shared draws, the default), or from `geometrySeed` alone: the
+ * same devices at every sweep point and repetition, as a paper's "fixed geometry" experiment needs.
  *
  * @input  tx      [B, N, L] complex
  * @output y       [B, L, M] complex
@@ -148,6 +148,11 @@ export class PathLossRayleighChannel implements Channel {
   static readonly plugin = definePlugin({
     kind: 'channel',
     name: 'path-loss-rayleigh',
+    draws: {
+      geometry: 'each device\'s distance and shadowing (its large-scale fading): per trial, or once per run with a fixed geometry (then from geometrySeed alone when given)',
+      fading: 'per trial: h [N, M], i.i.d. CN(0, 1)',
+      noise: 'per trial: w [L, M], i.i.d. CN(0, sigma^2); the additive noise, the draw a training with a fixed training set renews every epoch (train.trainingNoise)',
+    },
     summary: 'Rayleigh block fading with beta_n from distance-based path loss, shadowing, transmit power and noise PSD x bandwidth',
     reference:
       'L. Liu, W. Yu, "Massive connectivity with massive MIMO - Part I: Device activity detection and channel estimation", IEEE TSP 2018 [Liu2018], simulation setup (PL = 128.1 + 37.6 log10 d, -169 dBm/Hz); Z. Ma, W. Wu, F. Gao, X. Shen, "Model-driven deep learning for non-coherent massive machine-type communications", IEEE TWC 2023 [Ma2023], Sec. VI',

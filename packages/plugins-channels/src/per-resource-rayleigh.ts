@@ -72,6 +72,9 @@ export function perResourceNoiseVar(p: PerResourceRayleighParams, scenario: Scen
  * published 6x4 SCMA values without normalisation). Since E|h|^2 = 1, these are also the average
  * received Eb/N0 and Es/N0.
  *
+ * Draw names: `fading` (h) and `noise` (w), per trial; `noise` is the additive noise that a
+ * training with a fixed training set redraws every epoch (`train.trainingNoise: "redraw"`).
+ *
  * @input  tx       [B, N, L] complex
  * @output y        [B, L, M] complex
  * @output channel  [B, N, L, M] complex (h; all ones in "awgn" mode)
@@ -84,6 +87,10 @@ export class PerResourceRayleighChannel implements Channel {
   static readonly plugin = definePlugin({
     kind: 'channel',
     name: 'per-resource-rayleigh',
+    draws: {
+      fading: 'per trial: h [N, L, M], i.i.d. CN(0, 1) (not drawn in mode "awgn")',
+      noise: 'per trial: w [L, M], i.i.d. CN(0, sigma^2); the additive noise, the draw a training with a fixed training set renews every epoch (train.trainingNoise)',
+    },
     summary: 'Code-domain NOMA channel: h[n,l,m] ~ CN(0,1) i.i.d. per resource element (or h = 1, "awgn") plus AWGN set by Eb/N0',
     reference: 'H. Nikopour, H. Baligh, "Sparse code multiple access", IEEE PIMRC 2013 [Nikopour2013] (uplink model y = sum_j diag(h_j) x_j + n)',
     params: PerResourceRayleighParams,

@@ -55,6 +55,11 @@ export class RayleighChannel implements Channel {
   static readonly plugin = definePlugin({
     kind: 'channel',
     name: 'rayleigh',
+    draws: {
+      fading: 'per trial: h [N, M], i.i.d. CN(0, 1)',
+      noise: 'per trial: w [L, M], i.i.d. CN(0, sigma^2); the additive noise, the draw a training with a fixed training set renews every epoch (train.trainingNoise)',
+      snr: 'per trial, with an snrDb range only: N uniforms giving each device\'s SNR',
+    },
     summary: 'Rayleigh block fading h_n ~ CN(0, beta_n I_M) plus AWGN; beta_n from a per-device SNR in dB',
     reference: 'Standard block-fading MIMO uplink, e.g. L. Liu, W. Yu, "Massive connectivity with massive MIMO - Part I: Device activity detection and channel estimation", IEEE TSP 2018 [Liu2018], Eq. (1)',
     params: RayleighParams,

@@ -76,6 +76,9 @@ export class AmpUnfoldedDetector implements Detector, Trainable {
   static readonly plugin = definePlugin({
     kind: 'detector',
     name: 'amp-unfolded',
+    draws: {
+      weights: 'once per run: the initial weights of the correction layers',
+    },
     summary: 'AMP-NN: U unrolled generalised-AMP iterations (learned per-device eps(n)) + V fully connected correction layers; train with MSE',
     reference:
       'Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via deep learning with applications in MIMO-based grant-free random access", IEEE JSAC 2021, Sec. III-B, Algorithm 2, Eqs. (11)-(12)',

@@ -111,6 +111,9 @@ export class CovarianceMlDetector implements Detector {
   static readonly plugin = definePlugin({
     kind: 'detector',
     name: 'covariance-ml',
+    draws: {
+      'coordinate-order': 'once per run, with order "random": the coordinate permutations of the sweeps',
+    },
     summary:
       'ML (or MAP with per-device priors) estimate of the per-sequence powers gamma from the sample covariance by coordinate descent; gamma_n > beta_n / 2; optionally the ML-MMSE channel estimate of the detected devices',
     reference:

@@ -86,6 +86,9 @@ export class GroupLassoUnfoldedDetector implements Detector, Trainable {
   static readonly plugin = definePlugin({
     kind: 'detector',
     name: 'group-lasso-unfolded',
+    draws: {
+      weights: 'once per run: the initial weights of the correction layers',
+    },
     summary: 'GL-NN: U unrolled GROUP LASSO ADMM iterations (learned lambda, rho) + V fully connected correction layers; train with MSE',
     reference:
       'Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via deep learning with applications in MIMO-based grant-free random access", IEEE JSAC 2021, Sec. III-B, Algorithm 1, Theorem 1',

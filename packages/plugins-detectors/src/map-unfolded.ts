@@ -104,6 +104,9 @@ export class MapUnfoldedDetector implements Detector, Trainable {
   static readonly plugin = definePlugin({
     kind: 'detector',
     name: 'map-unfolded',
+    draws: {
+      weights: 'once per run: the initial weights of the correction layers',
+    },
     summary: 'MAP-NN: U unrolled sweeps of the MAP coordinate descent (learned per-device eps(n)) + V correction layers to activity probabilities; train with BCE',
     reference:
       'Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via deep learning with applications in MIMO-based grant-free random access", IEEE JSAC 2021, Sec. IV-A.2, MAP-based decoder, Eqs. (16)-(19), Algorithm 3',

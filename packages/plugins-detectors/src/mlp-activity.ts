@@ -89,6 +89,9 @@ export class MlpActivityDetector implements Detector, Trainable {
   static readonly plugin = definePlugin({
     kind: 'detector',
     name: 'mlp-activity',
+    draws: {
+      weights: 'once per run: the initial weights of the dense layers',
+    },
     summary: 'Fully connected activity decoder from the sample covariance (or Y) to N activity probabilities; train it with BCE',
     reference:
       'Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via deep learning with applications in MIMO-based grant-free random access", IEEE JSAC 2021, Sec. IV-A.1, covariance-based decoder, Eqs. (13)-(15), (20)',

@@ -53,6 +53,9 @@ export class GaussianPilotsEncoder implements Encoder {
   static readonly plugin = definePlugin({
     kind: 'encoder',
     name: 'gaussian-pilots',
+    draws: {
+      pilots: 'the codebook [L, N*Q], i.i.d. CN(0, 1/L): once per run, or per trial with redraw "per-trial" (normalize rescales the same draw)',
+    },
     summary: 'i.i.d. CN(0, 1/L) pilot sequences, Q = 2^J per device, known to the receiver',
     reference: 'L. Liu, W. Yu, "Massive connectivity with massive MIMO - Part I: Device activity detection and channel estimation", IEEE TSP 2018 [Liu2018], Sec. II; Z. Ma, W. Wu, F. Gao, X. Shen, "Model-driven deep learning for non-coherent massive machine-type communications", IEEE TWC 2023 [Ma2023], Sec. II-B, Eqs. (5)-(8) (Q > 1)',
     params: GaussianPilotsParams,

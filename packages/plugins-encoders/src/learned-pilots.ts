@@ -60,6 +60,9 @@ export class LearnedPilotsEncoder implements Encoder, Trainable {
   static readonly plugin = definePlugin({
     kind: 'encoder',
     name: 'learned-pilots',
+    draws: {
+      pilots: 'the initial codebook [L, N*Q], i.i.d. CN(0, 1/L) once per run: the same draw as gaussian-pilots\' (then column-normalised)',
+    },
     summary: 'Trainable pilot matrix (codebook) with unit-norm columns, initialised from a seeded Gaussian draw',
     reference: 'Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via deep learning with applications in MIMO-based grant-free random access", IEEE JSAC 2021 [Cui2021], Sec. III-A, Eqs. (2)-(3), encoder with ||a_n|| fixed',
     params: LearnedPilotsParams,

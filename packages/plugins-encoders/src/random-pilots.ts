@@ -55,6 +55,9 @@ export class RandomPilotsEncoder implements Encoder {
   static readonly plugin = definePlugin({
     kind: 'encoder',
     name: 'random-pilots',
+    draws: {
+      'pilots:<alphabet>': 'the codebook [L, N*Q] of unit-norm columns over the alphabet: once per run, or per trial with redraw "per-trial"',
+    },
     summary: 'Random unit-norm pilot sequences (gaussian, qpsk or bpsk entries), Q = 2^J per device, known to the receiver',
     reference:
       'L. Liu, W. Yu, "Massive connectivity with massive MIMO - Part I: Device activity detection and channel estimation", IEEE TSP 2018 [Liu2018], Sec. II (i.i.d. random pilots); Z. Chen, F. Sohrabi, W. Yu, "Sparse activity detection for massive connectivity", IEEE TSP 2018 [Chen2018] (random signatures)',

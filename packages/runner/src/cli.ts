@@ -1,5 +1,5 @@
 /**
- * The `gfra` command line: run, results, train, export, validate, list, schema, plot, report.
+ * The `gfra` command line: run, results, compare, train, export, validate, list, schema, plot, report.
  *
  * Exit status: 0 success, 2 a user error (bad spec, unknown plugin, missing file, unusable --out,
  * an output folder another run holds; printed without a stack trace), 1 an internal error, 130
@@ -108,9 +108,9 @@ function program(): Command {
           wait: opts.wait,
         });
         sink.done();
-        const { results, failures = [] } = run.results;
+        const { results, failures = [], pooled = [] } = run.results;
         if (!quiet) process.stderr.write(`backend: ${run.backend.backend} (${run.backend.provider})\n`);
-        out(formatTable(results, failures));
+        out(formatTable(results, failures, pooled));
         const total = loaded.jobs.filter((j) => opts.candidate === undefined || opts.candidate.includes(j.candidate)).length;
         if (run.written) out(`\nresults: ${run.resultsFile}`);
         else out(`\nresults: none written; ${run.resultsFile} of an earlier run is kept as it was`);
@@ -180,6 +180,21 @@ function program(): Command {
       const { exportRun } = await import('./cli/results');
       const rows = await exportRun(dir, opts);
       out(`${rows} rows written to ${opts.out}`);
+    });
+
+  cli
+    .command('compare')
+    .description('paired differences A − B between two candidates that saw the same trials (shared draws): per statistic, point and repetition, with the paired and the unpaired interval')
+    .argument('<run>', 'an output folder of gfra run (or its results.json); its results store holds the per-trial values')
+    .requiredOption('--candidates <names...>', 'the two candidates A B (rows are A − B)')
+    .option('--metric <name...>', 'statistics to compare (default: every statistic of the results)')
+    .option('--json', 'print the rows as JSON')
+    .action(async (run: string, opts: { candidates: string[]; metric?: string[]; json?: boolean }) => {
+      if (opts.candidates.length !== 2) {
+        throw new CliUserError(`--candidates takes two candidate names, A and B (got ${opts.candidates.length}: ${opts.candidates.join(' ')}); e.g. --candidates energy-fa energy-midpoint`);
+      }
+      const { compareCommand } = await import('./cli/compare');
+      out(await compareCommand(run, { candidates: [opts.candidates[0], opts.candidates[1]], metrics: opts.metric, json: opts.json }));
     });
 
   cli
@@ -272,7 +287,9 @@ function program(): Command {
         const { pluginTypeIssues } = await import('./cli/plugin-check');
         pluginTypeIssues(specFile, validated.spec.plugins ?? [], pluginModules);
       }
-      out(`${specFile}: ok (${points.length} sweep point${points.length === 1 ? '' : 's'} x ${Object.keys(validated.spec.candidates).length} candidates = ${jobs.length} runs)`);
+      const repetitions = validated.spec.montecarlo.repetitions;
+      const times = repetitions > 1 ? ` x ${repetitions} repetitions` : '';
+      out(`${specFile}: ok (${points.length} sweep point${points.length === 1 ? '' : 's'} x ${Object.keys(validated.spec.candidates).length} candidates${times} = ${jobs.length} runs)`);
     });
 
   cli
@@ -342,8 +359,8 @@ function program(): Command {
     .argument('<runs...>', 'run directories (or their results.json files)')
     .option('--out <file>', 'output HTML file (default: RUN_DIR/report.html for one run, ./report.html for several)')
     .action(async (targets: string[], opts: { out?: string }) => {
-      const { writeReport } = await import('./report');
-      out(`report: ${writeReport(targets, opts.out)}`);
+      const { runComparisons, writeReport } = await import('./report');
+      out(`report: ${writeReport(targets, opts.out, await runComparisons(targets))}`);
     });
   return cli;
 }

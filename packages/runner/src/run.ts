@@ -11,6 +11,7 @@ import type { ProgressEvent } from './engine/events';
 import type { LoadedSpec } from './plan/load';
 import type { PlannedJob } from './plan/plan';
 import { lockFolder } from './results/lock';
+import { poolRepetitions } from './results/repetitions';
 import { jobKeyString, ResultsStore, type BatchRecord, type JobKey, type StoredJob } from './results/store';
 import {
   defaultOutDir,
@@ -111,7 +112,7 @@ export async function runSpec(loaded: LoadedSpec, options: RunOptions = {}): Pro
   }
 }
 
-const keyOf = (job: PlannedJob): JobKey => ({ candidate: job.candidate, point: job.point, repetition: 0 });
+const keyOf = (job: PlannedJob): JobKey => ({ candidate: job.candidate, point: job.point, repetition: job.repetition });
 
 /** The rest of runSpec, with the output folder locked and its store open. */
 async function runInto(loaded: LoadedSpec, jobs: readonly PlannedJob[], workers: number, outDir: string, store: ResultsStore, options: RunOptions): Promise<RunOutput> {
@@ -168,6 +169,7 @@ async function runInto(loaded: LoadedSpec, jobs: readonly PlannedJob[], workers:
     environment: environment(backend),
     statistics,
     ...(failures.length > 0 ? { failures } : {}),
+    ...(spec.montecarlo.repetitions > 1 || results.some((r) => r.repetition !== undefined) ? { pooled: poolRepetitions(results, spec.montecarlo.confidence) } : {}),
   });
 
   // This run's jobs: those not finished in the store, each with its committed batches.
@@ -184,6 +186,13 @@ async function runInto(loaded: LoadedSpec, jobs: readonly PlannedJob[], workers:
 
   // Train what is missing (or reuse the cached artifacts), then evaluate with those weights.
   for (const message of untrainedWarnings(toRun)) warn(message);
+  const perRepetition = toRun.filter((job) => job.training !== undefined && job.montecarlo.repetitions > 1 && job.training.block.shareAcrossRepetitions !== true);
+  if (perRepetition.length > 0) {
+    note(
+      `${perRepetition.length} trainings: one per repetition of each trained (point, candidate) (its own initialisation and training data); ` +
+        `"train": { "shareAcrossRepetitions": true } trains once and evaluates that model in every repetition`,
+    );
+  }
   const trained = await ensureTrained(
     loaded,
     toRun,
@@ -282,7 +291,9 @@ function statisticRecords(jobs: readonly PlannedJob[]): StatisticRecord[] {
   const out = new Map<string, StatisticRecord>();
   for (const job of jobs) {
     for (const s of job.pipeline.statistics) {
-      if (!out.has(s.name)) out.set(s.name, { name: s.name, kind: s.kind, description: s.description, decibel: s.decibel === true });
+      if (!out.has(s.name)) {
+        out.set(s.name, { name: s.name, kind: s.kind, description: s.description, decibel: s.decibel === true, ...(s.parts === undefined ? {} : { parts: s.parts }) });
+      }
     }
   }
   return [...out.values()];

@@ -351,7 +351,7 @@ const CASES: Readonly<Record<string, Case>> = {
   "48-montecarlo-unknown-key.json": {
     // montecarlo "maxTrial" (typo of "maxTrials")
     issues: [
-      { path: "montecarlo.maxTrial", message: exact("is not a known property"), hint: exact("Did you mean \"maxTrials\"? Allowed properties: batchSize, commonRandomNumbers, confidence, maxSeconds, maxTrials, targetEvents"), line: 19, column: 18 },
+      { path: "montecarlo.maxTrial", message: exact("is not a known property"), hint: exact("Did you mean \"maxTrials\"? Allowed properties: batchSize, confidence, draws, maxSeconds, maxTrials, repetitions, targetEvents"), line: 19, column: 18 },
     ],
   },
   "49-plugin-module-missing.json": {
@@ -512,6 +512,12 @@ const CASES: Readonly<Record<string, Case>> = {
     // N = L = M = 1: correlation-energy reported pmd = 1 at any SNR (its estimated-level score is always 1)
     issues: [
       { path: "candidates.energy.detector.params.threshold", message: exact("with noiseLevel \"estimated\" every score is at most L = 1, but the threshold is 2.996: no device could ever be declared active"), hint: exact("Use noiseLevel \"known\" (needs the noise variance), a longer sequenceLength, more antennas or a higher falseAlarm"), line: 14, column: 20 },
+    ],
+  },
+  "73-montecarlo-common-random-numbers.json": {
+    // the retired montecarlo.commonRandomNumbers (draws are shared by default)
+    issues: [
+      { path: "montecarlo.commonRandomNumbers", message: exact("is no longer a property"), hint: exact("Draws are now shared by default (\"draws\": \"shared\": every candidate sees the same traffic, channel, noise and base pilot draws); remove it, or set \"draws\": \"independent\" for a stream per candidate"), line: 19, column: 37 },
     ],
   },
 };

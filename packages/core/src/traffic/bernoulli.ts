@@ -32,6 +32,10 @@ export class BernoulliTraffic implements TrafficModel {
   static readonly plugin = definePlugin({
     kind: 'traffic',
     name: 'bernoulli',
+    draws: {
+      activity: 'per trial: N uniforms, device n active when u_n < activityProb',
+      message: 'per trial: N uniform integers in [0, Q)',
+    },
     summary: 'Each device active independently with probability activityProb; uniform message over Q = 2^J',
     reference: 'Standard sporadic-activity model, e.g. L. Liu, W. Yu, "Massive connectivity with massive MIMO - Part I: Device activity detection and channel estimation", IEEE TSP 2018 [Liu2018], Sec. II',
     params: BernoulliParams,

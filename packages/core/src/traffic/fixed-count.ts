@@ -26,6 +26,10 @@ export class FixedCountTraffic implements TrafficModel {
   static readonly plugin = definePlugin({
     kind: 'traffic',
     name: 'fixed-count',
+    draws: {
+      'active-set': 'per trial: the active set, a uniformly drawn K-subset (partial Fisher-Yates)',
+      message: 'per trial: N uniform integers in [0, Q)',
+    },
     summary: 'Exactly numActive devices active per block, chosen uniformly; uniform message over Q = 2^J',
     reference: 'Common training/test recipe, e.g. Z. Ma, W. Wu, F. Gao, X. Shen, "Model-driven deep learning for non-coherent massive machine-type communications", IEEE TWC 2023 [Ma2023], Sec. V-B-2 (training data set)',
     params: FixedCountParams,

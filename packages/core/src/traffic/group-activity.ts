@@ -45,6 +45,10 @@ export class GroupActivityTraffic implements TrafficModel {
   static readonly plugin = definePlugin({
     kind: 'traffic',
     name: 'group-activity',
+    draws: {
+      groups: 'per trial: G uniforms deciding which groups are active',
+      message: 'per trial: N uniform integers in [0, Q)',
+    },
     summary: 'G groups of N/G consecutive devices sharing one state: exactly one group active ("single") or groups i.i.d. Bernoulli(p) ("independent")',
     reference:
       'Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via deep learning with applications in MIMO-based grant-free random access", IEEE JSAC 2021 [Cui2021], Sec. V: correlated cases (single active group; i.i.d. group activity)',

@@ -41,6 +41,10 @@ export class TwoClassTraffic implements TrafficModel {
   static readonly plugin = definePlugin({
     kind: 'traffic',
     name: 'two-class',
+    draws: {
+      activity: 'per trial: N uniforms, compared with each device\'s class probability',
+      message: 'per trial: N uniform integers in [0, Q)',
+    },
     summary: 'First half of the devices active w.p. p1 = 2pr/(1+r), second half w.p. p2 = 2p/(1+r), independently (ratio r = p1/p2)',
     reference: 'Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via deep learning with applications in MIMO-based grant-free random access", IEEE JSAC 2021 [Cui2021], Sec. V: independent case with two access classes',
     params: TwoClassParams,

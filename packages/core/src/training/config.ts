@@ -105,6 +105,11 @@ export const TrainSchema = Type.Object(
         description: 'a fixed training set of this many trials, reshuffled every epoch (default: fresh trials for every batch)',
       }),
     ),
+    trainingNoise: Type.Union([Type.Literal('redraw'), Type.Literal('fixed')], {
+      default: 'redraw',
+      description:
+        'with trainingSetSize: "redraw" draws the channel noise of every training trial anew on every epoch (activity, messages and fading stay those of the trial), "fixed" keeps the same noise in every epoch; the validation set never changes',
+    }),
     validation: Type.Optional(ValidationSchema),
     overrides: Type.Record(Type.String(), Type.Unknown(), {
       default: {},
@@ -112,6 +117,12 @@ export const TrainSchema = Type.Object(
         'training-only changes to the candidate, as parameter paths, e.g. { "channel.params.snrDb": 10 } or { "channel.params.snrDb": { "min": 0, "max": 20 } }',
     }),
     checkpointEvery: Type.Integer({ minimum: 1, default: 200, description: 'save a resumable checkpoint every this many steps' }),
+    shareAcrossRepetitions: Type.Optional(
+      Type.Boolean({
+        description:
+          'with montecarlo.repetitions > 1: train once (on the first repetition\'s draws) and evaluate that model in every repetition, instead of one training per repetition (the default, which also varies the initialisation and training data)',
+      }),
+    ),
   },
   {
     additionalProperties: false,
@@ -121,5 +132,14 @@ export const TrainSchema = Type.Object(
 );
 export type TrainConfig = Static<typeof TrainSchema>;
 
+/**
+ * The draws `trainingNoise: "redraw"` renews on every epoch: the `noise` component of the
+ * channel's random streams (a channel draws its additive noise under this name; other draws,
+ * such as activity, messages and fading, keep their values in every epoch). This is the training
+ * of [Cui2021] (Sec. III-A): its encoder generates the noise Z on every forward pass over the
+ * fixed training samples (X[i], alpha[i]).
+ */
+export const TRAINING_NOISE_DRAWS: readonly string[] = ['noise'];
+
 /** Fields of a train block that do not change the trained weights (left out of the cache key). */
-export const TRAIN_FIELDS_NOT_HASHED: readonly (keyof TrainConfig)[] = ['checkpointEvery'];
+export const TRAIN_FIELDS_NOT_HASHED: readonly (keyof TrainConfig)[] = ['checkpointEvery', 'shareAcrossRepetitions'];

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { Value } from '@sinclair/typebox/value';
-import { RandomStreams, TrialDomain } from '../rng';
+import { Generator, RandomStreams, TrialDomain, type DataPass, type TrialRange } from '../rng';
 import { applyDefaults } from '../schema-defaults';
 import { memoryCheckpointStore } from './artifacts';
 import { TrainSchema, type TrainConfig } from './config';
@@ -14,13 +14,26 @@ function config(partial: Record<string, unknown>): TrainConfig {
   return c;
 }
 
+/** What a toy forward pass drew: its trials, set and pass, and x [B, 3] and noise [B] per trial. */
+interface Drawn {
+  readonly trials: TrialRange;
+  readonly set: string;
+  readonly pass?: DataPass;
+  readonly x: number[];
+  readonly noise: number[];
+}
+
 /**
  * Toy problem: linear regression y = x . [1, -2, 0.5] + 0.1 noise, x ~ N(0, I_3), with trainable
  * w [3] and b [1]; every trial drawn from random streams keyed by its index, in the train or
- * validation domain. The batch carries (prediction, target) in activityScore / activity.
+ * validation domain, with `noise` redrawn for the trainer's pass (as the runner's channel noise).
+ * `legacy`: the problem as it was before passes (ignores the pass). The batch carries
+ * (prediction, target) in activityScore / activity.
  */
-function toy(options: { fit?: (ctx: FitContext) => Promise<void>; nanAt?: number; validationScript?: number[] } = {}) {
-  const domain = new TrialDomain('train');
+function toy(
+  options: { fit?: (ctx: FitContext) => Promise<void>; nanAt?: number; validationScript?: number[]; legacy?: boolean; record?: (d: Drawn) => void } = {},
+) {
+  const domain = options.legacy === true ? new TrialDomain('train') : new TrialDomain('train', new Set(['noise']));
   const streams = new RandomStreams(['toy'], domain);
   const w = tf.variable(tf.zeros([3]));
   const b = tf.variable(tf.zeros([1]));
@@ -29,16 +42,19 @@ function toy(options: { fit?: (ctx: FitContext) => Promise<void>; nanAt?: number
   let validations = 0;
   const problem: TrainingProblem = {
     variables: { 'model/w': w, 'model/b': b },
-    forward(trials, set): TrainingBatch {
+    forward(trials, set, pass): TrainingBatch {
       if (set === 'validation' && options.validationScript !== undefined) {
         // a scripted validation loss: prediction sqrt(v), target 0
         const v = options.validationScript[Math.min(validations++, options.validationScript.length - 1)];
         return { trials, estimate: { activityScore: tf.fill([trials.count, 1], Math.sqrt(v)) }, truth: { activity: tf.zeros([trials.count, 1]) } } as unknown as TrainingBatch;
       }
       domain.current = set;
+      if (options.legacy !== true) domain.pass = pass;
       const x = streams.normal(trials, 'x', [3]);
       const noise = streams.normal(trials, 'noise', [1], 0.1);
       domain.current = 'train';
+      domain.pass = undefined;
+      options.record?.({ trials, set, pass, x: Array.from(x.dataSync()), noise: Array.from(noise.dataSync()) });
       const y = tf.add(tf.matMul(x as tf.Tensor2D, target), noise);
       const pred = tf.add(tf.matMul(x as tf.Tensor2D, tf.reshape(w, [3, 1])), b);
       calls += 1;
@@ -102,6 +118,89 @@ describe('training: the generic trainer', () => {
     expect(resumed.bestValidationLoss).to.equal(full.bestValidationLoss);
     a.dispose();
     b2.dispose();
+  });
+
+  describe('trainingNoise with a fixed training set', () => {
+    const fixedSet = { epochs: 3, trainingSetSize: 20, optimizer: { type: 'adam', learningRate: 0.05 }, validation: { size: 8, every: 3 } };
+    /** Per (trial, epoch), the x and noise the training set's trial got; the validation draws. */
+    function drawsOf(noise: 'redraw' | 'fixed' | undefined, batchSize: number) {
+      const train = new Map<string, { x: number[]; noise: number[] }>();
+      const validation = new Map<number, number[]>();
+      const epochs: (number | undefined)[] = [];
+      const t = toy({
+        record: (d) => {
+          if (d.set === 'validation') {
+            for (let b = 0; b < d.trials.count; b++) {
+              const drawn = [...d.x.slice(3 * b, 3 * b + 3), d.noise[b]];
+              const before = validation.get(d.trials.first + b);
+              if (before !== undefined) expect(drawn, 'the validation set at every check').to.deep.equal(before);
+              validation.set(d.trials.first + b, drawn);
+            }
+            return;
+          }
+          epochs.push(d.pass?.epoch);
+          for (let b = 0; b < d.trials.count; b++) {
+            train.set(`${d.trials.first + b}@${d.pass?.epoch}`, { x: d.x.slice(3 * b, 3 * b + 3), noise: [d.noise[b]] });
+          }
+        },
+      });
+      return { t, train, validation, epochs, config: config({ ...fixedSet, batchSize, ...(noise === undefined ? {} : { trainingNoise: noise }) }) };
+    }
+
+    it('"redraw" (the default): a trial keeps x but gets new noise every epoch, the same whatever the batch size; validation never changes', async () => {
+      const a = drawsOf(undefined, 4);
+      expect(a.config.trainingNoise).to.equal('redraw');
+      await train(a.t.problem, { config: a.config });
+      expect(a.epochs).to.deep.equal([0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2]);
+      for (let trial = 0; trial < 20; trial++) {
+        const [e0, e1, e2] = [0, 1, 2].map((e) => a.train.get(`${trial}@${e}`) as { x: number[]; noise: number[] });
+        expect(e1.x, `trial ${trial}`).to.deep.equal(e0.x);
+        expect(e2.x, `trial ${trial}`).to.deep.equal(e0.x);
+        expect(e1.noise, `trial ${trial}`).to.not.deep.equal(e0.noise);
+        expect(e2.noise, `trial ${trial}`).to.not.deep.equal(e1.noise);
+      }
+      const b = drawsOf('redraw', 6); // 4 batches per epoch, the last one of 2 trials
+      await train(b.t.problem, { config: b.config });
+      expect(b.train).to.deep.equal(a.train);
+      expect(b.validation).to.deep.equal(a.validation);
+      a.t.dispose();
+      b.t.dispose();
+    });
+
+    it('"fixed": the same draws in every epoch, bit for bit those of the problem before passes existed (same weights)', async () => {
+      const f = drawsOf('fixed', 4);
+      await train(f.t.problem, { config: f.config });
+      expect(new Set(f.epochs)).to.deep.equal(new Set([undefined]));
+      // the pre-pass key of each trial's noise: [...key, 'domain:train', 'noise', trial]
+      for (let trial = 0; trial < 20; trial++) {
+        expect(f.train.get(`${trial}@undefined`)?.noise, `trial ${trial}`).to.deep.equal([Math.fround(0.1 * Generator.fromKey(['toy', 'domain:train', 'noise', trial]).normal())]);
+      }
+      const legacy = toy({ legacy: true });
+      await train(legacy.problem, { config: f.config });
+      expect(f.t.weights()).to.deep.equal(legacy.weights());
+      const r = toy();
+      await train(r.problem, { config: config({ ...fixedSet, batchSize: 4 }) });
+      expect(r.weights(), '"redraw" trains other weights').to.not.deep.equal(legacy.weights());
+      f.t.dispose();
+      legacy.dispose();
+      r.dispose();
+    });
+
+    it('phases of a plugin schedule get their own noise; fresh samples and the plugin\'s own forward calls get no pass', async () => {
+      const passes: (DataPass | undefined)[] = [];
+      const t = toy({
+        record: (d) => passes.push(d.pass),
+        fit: async (ctx) => {
+          tf.dispose(tf.tidy(() => ctx.forward({ first: 0, count: 4 }, 'train').estimate.activityScore as tf.Tensor));
+          await ctx.phase('one', { config: { epochs: 1 } });
+          await ctx.phase('two', { config: { epochs: 1 } });
+          await ctx.phase('fresh', { config: { steps: 2, trainingSetSize: undefined } });
+        },
+      });
+      await train(t.problem, { config: config({ epochs: 1, trainingSetSize: 8, batchSize: 4 }) });
+      expect(passes).to.deep.equal([undefined, { phase: 0, epoch: 0 }, { phase: 0, epoch: 0 }, { phase: 1, epoch: 0 }, { phase: 1, epoch: 0 }, undefined, undefined]);
+      t.dispose();
+    });
   });
 
   it('stops early after `patience` validations without improvement and restores the best weights', async () => {

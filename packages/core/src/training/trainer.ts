@@ -18,7 +18,12 @@
  * - fresh samples (no `trainingSetSize`): batch k takes the next B trial indices;
  * - a fixed training set of S trials: it is cut into ceil(S/B) batches of consecutive indices,
  *   visited in a new seeded order every epoch (the order of the batches is reshuffled, their
- *   composition is fixed); `epochs` counts passes over it;
+ *   composition is fixed); `epochs` counts passes over it. With `trainingNoise: "redraw"` (the
+ *   default) every batch is drawn with its {@link DataPass} (phase, epoch), and the problem
+ *   redraws the noise of its trials for that pass, so a trial keeps its activity and fading but
+ *   gets new noise every epoch (the same noise whenever the same (trial, pass) is drawn, which
+ *   keeps resumption and batch-size invariance exact); with `"fixed"` no pass is given and a
+ *   trial has the same draws in every epoch;
  * - the validation set is trials 0..size-1 of the validation domain, the same at every check.
  *
  * Resuming. A checkpoint holds the weights, the optimizer state, the best weights so far, the
@@ -27,7 +32,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { GfraUserError } from '../errors';
-import { Generator, type TrialRange } from '../rng';
+import { Generator, type DataPass, type TrialRange } from '../rng';
 import { assignWeights, type CheckpointStore } from './artifacts';
 import type { TrainConfig } from './config';
 import { clipByGlobalNorm, createOptimizer, learningRate, type Optimizer } from './optimizers';
@@ -37,8 +42,13 @@ import type { DataSet, FitContext, LossFunction, PhaseOptions, PhaseResult, Trai
 export interface TrainingProblem {
   /** Every trainable variable, by artifact name (`encoder/pilotsRe`). */
   readonly variables: Readonly<Record<string, tf.Variable>>;
-  /** One forward pass over trials of a data set; called inside the trainer's scope. */
-  forward(trials: TrialRange, set: DataSet): TrainingBatch;
+  /**
+   * One forward pass over trials of a data set; called inside the trainer's scope. `pass`: the
+   * pass over a fixed training set whose per-pass draws (the noise) the trials get; undefined for
+   * the validation set, fresh samples, `trainingNoise: "fixed"`, and a plugin's own calls through
+   * {@link FitContext.forward} (these get the trials' pass-independent draws).
+   */
+  forward(trials: TrialRange, set: DataSet, pass?: DataPass): TrainingBatch;
   /** The configured loss (built-in or a plugin's own). */
   readonly loss: LossFunction;
   /** Switch every trainable plugin between training and inference. */
@@ -331,9 +341,9 @@ class Trainer {
           await this.checkpoint(ps, optimizer, best);
           throw new TrainingInterrupted(this.state.globalStep, this.options.checkpoints?.location);
         }
-        const trials = this.trainingBatch(config, ps, perEpoch);
+        const { trials, pass } = this.trainingBatch(config, ps, perEpoch);
         const lr = learningRate(lr0, config.schedule, ps.step, totalSteps);
-        const loss = await this.step(lossFn, trials, variables, optimizer, lr, config.clipGlobalNorm);
+        const loss = await this.step(lossFn, trials, pass, variables, optimizer, lr, config.clipGlobalNorm);
         ps.step += 1;
         this.state.globalStep += 1;
         if (!Number.isFinite(loss)) throw new TrainingDiverged(this.state.globalStep, loss);
@@ -408,24 +418,29 @@ class Trainer {
     return result;
   }
 
-  /** The trials of the next training batch (and advance the fresh-sample position). */
-  private trainingBatch(config: TrainConfig, ps: PhaseState, perEpoch: number | undefined): TrialRange {
+  /**
+   * The trials of the next training batch (and advance the fresh-sample position), with the pass
+   * whose noise they get (a fixed training set with `trainingNoise: "redraw"` only).
+   */
+  private trainingBatch(config: TrainConfig, ps: PhaseState, perEpoch: number | undefined): { trials: TrialRange; pass?: DataPass } {
     const B = config.batchSize;
     if (perEpoch === undefined) {
       const first = this.state.trialsDrawn;
       this.state.trialsDrawn += B;
-      return { first, count: B };
+      return { trials: { first, count: B } };
     }
     const size = config.trainingSetSize as number;
     const epoch = Math.floor(ps.step / perEpoch);
     const block = epochOrder(perEpoch, ps.index, epoch)[ps.step % perEpoch];
     const first = block * B;
-    return { first, count: Math.min(B, size - first) };
+    const trials = { first, count: Math.min(B, size - first) };
+    return config.trainingNoise === 'fixed' ? { trials } : { trials, pass: { phase: ps.index, epoch } };
   }
 
   private async step(
     lossFn: LossFunction,
     trials: TrialRange,
+    pass: DataPass | undefined,
     variables: Readonly<Record<string, tf.Variable>>,
     optimizer: Optimizer,
     lr: number,
@@ -433,7 +448,7 @@ class Trainer {
   ): Promise<number> {
     const list = Object.values(variables);
     const byId = new Map(Object.entries(variables).map(([n, v]) => [v.name, n]));
-    const { value, grads } = tf.variableGrads(() => lossFn(this.problem.forward(trials, 'train')), list);
+    const { value, grads } = tf.variableGrads(() => lossFn(this.problem.forward(trials, 'train', pass)), list);
     try {
       const named: Record<string, tf.Tensor> = {};
       for (const [id, g] of Object.entries(grads)) {

@@ -142,6 +142,9 @@ export class DlMampnetDetector implements Detector, Trainable {
   static readonly plugin = definePlugin({
     kind: 'detector',
     name: 'dl-mampnet',
+    draws: {
+      weights: 'once per run: the He-initialised weights of the network',
+    },
     summary: 'DL-mAMPnet: T unfolded real AMP layers (trainable B_t, v_t, theta per entry) + refinement module; layer-wise training (T + 2 phases)',
     reference:
       'Z. Ma, W. Wu, F. Gao, X. Shen, "Model-driven deep learning for non-coherent massive machine-type communications", Secs. IV-V, Eqs. (38)-(59), Algorithm 1',

@@ -17,6 +17,7 @@ import { container as rootContainer } from 'tsyringe';
 import { Pipeline } from '../engine/pipeline';
 import { resolveSlot } from '../plan/descriptors';
 import { planPipeline, type PipelinePlan } from '../plan/plan';
+import { canonicalJson } from '../spec/canonical';
 import type { JobResult } from '../results/format';
 import type { SlotConfig } from '../spec/schema';
 import { builtinRegistry, loadPluginModules } from '../spec/plugins';
@@ -43,7 +44,18 @@ function artifactPipeline(registry: Registry, job: ArtifactJob, seed: number, di
   if (c === undefined) throw new GfraUserError(`${dir}/meta.json records no pipeline; train again (gfra train SPEC --retrain)`);
   const slots = Object.fromEntries(SLOTS.map((s) => [s, resolveSlot(registry, s, c[s], c.scenario, c.paths[s])])) as Record<Slot, ReturnType<typeof resolveSlot>>;
   const metrics = c.metrics.map((m, i) => resolveSlot(registry, 'metric', m, c.scenario, `metrics[${i}]`));
-  return planPipeline({ seed, point: job.point, candidate: job.candidate, commonRandomNumbers: c.montecarlo.commonRandomNumbers }, c.scenario, slots, metrics);
+  const plan = planPipeline({ seed, point: job.point, candidate: job.candidate, repetition: 0, draws: 'independent' }, c.scenario, slots, metrics);
+  if (!c.montecarlo.commonRandomNumbers) return plan;
+  // The stream keys of the retired `commonRandomNumbers: true`: keyed by slot configuration.
+  const config = (s: { plugin: string; params: Record<string, unknown> }) => canonicalJson({ plugin: s.plugin, params: s.params });
+  return {
+    ...plan,
+    streams: {
+      root: [seed, canonicalJson(job.point), '*'],
+      slots: Object.fromEntries(SLOTS.map((s) => [s, `${s}:${config(slots[s])}`])) as Record<Slot, string>,
+      metrics: metrics.map((m) => `metric:${config(m)}`),
+    },
+  };
 }
 
 export interface ExportOptions {

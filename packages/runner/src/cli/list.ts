@@ -34,6 +34,7 @@ export function describePlugin(cls: PluginClass): string {
     lines.push(`      ${name}: ${describeType(p)}${dflt}`);
     if (typeof p.description === 'string') lines.push(`          ${p.description}`);
   }
+  for (const [name, what] of Object.entries(info.draws ?? {})) lines.push(`      draw ${name}: ${what}`);
   for (const note of info.notes ?? []) lines.push(`      note: ${note}`);
   return lines.join('\n');
 }

@@ -51,7 +51,7 @@ export function progressSink(options: { quiet: boolean; stream?: NodeJS.WriteStr
       const width = 20;
       const filled = Math.round(event.fraction * width);
       const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
-      const label = `${event.job.candidate} ${pointLabel(event.job.point)}`;
+      const label = `${event.job.candidate} ${pointLabel(event.job.point)}${event.job.montecarlo.repetitions > 1 ? ` rep ${event.job.repetition}` : ''}`;
       const columns = stream.columns ?? 100;
       const line = `[${finished}/${event.total} done] ${bar} ${Math.round(overall * 100)}%  ${event.trials} trials  ETA ${clock(eta)}  ${label}`;
       stream.write(`\r\x1b[2K${line.slice(0, columns - 1)}`);

@@ -64,7 +64,7 @@ export async function storedResults(dir: string, spec?: string): Promise<Results
 export async function showRun(dir: string, spec?: string): Promise<string> {
   const results = await storedResults(dir, spec);
   const head = `${results.name} (spec ${results.specHash.slice(0, 12)}, ${results.complete ? 'complete' : 'incomplete'})`;
-  return `${head}\n\n${formatTable(results.results, results.failures ?? [])}`;
+  return `${head}\n\n${formatTable(results.results, results.failures ?? [], results.pooled ?? [])}`;
 }
 
 /** The long-format rows of a results file: one per candidate x point x repetition x statistic. */
@@ -94,7 +94,7 @@ export function longRows(results: ResultsFile): { columns: ExportColumn[]; rows:
       return numeric(k) ? (v as number) : JSON.stringify(v);
     });
     for (const [statistic, m] of Object.entries(r.metrics)) {
-      rows.push([results.specHash, r.candidate, JSON.stringify(r.point), ...point, 0, statistic, m.value, m.low, m.high, m.events, m.samples, r.trials, r.stop]);
+      rows.push([results.specHash, r.candidate, JSON.stringify(r.point), ...point, r.repetition ?? 0, statistic, m.value, m.low, m.high, m.events, m.samples, r.trials, r.stop]);
     }
   }
   return { columns, rows };

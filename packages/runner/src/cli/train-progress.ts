@@ -27,7 +27,8 @@ export function trainingSink(options: { quiet: boolean; stream?: NodeJS.WriteStr
   };
   const label = (e: { job: TrainingEvent['job']; index: number; total: number }) => {
     const point = Object.keys(e.job.point).length > 0 ? ` ${pointLabel(e.job.point)}` : '';
-    return `${e.total > 1 ? `[${e.index + 1}/${e.total}] ` : ''}${e.job.candidate}${point}`;
+    const rep = e.job.montecarlo.repetitions > 1 ? ` repetition ${e.job.repetition}` : '';
+    return `${e.total > 1 ? `[${e.index + 1}/${e.total}] ` : ''}${e.job.candidate}${point}${rep}`;
   };
   return {
     onTraining(event) {

@@ -124,21 +124,21 @@ describe('Monte Carlo engine', () => {
     expect(pfa.high).to.be.at.least(pfa.value as number);
   });
 
-  it('depends on the seed and the candidate, and commonRandomNumbers pairs identical candidates', async () => {
-    const twoCandidates = (crn: boolean) =>
+  it('depends on the seed; shared draws (the default) pair candidates, "independent" draws do not', async () => {
+    const twoCandidates = (draws: 'shared' | 'independent') =>
       tinySpec({
         candidates: {
           a: { detector: { plugin: 'correlation-energy' } },
           b: { detector: { plugin: 'correlation-energy' } },
         },
-        montecarlo: { batchSize: 16, targetEvents: 20, maxTrials: 200, maxSeconds: 60, commonRandomNumbers: crn },
+        montecarlo: { batchSize: 16, targetEvents: 20, maxTrials: 200, maxSeconds: 60, draws },
       });
-    const independent = await runAll(twoCandidates(false));
+    const independent = await runAll(twoCandidates('independent'));
     expect(strip(independent[0]).metrics).to.not.deep.equal(strip(independent[1]).metrics);
-    const paired = await runAll(twoCandidates(true));
+    const paired = await runAll(twoCandidates('shared'));
     expect(paired[0].metrics).to.deep.equal(paired[1].metrics);
-    const reseeded = await runAll({ ...twoCandidates(false), seed: 8 });
-    expect(reseeded[0].metrics).to.not.deep.equal(independent[0].metrics);
+    const reseeded = await runAll({ ...twoCandidates('shared'), seed: 8 });
+    expect(reseeded[0].metrics).to.not.deep.equal(paired[0].metrics);
   });
 
   it('frees every tensor of a job', async () => {
@@ -198,7 +198,7 @@ describe('Monte Carlo engine', () => {
             threshold: { trials: 300, batchSize: 64 },
           },
         },
-        montecarlo: { batchSize: 50, targetEvents: 100000, maxTrials: 200, maxSeconds: 60, commonRandomNumbers: true },
+        montecarlo: { batchSize: 50, targetEvents: 100000, maxTrials: 200, maxSeconds: 60 },
       });
 
     /** Scores and truth of `trials` trials of a domain, by an independent pipeline. */

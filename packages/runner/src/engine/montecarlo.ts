@@ -129,12 +129,13 @@ export async function runJob(job: PlannedJob, options: RunJobOptions): Promise<J
     if (acc.nonFiniteTrials > 0) {
       emit({
         type: 'warning',
-        message: `"${job.candidate}": detector ${job.pipeline.slots.detector.plugin} returned non-finite values in ${acc.nonFiniteTrials} of ${acc.trials} trials; they are left out of every statistic (skipped.nonFinite)`,
+        message: `"${job.candidate}"${job.montecarlo.repetitions > 1 ? ` (repetition ${job.repetition})` : ''}: detector ${job.pipeline.slots.detector.plugin} returned non-finite values in ${acc.nonFiniteTrials} of ${acc.trials} trials; they are left out of every statistic (skipped.nonFinite)`,
       });
     }
     const result: JobResult = {
       candidate: job.candidate,
       point: job.point,
+      ...repetitionOf(job),
       trials: acc.trials,
       seconds: now() - start,
       stop,
@@ -160,10 +161,16 @@ export function jobFailure(job: PlannedJob, err: unknown): JobFailure {
   return {
     candidate: job.candidate,
     point: job.point,
+    ...repetitionOf(job),
     message,
     ...(err instanceof PipelineError ? { plugin: err.pluginKey, path: err.specPath } : {}),
     ...(err instanceof GfraUserError ? {} : { internal: true }),
   };
+}
+
+/** The `repetition` field of a job's result: present only when the spec has repetitions. */
+function repetitionOf(job: PlannedJob): { repetition?: number } {
+  return job.montecarlo.repetitions > 1 ? { repetition: job.repetition } : {};
 }
 
 /**

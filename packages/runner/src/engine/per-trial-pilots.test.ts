@@ -29,7 +29,7 @@ describe('ensemble pilots (redraw: "per-trial") through the pipeline', function 
         amp: { detector: { plugin: 'mmv-amp', params: { maxIterations: 10 } } },
         energy: { detector: { plugin: 'correlation-energy', params: { threshold: { rule: 'false-alarm', falseAlarm: 0.05 } } } },
       },
-      montecarlo: { batchSize, targetEvents: 100000, maxTrials: 96, maxSeconds: 600, commonRandomNumbers: true },
+      montecarlo: { batchSize, targetEvents: 100000, maxTrials: 96, maxSeconds: 600 },
     });
 
   it('runs the classical detectors with per-trial codebooks, the same numbers whatever the batch size', async () => {

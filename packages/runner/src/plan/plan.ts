@@ -43,9 +43,17 @@ export interface PlannedSlot {
   readonly path: string;
 }
 
-/** The keys of a pipeline's random streams (see RandomStreams in @gfra/core). */
+/**
+ * The keys of a pipeline's random streams (see RandomStreams in @gfra/core). With shared draws
+ * (the default) a draw is keyed by (seed, point, [repetition], slot, draw name, trial): neither the
+ * candidate nor any plugin parameter enters it, so candidates that use the same traffic and
+ * channel see identical activity, messages, fading and noise, and encoders that draw the same
+ * named sequence (`pilots` of gaussian-pilots, whatever `normalize`; the initial draw of
+ * learned-pilots) start from the same numbers. Independent draws add the candidate to the root.
+ * Repetition 0 has no repetition part, so adding repetitions never changes the first one.
+ */
 export interface StreamKeys {
-  /** (seed, point, candidate or `*` with common random numbers). */
+  /** (seed, point, [`repetition:r` for r > 0], [candidate with independent draws]). */
   readonly root: readonly (string | number)[];
   /** Under the root, per slot. */
   readonly slots: Readonly<Record<Slot, string>>;
@@ -87,11 +95,13 @@ export interface PlannedThreshold {
 
 /** One (point, candidate): plain data, safe to send to a worker thread. */
 export interface PlannedJob {
-  /** Position in the spec's job list (point-major, candidates in spec order). */
+  /** Position in the spec's job list (point-major, then candidates in spec order, then repetitions). */
   readonly index: number;
   readonly pointIndex: number;
   readonly point: Assignment;
   readonly candidate: string;
+  /** 0 .. montecarlo.repetitions - 1: which independent run of this (point, candidate). */
+  readonly repetition: number;
   readonly seed: number;
   readonly montecarlo: MonteCarlo;
   readonly pipeline: PipelinePlan;
@@ -116,8 +126,19 @@ export interface PipelineIdentity {
   readonly seed: number;
   readonly point: Assignment;
   readonly candidate: string;
-  /** Common random numbers: streams keyed by slot configuration instead of candidate. */
-  readonly commonRandomNumbers: boolean;
+  readonly repetition: number;
+  /** `montecarlo.draws`: shared by every candidate, or a stream per candidate. */
+  readonly draws: MonteCarlo['draws'];
+}
+
+/** The root key of a pipeline's random streams (see {@link StreamKeys}). */
+export function streamRoot(identity: PipelineIdentity): (string | number)[] {
+  return [
+    identity.seed,
+    canonicalJson(identity.point),
+    ...(identity.repetition > 0 ? [`repetition:${identity.repetition}`] : []),
+    ...(identity.draws === 'independent' ? [identity.candidate] : []),
+  ];
 }
 
 /** The plan of a pipeline from resolved slots (descriptors already asked). */
@@ -127,7 +148,6 @@ export function planPipeline(
   slots: Readonly<Record<Slot, ResolvedSlot>>,
   metrics: readonly ResolvedSlot[],
 ): PipelinePlan {
-  const crn = identity.commonRandomNumbers;
   const planned = (s: ResolvedSlot): PlannedSlot => ({ kind: s.kind, plugin: s.plugin, params: s.params, path: s.path });
   return {
     scenario,
@@ -138,11 +158,9 @@ export function planPipeline(
     statistics: metrics.flatMap((m) => m.statistics),
     trainable: SLOTS.flatMap((slot) => (slots[slot].training === undefined ? [] : [{ slot, capabilities: slots[slot].training as TrainingCapabilities }])),
     streams: {
-      root: [identity.seed, canonicalJson(identity.point), crn ? '*' : identity.candidate],
-      slots: Object.fromEntries(
-        SLOTS.map((s) => [s, crn ? `${s}:${canonicalJson({ plugin: slots[s].plugin, params: slots[s].params })}` : s]),
-      ) as Record<Slot, string>,
-      metrics: metrics.map((m, i) => (crn ? `metric:${canonicalJson({ plugin: m.plugin, params: m.params })}` : `metric${i}`)),
+      root: streamRoot(identity),
+      slots: Object.fromEntries(SLOTS.map((s) => [s, s])) as Record<Slot, string>,
+      metrics: metrics.map((_, i) => `metric${i}`),
     },
   };
 }
@@ -175,7 +193,8 @@ export function planJobs(
       const picked = candidateSlots(pointSpec, candidate);
       const slots = Object.fromEntries(SLOTS.map((s) => [s, resolveSlot(registry, s, picked[s].config, scenario, picked[s].path)])) as Record<Slot, ResolvedSlot>;
       const c = pointSpec.candidates[candidate];
-      const identity = { seed: pointSpec.seed, point, candidate, commonRandomNumbers: pointSpec.montecarlo.commonRandomNumbers };
+      const repetitions = pointSpec.montecarlo.repetitions;
+      const identity = (repetition: number): PipelineIdentity => ({ seed: pointSpec.seed, point, candidate, repetition, draws: pointSpec.montecarlo.draws });
       const threshold =
         c.threshold === undefined
           ? undefined
@@ -189,7 +208,7 @@ export function planJobs(
           if ((sizes.get(key)?.elements ?? 0) < size.elements) sizes.set(key, size);
         }
       }
-      let training: PlannedTraining | undefined;
+      let training: ((repetition: number) => PlannedTraining) | undefined;
       if (c.train !== undefined) {
         const { issues: trainIssues, setup } = checkTrain({
           registry,
@@ -201,20 +220,30 @@ export function planJobs(
         });
         trainIssues.forEach(add);
         if (setup !== undefined) {
-          training = { block: setup.block, loss: setup.loss, pipeline: planPipeline(identity, scenario, setup.slots, metrics) };
+          // One training per repetition (its own initialisation and training data), or the
+          // first repetition's model for all of them.
+          const shared = setup.block.shareAcrossRepetitions === true;
+          training = (repetition) => ({
+            block: setup.block,
+            loss: setup.loss,
+            pipeline: planPipeline(identity(shared ? 0 : repetition), scenario, setup.slots, metrics),
+          });
         }
       }
-      jobs.push({
-        index: jobs.length,
-        pointIndex,
-        point,
-        candidate,
-        seed: pointSpec.seed,
-        montecarlo: pointSpec.montecarlo,
-        pipeline: planPipeline(identity, scenario, slots, metrics),
-        ...(training === undefined ? {} : { training }),
-        ...(threshold === undefined ? {} : { threshold }),
-      });
+      for (let repetition = 0; repetition < repetitions; repetition++) {
+        jobs.push({
+          index: jobs.length,
+          pointIndex,
+          point,
+          candidate,
+          repetition,
+          seed: pointSpec.seed,
+          montecarlo: pointSpec.montecarlo,
+          pipeline: planPipeline(identity(repetition), scenario, slots, metrics),
+          ...(training === undefined ? {} : { training: training(repetition) }),
+          ...(threshold === undefined ? {} : { threshold }),
+        });
+      }
     }
   });
   for (const { issue } of sizes.values()) add(issue);

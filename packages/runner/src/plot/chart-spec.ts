@@ -93,6 +93,7 @@ export function chartSpec(rows: readonly ChartRow[], o: ChartOptions): Json {
     { field: 'events', title: 'errors' },
     { field: 'samples', title: 'samples' },
     { field: 'trials', title: 'trials' },
+    { field: 'repetitions', title: 'repetitions pooled' },
     { field: 'marker', title: 'marker' },
   ];
   const layer: Json[] = [

@@ -1,10 +1,12 @@
 /**
  * The data behind a figure: one row per (run, candidate, sweep point) of one statistic, with the
- * value to draw, its interval, and whether it is an upper bound (no error observed, so the
+ * value to draw (with repetitions, their mean and t-interval: plottedResults), its interval, and whether it is an upper bound (no error observed, so the
  * estimate is 0 and only the interval's upper end says anything on a log axis).
  */
 import * as path from 'node:path';
+import type { JobResult } from '../results/format';
 import type { LoadedResults, StoredResults } from '../results/read';
+import { plottedResults } from '../results/repetitions';
 import { getPath } from '../spec/sweep';
 import { shortName, sweptParams } from './params';
 import { DETECTOR_TIME, type StatisticDescription } from '../results/statistics';
@@ -41,6 +43,8 @@ export interface ChartRow {
   readonly events: number | null;
   readonly samples: number;
   readonly trials: number;
+  /** With repetitions: how many the point's mean (and its t-interval over repetitions) pools. */
+  readonly repetitions?: number;
 }
 
 /** Unique labels for runs: the spec name, else the run directory, else numbered. */
@@ -74,7 +78,7 @@ export function panelPaths(runs: readonly PlotRun[], xPath: string): string[] {
  * The statistic `name` of a result, including the pseudo-statistics without interval: the
  * {@link DETECTOR_TIME} and the detector's `diagnostics` (e.g. `eps1/eps2`).
  */
-function resultStatistic(r: StoredResults['results'][number], name: string): StoredResults['results'][number]['metrics'][string] | undefined {
+function resultStatistic(r: JobResult, name: string): JobResult['metrics'][string] | undefined {
   if (name in r.metrics) return r.metrics[name];
   if (name === DETECTOR_TIME) {
     const t = r.detectorTime;
@@ -90,7 +94,7 @@ export function chartRows(runs: readonly PlotRun[], xPath: string, stat: Statist
   const panelBy = panelPaths(runs, xPath);
   const rows: ChartRow[] = [];
   for (const run of runs) {
-    for (const r of run.data.results) {
+    for (const r of plottedResults(run.data)) {
       if (!(xPath in r.point)) continue;
       const m = resultStatistic(r, stat.name);
       if (m === undefined || m.value === null) continue;
@@ -140,6 +144,7 @@ export function chartRows(runs: readonly PlotRun[], xPath: string, stat: Statist
         events: m.events,
         samples: m.samples,
         trials: r.trials,
+        ...(r.repetitions === undefined ? {} : { repetitions: r.repetitions }),
       });
     }
   }

@@ -7,3 +7,4 @@ export * from './html';
 export * from './charts';
 export * from './sections';
 export * from './report';
+export * from './compare';

@@ -10,6 +10,7 @@ import { readResults } from '../results/read';
 import { plotRuns, type PlotRun } from '../plot/rows';
 import { clientScript, inlineLibraries } from './assets';
 import { metricCharts, trainingChart, type ReportChart } from './charts';
+import { compareSection, type RunComparisons } from './compare';
 import { esc, scriptCode, scriptJson } from './html';
 import { environmentTable, resultsTable, specSummary, timingTable } from './sections';
 
@@ -53,8 +54,11 @@ function chartFigure(chart: ReportChart): string {
   ].join('\n');
 }
 
-/** The report for these runs, as one HTML document. */
-export function buildReport(runs: readonly PlotRun[], generated = new Date()): string {
+/**
+ * The report for these runs, as one HTML document; `comparisons` (from {@link runComparisons},
+ * which reads the results stores) adds the paired comparisons.
+ */
+export function buildReport(runs: readonly PlotRun[], generated = new Date(), comparisons?: readonly RunComparisons[]): string {
   const libraries = inlineLibraries();
   const charts = metricCharts(runs);
   const training = trainingChart(runs, `chart-${charts.length + 1}`);
@@ -75,9 +79,10 @@ export function buildReport(runs: readonly PlotRun[], generated = new Date()): s
     sections.push(`<section id="training"><h2>Training</h2>${chartFigure(training)}</section>`);
   }
   sections.push(`<section id="results"><h2>Results</h2>${runs.map((r) => `<h3>${esc(r.label)}</h3>\n${resultsTable(r)}`).join('\n')}</section>`);
+  if (comparisons !== undefined) sections.push(`<section id="compare"><h2>Paired comparisons</h2>${compareSection(comparisons)}</section>`);
   sections.push(`<section id="timing"><h2>Time per candidate</h2>${timingTable(runs)}</section>`);
   sections.push(`<section id="environment"><h2>Environment</h2>${environmentTable(runs, libraries)}</section>`);
-  const nav = ['experiments', 'figures', ...(training !== undefined ? ['training'] : []), 'results', 'timing', 'environment']
+  const nav = ['experiments', 'figures', ...(training !== undefined ? ['training'] : []), 'results', ...(comparisons !== undefined ? ['compare'] : []), 'timing', 'environment']
     .map((id) => `<a href="#${id}">${id === 'timing' ? 'time per candidate' : id}</a>`)
     .join('');
   return [
@@ -105,11 +110,11 @@ export function defaultReportPath(targets: readonly string[]): string {
   return path.join(readResults(targets[0]).dir, 'report.html');
 }
 
-/** Read the runs, write the report, return its path. */
-export function writeReport(targets: readonly string[], out?: string): string {
+/** Read the runs, write the report (with `comparisons` when given), return its path. */
+export function writeReport(targets: readonly string[], out?: string, comparisons?: readonly RunComparisons[]): string {
   const runs = plotRuns(targets.map((t) => readResults(t)));
   const file = out ?? defaultReportPath(targets);
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.writeFileSync(file, buildReport(runs));
+  fs.writeFileSync(file, buildReport(runs, new Date(), comparisons));
   return file;
 }

@@ -59,21 +59,49 @@ function interval(m: { value: number | null; low: number | null; high: number | 
   return { html: esc(text), title, cls: m.events === 0 ? 'num bound' : 'num' };
 }
 
-/** Every (point, candidate) of a run: swept values, trials, time, stop reason, value [low, high]. */
+/**
+ * Every (point, candidate) of a run: swept values, trials, time, stop reason, value [low, high].
+ * With repetitions, a `rep` column and, after the repetitions of each (point, candidate), its
+ * pooled row: the across-repetition mean [t-interval], with the spread (sd, min..max) on hover.
+ */
 export function resultsTable(run: PlotRun): string {
   const results = run.data.results;
   if (results.length === 0) return '<p>(no results)</p>';
+  const pooled = run.data.pooled ?? [];
+  const repeated = results.some((r) => r.repetition !== undefined);
   const keys = [...new Set(results.flatMap((r) => Object.keys(r.point)))];
   const stats = [...new Set(results.flatMap((r) => Object.keys(r.metrics)))];
-  const header: Cell[] = ['candidate', ...keys.map(shortName), 'trials', 'seconds', 'stop', ...stats];
-  const rows = results.map((r): Cell[] => [
-    r.candidate,
-    ...keys.map((k) => (k in r.point ? compact(r.point[k]) : '')),
-    r.trials,
-    Number(r.seconds.toFixed(2)),
-    r.stop ?? '',
-    ...stats.map((s) => (r.metrics[s] !== undefined ? interval(r.metrics[s]) : '')),
-  ]);
+  const header: Cell[] = ['candidate', ...keys.map(shortName), ...(repeated ? ['rep'] : []), 'trials', 'seconds', 'stop', ...stats];
+  const group = (r: { candidate: string; point: Readonly<Record<string, unknown>> }) => `${r.candidate}\u0000${compact(keys.map((k) => r.point[k]))}`;
+  const pooledBy = new Map(pooled.map((p) => [group(p), p]));
+  const rows: Cell[][] = [];
+  results.forEach((r, i) => {
+    rows.push([
+      r.candidate,
+      ...keys.map((k) => (k in r.point ? compact(r.point[k]) : '')),
+      ...(repeated ? [r.repetition ?? ''] : []),
+      r.trials,
+      Number(r.seconds.toFixed(2)),
+      r.stop ?? '',
+      ...stats.map((s) => (r.metrics[s] !== undefined ? interval(r.metrics[s]) : '')),
+    ]);
+    const p = pooledBy.get(group(r));
+    if (p === undefined || (i + 1 < results.length && group(results[i + 1]) === group(r))) return;
+    rows.push([
+      p.candidate,
+      ...keys.map((k) => (k in p.point ? compact(p.point[k]) : '')),
+      { html: `<b>mean of ${p.repetitions}</b>`, title: 'across-repetition mean, t-interval over repetitions' },
+      p.trials,
+      '',
+      '',
+      ...stats.map((s): Cell => {
+        const m = p.metrics[s];
+        if (m === undefined) return '';
+        const text = `${formatNumber(m.value)} [${formatNumber(m.low)}, ${formatNumber(m.high)}]`;
+        return { html: `<b>${esc(text)}</b>`, title: `sd ${formatNumber(m.sd)} over ${m.repetitions} repetitions, min ${formatNumber(m.min)}, max ${formatNumber(m.max)}`, cls: 'num' };
+      }),
+    ]);
+  });
   return table(header, rows, 'results');
 }
 

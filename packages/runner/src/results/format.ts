@@ -32,6 +32,8 @@ export const RESULTS_FORMAT_VERSION = 1;
 export interface JobResult {
   readonly candidate: string;
   readonly point: Readonly<Record<string, unknown>>;
+  /** With `montecarlo.repetitions` > 1: which repetition (0-based); absent otherwise. */
+  readonly repetition?: number;
   readonly trials: number;
   readonly seconds: number;
   readonly stop: StopReason;
@@ -89,6 +91,8 @@ export interface StatisticRecord {
   readonly description: string;
   /** Plot 10 log10(value) (NMSE-like means). */
   readonly decibel: boolean;
+  /** A rate-sum: the rate statistics it adds (absent otherwise, and in files written before it existed). */
+  readonly parts?: readonly string[];
 }
 
 /**
@@ -98,6 +102,8 @@ export interface StatisticRecord {
 export interface JobFailure {
   readonly candidate: string;
   readonly point: Readonly<Record<string, unknown>>;
+  /** With `montecarlo.repetitions` > 1: which repetition failed. */
+  readonly repetition?: number;
   /** What went wrong, e.g. `[detector:x] candidates.c.detector: detect failed: not positive definite`. */
   readonly message: string;
   /** The plugin that threw (`detector:mmv-amp`), when a plugin did. */
@@ -122,6 +128,34 @@ export interface ResultsFile {
   readonly statistics?: readonly StatisticRecord[];
   /** Jobs that threw, in spec order (absent when none did, and in files written before it existed). */
   readonly failures?: readonly JobFailure[];
+  /** With `montecarlo.repetitions` > 1: per (point, candidate), the across-repetition summary. */
+  readonly pooled?: readonly PooledResult[];
+}
+
+/** One statistic over the repetitions of a (point, candidate) (`pooled[i].metrics` of results.json). */
+export interface PooledStatistic {
+  /** Mean of the per-repetition values (each repetition weighs the same). */
+  readonly value: number | null;
+  /** Student-t interval over repetitions (R - 1 degrees of freedom), at `montecarlo.confidence`; null with one repetition. */
+  readonly low: number | null;
+  readonly high: number | null;
+  /** Sample standard deviation across repetitions: the spread over run-level draws. */
+  readonly sd: number | null;
+  readonly min: number | null;
+  readonly max: number | null;
+  /** Repetitions with a value. */
+  readonly repetitions: number;
+}
+
+/** The repetitions of one (point, candidate) pooled (`pooled` of results.json). */
+export interface PooledResult {
+  readonly candidate: string;
+  readonly point: Readonly<Record<string, unknown>>;
+  /** Repetitions with a result. */
+  readonly repetitions: number;
+  /** Trials over every repetition. */
+  readonly trials: number;
+  readonly metrics: Record<string, PooledStatistic>;
 }
 
 /** The output folder or results.json cannot be used or written; the message names the path, the errno and a fix. */
@@ -287,27 +321,50 @@ export function formatNumber(x: number | null): string {
 /**
  * A plain-text table: candidate, swept values, trials, the detector's mean time per trial in
  * milliseconds (decoding only, warm-up batch excluded; `-` when a single batch ran), then
- * value [low, high] per statistic. Jobs that failed follow, with `failed` for their trials.
+ * value [low, high] per statistic. Jobs that failed follow, with `failed` for their trials. With
+ * repetitions, a `rep` column, and after the repetitions of each (point, candidate) its pooled
+ * row (`mean`: the across-repetition mean [t-interval] and, after `sd`, the spread).
  */
-export function formatTable(results: readonly JobResult[], failures: readonly JobFailure[] = []): string {
+export function formatTable(results: readonly JobResult[], failures: readonly JobFailure[] = [], pooled: readonly PooledResult[] = []): string {
   if (results.length === 0 && failures.length === 0) return '(no results)';
   const all = [...results, ...failures];
   const pointKeys = [...new Set(all.flatMap((r) => Object.keys(r.point)))];
   const statNames = [...new Set(results.flatMap((r) => Object.keys(r.metrics)))];
-  const header = ['candidate', ...pointKeys.map((k) => k.split('.').pop() as string), 'trials', 'detect ms', ...statNames];
-  const point = (r: JobResult | JobFailure) => pointKeys.map((k) => (k in r.point ? JSON.stringify(r.point[k]) : ''));
-  const rows = results.map((r) => [
-    r.candidate,
-    ...point(r),
-    String(r.trials),
-    r.detectorTime === undefined ? '-' : formatNumber(r.detectorTime.msPerTrial),
-    ...statNames.map((s) => {
-      const m = r.metrics[s];
-      if (m === undefined) return '';
-      return `${formatNumber(m.value)} [${formatNumber(m.low)}, ${formatNumber(m.high)}]`;
-    }),
-  ]);
-  for (const f of failures) rows.push([f.candidate, ...point(f), 'failed', '-', ...statNames.map(() => '-')]);
+  const repeated = all.some((r) => r.repetition !== undefined);
+  const header = ['candidate', ...pointKeys.map((k) => k.split('.').pop() as string), ...(repeated ? ['rep'] : []), 'trials', 'detect ms', ...statNames];
+  const point = (r: { point: Readonly<Record<string, unknown>> }) => pointKeys.map((k) => (k in r.point ? JSON.stringify(r.point[k]) : ''));
+  const rep = (r: JobResult | JobFailure) => (repeated ? [r.repetition === undefined ? '' : String(r.repetition)] : []);
+  const interval = (m: { value: number | null; low: number | null; high: number | null } | undefined) =>
+    m === undefined ? '' : `${formatNumber(m.value)} [${formatNumber(m.low)}, ${formatNumber(m.high)}]`;
+  const rows: string[][] = [];
+  const groupKey = (r: { candidate: string; point: Readonly<Record<string, unknown>> }) => `${r.candidate}\u0000${JSON.stringify(point(r))}`;
+  const pooledBy = new Map(pooled.map((p) => [groupKey(p), p]));
+  results.forEach((r, i) => {
+    rows.push([
+      r.candidate,
+      ...point(r),
+      ...rep(r),
+      String(r.trials),
+      r.detectorTime === undefined ? '-' : formatNumber(r.detectorTime.msPerTrial),
+      ...statNames.map((s) => interval(r.metrics[s])),
+    ]);
+    // The pooled row after the last repetition of its (point, candidate).
+    const p = pooledBy.get(groupKey(r));
+    if (p !== undefined && (i + 1 === results.length || groupKey(results[i + 1]) !== groupKey(r))) {
+      rows.push([
+        p.candidate,
+        ...point(p),
+        `mean of ${p.repetitions}`,
+        String(p.trials),
+        '',
+        ...statNames.map((s) => {
+          const m = p.metrics[s];
+          return m === undefined ? '' : `${interval(m)} sd ${formatNumber(m.sd)}`;
+        }),
+      ]);
+    }
+  });
+  for (const f of failures) rows.push([f.candidate, ...point(f), ...rep(f), 'failed', '-', ...statNames.map(() => '-')]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
@@ -317,5 +374,6 @@ export function formatTable(results: readonly JobResult[], failures: readonly Jo
 export function failureLine(f: JobFailure): string {
   const entries = Object.entries(f.point);
   const at = entries.length === 0 ? '' : ` at ${entries.map(([k, v]) => `${k.split('.').pop()}=${JSON.stringify(v)}`).join(', ')}`;
-  return `"${f.candidate}"${at}: ${f.message}`;
+  const rep = f.repetition === undefined ? '' : ` (repetition ${f.repetition})`;
+  return `"${f.candidate}"${at}${rep}: ${f.message}`;
 }

@@ -18,7 +18,7 @@
  * the float32 and int32 tensors they come from): for each statistic of `layout` in order, `count`
  * events then `count` samples (rates) or `count` values (means). A resumed job replays them
  * through the accumulators in order, so its statistics are bit-identical to an uninterrupted run.
- * The primary key refuses a batch stored twice. `repetition` is 0 (one repetition per job).
+ * The primary key refuses a batch stored twice. `repetition` is 0 .. montecarlo.repetitions - 1.
  *
  * `@duckdb/node-api` is loaded when a store is opened (only `gfra run` and `gfra results`).
  */

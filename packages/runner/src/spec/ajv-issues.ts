@@ -115,6 +115,14 @@ function nearHint(value: string, valid: string[]): string | undefined {
   return n === undefined ? undefined : `Did you mean "${n}"?`;
 }
 
+/** Properties a spec could have had once: what replaced them (by the object that held them). */
+const RETIRED: Readonly<Record<string, { at: string; hint: string }>> = {
+  commonRandomNumbers: {
+    at: 'montecarlo',
+    hint: 'Draws are now shared by default ("draws": "shared": every candidate sees the same traffic, channel, noise and base pilot draws); remove it, or set "draws": "independent" for a stream per candidate',
+  },
+};
+
 function translateOne(e: ErrorObject): RawIssue | undefined {
   const segments = pointerSegments(e.instancePath);
   const p = e.params as Json;
@@ -128,6 +136,8 @@ function translateOne(e: ErrorObject): RawIssue | undefined {
     }
     case 'additionalProperties': {
       const prop = String(p.additionalProperty);
+      const retired = RETIRED[prop];
+      if (retired !== undefined && segments.join('.') === retired.at) return { segments: [...segments, prop], message: 'is no longer a property', hint: retired.hint };
       const allowed = Object.keys((schema.properties as Json | undefined) ?? {});
       const hint = allowed.length > 0 ? suggestion(prop, allowed).replace('Available:', 'Allowed properties:') : 'No properties are allowed here';
       return { segments: [...segments, prop], message: 'is not a known property', hint };

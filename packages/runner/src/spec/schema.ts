@@ -32,10 +32,16 @@ export const MonteCarloSchema = Type.Object(
       default: 0.95,
       description: 'two-sided confidence level of the reported intervals',
     }),
-    commonRandomNumbers: Type.Boolean({
-      default: false,
+    draws: Type.Union([Type.Literal('shared'), Type.Literal('independent')], {
+      default: 'shared',
       description:
-        'candidates with identical traffic/encoder/channel configuration see identical draws (paired comparison); otherwise every candidate has its own streams',
+        '"shared": every random draw is keyed by (seed, sweep point, slot, draw name, trial), so candidates that use the same traffic / channel see identical activity, messages, fading and noise, and pilot encoders share their base draw (paired comparisons, gfra compare); "independent": every candidate has its own streams',
+    }),
+    repetitions: Type.Integer({
+      minimum: 1,
+      default: 1,
+      description:
+        'run every (point, candidate) this many times with independent run-level draws (pilot matrix, geometry, weight initialisation and training data, fitted thresholds); results keep each repetition and add the across-repetition mean with a t-interval',
     }),
   },
   { additionalProperties: false, default: {}, description: 'Monte Carlo budget and stopping rule' },

@@ -25,7 +25,7 @@ import { Pipeline } from '../engine/pipeline';
 import { planObject, type LoadedSpec } from '../plan/load';
 import type { PlannedJob } from '../plan/plan';
 import { tinySpec } from '../testing';
-import { trainingKey, trainingProblem, trainJob } from './train';
+import { trainingDomain, trainingKey, trainingProblem, trainJob } from './train';
 
 const TRAIN = { loss: 'bce', steps: 40, batchSize: 16, optimizer: { type: 'adam', learningRate: 0.01 }, validation: { size: 64, every: 10 }, checkpointEvery: 15 };
 
@@ -97,6 +97,40 @@ describe('training through the pipeline', function () {
     // the Monte Carlo evaluation loads the artifact and attaches the summary
     const result = await runJob(jobOf(loaded), { registry: loaded.registry, artifact: summary.dir });
     expect(result.trials).to.be.greaterThan(0);
+  });
+
+  it('with a fixed training set, a trial keeps its activity and fading and gets new channel noise every epoch ("redraw")', async () => {
+    const loaded = load(spec({}, { steps: undefined, epochs: 2, trainingSetSize: 32 }));
+    const job = jobOf(loaded);
+    const training = job.training as NonNullable<PlannedJob['training']>;
+    const domain = trainingDomain();
+    const pipeline = new Pipeline(loaded.registry, training.pipeline, rootContainer, { domain });
+    await pipeline.prepare();
+    const problem = trainingProblem(pipeline, job, domain);
+    const trials = { first: 5, count: 6 };
+    const draw = (set: 'train' | 'validation', epoch?: number) =>
+      tf.tidy(() => {
+        const b = problem.forward(trials, set, epoch === undefined ? undefined : { phase: 0, epoch });
+        const arrays = (t: tf.Tensor) => Array.from(t.dataSync());
+        return { activity: arrays(b.truth.activity), fading: cx.toArrays(b.channel.channel), y: cx.toArrays(b.observation.y) };
+      });
+    const e0 = draw('train', 0);
+    const e1 = draw('train', 1);
+    expect(e1.activity).to.deep.equal(e0.activity);
+    expect(e1.fading).to.deep.equal(e0.fading);
+    expect(e1.y.re, 'y = signal + new noise').to.not.deep.equal(e0.y.re);
+    expect(draw('train', 1), 'the same epoch drawn again').to.deep.equal(e1);
+    expect(draw('validation', 1), 'validation ignores the pass').to.deep.equal(draw('validation'));
+    expect(domain.pass, 'reset after each forward').to.equal(undefined);
+    // no pass ("fixed", and what training drew before passes existed): the draws of a plain train domain
+    const fixed = draw('train');
+    expect(fixed.y.re).to.not.deep.equal(e0.y.re);
+    const old = new Pipeline(loaded.registry, training.pipeline, rootContainer, { domain: new TrialDomain('train') });
+    await old.prepare();
+    const before = tf.tidy(() => cx.toArrays(old.forward(trials).observation.y));
+    expect(fixed.y).to.deep.equal(before);
+    pipeline.dispose();
+    old.dispose();
   });
 
   it('save -> load gives bit-identical outputs', async () => {
@@ -173,7 +207,7 @@ describe('training through the pipeline', function () {
       optimizer: key(spec({}, { optimizer: { type: 'adam', learningRate: 0.02 } })),
       overrides: key(spec({}, { overrides: { 'channel.params.snrDb': 5 } })),
       validation: key(spec({}, { validation: { size: 64, every: 5 } })),
-      candidate: key(spec({ candidates: { renamed: learned({}) } }), 'renamed'),
+      trainingNoise: key(spec({}, { trainingNoise: 'fixed' })),
       point: key(spec({ sweep: { 'montecarlo.maxTrials': [128, 256] } })),
     };
     for (const [what, k] of Object.entries(changes)) expect(k, `changing ${what}`).to.not.equal(base);
@@ -182,10 +216,25 @@ describe('training through the pipeline', function () {
       metrics: key(spec({ metrics: [{ plugin: 'activity', params: {} }] })),
       name: key(spec({ name: 'other', description: 'text' })),
       checkpointEvery: key(spec({}, { checkpointEvery: 3 })),
+      'trainingNoise at its default': key(spec({}, { trainingNoise: 'redraw' })),
       'another candidate': key(spec({ candidates: { learned: learned({}), energy: { detector: { plugin: 'correlation-energy' } } } })),
+      // Shared draws: a candidate's name is not part of its streams, so the same training is the same artifact.
+      'the candidate name (shared draws)': key(spec({ candidates: { renamed: learned({}) } }), 'renamed'),
       'defaults written out': key(spec({ channel: { plugin: 'rayleigh', params: { snrDb: 10, noiseVar: 1 } } }, { schedule: { type: 'constant' } })),
     };
     for (const [what, k] of Object.entries(same)) expect(k, `changing ${what}`).to.equal(base);
+    // Independent draws: each candidate has its own streams, hence its own training.
+    const independent = (candidates?: Record<string, unknown>) => spec({ montecarlo: { draws: 'independent' }, ...(candidates === undefined ? {} : { candidates }) });
+    expect(key(independent({ renamed: learned({}) }), 'renamed')).to.not.equal(key(independent()));
+    // Repetitions: one training per repetition (its own draws), or the first one's with shareAcrossRepetitions.
+    const repetitionKeys = (train: Record<string, unknown> = {}) => {
+      const loaded = load(spec({ montecarlo: { repetitions: 2 } }, train));
+      return loaded.jobs.filter((j) => j.candidate === 'learned').map((j) => trainingKey(loaded, j).key);
+    };
+    const [first, second] = repetitionKeys();
+    expect(first).to.equal(base);
+    expect(second).to.not.equal(first);
+    expect(repetitionKeys({ shareAcrossRepetitions: true })).to.deep.equal([base, base]);
   });
 
   it('rejects a truncated artifact with a message naming the file and the fix', async () => {

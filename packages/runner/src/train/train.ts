@@ -33,6 +33,7 @@ import {
   train,
   TrialDomain,
   TRAIN_FIELDS_NOT_HASHED,
+  TRAINING_NOISE_DRAWS,
   writeTrainedArtifact,
   type LossFunction,
   type LossPoint,
@@ -132,7 +133,6 @@ export function trainingKey(loaded: LoadedSpec, job: PlannedJob): { key: string;
   const { registry, validated } = loaded;
   const setup = trainingOf(job);
   const slots = setup.pipeline.slots;
-  const crn = job.montecarlo.commonRandomNumbers;
   const packages = builtinPackages();
   const versions: Record<string, string> = { '@tensorflow/tfjs': tf.version_core };
   let thirdParty = false;
@@ -147,8 +147,9 @@ export function trainingKey(loaded: LoadedSpec, job: PlannedJob): { key: string;
     artifact: ARTIFACT_FORMAT,
     seed: job.seed,
     point: job.point,
-    streams: crn ? '*' : job.candidate,
-    commonRandomNumbers: crn,
+    // The training pipeline's stream keys: (seed, point, repetition unless shared, candidate with
+    // independent draws). Candidates that train identically on shared draws share one artifact.
+    streams: setup.pipeline.streams,
     scenario: setup.pipeline.scenario,
     slots: Object.fromEntries(SLOTS.map((s) => [s, hashedFiles(registry, slots[s])])),
     train: block,
@@ -193,7 +194,9 @@ function lossOf(pipeline: Pipeline, setup: PlannedTraining): LossFunction {
 /**
  * The {@link TrainingProblem} of a prepared pipeline built for training (with `domain` as its
  * random streams' trial domain): its variables, its forward pass over the training or validation
- * set, the configured loss, and the plugin's own schedule if it has one.
+ * set, the configured loss, and the plugin's own schedule if it has one. The forward pass sets the
+ * trainer's pass over the training set on `domain`, so the components the domain redraws per pass
+ * (`TRAINING_NOISE_DRAWS`, see {@link trainingDomain}) are drawn for that epoch.
  */
 export function trainingProblem(pipeline: Pipeline, job: PlannedJob, domain: TrialDomain): TrainingProblem {
   const setup = trainingOf(job);
@@ -202,18 +205,29 @@ export function trainingProblem(pipeline: Pipeline, job: PlannedJob, domain: Tri
   const fit = fitter?.instance.fit;
   return {
     variables: pipeline.variables(),
-    forward: (trials, set) => {
+    forward: (trials, set, pass) => {
       domain.current = set;
+      domain.pass = set === 'train' ? pass : undefined;
       try {
         return pipeline.forward(trials);
       } finally {
         domain.current = 'train';
+        domain.pass = undefined;
       }
     },
     loss: lossOf(pipeline, setup),
     setTraining: (on) => pipeline.setTraining(on),
     ...(fitter !== undefined && fit !== undefined ? { fit: { slot: fitter.slot, run: (ctx) => fit.call(fitter.instance, ctx) } } : {}),
   };
+}
+
+/**
+ * The trial domain of a training pipeline: the `train` domain, whose channel noise
+ * (`TRAINING_NOISE_DRAWS`) is drawn anew for every pass the trainer gives (`trainingNoise:
+ * "redraw"` with a fixed training set).
+ */
+export function trainingDomain(): TrialDomain {
+  return new TrialDomain('train', new Set(TRAINING_NOISE_DRAWS));
 }
 
 /**
@@ -244,7 +258,7 @@ export async function trainJob(
   }
 
   const { registry, validated } = loaded;
-  const domain = new TrialDomain('train');
+  const domain = trainingDomain();
   const pipeline = new Pipeline(registry, setup.pipeline, rootContainer, { domain });
   try {
     await pipeline.prepare();
