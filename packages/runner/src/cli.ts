@@ -73,7 +73,7 @@ function program(): Command {
       const { runSpec } = await import('./run');
       const { progressSink } = await import('./cli/progress');
       const { trainingSink } = await import('./cli/train-progress');
-      const { failureLine, formatTable } = await import('./results/format');
+      const { failureLine, formatTable, skippedLines } = await import('./results/format');
       const loaded = loadSpec(specFile);
       const quiet = opts.quiet === true;
       const sink = progressSink({ quiet });
@@ -111,6 +111,8 @@ function program(): Command {
         const { results, failures = [], pooled = [] } = run.results;
         if (!quiet) process.stderr.write(`backend: ${run.backend.backend} (${run.backend.provider})\n`);
         out(formatTable(results, failures, pooled));
+        const skipped = skippedLines(results);
+        if (skipped.length > 0) out(`\n${skipped.join('\n')}`);
         const total = loaded.jobs.filter((j) => opts.candidate === undefined || opts.candidate.includes(j.candidate)).length;
         if (run.written) out(`\nresults: ${run.resultsFile}`);
         else out(`\nresults: none written; ${run.resultsFile} of an earlier run is kept as it was`);

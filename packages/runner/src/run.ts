@@ -13,8 +13,10 @@ import type { PlannedJob } from './plan/plan';
 import { lockFolder } from './results/lock';
 import { poolRepetitions } from './results/repetitions';
 import { jobKeyString, ResultsStore, type BatchRecord, type JobKey, type StoredJob } from './results/store';
+import { jobFailure } from './engine/montecarlo';
 import {
   defaultOutDir,
+  failureLine,
   prepareOutputDir,
   RESULTS_FORMAT_VERSION,
   writeResults,
@@ -193,13 +195,32 @@ async function runInto(loaded: LoadedSpec, jobs: readonly PlannedJob[], workers:
         `"train": { "shareAcrossRepetitions": true } trains once and evaluates that model in every repetition`,
     );
   }
-  const trained = await ensureTrained(
-    loaded,
-    toRun,
-    { artifacts: options.artifacts, retrain: options.retrain, onProgress: options.onTraining, signal: options.signal },
-  );
-  const executorJobs = toRun.map((job, i) => ({ job, artifact: trained.get(i)?.dir, resume: batches.get(jobKeyString(keyOf(job))) }));
-  const executor = workers === 1 ? inlineExecutor : poolExecutor(Math.min(workers, Math.max(1, toRun.length)));
+  // A training that throws fails its job (recorded like any failed job); the others go on.
+  const trainingFailures = new Map<number, JobFailure>();
+  const trainedAt = await ensureTrained(loaded, toRun, {
+    artifacts: options.artifacts,
+    retrain: options.retrain,
+    onProgress: options.onTraining,
+    signal: options.signal,
+    onFailure: (i, err) => {
+      const failure = jobFailure(toRun[i], err);
+      const recorded = { ...failure, message: `training failed: ${failure.message}` };
+      trainingFailures.set(i, recorded);
+      warn(`${failureLine(recorded)} (the run goes on without it)`);
+    },
+  });
+  for (const [i, failure] of trainingFailures) {
+    const position = positionOf.get(jobKeyString(keyOf(toRun[i]))) as number;
+    failedAt[position] = failure;
+    byPosition[position] = undefined;
+    collect();
+    await store.putJob(hash, keyOf(toRun[i]), position, { status: 'failed', failure }, snapshot(isComplete()));
+  }
+  // The jobs to evaluate (those whose training did not fail), with their trained artifacts.
+  const runnable = toRun.filter((_, i) => !trainingFailures.has(i));
+  const trained = new Map([...trainedAt].map(([i, summary]) => [runnable.indexOf(toRun[i]), summary]));
+  const executorJobs = runnable.map((job, i) => ({ job, artifact: trained.get(i)?.dir, resume: batches.get(jobKeyString(keyOf(job))) }));
+  const executor = workers === 1 ? inlineExecutor : poolExecutor(Math.min(workers, Math.max(1, runnable.length)));
   // A store that cannot be written ends the run (after the batch in flight).
   const halt = new AbortController();
   let storeError: unknown;
@@ -214,7 +235,7 @@ async function runInto(loaded: LoadedSpec, jobs: readonly PlannedJob[], workers:
     backend: options.backend ?? 'auto',
     onBatch: async (i: number, record: BatchRecord) => {
       try {
-        await store.addBatch(hash, keyOf(toRun[i]), record);
+        await store.addBatch(hash, keyOf(runnable[i]), record);
       } catch (err) {
         storeError ??= err;
         halt.abort();
@@ -229,7 +250,7 @@ async function runInto(loaded: LoadedSpec, jobs: readonly PlannedJob[], workers:
   };
   for await (const done of executor(context)) {
     if (storeError !== undefined) break;
-    const job = toRun[done.position];
+    const job = runnable[done.position];
     const position = positionOf.get(jobKeyString(keyOf(job))) as number;
     let row: StoredJob;
     if (done.failure !== undefined) {

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { GfraUserError } from '@gfra/core';
-import { formatTable, type ResultsFile } from '../results/format';
+import { formatTable, skippedLines, type ResultsFile } from '../results/format';
 import { copyRows, ResultsStore, STORE_FILE, type ExportColumn, type StoredSpec } from '../results/store';
 
 export const EXPORT_FORMATS = ['csv', 'parquet', 'json'] as const;
@@ -64,7 +64,8 @@ export async function storedResults(dir: string, spec?: string): Promise<Results
 export async function showRun(dir: string, spec?: string): Promise<string> {
   const results = await storedResults(dir, spec);
   const head = `${results.name} (spec ${results.specHash.slice(0, 12)}, ${results.complete ? 'complete' : 'incomplete'})`;
-  return `${head}\n\n${formatTable(results.results, results.failures ?? [], results.pooled ?? [])}`;
+  const skipped = skippedLines(results.results);
+  return `${head}\n\n${formatTable(results.results, results.failures ?? [], results.pooled ?? [])}${skipped.length > 0 ? `\n\n${skipped.join('\n')}` : ''}`;
 }
 
 /** The long-format rows of a results file: one per candidate x point x repetition x statistic. */

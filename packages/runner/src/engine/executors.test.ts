@@ -31,4 +31,24 @@ describe('executors', function () {
     expect(strip(pooled.results.results)).to.deep.equal(strip(inline.results.results));
     expect(pooled.results.results.map((r) => r.candidate)).to.deep.equal(['a', 'b', 'a', 'b']);
   });
+
+  it('workers run the planned jobs: editing the spec file after it was loaded changes nothing (no re-read, no mix of specs)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gfra-exec-'));
+    const file = path.join(dir, 'spec.json');
+    const original = tinySpec({ sweep: { 'scenario.sequenceLength': [6, 10] } });
+    fs.writeFileSync(file, JSON.stringify(original));
+    const reference = await runSpec(loadSpec(file), { out: path.join(dir, 'reference'), backend: 'wasm' });
+    const loaded = loadSpec(file);
+    // What a user saving the file while the run starts would do: another seed, a point removed,
+    // another detector.
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ ...original, seed: 99, sweep: { 'scenario.sequenceLength': [6] }, candidates: { energy: { detector: { plugin: 'mmv-amp' } } } }),
+    );
+    const pooled = await runSpec(loaded, { out: path.join(dir, 'pool'), backend: 'wasm', workers: 2 });
+    const strip = (rs: typeof pooled.results.results) => rs.map((r) => ({ ...r, seconds: 0, detectorTime: undefined }));
+    expect(strip(pooled.results.results)).to.deep.equal(strip(reference.results.results));
+    expect(pooled.results.spec).to.deep.equal(reference.results.spec);
+    expect(pooled.results.specHash).to.equal(reference.results.specHash);
+  });
 });

@@ -79,6 +79,8 @@ export async function runJob(job: PlannedJob, options: RunJobOptions): Promise<J
       stop = acc.addBatch(b.values, b.count, rule).stop;
       if (stop === undefined && b.seconds >= montecarlo.maxSeconds) stop = 'max-seconds';
     }
+    // The stored batches count towards the non-finite rule as they did when they ran.
+    pipeline.countStoredTrials(acc.nonFiniteTrials, resume.reduce((n, b) => n + b.count, 0));
     let batchIndex = resume.length;
     const detectorBase = last?.detector ?? { seconds: 0, trials: 0 };
     let tensorsBefore: number | undefined;

@@ -7,6 +7,7 @@ import { builtinRegistry } from '../spec/plugins';
 import { planObject } from '../plan/load';
 import { tinySpec } from '../testing';
 import type { JobResult } from '../results/format';
+import type { BatchRecord } from '../results/store';
 import { runJob } from './montecarlo';
 import { MAX_NON_FINITE_FRACTION, Pipeline } from './pipeline';
 
@@ -164,5 +165,27 @@ describe('non-finite detector outputs and statistics without a value', () => {
     const three = await run({ nanTrials: [60, 160, 260], output: 'activityScore' });
     expect(three.metrics.pfa.skipped).to.deep.equal({ undefined: 0, nonFinite: 3 });
     expect(await failure({ nanTrials: [60, 160, 260, 270], output: 'activityScore' })).to.match(/in 4 of 300 trials \(activityScore in 4;/);
+  });
+
+  it('a resumed job counts its stored batches: it fails where the uninterrupted job fails', async () => {
+    // NaN in trials 0 and 50, batches of 50: batch 0 has 1 in 50 (a single one passes), batch 1
+    // makes 2 in 100 > 1 %. A session resumed after batch 0 sees only trial 50 (1 in 50, which
+    // alone would pass): the stored trial must count.
+    const montecarlo = { batchSize: 50, targetEvents: 1e9, maxTrials: 300, maxSeconds: 600 };
+    expect(await failure({ nanTrials: [0, 50], output: 'activityScore' }, montecarlo)).to.match(/in 2 of 100 trials \(activityScore in 2;/);
+    const r = registry();
+    const stored: BatchRecord[] = [];
+    const [first] = planObject(spec({ nanTrials: [0, 50], output: 'activityScore' }, { ...montecarlo, maxTrials: 50 }), 'test.json', r).jobs;
+    await runJob(first, { registry: r, onBatch: async (b) => void stored.push(b) });
+    expect(stored).to.have.length(1);
+    // The resumed session's detector counts trials from its own first call: trial 50 is its 0.
+    const [job] = planObject(spec({ nanTrials: [0], output: 'activityScore' }, montecarlo), 'test.json', r).jobs;
+    let message = '';
+    try {
+      await runJob(job, { registry: r, resume: stored });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).to.match(/in 2 of 100 trials \(stored batches in 1, activityScore in 1;/);
   });
 });

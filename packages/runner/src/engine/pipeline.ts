@@ -245,6 +245,17 @@ export class Pipeline {
    * the detector, out of the trials simulated (`of`; past a stop, a batch's trials are simulated
    * but not accumulated), and by output.
    */
+  /**
+   * Count the trials of a resumed job's stored batches (`of` simulated, `trials` of them with a
+   * non-finite output) towards the {@link MAX_NON_FINITE_FRACTION} rule, so that a resumed job
+   * fails where the uninterrupted one would. Call before the first batch.
+   */
+  countStoredTrials(trials: number, of: number): void {
+    this.nonFinite.trials += trials;
+    this.nonFinite.of += of;
+    if (trials > 0) this.nonFinite.outputs['stored batches'] = (this.nonFinite.outputs['stored batches'] ?? 0) + trials;
+  }
+
   nonFiniteTrials(): { readonly trials: number; readonly of: number; readonly outputs: Readonly<Record<string, number>> } {
     return { trials: this.nonFinite.trials, of: this.nonFinite.of, outputs: { ...this.nonFinite.outputs } };
   }

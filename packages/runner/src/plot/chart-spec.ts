@@ -94,6 +94,7 @@ export function chartSpec(rows: readonly ChartRow[], o: ChartOptions): Json {
     { field: 'samples', title: 'samples' },
     { field: 'trials', title: 'trials' },
     { field: 'repetitions', title: 'repetitions pooled' },
+    { field: 'skipped', title: 'trials left out' },
     { field: 'marker', title: 'marker' },
   ];
   const layer: Json[] = [

@@ -4,7 +4,7 @@
  * estimate is 0 and only the interval's upper end says anything on a log axis).
  */
 import * as path from 'node:path';
-import type { JobResult } from '../results/format';
+import { skippedText, type JobResult } from '../results/format';
 import type { LoadedResults, StoredResults } from '../results/read';
 import { plottedResults } from '../results/repetitions';
 import { getPath } from '../spec/sweep';
@@ -45,6 +45,8 @@ export interface ChartRow {
   readonly trials: number;
   /** With repetitions: how many the point's mean (and its t-interval over repetitions) pools. */
   readonly repetitions?: number;
+  /** Trials the statistic left out, in words (`3 non-finite`), when it left any out. */
+  readonly skipped?: string;
 }
 
 /** Unique labels for runs: the spec name, else the run directory, else numbered. */
@@ -145,6 +147,7 @@ export function chartRows(runs: readonly PlotRun[], xPath: string, stat: Statist
         samples: m.samples,
         trials: r.trials,
         ...(r.repetitions === undefined ? {} : { repetitions: r.repetitions }),
+        ...(skippedText(m.skipped) === '' ? {} : { skipped: skippedText(m.skipped) }),
       });
     }
   }

@@ -3,7 +3,7 @@
  * candidate and the environment.
  */
 import { UPSTREAM_SLOTS } from '@gfra/core';
-import { formatNumber } from '../results/format';
+import { formatNumber, skippedText } from '../results/format';
 import { shortName, sweptParams } from '../plot/params';
 import type { PlotRun } from '../plot/rows';
 import type { SlotConfig } from '../spec/schema';
@@ -53,10 +53,13 @@ export function specSummary(run: PlotRun): string {
   ].join('\n');
 }
 
-function interval(m: { value: number | null; low: number | null; high: number | null; events: number | null; samples: number }): Cell {
+function interval(m: { value: number | null; low: number | null; high: number | null; events: number | null; samples: number; skipped?: { undefined: number; nonFinite: number } }): Cell {
   const text = `${formatNumber(m.value)} [${formatNumber(m.low)}, ${formatNumber(m.high)}]`;
-  const title = m.events !== null ? `${m.events} errors in ${m.samples} samples` : `${m.samples} trials`;
-  return { html: esc(text), title, cls: m.events === 0 ? 'num bound' : 'num' };
+  const skipped = skippedText(m.skipped);
+  const title = `${m.events !== null ? `${m.events} errors in ${m.samples} samples` : `${m.samples} trials`}${skipped === '' ? '' : `; trials left out: ${skipped}`}`;
+  // A statistic with trials left out for a non-finite detector output is marked (*).
+  const mark = (m.skipped?.nonFinite ?? 0) > 0 ? ' *' : '';
+  return { html: esc(text + mark), title, cls: m.events === 0 ? 'num bound' : 'num' };
 }
 
 /**

@@ -370,6 +370,35 @@ export function formatTable(results: readonly JobResult[], failures: readonly Jo
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
+/** `5 undefined (by definition), 2 non-finite`: the trials a statistic left out, in words ('' when none). */
+export function skippedText(skipped: { readonly undefined: number; readonly nonFinite: number } | undefined): string {
+  if (skipped === undefined) return '';
+  const parts = [
+    ...(skipped.undefined > 0 ? [`${skipped.undefined} undefined by definition`] : []),
+    ...(skipped.nonFinite > 0 ? [`${skipped.nonFinite} non-finite`] : []),
+  ];
+  return parts.join(', ');
+}
+
+/**
+ * One line per (point, candidate) whose statistics left trials out (`skipped`), for under the
+ * table: which statistic, how many trials and why. Empty when none did.
+ */
+export function skippedLines(results: readonly JobResult[]): string[] {
+  const lines: string[] = [];
+  for (const r of results) {
+    const parts = Object.entries(r.metrics)
+      .map(([name, m]) => [name, skippedText(m.skipped)] as const)
+      .filter(([, text]) => text !== '')
+      .map(([name, text]) => `${name}: ${text}`);
+    if (parts.length === 0) continue;
+    const point = Object.entries(r.point).map(([k, v]) => `${k.split('.').pop()}=${JSON.stringify(v)}`);
+    const rep = r.repetition === undefined ? '' : ` repetition ${r.repetition}`;
+    lines.push(`trials left out, "${r.candidate}"${point.length > 0 ? ` at ${point.join(', ')}` : ''}${rep}: ${parts.join('; ')}`);
+  }
+  return lines;
+}
+
 /** `energy at numAntennas=2: [detector:x] ...`: one failed job, for summaries. */
 export function failureLine(f: JobFailure): string {
   const entries = Object.entries(f.point);

@@ -27,10 +27,12 @@ import {
   BUILTIN_LOSSES,
   directoryCheckpointStore,
   FILE_PATH_KEYWORD,
+  GfraUserError,
   readTrainedArtifact,
   sha256,
   standardPlugins,
   train,
+  TrainingInterrupted,
   TrialDomain,
   TRAIN_FIELDS_NOT_HASHED,
   TRAINING_NOISE_DRAWS,
@@ -323,13 +325,42 @@ export async function trainJob(
  * Train (or reuse) every job of `jobs` that has a train block, one after another. Returns the
  * summary per position in `jobs`.
  */
-export async function ensureTrained(loaded: LoadedSpec, jobs: readonly PlannedJob[], options: TrainOptions = {}): Promise<Map<number, TrainingSummary>> {
+export async function ensureTrained(
+  loaded: LoadedSpec,
+  jobs: readonly PlannedJob[],
+  options: TrainOptions & {
+    /**
+     * A training that throws (but is not interrupted) is handed here, with its position in `jobs`,
+     * and the others still train; without it, the first error ends ensureTrained.
+     */
+    readonly onFailure?: (position: number, error: unknown) => void;
+  } = {},
+): Promise<Map<number, TrainingSummary>> {
   const out = new Map<number, TrainingSummary>();
   const trained = jobs.map((job, position) => ({ job, position })).filter(({ job }) => job.training !== undefined);
+  if (trained.length > 0) checkArtifactsFolder(options.artifacts ?? DEFAULT_ARTIFACTS_DIR);
   for (const [index, { job, position }] of trained.entries()) {
-    out.set(position, await trainJob(loaded, job, { ...options, index, total: trained.length }));
+    try {
+      out.set(position, await trainJob(loaded, job, { ...options, index, total: trained.length }));
+    } catch (err) {
+      if (options.onFailure === undefined || err instanceof TrainingInterrupted || options.signal?.aborted === true) throw err;
+      options.onFailure(position, err);
+    }
   }
   return out;
+}
+
+/** The artifacts folder, when it exists, must be a folder (checked once, before any training). */
+function checkArtifactsFolder(dir: string): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    return; // created by the first artifact written
+  }
+  if (!stat.isDirectory()) {
+    throw new GfraUserError(`--artifacts ${dir} is a file, not a folder: trained artifacts are folders inside it. Remove the file, or name another folder with --artifacts`);
+  }
 }
 
 /**
