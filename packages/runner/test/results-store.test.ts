@@ -157,6 +157,69 @@ describe('the results store', function () {
     expect(fs.existsSync(path.join(out, LOCK_FILE))).to.equal(false);
   });
 
+  it('with --workers 2: SIGKILL while both jobs run, then a rerun: the numbers of an uninterrupted run', async () => {
+    const dir = scratch();
+    const marker = path.join(dir, 'started');
+    const spec = writeSpec(dir, 'spec.json', { marker });
+    const reference = path.join(dir, 'reference');
+    const clean = gfra(dir, 'run', spec, '--out', reference, '--quiet', '--no-plot');
+    expect(clean.status, clean.stderr).to.equal(0);
+    for (const f of fs.readdirSync(dir).filter((n) => n.startsWith('started-'))) fs.rmSync(path.join(dir, f));
+
+    const out = path.join(dir, 'out');
+    const run = start(dir, ['run', spec, '--out', out, '--quiet', '--no-plot', '--workers', '2']);
+    await until(run, [`${marker}-a-2`, `${marker}-a-4`]); // both jobs are running, one per worker
+    await sleep(600);
+    run.child.kill('SIGKILL');
+    await run.exited;
+    const stored = await readStore(out, async (store) => (await store.query(`SELECT count(*)::INTEGER AS n FROM batches`))[0]);
+    expect(stored.n as number).to.be.above(0);
+
+    const rerun = gfra(dir, 'run', spec, '--out', out, '--no-plot', '--workers', '2');
+    expect(rerun.status, rerun.stderr).to.equal(0);
+    expect(rerun.stderr).to.match(/resuming from .*results\.duckdb: [01] of 2 jobs already done, [12] continue after their \d+ stored trials/);
+    const got = readJson(path.join(out, 'results.json'));
+    expect(got.complete).to.equal(true);
+    expect(numbers(got)).to.deep.equal(numbers(readJson(path.join(reference, 'results.json'))));
+    const totals = await readStore(out, (store) => store.query(`SELECT point, count(*)::INTEGER AS n, sum(count)::INTEGER AS t FROM batches GROUP BY point ORDER BY point`));
+    expect(totals.map((r) => [r.n, r.t])).to.deep.equal([
+      [150, 600],
+      [150, 600],
+    ]);
+  });
+
+  it('gfra results, while another process writes the store: what results.json holds, saying so', async () => {
+    const dir = scratch();
+    const spec = writeSpec(dir, 'spec.json', { maxTrials: 8 });
+    const out = path.join(dir, 'out');
+    expect(gfra(dir, 'run', spec, '--out', out, '--quiet', '--no-plot').status).to.equal(0);
+    // A writer holding the store open, as a run does from start to end.
+    const holder = spawn(process.execPath, [
+      '-e',
+      `require('@duckdb/node-api').DuckDBInstance.create(${JSON.stringify(path.join(out, STORE_FILE))}).then((i) => i.connect()).then(() => { console.log('open'); setInterval(() => {}, 1000); })`,
+    ], { cwd: path.join(ROOT, 'packages', 'runner') });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout.on('data', (d: Buffer) => (String(d).includes('open') ? resolve() : undefined));
+        holder.on('exit', (code) => reject(new Error(`the store holder exited with ${code}`)));
+      });
+      const show = gfra(dir, 'results', 'show', out);
+      expect(show.status, show.stderr).to.equal(0);
+      expect(show.stdout).to.match(/^a run is writing .*results\.duckdb; these are the results it has written to .*results\.json so far \(/);
+      expect(show.stdout).to.match(/store \(spec [0-9a-f]{12}, complete\)/);
+      expect(show.stdout).to.match(/\na\s+2\s+8\s/);
+      const ls = gfra(dir, 'results', 'ls', out);
+      expect(ls.status, ls.stderr).to.equal(0);
+      expect(ls.stdout).to.match(/"store": complete, 2 jobs done, 0 failed$/m);
+      // A spec chosen by hash needs the store itself: the message says why it cannot be opened now.
+      const chosen = gfra(dir, 'results', 'show', out, '--spec', 'abc');
+      expect(chosen.status).to.not.equal(0);
+      expect(chosen.stderr).to.match(/a gfra run is writing to it: wait for it to end/);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+
   it('a killed or failing rerun of a changed spec leaves the results of a complete run intact', async () => {
     const dir = scratch();
     const out = path.join(dir, 'out');

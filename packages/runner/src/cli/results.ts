@@ -3,10 +3,12 @@
  * run into it, complete or not), a spec's results table, and its results in long format (one row
  * per candidate x point x repetition x statistic) as CSV, Parquet or JSON.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GfraUserError } from '@gfra/core';
 import { formatTable, skippedLines, type ResultsFile } from '../results/format';
-import { copyRows, ResultsStore, STORE_FILE, type ExportColumn, type StoredSpec } from '../results/store';
+import { readResults } from '../results/read';
+import { copyRows, ResultsStore, STORE_FILE, StoreBusy, type ExportColumn, type StoredSpec } from '../results/store';
 
 export const EXPORT_FORMATS = ['csv', 'parquet', 'json'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -30,9 +32,32 @@ function pick(specs: readonly StoredSpec[], dir: string, prefix?: string): Store
   throw new GfraUserError(`${found.length === 0 ? 'No' : 'More than one'} spec in ${dir} matches --spec ${prefix}. It holds: ${known}`);
 }
 
+/**
+ * While a run writes the store, it cannot be opened (DuckDB has one writer per file): the results
+ * then come from DIR/results.json, which the run keeps up to date after every job (atomically).
+ */
+function whileBusy(dir: string, err: unknown): { results: ResultsFile; note: string } {
+  if (!(err instanceof StoreBusy)) throw err;
+  const file = path.join(dir, 'results.json');
+  if (!fs.existsSync(file)) throw err;
+  const { data } = readResults(file);
+  const when = fs.statSync(file).mtime.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return {
+    results: data as unknown as ResultsFile,
+    note: `a run is writing ${path.join(dir, STORE_FILE)}; these are the results it has written to ${file} so far (${when}); its stored batches are readable once it ends`,
+  };
+}
+
 /** `gfra results ls DIR`. */
 export async function listRuns(dir: string): Promise<string> {
-  const specs = await withStore(dir, (store) => store.specs());
+  let specs: StoredSpec[];
+  try {
+    specs = await withStore(dir, (store) => store.specs());
+  } catch (err) {
+    const { results, note } = whileBusy(dir, err);
+    const done = results.results.filter((r) => r.stop !== 'interrupted').length;
+    return `${note}\n\nspec ${results.specHash.slice(0, 12)} "${results.name}": ${results.complete ? 'complete' : 'in progress'}, ${done} jobs done, ${(results.failures ?? []).length} failed`;
+  }
   if (specs.length === 0) return `${path.join(dir, STORE_FILE)}: no runs yet`;
   const header = ['spec', 'name', 'created', 'updated', 'status', 'jobs done', 'failed', 'batches', 'trials'];
   const time = (d: Date) => d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
@@ -62,8 +87,16 @@ export async function storedResults(dir: string, spec?: string): Promise<Results
 
 /** `gfra results show DIR [--spec HASH]`. */
 export async function showRun(dir: string, spec?: string): Promise<string> {
-  const results = await storedResults(dir, spec);
-  const head = `${results.name} (spec ${results.specHash.slice(0, 12)}, ${results.complete ? 'complete' : 'incomplete'})`;
+  let results: ResultsFile;
+  let note = '';
+  try {
+    results = await storedResults(dir, spec);
+  } catch (err) {
+    if (spec !== undefined) throw err;
+    ({ results, note } = whileBusy(dir, err));
+    note = `${note}\n\n`;
+  }
+  const head = `${note}${results.name} (spec ${results.specHash.slice(0, 12)}, ${results.complete ? 'complete' : 'incomplete'})`;
   const skipped = skippedLines(results.results);
   return `${head}\n\n${formatTable(results.results, results.failures ?? [], results.pooled ?? [])}${skipped.length > 0 ? `\n\n${skipped.join('\n')}` : ''}`;
 }

@@ -203,7 +203,11 @@ export function planJobs(
       const degenerate = degenerateScenarioIssue(scenario, UPSTREAM_SLOTS.flatMap((s) => slots[s].provides), swept);
       if (degenerate !== undefined) add(degenerate);
       for (const batch of batchSources(pointSpec, candidate, threshold)) {
-        for (const size of tensorSizeIssues(scenario, batch, swept)) {
+        const shapes = {
+          perResourceChannel: slots.channel.plugin === 'per-resource-rayleigh',
+          perTrialCodebook: slots.encoder.params.redraw === 'per-trial',
+        };
+        for (const size of tensorSizeIssues(scenario, batch, swept, shapes)) {
           const key = formatPath(size.issue.segments);
           if ((sizes.get(key)?.elements ?? 0) < size.elements) sizes.set(key, size);
         }

@@ -35,6 +35,9 @@ export const STORE_FILE = 'results.duckdb';
 /** The store's schema version (meta.version). */
 export const STORE_VERSION = 1;
 
+/** The store is locked by the process writing it (a run in progress): it cannot be opened now. */
+export class StoreBusy extends OutputError {}
+
 /** One committed batch of one job: what a resumed job replays. */
 export interface BatchRecord {
   /** 0, 1, 2, ... within the job. */
@@ -113,8 +116,8 @@ export class ResultsStore {
       const message = err instanceof Error ? err.message : String(err);
       const disk = diskError(file, message);
       if (disk !== undefined) throw disk;
-      const busy = /lock/i.test(message) ? ' (a gfra run is writing to it: wait for it to end)' : '';
-      throw new OutputError(`Cannot open the results store ${file}${busy}: ${message.split('\n')[0]}`);
+      if (/lock/i.test(message)) throw new StoreBusy(`Cannot open the results store ${file} (a gfra run is writing to it: wait for it to end): ${message.split('\n')[0]}`);
+      throw new OutputError(`Cannot open the results store ${file}: ${message.split('\n')[0]}`);
     }
     const db = await instance.connect();
     const store = new ResultsStore(file, duck, instance, db);

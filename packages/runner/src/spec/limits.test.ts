@@ -87,6 +87,35 @@ describe('limits checked before anything runs', () => {
     expect(tensorSizeIssues({ ...scenario, bitsPerDevice: 0 }, { size: 1000, segments: ['montecarlo', 'batchSize'], value: 1000, context: '' }, notSwept)).to.deep.equal([]);
   });
 
+  it('counts the per-resource channel [B, N, L, M] and a per-trial codebook [B, L, N*Q]', () => {
+    // [B, N, M] = 1e4 * 1e3 * 16 = 1.6e8 passes; [B, N, L, M] = 1.6e8 * 10 = 1.6e9 > 2^30 does not.
+    const scenario = { numDevices: 1000, numAntennas: 16, sequenceLength: 10, bitsPerDevice: 0 };
+    const batch = { size: 10000, segments: ['montecarlo', 'batchSize'], value: 10000, context: '' };
+    expect(tensorSizeIssues(scenario, batch, notSwept)).to.deep.equal([]);
+    const perResource = tensorSizeIssues(scenario, batch, notSwept, { perResourceChannel: true }).map((f) => f.issue.message);
+    expect(perResource).to.deep.equal([
+      'is 10000: the channel tensor [B, N, L, M] = [10000, 1000, 10, 16] would hold 1.60e+9 complex float32 elements (11.9 GiB); at most 2^30 (8 GiB) per tensor are accepted',
+    ]);
+    // Q = 4: tx [B, N, L] = 5e4 * 1e3 * 10 = 5e8 passes, as does [L, N*Q]; per trial
+    // [B, L, N*Q] = 5e4 * 10 * 4e3 = 2e9 does not.
+    const big = { ...batch, size: 50000, value: 50000 };
+    const q4 = { ...scenario, numAntennas: 1, bitsPerDevice: 2 };
+    expect(tensorSizeIssues(q4, big, notSwept)).to.deep.equal([]);
+    const perTrial = tensorSizeIssues(q4, big, notSwept, { perTrialCodebook: true }).map((f) => f.issue.message);
+    expect(perTrial).to.deep.equal([
+      'is 50000: the codebook tensor [B, L, N*Q] = [50000, 10, 1000*4] would hold 2.00e+9 complex float32 elements (14.9 GiB); at most 2^30 (8 GiB) per tensor are accepted',
+    ]);
+    // Through the plan: the channel plugin and the encoder's redraw decide the shapes.
+    const planned = issues(
+      tinySpec({
+        scenario: { numDevices: 1000, numAntennas: 16, sequenceLength: 10, bitsPerDevice: 0 },
+        channel: { plugin: 'per-resource-rayleigh', params: { ebN0Db: 10 } },
+        montecarlo: { batchSize: 10000 },
+      }),
+    );
+    expect(planned.find((i) => i.path === 'montecarlo.batchSize')?.message).to.match(/the channel tensor \[B, N, L, M\]/);
+  });
+
   it('blames a training batch size, and points at the sweep entry of a swept size', () => {
     const train = issues(
       tinySpec({

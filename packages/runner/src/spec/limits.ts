@@ -249,7 +249,15 @@ export interface BatchSource {
  * refusal is never a false alarm). Each tensor above {@link MAX_TENSOR_ELEMENTS} is reported at
  * its dominant parameter (its largest dimension), with the largest batch size that would fit.
  */
-export function tensorSizeIssues(scenario: Scenario, batch: BatchSource, swept: SweptParam): { issue: RawIssue; elements: number }[] {
+/** What a job's plugins make of the pipeline's tensors (beyond the scenario's sizes). */
+export interface PipelineShapes {
+  /** The channel draws a fading coefficient per resource: channel [B, N, L, M] instead of [B, N, M]. */
+  readonly perResourceChannel?: boolean;
+  /** The encoder draws a codebook per trial (redraw "per-trial"): codebook [B, L, N*Q] instead of [L, N*Q]. */
+  readonly perTrialCodebook?: boolean;
+}
+
+export function tensorSizeIssues(scenario: Scenario, batch: BatchSource, swept: SweptParam, shapes: PipelineShapes = {}): { issue: RawIssue; elements: number }[] {
   const N: Dim = { symbol: 'N', size: scenario.numDevices, segments: ['scenario', 'numDevices'], value: scenario.numDevices };
   const L: Dim = { symbol: 'L', size: scenario.sequenceLength, segments: ['scenario', 'sequenceLength'], value: scenario.sequenceLength };
   const M: Dim = { symbol: 'M', size: scenario.numAntennas, segments: ['scenario', 'numAntennas'], value: scenario.numAntennas };
@@ -259,8 +267,8 @@ export function tensorSizeIssues(scenario: Scenario, batch: BatchSource, swept: 
   const tensors: { name: string; dims: Dim[][] }[] = [
     { name: 'tx', dims: [[B], [N], [L]] },
     { name: 'y', dims: [[B], [L], [M]] },
-    { name: 'channel', dims: [[B], [N], [M]] },
-    { name: 'codebook', dims: [[L], [N, Q]] },
+    { name: 'channel', dims: shapes.perResourceChannel === true ? [[B], [N], [L], [M]] : [[B], [N], [M]] },
+    { name: 'codebook', dims: shapes.perTrialCodebook === true ? [[B], [L], [N, Q]] : [[L], [N, Q]] },
   ];
   const elements = (t: { dims: Dim[][] }) => t.dims.flat().reduce((p, d) => p * d.size, 1);
   const perTrial = Math.max(...tensors.filter((t) => t.dims[0][0] === B).map((t) => elements(t) / B.size));
