@@ -22,6 +22,12 @@ describe('repetitions', function () {
     expect([p.min, p.max]).to.deep.equal([0.1, 0.3]);
     // One repetition: a value, no interval.
     expect(poolValues([0.4], 0.95)).to.deep.include({ value: 0.4, low: null, high: null, sd: null });
+    // A rate's interval stays in [0, 1]: 0.001, 0.002, 0.006 has mean 0.003, sd 0.002646, half-width
+    // 4.302653 * 0.002646 / sqrt(3) = 0.006572, so the t-interval starts at -0.00357.
+    const rate = poolValues([0.001, 0.002, 0.006], 0.95, true);
+    expect(rate.low).to.equal(0);
+    expect(rate.high).to.be.closeTo(0.003 + 0.006572, 1e-6);
+    expect(poolValues([0.001, 0.002, 0.006], 0.95).low).to.be.closeTo(0.003 - 0.006572, 1e-6);
   });
 
   it('R = 3 on the quick start: per-repetition and pooled rows, identical whatever the batch size or worker count', async () => {

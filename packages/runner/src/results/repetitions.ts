@@ -10,18 +10,23 @@ import { studentTQuantile } from '@gfra/core';
 import type { JobResult, PooledResult, PooledStatistic } from './format';
 import { canonicalJson } from '../spec/canonical';
 
-/** The across-repetition summary of one statistic from its per-repetition values (nulls left out). */
-export function poolValues(values: readonly (number | null)[], confidence: number): PooledStatistic {
+/**
+ * The across-repetition summary of one statistic from its per-repetition values (nulls left out).
+ * For a rate (`rate`: a probability) the interval is cut to [0, 1], where the t-interval of a
+ * mean of small rates can reach past 0.
+ */
+export function poolValues(values: readonly (number | null)[], confidence: number, rate = false): PooledStatistic {
   const xs = values.filter((v): v is number => v !== null && Number.isFinite(v));
   const n = xs.length;
   if (n === 0) return { value: null, low: null, high: null, sd: null, min: null, max: null, repetitions: 0 };
   const mean = xs.reduce((s, x) => s + x, 0) / n;
   const sd = n > 1 ? Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1)) : null;
   const half = sd === null ? null : studentTQuantile(0.5 + confidence / 2, n - 1) * (sd / Math.sqrt(n));
+  const cut = (x: number) => (rate ? Math.min(1, Math.max(0, x)) : x);
   return {
     value: mean,
-    low: half === null ? null : mean - half,
-    high: half === null ? null : mean + half,
+    low: half === null ? null : cut(mean - half),
+    high: half === null ? null : cut(mean + half),
     sd,
     min: Math.min(...xs),
     max: Math.max(...xs),
@@ -50,7 +55,17 @@ export function poolRepetitions(results: readonly JobResult[], confidence: numbe
       point: group[0].point,
       repetitions: group.length,
       trials: group.reduce((s, r) => s + r.trials, 0),
-      metrics: Object.fromEntries(names.map((name) => [name, poolValues(group.map((r) => r.metrics[name]?.value ?? null), confidence)])),
+      // A rate counts events (a mean has events null): its pooled interval stays in [0, 1].
+      metrics: Object.fromEntries(
+        names.map((name) => [
+          name,
+          poolValues(
+            group.map((r) => r.metrics[name]?.value ?? null),
+            confidence,
+            group.every((r) => r.metrics[name] === undefined || r.metrics[name].events !== null),
+          ),
+        ]),
+      ),
     };
   });
 }
