@@ -214,6 +214,7 @@ describe('training through the pipeline', function () {
     const same: Record<string, string> = {
       montecarlo: key(spec({ montecarlo: { batchSize: 8, targetEvents: 1, maxTrials: 9, maxSeconds: 1 } })),
       metrics: key(spec({ metrics: [{ plugin: 'activity', params: {} }] })),
+      'another metric (its own stream)': key(spec({ metrics: [{ plugin: 'activity', params: {} }, { plugin: 'ser', params: {} }] })),
       name: key(spec({ name: 'other', description: 'text' })),
       checkpointEvery: key(spec({}, { checkpointEvery: 3 })),
       'trainingNoise at its default': key(spec({}, { trainingNoise: 'redraw' })),

@@ -150,8 +150,9 @@ export function trainingKey(loaded: LoadedSpec, job: PlannedJob): { key: string;
     seed: job.seed,
     point: job.point,
     // The training pipeline's stream keys: (seed, point, repetition unless shared, candidate with
-    // independent draws). Candidates that train identically on shared draws share one artifact.
-    streams: setup.pipeline.streams,
+    // independent draws) and the slots' (not the metrics', which training never draws from).
+    // Candidates that train identically on shared draws share one artifact.
+    streams: { root: setup.pipeline.streams.root, slots: setup.pipeline.streams.slots },
     scenario: setup.pipeline.scenario,
     slots: Object.fromEntries(SLOTS.map((s) => [s, hashedFiles(registry, slots[s])])),
     train: block,
