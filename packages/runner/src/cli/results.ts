@@ -39,7 +39,9 @@ function pick(specs: readonly StoredSpec[], dir: string, prefix?: string): Store
 function whileBusy(dir: string, err: unknown): { results: ResultsFile; note: string } {
   if (!(err instanceof StoreBusy)) throw err;
   const file = path.join(dir, 'results.json');
-  if (!fs.existsSync(file)) throw err;
+  if (!fs.existsSync(file)) {
+    throw new StoreBusy(`A run is writing ${path.join(dir, STORE_FILE)} and has not written ${file} yet (it is training, or its first job is running): try again later`);
+  }
   const { data } = readResults(file);
   const when = fs.statSync(file).mtime.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
   return {
