@@ -254,11 +254,12 @@ function program(): Command {
     .requiredOption('--out <file>', 'output JSON file')
     .option('--candidate <name>', 'the trained candidate (needed when the run trained several)')
     .option('--point <index>', 'sweep point index (0-based) when the candidate was trained at several', (v) => Number(v))
-    .action(async (source: string, opts: { out: string; candidate?: string; point?: number }) => {
+    .option('--repetition <index>', 'repetition (0-based) when the run has several (one model per repetition)', (v) => Number(v))
+    .action(async (source: string, opts: { out: string; candidate?: string; point?: number; repetition?: number }) => {
       const { selectBackend } = await import('@gfra/core');
       const { exportToFile } = await import('./cli/export');
       await selectBackend('auto');
-      const obj = await exportToFile(source, opts.out, { candidate: opts.candidate, point: opts.point });
+      const obj = await exportToFile(source, opts.out, { candidate: opts.candidate, point: opts.point, repetition: opts.repetition });
       out(`${obj.kind} [${obj.shape.join(', ')}] written to ${opts.out}`);
     });
 

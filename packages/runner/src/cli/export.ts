@@ -63,6 +63,8 @@ export interface ExportOptions {
   readonly candidate?: string;
   /** Index of the sweep point (0-based, in the run's order), when the run has several. */
   readonly point?: number;
+  /** The repetition (0-based), when the run has several (`montecarlo.repetitions`). */
+  readonly repetition?: number;
 }
 
 /** The artifact directory that `target` (artifact dir, run dir or results.json) designates. */
@@ -83,7 +85,19 @@ export function resolveArtifact(target: string, options: ExportOptions = {}): st
   const names = [...new Set(trained.map((r) => r.candidate))];
   const candidate = options.candidate ?? (names.length === 1 ? names[0] : undefined);
   if (candidate === undefined) throw new GfraUserError(`${file}: several trained candidates (${names.join(', ')}); choose one with --candidate`);
-  const mine = trained.filter((r) => r.candidate === candidate);
+  let mine = trained.filter((r) => r.candidate === candidate);
+  const repetitions = [...new Set(mine.flatMap((r) => (r.repetition === undefined ? [] : [r.repetition])))].sort((a, b) => a - b);
+  if (repetitions.length > 0) {
+    if (options.repetition === undefined) {
+      throw new GfraUserError(`${file}: candidate "${candidate}" was trained once per repetition (${repetitions.join(', ')}); choose one with --repetition`);
+    }
+    if (!repetitions.includes(options.repetition)) {
+      throw new GfraUserError(`--repetition must be one of ${repetitions.join(', ')} (got ${options.repetition})`);
+    }
+    mine = mine.filter((r) => r.repetition === options.repetition);
+  } else if (options.repetition !== undefined && options.repetition !== 0) {
+    throw new GfraUserError(`${file}: the run has no repetitions; leave out --repetition (or give 0)`);
+  }
   if (mine.length === 0) {
     const all = [...new Set(results.map((r) => r.candidate))];
     throw new GfraUserError(
