@@ -1,7 +1,9 @@
 /**
  * Seeded randomness that does not depend on how trials are split into batches.
  *
- * Every draw is addressed by a key: (spec seed, sweep point, candidate, component, trial index).
+ * Every draw is addressed by a key: the stream's key (the runner's plan sets it: spec seed, sweep
+ * point, repetition, slot — and the candidate only with independent draws), then the component
+ * (the plugin's draw name) and the trial index.
  * The key is hashed into the state of a small counter-free generator (sfc32) that produces the
  * draws of that one trial. In a named {@link TrialDomain} (training, validation) the domain name
  * joins the key, and during a pass over a fixed training set the draws of the domain's
@@ -157,7 +159,7 @@ export class TrialDomain {
  */
 export class RandomStreams {
   /**
-   * @param key    (seed, point, candidate, slot, ...) of these streams
+   * @param key    (seed, point, [repetition], [candidate with independent draws], slot, ...) of these streams
    * @param domain per-trial draws of a named domain (training, validation) instead of the
    *               evaluation ones; shared with every child
    */
