@@ -28,6 +28,13 @@ describe('repetitions', function () {
     expect(rate.low).to.equal(0);
     expect(rate.high).to.be.closeTo(0.003 + 0.006572, 1e-6);
     expect(poolValues([0.001, 0.002, 0.006], 0.95).low).to.be.closeTo(0.003 - 0.006572, 1e-6);
+    // No error in any repetition: not [0, 0], but the union of the repetitions' own intervals.
+    const zeros = poolValues([0, 0, 0], 0.95, true, [
+      { low: 0, high: 0.0019 },
+      { low: 0, high: 0.0021 },
+      { low: 0, high: 0.002 },
+    ]);
+    expect(zeros).to.deep.include({ value: 0, low: 0, high: 0.0021, sd: 0, repetitions: 3 });
   });
 
   it('R = 3 on the quick start: per-repetition and pooled rows, identical whatever the batch size or worker count', async () => {

@@ -15,7 +15,12 @@ import { canonicalJson } from '../spec/canonical';
  * For a rate (`rate`: a probability) the interval is cut to [0, 1], where the t-interval of a
  * mean of small rates can reach past 0.
  */
-export function poolValues(values: readonly (number | null)[], confidence: number, rate = false): PooledStatistic {
+export function poolValues(
+  values: readonly (number | null)[],
+  confidence: number,
+  rate = false,
+  intervals: readonly { low: number | null; high: number | null }[] = [],
+): PooledStatistic {
   const xs = values.filter((v): v is number => v !== null && Number.isFinite(v));
   const n = xs.length;
   if (n === 0) return { value: null, low: null, high: null, sd: null, min: null, max: null, repetitions: 0 };
@@ -23,6 +28,13 @@ export function poolValues(values: readonly (number | null)[], confidence: numbe
   const sd = n > 1 ? Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1)) : null;
   const half = sd === null ? null : studentTQuantile(0.5 + confidence / 2, n - 1) * (sd / Math.sqrt(n));
   const cut = (x: number) => (rate ? Math.min(1, Math.max(0, x)) : x);
+  // Identical values (e.g. no error in any repetition) give a zero-width t-interval, which says
+  // nothing; the repetitions' own intervals, joined, are the honest statement then.
+  const lows = intervals.map((i) => i.low).filter((v): v is number => v !== null);
+  const highs = intervals.map((i) => i.high).filter((v): v is number => v !== null);
+  if (sd === 0 && lows.length === n && highs.length === n) {
+    return { value: mean, low: Math.min(...lows), high: Math.max(...highs), sd, min: mean, max: mean, repetitions: n };
+  }
   return {
     value: mean,
     low: half === null ? null : cut(mean - half),
@@ -37,7 +49,9 @@ export function poolValues(values: readonly (number | null)[], confidence: numbe
 /**
  * One pooled row per (point, candidate) that has results with a `repetition` field, in the order
  * of their first repetition; a (point, candidate) with a single result (no repetitions) has none.
- * Interrupted repetitions count as they are (results.json says `stop: "interrupted"`).
+ * Interrupted repetitions count as they are (results.json says `stop: "interrupted"`). When every
+ * repetition gives the same value (no error in any of them, say) the interval is the union of the
+ * repetitions' own intervals instead of the zero-width t-interval.
  */
 export function poolRepetitions(results: readonly JobResult[], confidence: number): PooledResult[] {
   const groups = new Map<string, JobResult[]>();
@@ -63,6 +77,7 @@ export function poolRepetitions(results: readonly JobResult[], confidence: numbe
             group.map((r) => r.metrics[name]?.value ?? null),
             confidence,
             group.every((r) => r.metrics[name] === undefined || r.metrics[name].events !== null),
+            group.flatMap((r) => (r.metrics[name] === undefined || r.metrics[name].value === null ? [] : [r.metrics[name]])),
           ),
         ]),
       ),
