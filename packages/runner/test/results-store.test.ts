@@ -112,17 +112,26 @@ async function readBack(file: string, reader: 'read_csv' | 'read_parquet'): Prom
   }
 }
 
+/**
+ * A scratch folder with a marked probe spec and its uninterrupted run (`reference`), the markers
+ * of that run removed, so that a test can start, kill and rerun the same spec beside it.
+ */
+function uninterruptedReference(): { dir: string; marker: string; spec: string; reference: string } {
+  const dir = scratch();
+  const marker = path.join(dir, 'started');
+  const spec = writeSpec(dir, 'spec.json', { marker });
+  const reference = path.join(dir, 'reference');
+  const clean = gfra(dir, 'run', spec, '--out', reference, '--quiet', '--no-plot');
+  expect(clean.status, clean.stderr).to.equal(0);
+  for (const f of fs.readdirSync(dir).filter((n) => n.startsWith('started-'))) fs.rmSync(path.join(dir, f));
+  return { dir, marker, spec, reference };
+}
+
 describe('the results store', function () {
   this.timeout(300000);
 
   it('SIGKILL mid-sweep, then a rerun: the numbers of an uninterrupted run, no batch counted twice', async () => {
-    const dir = scratch();
-    const marker = path.join(dir, 'started');
-    const spec = writeSpec(dir, 'spec.json', { marker });
-    const reference = path.join(dir, 'reference');
-    const clean = gfra(dir, 'run', spec, '--out', reference, '--quiet', '--no-plot');
-    expect(clean.status, clean.stderr).to.equal(0);
-    for (const f of fs.readdirSync(dir).filter((n) => n.startsWith('started-'))) fs.rmSync(path.join(dir, f));
+    const { dir, marker, spec, reference } = uninterruptedReference();
 
     const out = path.join(dir, 'out');
     const run = start(dir, ['run', spec, '--out', out, '--quiet', '--no-plot']);
@@ -158,13 +167,7 @@ describe('the results store', function () {
   });
 
   it('with --workers 2: SIGKILL while both jobs run, then a rerun: the numbers of an uninterrupted run', async () => {
-    const dir = scratch();
-    const marker = path.join(dir, 'started');
-    const spec = writeSpec(dir, 'spec.json', { marker });
-    const reference = path.join(dir, 'reference');
-    const clean = gfra(dir, 'run', spec, '--out', reference, '--quiet', '--no-plot');
-    expect(clean.status, clean.stderr).to.equal(0);
-    for (const f of fs.readdirSync(dir).filter((n) => n.startsWith('started-'))) fs.rmSync(path.join(dir, f));
+    const { dir, marker, spec, reference } = uninterruptedReference();
 
     const out = path.join(dir, 'out');
     const run = start(dir, ['run', spec, '--out', out, '--quiet', '--no-plot', '--workers', '2']);

@@ -3,7 +3,7 @@
  * candidate and the environment.
  */
 import { UPSTREAM_SLOTS } from '@gfra/core';
-import { formatNumber, skippedText } from '../results/format';
+import { formatNumber, pointCandidateKey, skippedText } from '../results/format';
 import { shortName, sweptParams } from '../plot/params';
 import type { PlotRun } from '../plot/rows';
 import type { SlotConfig } from '../spec/schema';
@@ -75,8 +75,7 @@ export function resultsTable(run: PlotRun): string {
   const keys = [...new Set(results.flatMap((r) => Object.keys(r.point)))];
   const stats = [...new Set(results.flatMap((r) => Object.keys(r.metrics)))];
   const header: Cell[] = ['candidate', ...keys.map(shortName), ...(repeated ? ['rep'] : []), 'trials', 'seconds', 'stop', ...stats];
-  const group = (r: { candidate: string; point: Readonly<Record<string, unknown>> }) => `${r.candidate}\u0000${compact(keys.map((k) => r.point[k]))}`;
-  const pooledBy = new Map(pooled.map((p) => [group(p), p]));
+  const pooledBy = new Map(pooled.map((p) => [pointCandidateKey(p), p]));
   const rows: Cell[][] = [];
   results.forEach((r, i) => {
     rows.push([
@@ -88,8 +87,8 @@ export function resultsTable(run: PlotRun): string {
       r.stop ?? '',
       ...stats.map((s) => (r.metrics[s] !== undefined ? interval(r.metrics[s]) : '')),
     ]);
-    const p = pooledBy.get(group(r));
-    if (p === undefined || (i + 1 < results.length && group(results[i + 1]) === group(r))) return;
+    const p = pooledBy.get(pointCandidateKey(r));
+    if (p === undefined || (i + 1 < results.length && pointCandidateKey(results[i + 1]) === pointCandidateKey(r))) return;
     rows.push([
       p.candidate,
       ...keys.map((k) => (k in p.point ? compact(p.point[k]) : '')),

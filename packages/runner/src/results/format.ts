@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GfraUserError, type LossPoint, type StatisticKind, type StopReason, type StatisticResult } from '@gfra/core';
+import { canonicalJson } from '../spec/canonical';
 import type { Spec } from '../spec/schema';
 
 /** The `format` field of results.json. */
@@ -309,6 +310,11 @@ function syncFolder(dir: string): void {
   }
 }
 
+/** One (point, candidate): what the repetitions of a job and their pooled row share. */
+export function pointCandidateKey(r: { readonly candidate: string; readonly point: Readonly<Record<string, unknown>> }): string {
+  return `${r.candidate}\u0000${canonicalJson(r.point)}`;
+}
+
 /** 3 significant digits; exponent form for very small or large magnitudes. */
 export function formatNumber(x: number | null): string {
   if (x === null || Number.isNaN(x)) return '-';
@@ -337,8 +343,7 @@ export function formatTable(results: readonly JobResult[], failures: readonly Jo
   const interval = (m: { value: number | null; low: number | null; high: number | null } | undefined) =>
     m === undefined ? '' : `${formatNumber(m.value)} [${formatNumber(m.low)}, ${formatNumber(m.high)}]`;
   const rows: string[][] = [];
-  const groupKey = (r: { candidate: string; point: Readonly<Record<string, unknown>> }) => `${r.candidate}\u0000${JSON.stringify(point(r))}`;
-  const pooledBy = new Map(pooled.map((p) => [groupKey(p), p]));
+  const pooledBy = new Map(pooled.map((p) => [pointCandidateKey(p), p]));
   results.forEach((r, i) => {
     rows.push([
       r.candidate,
@@ -349,8 +354,8 @@ export function formatTable(results: readonly JobResult[], failures: readonly Jo
       ...statNames.map((s) => interval(r.metrics[s])),
     ]);
     // The pooled row after the last repetition of its (point, candidate).
-    const p = pooledBy.get(groupKey(r));
-    if (p !== undefined && (i + 1 === results.length || groupKey(results[i + 1]) !== groupKey(r))) {
+    const p = pooledBy.get(pointCandidateKey(r));
+    if (p !== undefined && (i + 1 === results.length || pointCandidateKey(results[i + 1]) !== pointCandidateKey(r))) {
       rows.push([
         p.candidate,
         ...point(p),

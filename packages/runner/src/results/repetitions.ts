@@ -7,8 +7,7 @@
  * Monte Carlo interval cannot see).
  */
 import { studentTQuantile } from '@gfra/core';
-import type { JobResult, PooledResult, PooledStatistic } from './format';
-import { canonicalJson } from '../spec/canonical';
+import { pointCandidateKey, type JobResult, type PooledResult, type PooledStatistic } from './format';
 
 /**
  * The across-repetition summary of one statistic from its per-repetition values (nulls left out).
@@ -57,7 +56,7 @@ export function poolRepetitions(results: readonly JobResult[], confidence: numbe
   const groups = new Map<string, JobResult[]>();
   for (const r of results) {
     if (r.repetition === undefined) continue;
-    const key = `${r.candidate}\u0000${canonicalJson(r.point)}`;
+    const key = pointCandidateKey(r);
     const group = groups.get(key);
     if (group === undefined) groups.set(key, [r]);
     else group.push(r);
@@ -96,12 +95,11 @@ export function poolRepetitions(results: readonly JobResult[], confidence: numbe
 export function plottedResults(data: { readonly results: readonly JobResult[]; readonly pooled?: readonly PooledResult[] }): (JobResult & { readonly repetitions?: number })[] {
   const pooled = data.pooled ?? [];
   if (pooled.length === 0) return [...data.results];
-  const key = (r: { candidate: string; point: Readonly<Record<string, unknown>> }) => `${r.candidate}\u0000${canonicalJson(r.point)}`;
   const reps = new Map<string, JobResult[]>();
-  for (const r of data.results) reps.set(key(r), [...(reps.get(key(r)) ?? []), r]);
+  for (const r of data.results) reps.set(pointCandidateKey(r), [...(reps.get(pointCandidateKey(r)) ?? []), r]);
   const out: (JobResult & { readonly repetitions?: number })[] = data.results.filter((r) => r.repetition === undefined);
   for (const p of pooled) {
-    const group = reps.get(key(p)) ?? [];
+    const group = reps.get(pointCandidateKey(p)) ?? [];
     const timed = group.flatMap((r) => (r.detectorTime === undefined ? [] : [r.detectorTime]));
     const metrics = Object.fromEntries(
       Object.entries(p.metrics).map(([name, m]) => {
