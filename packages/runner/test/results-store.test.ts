@@ -218,6 +218,13 @@ describe('the results store', function () {
       const chosen = gfra(dir, 'results', 'show', out, '--spec', 'abc');
       expect(chosen.status).to.not.equal(0);
       expect(chosen.stderr).to.match(/a gfra run is writing to it: wait for it to end/);
+      // Before the run has written results.json (training, or its first job), it says so.
+      fs.rmSync(path.join(out, 'results.json'));
+      const early = gfra(dir, 'results', 'show', out);
+      expect(early.status).to.not.equal(0);
+      expect(early.stderr).to.include(
+        `A run is writing ${path.join(out, STORE_FILE)} and has not written ${path.join(out, 'results.json')} yet (it is training, or its first job is running): try again later`,
+      );
     } finally {
       holder.kill('SIGKILL');
     }
