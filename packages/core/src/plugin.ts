@@ -56,11 +56,18 @@ export const KIND_TOKENS: Record<PluginKind, symbol> = {
  * of these they provide; a detector declares which it requires, and a spec that cannot supply
  * them is rejected at validation.
  */
-export const KNOWLEDGE = ['codebook', 'noiseVariance', 'largeScaleFading', 'activityProbability', 'channelState'] as const;
+export const KNOWLEDGE = ['codebook', 'noiseVariance', 'largeScaleFading', 'activityProbability', 'channelState', 'signatures', 'trueActivity'] as const;
 export type Knowledge = (typeof KNOWLEDGE)[number];
 
+/**
+ * Knowledge a real receiver cannot have: a detector that requires one of these is an oracle
+ * (a bound, not a receiver), and the runner labels its results so (`oracle` in results.json, a
+ * mark in tables and plots). The runner grants them from the ground truth.
+ */
+export const ORACLE_KNOWLEDGE: readonly Knowledge[] = ['trueActivity'];
+
 /** Fields of a detector's {@link Estimate}; metrics declare which they require. */
-export const ESTIMATE_FIELDS = ['activityScore', 'activity', 'message', 'channel', 'bitLLR'] as const;
+export const ESTIMATE_FIELDS = ['activityScore', 'activity', 'message', 'channel', 'bitLLR', 'symbols'] as const;
 export type EstimateField = (typeof ESTIMATE_FIELDS)[number];
 
 export type Capability = Knowledge | EstimateField;
@@ -99,6 +106,17 @@ export interface SideInformation {
    * {@link ChannelOutput.channel}, [B, N, M] or [B, N, L, M] complex.
    */
   readonly channel?: ComplexTensor;
+  /**
+   * [L, N] complex: the unit-norm spreading signature of each device (column n), for encoders
+   * that spread one symbol per device over L resource elements (code-domain NOMA); the codebook
+   * is then column n*Q + q = signature n times constellation point q.
+   */
+  readonly signatures?: ComplexTensor;
+  /**
+   * [B, N] float32 in {0, 1}: the true activity of the batch (oracle knowledge, granted by the
+   * runner from the traffic; see {@link ORACLE_KNOWLEDGE}).
+   */
+  readonly trueActivity?: tf.Tensor2D;
 }
 
 /** The received signal plus the side information the spec grants the detector. */
@@ -114,6 +132,8 @@ export type KnowledgeField<K extends Knowledge = Knowledge> = {
   readonly largeScaleFading: 'largeScaleFading';
   readonly activityProbability: 'activityProbability';
   readonly channelState: 'channel';
+  readonly signatures: 'signatures';
+  readonly trueActivity: 'trueActivity';
 }[K];
 
 /**
@@ -132,8 +152,16 @@ export interface ChannelOutput {
   readonly channel: ComplexTensor;
   /** [B, N] float32: large-scale fading beta_n (channel power gain) per device and trial. */
   readonly largeScaleFading: tf.Tensor2D;
-  /** Noise variance sigma^2 per complex sample. */
+  /**
+   * Noise variance sigma^2 per complex sample; with {@link noiseVarPerTrial}, the mean over the
+   * channel's SNR distribution (the receiver is then not granted it).
+   */
   readonly noiseVar: number;
+  /**
+   * [B] float32: sigma^2 of each trial, when the channel draws the SNR per trial (e.g. training
+   * over a set of SNRs); absent when every trial has {@link noiseVar}.
+   */
+  readonly noiseVarPerTrial?: tf.Tensor1D;
 }
 
 /** A detector's output. Which fields are present is declared in its `provides`. */
@@ -152,6 +180,12 @@ export interface Estimate {
    * first; see {@link messageBits}). Decide b = 1 where the LLR is positive.
    */
   readonly bitLLR?: tf.Tensor3D;
+  /**
+   * [B, N] complex: the soft estimate of each device's transmitted symbol x_n (0 when inactive),
+   * for every device, including those declared inactive (e.g. a regression receiver's output, or
+   * a linear receiver's unbiased estimate at the device's stage).
+   */
+  readonly symbols?: ComplexTensor;
 }
 
 /**
@@ -209,6 +243,13 @@ export interface Encoder extends PluginInstance {
    * one stays the encoder's; the caller never disposes either explicitly.
    */
   sideInformation?(trials?: TrialRange): SideInformation;
+  /**
+   * Optional numbers that describe the transmit side as evaluated (after trained weights are
+   * loaded), e.g. the activity-weighted cross-correlation of learned signatures. `side` is the
+   * traffic's static side information (activity probabilities). Recorded per result in
+   * results.json (`diagnostics`, keys prefixed `encoder/`).
+   */
+  diagnostics?(side: SideInformation): Readonly<Record<string, number>>;
 }
 
 export interface Channel extends PluginInstance {
@@ -240,14 +281,20 @@ export type StatisticKind =
   /** mean of per-trial values, Student-t interval. */
   | 'mean'
   /** sum of other rate statistics of the same metric, MOVER interval. */
-  | 'rate-sum';
+  | 'rate-sum'
+  /**
+   * Jain's fairness index (sum r_n)^2 / (K sum r_n^2) of K other rate statistics of the same
+   * metric (e.g. per-device BERs), in [1/K, 1] (1 when every rate is 0); delta-method interval
+   * with the trial as the unit.
+   */
+  | 'jain-index';
 
 export interface StatisticInfo {
   /** Name in results, e.g. `pmd`. Unique across a spec's metrics. */
   readonly name: string;
   readonly kind: StatisticKind;
   readonly description: string;
-  /** For `rate-sum`: the rate statistics added up. */
+  /** For `rate-sum`: the rate statistics added up; for `jain-index`: the rates it compares. */
   readonly parts?: readonly string[];
   /** Whether the Monte Carlo stopping rule waits for this statistic's target event count. */
   readonly tracked?: boolean;

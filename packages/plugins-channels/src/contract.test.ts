@@ -2,7 +2,15 @@ import { describePluginContract } from '@gfra/core/testing';
 import { channelPlugins } from './index';
 import { PerResourceRayleighChannel } from './per-resource-rayleigh';
 
-for (const plugin of channelPlugins) describePluginContract(plugin);
+import { NomaRayleighChannel } from './noma-rayleigh';
+
+const SINGLE_ANTENNA = new Set<unknown>([NomaRayleighChannel]);
+for (const plugin of channelPlugins) if (!SINGLE_ANTENNA.has(plugin)) describePluginContract(plugin);
+
+// the code-domain NOMA channel is single-antenna; both fading modes, and an SNR set (training)
+const nomaScenario = { numDevices: 6, numAntennas: 1, sequenceLength: 4, bitsPerDevice: 2 };
+describePluginContract(NomaRayleighChannel, { scenario: nomaScenario });
+describePluginContract(NomaRayleighChannel, { scenario: nomaScenario, params: { mode: 'per-resource', snrDb: { set: [-5, 0, 5, 10, 15, 20] } } });
 
 // the AWGN mode of the per-resource channel, with the noise variance given directly
 describePluginContract(PerResourceRayleighChannel, { params: { mode: 'awgn', noiseVar: 0.5 } });

@@ -56,7 +56,7 @@ function run(metric: Metric, withActivity = true): Record<string, { events: numb
   });
 }
 
-const ber = (p: Partial<BerParams> = {}) => new BerMetric({ bits: 'message', perUser: false, ...p }, scenario);
+const ber = (p: Partial<BerParams> = {}) => new BerMetric({ bits: 'message', perUser: false, mode: 'strict', jain: false, ...p }, scenario);
 const bler = (p: Partial<BlerParams> = {}) => new BlerMetric({ bits: 'message', unit: 'device', perUser: false, ...p }, scenario);
 
 describe('metrics/ber', () => {
@@ -64,6 +64,18 @@ describe('metrics/ber', () => {
     expect(run(ber())).to.deep.equal({ ber: { events: [1, 4], samples: [4, 6] } });
     // without detected activity, device 1 of trial 1 is judged on its message only (right)
     expect(run(ber(), false)).to.deep.equal({ ber: { events: [1, 2], samples: [4, 6] } });
+  });
+
+  it('mode "sign": a missed active device is judged on its detected message (as without detected activity)', () => {
+    expect(run(ber({ mode: 'sign' }))).to.deep.equal(run(ber(), false));
+  });
+
+  it('jain adds the per-device rates and jfi, a jain-index over them', () => {
+    const stats = BerMetric.plugin.statistics?.({ bits: 'message', perUser: false, mode: 'sign', jain: true }, scenario) ?? [];
+    expect(stats.map((s) => s.name)).to.deep.equal(['ber', 'ber-user0', 'ber-user1', 'ber-user2', 'jfi']);
+    expect(stats[4]).to.include({ kind: 'jain-index' });
+    expect(stats[4].parts).to.deep.equal(['ber-user0', 'ber-user1', 'ber-user2']);
+    expect(Object.keys(run(ber({ jain: true })))).to.deep.equal(['ber', 'ber-user0', 'ber-user1', 'ber-user2']);
   });
 
   it('bits "llr": hard decisions b = 1 where LLR > 0', () => {

@@ -25,6 +25,15 @@ export const BerParams = Type.Object(
   {
     bits: BitSource,
     perUser: Type.Boolean({ default: false, description: 'also report ber-user<n> for every device n = 0..N-1 (not tracked)' }),
+    mode: Type.Union([Type.Literal('strict'), Type.Literal('sign')], {
+      default: 'strict',
+      description:
+        '"strict": an active device the detector declares inactive counts all its J bits as errors; "sign": the bits of every active device come from the detected message whatever the detected activity (activity errors count only through their effect on the data, e.g. SIC error propagation; needs a detector that decides a message for every device)',
+    }),
+    jain: Type.Boolean({
+      default: false,
+      description: 'also report jfi, Jain\'s fairness index (sum_n BER_n)^2 / (N sum_n BER_n^2) of the per-device BERs (implies perUser)',
+    }),
   },
   { additionalProperties: false },
 );
@@ -51,7 +60,7 @@ export function bitMetricProblems(s: Scenario): ParamProblem[] {
  * [B, N, J] float32 in {0, 1}: 1 where a detected bit differs from the sent one. A device the
  * detector declares inactive (when the estimate has `activity`) has all J bits wrong.
  */
-export function bitErrors(truth: Truth, estimate: Estimate, bits: BerParams['bits'], J: number): tf.Tensor3D {
+export function bitErrors(truth: Truth, estimate: Estimate, bits: BerParams['bits'], J: number, mode: BerParams['mode'] = 'strict'): tf.Tensor3D {
   return tf.tidy(() => {
     const sent = messageBits(truth.message, J);
     let detected: tf.Tensor;
@@ -63,7 +72,7 @@ export function bitErrors(truth: Truth, estimate: Estimate, bits: BerParams['bit
       detected = messageBits(estimate.message, J);
     }
     let wrong = tf.cast(tf.notEqual(sent, detected), 'float32');
-    if (estimate.activity !== undefined) {
+    if (mode === 'strict' && estimate.activity !== undefined) {
       const missed = tf.expandDims(tf.cast(tf.less(estimate.activity, 0.5), 'float32'), 2);
       wrong = tf.maximum(wrong, missed);
     }
@@ -85,7 +94,15 @@ export function bitErrors(truth: Truth, estimate: Estimate, bits: BerParams['bit
  * inactive devices are not counted (activity errors are the `activity` metric's business).
  *
  * With `perUser`, `ber-user<n>` (n = 0..N-1, the device index of the spec) is the same rate
- * restricted to device n.
+ * restricted to device n. With `mode: "sign"`, a device's bits always come from its detected
+ * message (the slicer on a soft symbol estimate), whatever activity the detector declares, the
+ * "average BER" of H. Yu, Z. Fei, Z. Zheng, N. Ye, "Finite-Alphabet Signature Design for
+ * Grant-Free NOMA: A Quantized Deep Learning Approach" for an MSE-trained regression receiver.
+ * With `jain`, `jfi` is that paper's Jain fairness index, Eq. (30), over all N devices' BERs
+ * accumulated over the run (the paper's sum over the active set divided by N, read as all N).
+ *
+ * User-averaged BER ((1/N) sum_n BER_n) is not a statistic of its own: read it from the per-user
+ * rates.
  */
 @injectable()
 export class BerMetric implements Metric {
@@ -97,10 +114,16 @@ export class BerMetric implements Metric {
     params: BerParams,
     requires: (p: BerParams) => [p.bits === 'llr' ? 'bitLLR' : 'message'],
     check: (_p: BerParams, s: Scenario) => bitMetricProblems(s),
-    statistics: (p: BerParams, s: Scenario): StatisticInfo[] => [
-      { name: 'ber', kind: 'rate', description: 'bit error rate over all bits of active devices', tracked: true },
-      ...(p.perUser ? perDeviceRates('ber', 'bit error rate', s.numDevices) : []),
-    ],
+    statistics: (p: BerParams, s: Scenario): StatisticInfo[] => {
+      const users = perDeviceRates('ber', 'bit error rate', s.numDevices);
+      return [
+        { name: 'ber', kind: 'rate', description: 'bit error rate over all bits of active devices', tracked: true },
+        ...(p.perUser || p.jain ? users : []),
+        ...(p.jain
+          ? [{ name: 'jfi', kind: 'jain-index' as const, parts: users.map((u) => u.name), description: 'Jain fairness index of the per-device BERs (1/N: one device takes every error; 1: all equal)' }]
+          : []),
+      ];
+    },
   });
 
   constructor(
@@ -113,11 +136,11 @@ export class BerMetric implements Metric {
     const N = this.scenario.numDevices;
     return cx.tidy(() => {
       const out: Record<string, MeasuredStatistic> = {};
-      const wrong = bitErrors(truth, estimate, this.params.bits, J); // [B, N, J]
+      const wrong = bitErrors(truth, estimate, this.params.bits, J, this.params.mode); // [B, N, J]
       const perDevice = tf.sum(wrong, 2); // [B, N]
       const sent = tf.mul(truth.activity, J); // [B, N] bits sent
       out.ber = { events: tf.sum(perDevice, 1) as tf.Tensor1D, samples: tf.sum(sent, 1) as tf.Tensor1D };
-      if (this.params.perUser) {
+      if (this.params.perUser || this.params.jain) {
         const events = tf.unstack(perDevice, 1);
         const samples = tf.unstack(sent, 1);
         for (let n = 0; n < N; n++) {

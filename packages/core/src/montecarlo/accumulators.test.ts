@@ -369,3 +369,58 @@ describe('montecarlo/accumulators', () => {
     });
   });
 });
+
+describe('montecarlo/accumulators: jain-index', () => {
+  const stats: StatisticInfo[] = [
+    { name: 'e0', kind: 'rate', description: '', tracked: false },
+    { name: 'e1', kind: 'rate', description: '', tracked: false },
+    { name: 'e2', kind: 'rate', description: '', tracked: false },
+    { name: 'jfi', kind: 'jain-index', parts: ['e0', 'e1', 'e2'], description: '' },
+  ];
+  const rule: StoppingRule = { targetEvents: Infinity, maxTrials: Infinity };
+  /** T trials, 2 bits per device per trial, bit errors with probabilities p (a shared trial factor couples devices). */
+  function batch(T: number, p: readonly number[], g: Generator): Map<string, TrialValues> {
+    const out = new Map<string, TrialValues>();
+    const bad = Array.from({ length: T }, () => g.uniform() < 0.3); // bad trials: errors twice as likely
+    p.forEach((pn, n) => {
+      const events = Array.from({ length: T }, (_, t) => {
+        const q = bad[t] ? (2 * pn) / 1.3 : pn / 1.3;
+        return (g.uniform() < q ? 1 : 0) + (g.uniform() < q ? 1 : 0);
+      });
+      out.set(`e${n}`, { events, samples: new Array(T).fill(2) });
+    });
+    return out;
+  }
+
+  it('is (sum r)^2 / (K sum r^2) of the part rates, 1 when they are all 0, undefined without samples', () => {
+    const acc = new Accumulators(stats);
+    acc.addBatch(
+      new Map<string, TrialValues>([
+        ['e0', { events: [1, 0], samples: [2, 2] }],
+        ['e1', { events: [2, 0], samples: [2, 2] }],
+        ['e2', { events: [0, 0], samples: [2, 2] }],
+      ]),
+      2,
+      rule,
+    );
+    expect(acc.summary(0.95).jfi.value).to.be.closeTo(0.75 ** 2 / (3 * (0.0625 + 0.25)), 1e-12);
+    const zero = new Accumulators(stats);
+    zero.addBatch(new Map<string, TrialValues>(['e0', 'e1', 'e2'].map((n) => [n, { events: [0], samples: [2] }])), 1, rule);
+    expect(zero.summary(0.95).jfi).to.include({ value: 1 });
+    expect(new Accumulators(stats).summary(0.95).jfi.value).to.equal(null);
+  });
+
+  it('its 95 % delta-method interval covers the true index in 92-98 % of 400 runs (3 SE of a coverage of 0.95)', () => {
+    const p = [0.05, 0.1, 0.2];
+    const truth = (p[0] + p[1] + p[2]) ** 2 / (3 * (p[0] ** 2 + p[1] ** 2 + p[2] ** 2));
+    const g = Generator.fromKey(['jain-coverage']);
+    let covered = 0;
+    for (let run = 0; run < 400; run++) {
+      const acc = new Accumulators(stats);
+      acc.addBatch(batch(400, p, g), 400, rule);
+      const { low, high } = acc.summary(0.95).jfi;
+      if ((low as number) <= truth && truth <= (high as number)) covered += 1;
+    }
+    expect(covered / 400).to.be.within(0.917, 0.983);
+  });
+});

@@ -12,7 +12,7 @@
  * in the statistic's `skipped` (see {@link SkippedTrials}).
  */
 import type { StatisticInfo } from '../plugin';
-import { clusteredRateInterval, sumInterval, tInterval } from '../stats';
+import { clusteredRateInterval, normalQuantile, sumInterval, tInterval } from '../stats';
 
 /**
  * The per-trial values of one statistic for one batch, downloaded from the device. A trial
@@ -106,12 +106,72 @@ class Mean {
   }
 }
 
+/**
+ * Jain's index J = (sum r)^2 / (K sum r^2) of K ratio estimators r_n = sum_t E_nt / sum_t S_nt,
+ * with the second moments of the per-trial vector v_t = [E_1t..E_Kt, S_1t..S_Kt] for its
+ * delta-method interval.
+ */
+class Jain {
+  nonFinite = 0;
+  trials = 0;
+  readonly sum: Float64Array;
+  /** sum_t v_t v_t^T, row-major [2K, 2K]. */
+  readonly outer: Float64Array;
+  constructor(readonly parts: string[]) {
+    const d = 2 * parts.length;
+    this.sum = new Float64Array(d);
+    this.outer = new Float64Array(d * d);
+  }
+  add(v: readonly number[]): void {
+    const d = v.length;
+    this.trials += 1;
+    for (let i = 0; i < d; i++) {
+      this.sum[i] += v[i];
+      if (v[i] === 0) continue;
+      for (let j = 0; j < d; j++) this.outer[i * d + j] += v[i] * v[j];
+    }
+  }
+}
+
+/** Value and delta-method interval of a {@link Jain} accumulator. */
+export function jainSummary(acc: { readonly trials: number; readonly sum: ArrayLike<number>; readonly outer: ArrayLike<number> }, K: number, confidence: number): { value: number | null; low: number | null; high: number | null } {
+  const T = acc.trials;
+  const S = Array.from({ length: K }, (_, n) => acc.sum[K + n]);
+  if (T === 0 || S.some((s) => s <= 0)) return { value: null, low: null, high: null };
+  const r = Array.from({ length: K }, (_, n) => acc.sum[n] / S[n]);
+  const A = r.reduce((a, b) => a + b, 0);
+  const B2 = r.reduce((a, b) => a + b * b, 0);
+  if (B2 === 0) return { value: 1, low: null, high: null };
+  const value = (A * A) / (K * B2);
+  if (T < 2) return { value, low: null, high: null };
+  // influence of trial t: u_t = sum_n g_n (E_nt - r_n S_nt) / mean(S_n), g_n = dJ/dr_n
+  const d = 2 * K;
+  const w = new Float64Array(d);
+  for (let n = 0; n < K; n++) {
+    const g = ((2 * A) / (K * B2)) * (1 - (A * r[n]) / B2);
+    const meanS = S[n] / T;
+    w[n] = g / meanS;
+    w[K + n] = (-g * r[n]) / meanS;
+  }
+  let sumU = 0;
+  let sumU2 = 0;
+  for (let i = 0; i < d; i++) {
+    sumU += w[i] * acc.sum[i];
+    for (let j = 0; j < d; j++) sumU2 += w[i] * acc.outer[i * d + j] * w[j];
+  }
+  const varU = Math.max(0, (sumU2 - (sumU * sumU) / T) / (T - 1));
+  const half = normalQuantile(0.5 + confidence / 2) * Math.sqrt(varU / T);
+  return { value, low: Math.max(1 / K, value - half), high: Math.min(1, value + half) };
+}
+
 export class Accumulators {
   private readonly rates = new Map<string, Rate>();
   private readonly means = new Map<string, Mean>();
   private readonly tracked: Rate[] = [];
   /** Per rate-sum statistic: its part rates, and the trials any of them skipped. */
   private readonly sums = new Map<string, { parts: Rate[]; nonFinite: number }>();
+  /** Per jain-index statistic: its accumulator over the part rates. */
+  private readonly jains = new Map<string, Jain>();
   private trialCount = 0;
   private nonFiniteTrialCount = 0;
 
@@ -131,6 +191,12 @@ export class Accumulators {
           if (!this.rates.has(p)) throw new Error(`statistic ${s.name}: part "${p}" is not a rate statistic`);
         }
         this.sums.set(s.name, { parts: (s.parts ?? []).map((p) => this.rates.get(p) as Rate), nonFinite: 0 });
+      }
+      if (s.kind === 'jain-index') {
+        for (const p of s.parts ?? []) {
+          if (!this.rates.has(p)) throw new Error(`statistic ${s.name}: part "${p}" is not a rate statistic`);
+        }
+        this.jains.set(s.name, new Jain([...(s.parts ?? [])]));
       }
     }
   }
@@ -185,6 +251,12 @@ export class Accumulators {
       if (skippedRates.size > 0) {
         for (const sum of sums) if (sum.parts.some((p) => skippedRates.has(p))) sum.nonFinite += 1;
       }
+      for (const [, jain] of this.jains) {
+        const parts = jain.parts.map((p) => batch.get(p) as { events: ArrayLike<number>; samples: ArrayLike<number> });
+        const v = [...parts.map((p) => p.events[t]), ...parts.map((p) => p.samples[t])];
+        if (v.every(Number.isFinite)) jain.add(v);
+        else jain.nonFinite += 1;
+      }
       let nonFinite = skippedRates.size > 0;
       for (const { acc, v } of means) {
         const x = v.values[t];
@@ -230,6 +302,11 @@ export class Accumulators {
         samples: parts.reduce((a, p) => a + p.samples, 0),
         ...partsSkipped,
       };
+    }
+    for (const s of this.statistics) {
+      if (s.kind !== 'jain-index') continue;
+      const jain = this.jains.get(s.name) as Jain;
+      out[s.name] = { ...jainSummary(jain, jain.parts.length, confidence), events: null, samples: jain.trials, ...skipped(0, jain.nonFinite) };
     }
     return out;
   }

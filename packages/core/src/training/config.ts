@@ -114,7 +114,7 @@ export const TrainSchema = Type.Object(
     overrides: Type.Record(Type.String(), Type.Unknown(), {
       default: {},
       description:
-        'training-only changes to the candidate, as parameter paths, e.g. { "channel.params.snrDb": 10 } or { "channel.params.snrDb": { "min": 0, "max": 20 } }',
+        'training-only changes to the candidate, as parameter paths, e.g. { "channel.params.snrDb": 10 } or { "channel.params.snrDb": { "min": 0, "max": 20 } }, or whole slots, e.g. { "detector": { "plugin": "sicnn" } } to train the encoder through one receiver and evaluate it with another (the evaluation then loads only the weights of slots that run the same plugin)',
     }),
     checkpointEvery: Type.Integer({ minimum: 1, default: 200, description: 'save a resumable checkpoint every this many steps' }),
     shareAcrossRepetitions: Type.Optional(

@@ -107,6 +107,11 @@ export interface Trainable {
    * tensors derived from them again (it is switched to false at that point).
    */
   setTraining?(training: boolean): void;
+  /**
+   * Called after every optimizer step (generic loop and phases): project the variables back onto
+   * their feasible set, e.g. clamp a quantizer's latent weights.
+   */
+  afterStep?(): void;
   /** The plugin's own loss (`train.loss: "plugin"`, or `"auto"`). */
   loss?(batch: TrainingBatch): tf.Scalar;
   /** Take over the schedule (layer-wise training, alternating phases) with {@link FitContext.phase}. */

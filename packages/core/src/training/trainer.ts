@@ -53,6 +53,8 @@ export interface TrainingProblem {
   readonly loss: LossFunction;
   /** Switch every trainable plugin between training and inference. */
   setTraining(training: boolean): void;
+  /** After every optimizer step: the trainable plugins' {@link Trainable.afterStep} (projections). */
+  afterStep?(): void;
   /** A plugin that drives its own schedule. */
   readonly fit?: { readonly slot: string; run(context: FitContext): Promise<void> };
 }
@@ -458,6 +460,7 @@ class Trainer {
       const clipped = clip === undefined ? named : clipByGlobalNorm(named, clip);
       optimizer.apply(clipped, lr);
       if (clipped !== named) tf.dispose(Object.values(clipped));
+      this.problem.afterStep?.();
       return (await value.data())[0];
     } finally {
       value.dispose();

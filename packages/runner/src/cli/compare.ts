@@ -108,6 +108,8 @@ function readableStatistics(source: CompareSource, stored: ReadonlyMap<string, T
       const parts = record?.parts ?? name.split('+').map((p) => p.trim());
       const ok = parts.length > 0 && parts.every((p) => stored.has(p) && 'events' in (stored.get(p) as TrialValues));
       out.set(name, ok ? { name, kind: 'rate', parts } : `the rates "${name}" adds up are not known from these results`);
+    } else if (kind === 'jain-index') {
+      out.set(name, `"${name}" is a Jain index of several rates, which has no paired difference here; compare its per-device rates (${(record?.parts ?? []).join(', ')})`);
     } else if (kind !== undefined && stored.has(name)) {
       out.set(name, { name, kind, parts: [name] });
     } else out.set(name, `the results store holds no per-trial values of "${name}"`);

@@ -11,6 +11,7 @@ import type { PlannedJob } from '../plan/plan';
 import type { JobFailure, JobResult } from '../results/format';
 import type { BatchRecord } from '../results/store';
 import type { ProgressEvent } from './events';
+import { evaluatedTrainedSlots } from '../plan/training';
 import { Pipeline } from './pipeline';
 import { fitActivityThreshold } from './threshold';
 
@@ -60,7 +61,9 @@ export async function runJob(job: PlannedJob, options: RunJobOptions): Promise<J
     if (options.artifact !== undefined) {
       const { weights } = readTrainedArtifact(options.artifact);
       try {
-        await pipeline.prepare({ tensors: weights, file: options.artifact, fix: `Delete ${options.artifact} and run again to retrain it (or use --retrain)` });
+        const loaded = job.training === undefined ? undefined : evaluatedTrainedSlots(job.training.pipeline.slots, job.pipeline.slots);
+        const tensors = loaded === undefined ? weights : Object.fromEntries(Object.entries(weights).filter(([name]) => (loaded as string[]).includes(name.split('/')[0])));
+        await pipeline.prepare({ tensors, file: options.artifact, fix: `Delete ${options.artifact} and run again to retrain it (or use --retrain)` });
       } finally {
         tf.dispose(Object.values(weights));
       }
@@ -134,6 +137,7 @@ export async function runJob(job: PlannedJob, options: RunJobOptions): Promise<J
         message: `"${job.candidate}"${job.montecarlo.repetitions > 1 ? ` (repetition ${job.repetition})` : ''}: detector ${job.pipeline.slots.detector.plugin} returned non-finite values in ${acc.nonFiniteTrials} of ${acc.trials} trials; they are left out of every statistic (skipped.nonFinite)`,
       });
     }
+    const oracle = job.pipeline.oracle ?? [];
     const result: JobResult = {
       candidate: job.candidate,
       point: job.point,
@@ -146,6 +150,7 @@ export async function runJob(job: PlannedJob, options: RunJobOptions): Promise<J
       ...(threshold === undefined ? {} : { threshold }),
       ...detectorTime(pipeline, detectorBase),
       ...diagnostics(pipeline, batchIndex > resume.length ? undefined : last?.diagnostics),
+      ...(oracle.length === 0 ? {} : { oracle }),
     };
     emit({ type: 'job-end', job, index, total, result });
     return result;

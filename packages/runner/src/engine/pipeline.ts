@@ -218,7 +218,7 @@ export class Pipeline {
   runBatch(trials: TrialRange): BatchStatistics {
     return cx.tidy(() => {
       const { traffic, channel: out } = this.transmit(trials);
-      const observation = this.observation(out, this.batchSide(trials));
+      const observation = this.observation(out, traffic, this.batchSide(trials));
       const start = performance.now();
       let estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(observation));
       settle(estimate);
@@ -305,7 +305,7 @@ export class Pipeline {
   activityScores(trials: TrialRange): { scores: Float32Array; active: Float32Array } {
     return tf.tidy(() => {
       const { traffic, channel: out } = this.transmit(trials);
-      const estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(this.observation(out, this.batchSide(trials))));
+      const estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(this.observation(out, traffic, this.batchSide(trials))));
       this.checkEstimate(estimate, trials.count);
       this.checkFiniteScores(estimate, trials.count);
       if (estimate.activityScore === undefined) {
@@ -374,9 +374,14 @@ export class Pipeline {
     return { seconds: this.detectTime.seconds, trials: this.detectTime.trials };
   }
 
-  /** The detector's {@link Detector.diagnostics} (empty when it has none). */
+  /**
+   * The detector's {@link Detector.diagnostics} and the encoder's ({@link Encoder.diagnostics},
+   * keys prefixed `encoder/`); empty when neither has any.
+   */
   diagnostics(): Readonly<Record<string, number>> {
-    return guarded(this.detector, 'diagnostics', () => this.detector.instance.diagnostics?.() ?? {});
+    const detector = guarded(this.detector, 'diagnostics', () => this.detector.instance.diagnostics?.() ?? {});
+    const encoder = guarded(this.encoder, 'diagnostics', () => tf.tidy(() => this.encoder.instance.diagnostics?.(this.sideInfo) ?? {}));
+    return { ...detector, ...Object.fromEntries(Object.entries(encoder).map(([k, v]) => [`encoder/${k}`, v])) };
   }
 
   private thresholded(estimate: Estimate): Estimate {
@@ -433,7 +438,7 @@ export class Pipeline {
       ...guarded(this.traffic, 'sideInformation', () => this.traffic.instance.sideInformation?.() ?? {}),
       ...guarded(this.encoder, 'sideInformation', () => this.encoder.instance.sideInformation?.(trials) ?? {}),
     };
-    const observation = this.observation(channel, side);
+    const observation = this.observation(channel, traffic, side);
     const estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(observation));
     const truth: Truth = { ...traffic, channel: channel.channel, largeScaleFading: channel.largeScaleFading };
     return { trials, traffic, tx, channel, observation, estimate, truth };
@@ -457,12 +462,14 @@ export class Pipeline {
   }
 
   /** The received signal plus exactly the side information the spec grants. */
-  private observation(out: ChannelOutput, side?: SideInformation): Observation {
+  private observation(out: ChannelOutput, traffic: TrafficSample, side?: SideInformation): Observation {
     const g = this.granted;
     const s = side ?? this.sideInfo;
     return {
       y: out.y,
       codebook: g.has('codebook') ? s.codebook : undefined,
+      signatures: g.has('signatures') ? s.signatures : undefined,
+      trueActivity: g.has('trueActivity') ? traffic.activity : undefined,
       activityProbability: g.has('activityProbability') ? s.activityProbability : undefined,
       noiseVar: g.has('noiseVariance') ? out.noiseVar : undefined,
       largeScaleFading: g.has('largeScaleFading') ? out.largeScaleFading : undefined,

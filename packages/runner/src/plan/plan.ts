@@ -11,6 +11,8 @@
  */
 import {
   ESTIMATE_FIELDS,
+  ORACLE_KNOWLEDGE,
+  type Knowledge,
   SLOTS,
   SpecError,
   UPSTREAM_SLOTS,
@@ -68,6 +70,8 @@ export interface PipelinePlan {
   readonly metrics: readonly PlannedSlot[];
   /** The side information the upstream plugins provide: the detector sees exactly these. */
   readonly granted: readonly Capability[];
+  /** The oracle knowledge (ORACLE_KNOWLEDGE) the detector requires: its results are a bound. */
+  readonly oracle?: readonly Capability[];
   /** The estimate fields the detector declares it returns (checked on every batch). */
   readonly outputs: readonly EstimateField[];
   /** The statistics the metrics report, in metric order. */
@@ -153,7 +157,10 @@ export function planPipeline(
     scenario,
     slots: Object.fromEntries(SLOTS.map((s) => [s, planned(slots[s])])) as Record<Slot, PlannedSlot>,
     metrics: metrics.map(planned),
-    granted: [...new Set(UPSTREAM_SLOTS.flatMap((s) => slots[s].provides))],
+    granted: [...new Set([...UPSTREAM_SLOTS.flatMap((s) => slots[s].provides), ...ORACLE_KNOWLEDGE])],
+    ...(slots.detector.requires.some((r) => ORACLE_KNOWLEDGE.includes(r as Knowledge))
+      ? { oracle: slots.detector.requires.filter((r) => ORACLE_KNOWLEDGE.includes(r as Knowledge)) }
+      : {}),
     outputs: ESTIMATE_FIELDS.filter((f) => slots.detector.provides.includes(f)),
     statistics: metrics.flatMap((m) => m.statistics),
     trainable: SLOTS.flatMap((slot) => (slots[slot].training === undefined ? [] : [{ slot, capabilities: slots[slot].training as TrainingCapabilities }])),
@@ -335,7 +342,7 @@ function checkCandidate(
     }
   }
   const detector = slots.detector;
-  const available = new Set(UPSTREAM_SLOTS.flatMap((s) => slots[s].provides));
+  const available = new Set([...UPSTREAM_SLOTS.flatMap((s) => slots[s].provides), ...ORACLE_KNOWLEDGE]);
   const missing = detector.requires.filter((n) => !available.has(n));
   if (missing.length > 0) {
     const have = UPSTREAM_SLOTS.map((s) => {

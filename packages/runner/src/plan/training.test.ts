@@ -35,7 +35,7 @@ describe('spec validation of train blocks', () => {
       },
     ]);
     // the hint lists every registered trainable plugin (the list grows as plugins are added)
-    expect(found[0].hint).to.match(/^Use a trainable plugin \(encoder "learned-pilots", detector "mlp-activity"(, detector "[a-z0-9-]+")*\), or remove "train"$/);
+    expect(found[0].hint).to.match(/^Use a trainable plugin \(encoder "learned-pilots"(, encoder "[a-z0-9-]+")*, detector "mlp-activity"(, detector "[a-z0-9-]+")*\), or remove "train"$/);
     expect(found[0].hint).to.contain('detector "dl-mampnet"');
     // frozen learned pilots are not trainable either
     expect(issues(candidate({ encoder: { plugin: 'learned-pilots', params: { trainable: false } }, detector: { plugin: 'correlation-energy' }, train: { steps: 10 } }))[0].message).to.match(
@@ -82,7 +82,7 @@ describe('spec validation of train blocks', () => {
       {
         path: 'candidates.c.train.overrides["scenario.numDevices"]',
         message: 'cannot override "scenario.numDevices" for training',
-        hint: 'Override a plugin parameter of traffic, channel, encoder or detector, e.g. "channel.params.snrDb"',
+        hint: 'Override a plugin parameter of traffic, channel, encoder or detector, e.g. "channel.params.snrDb", or a whole slot, e.g. "detector": { "plugin": "sicnn" }',
       },
     ]);
     expect(with_({ 'channel.params.snrdB': 5 })).to.deep.equal([
@@ -99,6 +99,16 @@ describe('spec validation of train blocks', () => {
       path: 'candidates.c.train.overrides["traffic.params.activityProb"]',
       message: 'value for traffic.params.activityProb must be <= 1 (got 2)',
     });
+  });
+
+  it('a whole slot can be replaced for training (and not mixed with one of its parameters); its config is validated', () => {
+    const with_ = (overrides: Record<string, unknown>) => issues(candidate({ detector: MLP, train: { steps: 5, overrides } }));
+    expect(with_({ detector: { plugin: 'mlp-activity', params: { hiddenWidth: 8 } } })).to.deep.equal([]);
+    expect(with_({ detector: { plugin: 'mlp-activity' }, 'detector.params.hiddenWidth': 8 })[0]).to.include({
+      path: 'candidates.c.train.overrides["detector.params.hiddenWidth"]',
+      message: 'cannot override "detector.params.hiddenWidth" together with the whole "detector" slot',
+    });
+    expect(with_({ detector: { plugin: 'mlp-activty' } })[0]).to.include({ path: 'candidates.c.train.overrides.detector' });
   });
 
   it('the schema checks the form of the block (unknown keys, types, unions)', () => {

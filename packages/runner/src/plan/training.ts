@@ -85,11 +85,26 @@ export function checkTrain(input: TrainCheckInput): { issues: RawIssue[]; setup?
       });
       continue;
     }
+    if (SLOTS.includes(slot) && segments.length === 1) {
+      // A whole slot for training, e.g. "detector": { "plugin": "sicnn" } to train an encoder
+      // through a trainable receiver and evaluate it with another one.
+      local[slot] = structuredClone(value);
+      okKeys.push(key);
+      continue;
+    }
     if (!SLOTS.includes(slot) || segments[1] !== 'params' || segments.length < 3) {
       issues.push({
         segments: [...at, 'overrides', key],
         message: `cannot override "${key}" for training`,
-        hint: 'Override a plugin parameter of traffic, channel, encoder or detector, e.g. "channel.params.snrDb"',
+        hint: 'Override a plugin parameter of traffic, channel, encoder or detector, e.g. "channel.params.snrDb", or a whole slot, e.g. "detector": { "plugin": "sicnn" }',
+      });
+      continue;
+    }
+    if (overridesWholeSlot(block.overrides, slot)) {
+      issues.push({
+        segments: [...at, 'overrides', key],
+        message: `cannot override "${key}" together with the whole "${slot}" slot`,
+        hint: `Put the parameter in the "${slot}" override's params`,
       });
       continue;
     }
@@ -180,6 +195,19 @@ export function checkTrain(input: TrainCheckInput): { issues: RawIssue[]; setup?
   }
   if (issues.length > 0) return { issues };
   return { issues, setup: { block, slots: trainingSlots, loss } };
+}
+
+function overridesWholeSlot(overrides: Readonly<Record<string, unknown>>, slot: Slot): boolean {
+  return Object.hasOwn(overrides, slot);
+}
+
+/**
+ * The slots whose trained weights an evaluation loads: the trainable slots of the training
+ * pipeline that run the same plugin at evaluation (a slot replaced for training, e.g. a trainable
+ * receiver that teaches an encoder and is then swapped for a classical one, is left out).
+ */
+export function evaluatedTrainedSlots(training: Readonly<Record<Slot, { readonly plugin: string }>>, evaluation: Readonly<Record<Slot, { readonly plugin: string }>>): Slot[] {
+  return SLOTS.filter((s) => training[s].plugin === evaluation[s].plugin);
 }
 
 /**

@@ -51,6 +51,11 @@ export interface JobResult {
   readonly detectorTime?: { readonly seconds: number; readonly trials: number; readonly msPerTrial: number };
   /** Numbers the detector reports about itself (e.g. learned priors), when it has any. */
   readonly diagnostics?: Readonly<Record<string, number>>;
+  /**
+   * Oracle knowledge the detector was given (e.g. `trueActivity`): the result is a bound, not a
+   * receiver; tables mark the candidate. Absent for real receivers.
+   */
+  readonly oracle?: readonly string[];
   /** Trials left out of every statistic because the detector returned a non-finite output (absent when none). */
   readonly nonFiniteTrials?: number;
 }
@@ -346,7 +351,7 @@ export function formatTable(results: readonly JobResult[], failures: readonly Jo
   const pooledBy = new Map(pooled.map((p) => [pointCandidateKey(p), p]));
   results.forEach((r, i) => {
     rows.push([
-      r.candidate,
+      r.oracle === undefined ? r.candidate : `${r.candidate} (oracle)`,
       ...point(r),
       ...rep(r),
       String(r.trials),

@@ -26,7 +26,7 @@ export interface StatisticDescription {
   readonly interval: string;
 }
 
-const INTERVALS: Record<StatisticKind, string> = { rate: 'trial-clustered Wilson', 'rate-sum': 'MOVER', mean: 'Student-t' };
+const INTERVALS: Record<StatisticKind, string> = { rate: 'trial-clustered Wilson', 'rate-sum': 'MOVER', mean: 'Student-t', 'jain-index': 'delta method' };
 
 function describe(name: string, kind: StatisticKind, description: string, decibel: boolean): StatisticDescription {
   const rate = kind === 'rate' || kind === 'rate-sum';

@@ -220,6 +220,9 @@ export function trainingProblem(pipeline: Pipeline, job: PlannedJob, domain: Tri
     },
     loss: lossOf(pipeline, setup),
     setTraining: (on) => pipeline.setTraining(on),
+    afterStep: () => {
+      for (const t of pipeline.trainables()) t.instance.afterStep?.();
+    },
     ...(fitter !== undefined && fit !== undefined ? { fit: { slot: fitter.slot, run: (ctx) => fit.call(fitter.instance, ctx) } } : {}),
   };
 }
