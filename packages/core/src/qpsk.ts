@@ -42,7 +42,7 @@ export function qpskSlice(symbols: ComplexTensor): tf.Tensor {
   return tf.tidy(() => {
     const b0 = tf.cast(tf.less(symbols.re, 0), 'int32');
     const b1 = tf.cast(tf.less(symbols.im, 0), 'int32');
-    return tf.add(tf.mul(b0, 2), b1);
+    return tf.cast(tf.add(tf.mul(b0, 2), b1), 'int32');
   });
 }
 

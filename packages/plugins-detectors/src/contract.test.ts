@@ -11,6 +11,25 @@ import { AmpUnfoldedDetector } from './amp-unfolded';
 import { MapUnfoldedDetector } from './map-unfolded';
 import { CovarianceLassoDetector } from './covariance-lasso';
 import { MmvAmpDetector } from './mmv-amp';
+import { MatchedFilterDetector } from './matched-filter';
+import { MmseSicDetector } from './mmse-sic';
+import { OracleLsDetector } from './oracle-ls';
+import { SicnnDetector } from './sicnn';
+
+/** Code-domain NOMA with QPSK spread by signatures: one antenna, J = 2. */
+const NOMA = { numDevices: 6, numAntennas: 1, sequenceLength: 4, bitsPerDevice: 2 };
+
+/** Chirp signatures [L, N] (unit-norm columns), block fading [B, N, 1] and a true activity pattern. */
+const nomaObservation: ContractOptions['observation'] = (s, batch) => {
+  const phase = (k: number, n: number) => (Math.PI * k * k) / s.numDevices + (2 * Math.PI * k * n) / s.numDevices;
+  const rows = (f: (x: number) => number) =>
+    Array.from({ length: s.sequenceLength }, (_, k) => Array.from({ length: s.numDevices }, (_, n) => f(phase(k, n)) / Math.sqrt(s.sequenceLength)));
+  return {
+    signatures: { re: tf.tensor2d(rows(Math.cos)), im: tf.tensor2d(rows(Math.sin)) },
+    channel: new RandomStreams(['contract-noma']).complexNormal({ first: 0, count: batch }, 'h', [s.numDevices, 1]),
+    trueActivity: tf.tensor2d(Array.from({ length: batch }, (_, b) => Array.from({ length: s.numDevices }, (_, n) => ((b + n) % 2 === 0 ? 1 : 0)))),
+  };
+};
 
 /** A sparse 6-user, 4-RE codebook with Q = 4 (random values on the 6x4 SCMA factor graph) and a per-resource channel. */
 const scmaObservation: ContractOptions['observation'] = (s, batch) => {
@@ -35,6 +54,10 @@ const OPTIONS = new Map<PluginClass, ContractOptions>([
   [AmpUnfoldedDetector, { scenario: ONE_PILOT, params: { blocks: 3, residual: false } }],
   [MapUnfoldedDetector, { scenario: ONE_PILOT, params: { sweeps: 2 } }],
   [CovarianceLassoDetector, { scenario: ONE_PILOT, params: { sweeps: 20 } }],
+  [MatchedFilterDetector, { scenario: NOMA, observation: nomaObservation }],
+  [MmseSicDetector, { scenario: NOMA, observation: nomaObservation }],
+  [OracleLsDetector, { scenario: NOMA, observation: nomaObservation }],
+  [SicnnDetector, { scenario: NOMA, params: { hidden: [16, 16] }, observation: nomaObservation }],
 ]);
 
 for (const plugin of detectorPlugins) describePluginContract(plugin, OPTIONS.get(plugin));

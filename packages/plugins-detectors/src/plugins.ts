@@ -15,3 +15,8 @@ export * from './amp-unfolded';
 export * from './dl-mampnet';
 export * from './map-unfolded';
 export * from './covariance-lasso';
+export * from './sicnn';
+export * from './fcnn-mud';
+export * from './matched-filter';
+export * from './mmse-sic';
+export * from './oracle-ls';

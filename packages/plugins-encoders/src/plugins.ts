@@ -7,3 +7,5 @@ export * from './scma-codebook';
 export * from './learned-pilots';
 export * from './codebook-file';
 export * from './random-pilots';
+export * from './qpsk-spreading';
+export * from './qnn-signatures';

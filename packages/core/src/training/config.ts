@@ -117,6 +117,12 @@ export const TrainSchema = Type.Object(
         'training-only changes to the candidate, as parameter paths, e.g. { "channel.params.snrDb": 10 } or { "channel.params.snrDb": { "min": 0, "max": 20 } }, or whole slots, e.g. { "detector": { "plugin": "sicnn" } } to train the encoder through one receiver and evaluate it with another (the evaluation then loads only the weights of slots that run the same plugin)',
     }),
     checkpointEvery: Type.Integer({ minimum: 1, default: 200, description: 'save a resumable checkpoint every this many steps' }),
+    shareAcrossPoints: Type.Optional(
+      Type.Boolean({
+        description:
+          'train once for every sweep point whose training configuration is the same (typically when the swept parameter is overridden for training, e.g. "channel.params.snrDb": { "set": [...] }): the training draws are keyed without the point, and points that would train identically share one model',
+      }),
+    ),
     shareAcrossRepetitions: Type.Optional(
       Type.Boolean({
         description:

@@ -165,6 +165,7 @@ export async function runJob(job: PlannedJob, options: RunJobOptions): Promise<J
  */
 export function jobFailure(job: PlannedJob, err: unknown): JobFailure {
   const message = err instanceof Error ? err.message : String(err);
+  if (process.env.GFRA_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   return {
     candidate: job.candidate,
     point: job.point,

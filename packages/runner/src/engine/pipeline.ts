@@ -335,6 +335,10 @@ export class Pipeline {
         const c = value as ComplexTensor;
         expectShape('channel.re', c.re, [batch, N]);
         if (c.im.shape.join(',') !== c.re.shape.join(',')) fail(`output channel has re [${c.re.shape.join(', ')}] but im [${c.im.shape.join(', ')}]`);
+      } else if (field === 'symbols') {
+        const c = value as ComplexTensor;
+        expectShape('symbols.re', c.re, [batch, N], 2);
+        if (c.im.shape.join(',') !== c.re.shape.join(',')) fail(`output symbols has re [${c.re.shape.join(', ')}] but im [${c.im.shape.join(', ')}]`);
       } else if (field === 'bitLLR') {
         expectShape('bitLLR', value as tf.Tensor, [batch, N, J], 3);
       } else {

@@ -233,11 +233,14 @@ export function planJobs(
         if (setup !== undefined) {
           // One training per repetition (its own initialisation and training data), or the
           // first repetition's model for all of them.
+          // With shareAcrossPoints the training draws are keyed without the sweep point, so
+          // points whose training configuration is the same share one model.
           const shared = setup.block.shareAcrossRepetitions === true;
+          const acrossPoints = setup.block.shareAcrossPoints === true;
           training = (repetition) => ({
             block: setup.block,
             loss: setup.loss,
-            pipeline: planPipeline(identity(shared ? 0 : repetition), scenario, setup.slots, metrics),
+            pipeline: planPipeline({ ...identity(shared ? 0 : repetition), ...(acrossPoints ? { point: {} } : {}) }, scenario, setup.slots, metrics),
           });
         }
       }

@@ -20,6 +20,7 @@ import {
   type PluginKind,
   type Registry,
 } from '@gfra/core';
+import { mapFilePaths } from './file-paths';
 import { canonicalJson } from './canonical';
 import { assembleSpecSchema, type SlotConfig, type Spec } from './schema';
 import { inFileOrder, issueCollector, translateAjvErrors, toSpecIssue, type RawIssue } from './ajv-issues';
@@ -154,13 +155,10 @@ export class SpecValidator {
   private resolveFilePaths(spec: Spec, baseDir: string): void {
     const resolve = (slot: SlotConfig | undefined, kind: PluginKind) => {
       if (slot === undefined) return;
-      const props = (this.registry.find(kind, slot.plugin)?.plugin.params.properties ?? {}) as Record<string, Record<string, unknown>>;
-      for (const [key, schema] of Object.entries(props)) {
-        const value = slot.params[key];
-        if (schema[FILE_PATH_KEYWORD] === true && typeof value === 'string' && !path.isAbsolute(value)) {
-          slot.params[key] = path.resolve(baseDir, value);
-        }
-      }
+      const schema = this.registry.find(kind, slot.plugin)?.plugin.params;
+      if (schema === undefined) return;
+      const mapped = mapFilePaths(schema, slot.params, (file) => (path.isAbsolute(file) ? file : path.resolve(baseDir, file))) as Record<string, unknown>;
+      if (mapped !== slot.params) Object.assign(slot.params, mapped);
     };
     for (const slot of UPSTREAM_SLOTS) resolve(spec[slot], slot);
     for (const c of Object.values(spec.candidates)) {

@@ -50,6 +50,7 @@ import { channelPlugins } from '@gfra/plugins-channels';
 import { detectorPlugins } from '@gfra/plugins-detectors';
 import { encoderPlugins } from '@gfra/plugins-encoders';
 import { container as rootContainer } from 'tsyringe';
+import { mapFilePaths } from '../spec/file-paths';
 import { Pipeline } from '../engine/pipeline';
 import type { LoadedSpec } from '../plan/load';
 import type { PlannedJob, PlannedSlot, PlannedTraining } from '../plan/plan';
@@ -107,17 +108,13 @@ function pluginModules(specifiers: readonly string[] | undefined, specFile: stri
 
 /** A slot's config with every file-path parameter replaced by the sha256 of the file. */
 function hashedFiles(registry: Registry, slot: PlannedSlot): { plugin: string; params: Record<string, unknown> } {
-  const props = (registry.get(slot.kind, slot.plugin).plugin.params.properties ?? {}) as Record<string, Record<string, unknown>>;
-  const params = { ...slot.params };
-  for (const [key, schema] of Object.entries(props)) {
-    const value = params[key];
-    if (schema[FILE_PATH_KEYWORD] !== true || typeof value !== 'string') continue;
+  const params = mapFilePaths(registry.get(slot.kind, slot.plugin).plugin.params, slot.params, (file) => {
     try {
-      params[key] = `sha256:${sha256(fs.readFileSync(value))}`;
+      return `sha256:${sha256(fs.readFileSync(file))}`;
     } catch {
-      params[key] = `missing:${path.basename(value)}`;
+      return `missing:${path.basename(file)}`;
     }
-  }
+  }) as Record<string, unknown>;
   return { plugin: slot.plugin, params };
 }
 
@@ -148,7 +145,7 @@ export function trainingKey(loaded: LoadedSpec, job: PlannedJob): { key: string;
   const inputs: Record<string, unknown> = {
     artifact: ARTIFACT_FORMAT,
     seed: job.seed,
-    point: job.point,
+    point: setup.block.shareAcrossPoints === true ? null : job.point,
     // The training pipeline's stream keys: (seed, point, repetition unless shared, candidate with
     // independent draws) and the slots' (not the metrics', which training never draws from).
     // Candidates that train identically on shared draws share one artifact.
