@@ -249,7 +249,7 @@ function program(): Command {
 
   cli
     .command('export')
-    .description('write the learned codebook (pilot matrix) of a trained candidate as JSON, for the codebook-file encoder')
+    .description('write the learned transmit object of a trained candidate as JSON (gfra-transmit/1): a codebook or pilot matrix for the codebook-file encoder, spreading signatures for qpsk-spreading (source "file"), a constellation')
     .argument('<source>', 'a run (directory or results.json) or a trained artifact directory')
     .requiredOption('--out <file>', 'output JSON file')
     .option('--candidate <name>', 'the trained candidate (needed when the run trained several)')

@@ -25,7 +25,7 @@ import {
   type ResultsFile,
   type StatisticRecord,
 } from './results/format';
-import { ensureTrained, untrainedWarnings, type TrainingEvent } from './train/train';
+import { ensureTrained, trainingKey, untrainedWarnings, type TrainingEvent } from './train/train';
 
 export interface RunOptions {
   /** Output directory for results.json (default runs/<spec name>, the name shortened past 200 characters). */
@@ -171,7 +171,7 @@ async function runInto(loaded: LoadedSpec, jobs: readonly PlannedJob[], workers:
     environment: environment(backend),
     statistics,
     ...(failures.length > 0 ? { failures } : {}),
-    ...(spec.montecarlo.repetitions > 1 || results.some((r) => r.repetition !== undefined) ? { pooled: poolRepetitions(results, spec.montecarlo.confidence) } : {}),
+    ...(spec.montecarlo.repetitions > 1 || results.some((r) => r.repetition !== undefined) ? { pooled: poolRepetitions(results, spec.montecarlo.confidence, new Set(statistics.filter((s) => s.kind === 'jain-index').map((s) => s.name))) } : {}),
   });
 
   // This run's jobs: those not finished in the store, each with its committed batches.
@@ -190,8 +190,11 @@ async function runInto(loaded: LoadedSpec, jobs: readonly PlannedJob[], workers:
   for (const message of untrainedWarnings(toRun)) warn(message);
   const perRepetition = toRun.filter((job) => job.training !== undefined && job.montecarlo.repetitions > 1 && job.training.block.shareAcrossRepetitions !== true);
   if (perRepetition.length > 0) {
+    // Jobs that train identically (shared draws, same training configuration) share one model.
+    const distinct = new Set(perRepetition.map((job) => trainingKey(loaded, job).key)).size;
     note(
-      `${perRepetition.length} trainings: one per repetition of each trained (point, candidate) (its own initialisation and training data); ` +
+      `${distinct} trainings: one per repetition of each trained (point, candidate) (its own initialisation and training data)` +
+        `${distinct < perRepetition.length ? `, shared by the ${perRepetition.length} trained jobs that train identically` : ''}; ` +
         `"train": { "shareAcrossRepetitions": true } trains once and evaluates that model in every repetition`,
     );
   }

@@ -28,6 +28,8 @@ interface ArtifactJob {
   readonly candidate: string;
   /** Written since the plan existed. */
   readonly pipeline?: PipelinePlan;
+  /** The pipeline during training (overrides applied), written since whole-slot overrides existed. */
+  readonly trainingPipeline?: PipelinePlan;
   /** Written before: the candidate's resolved slots. */
   readonly config?: {
     readonly scenario: Scenario;
@@ -39,6 +41,9 @@ interface ArtifactJob {
 
 /** The evaluation pipeline of an artifact's job (planned again for artifacts written before plans were recorded). */
 function artifactPipeline(registry: Registry, job: ArtifactJob, seed: number, dir: string): PipelinePlan {
+  // The pipeline that was trained (it holds every trained weight; a slot replaced for training,
+  // e.g. the receiver, differs from the evaluated one), else (older artifacts) the evaluated one.
+  if (job.trainingPipeline !== undefined) return job.trainingPipeline;
   if (job.pipeline !== undefined) return job.pipeline;
   const c = job.config;
   if (c === undefined) throw new GfraUserError(`${dir}/meta.json records no pipeline; train again (gfra train SPEC --retrain)`);
@@ -56,6 +61,29 @@ function artifactPipeline(registry: Registry, job: ArtifactJob, seed: number, di
       metrics: metrics.map((m) => `metric:${config(m)}`),
     },
   };
+}
+
+type TrainingSlots = Readonly<Record<string, { readonly plugin: string; readonly params: Record<string, unknown> }>>;
+
+/**
+ * A pipeline with the slots as they were during training (meta.training.slots): an artifact
+ * written before `trainingPipeline` was recorded, of a candidate whose receiver was replaced for
+ * training, holds that receiver's weights.
+ */
+function withTrainingSlots(registry: Registry, plan: PipelinePlan, training: TrainingSlots | undefined): PipelinePlan {
+  if (training === undefined) return plan;
+  const slots = Object.fromEntries(
+    SLOTS.map((s) => {
+      const t = training[s];
+      const same = t === undefined || (t.plugin === plan.slots[s].plugin && canonicalJson(t.params) === canonicalJson(plan.slots[s].params));
+      return [s, same ? plan.slots[s] : { ...plan.slots[s], plugin: t.plugin, params: t.params }];
+    }),
+  ) as PipelinePlan['slots'];
+  const trainable = SLOTS.flatMap((slot) => {
+    const capabilities = registry.get(slots[slot].kind, slots[slot].plugin).plugin.training?.(slots[slot].params, plan.scenario);
+    return capabilities === undefined ? [] : [{ slot, capabilities }];
+  });
+  return { ...plan, slots, trainable };
 }
 
 export interface ExportOptions {
@@ -127,7 +155,7 @@ export async function exportTransmit(dir: string): Promise<TransmitObject> {
     const keyInputs = meta.keyInputs as { pluginModules?: Record<string, string> } | undefined;
     const spec = meta.spec as { name: string; file: string };
     if (keyInputs?.pluginModules !== undefined) loadPluginModules(registry, Object.keys(keyInputs.pluginModules), spec.file);
-    const plan = artifactPipeline(registry, job, meta.seed as number, dir);
+    const plan = withTrainingSlots(registry, artifactPipeline(registry, job, meta.seed as number, dir), (meta.training as { slots?: TrainingSlots } | undefined)?.slots);
     const pipeline = new Pipeline(registry, plan, rootContainer);
     try {
       await pipeline.prepare({ tensors: weights, file: dir, fix });

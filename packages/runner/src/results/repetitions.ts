@@ -52,7 +52,7 @@ export function poolValues(
  * repetition gives the same value (no error in any of them, say) the interval is the union of the
  * repetitions' own intervals instead of the zero-width t-interval.
  */
-export function poolRepetitions(results: readonly JobResult[], confidence: number): PooledResult[] {
+export function poolRepetitions(results: readonly JobResult[], confidence: number, unitInterval: ReadonlySet<string> = new Set()): PooledResult[] {
   const groups = new Map<string, JobResult[]>();
   for (const r of results) {
     if (r.repetition === undefined) continue;
@@ -68,14 +68,15 @@ export function poolRepetitions(results: readonly JobResult[], confidence: numbe
       point: group[0].point,
       repetitions: group.length,
       trials: group.reduce((s, r) => s + r.trials, 0),
-      // A rate counts events (a mean has events null): its pooled interval stays in [0, 1].
+      // A rate counts events (a mean has events null): its pooled interval stays in [0, 1], as
+      // does that of a statistic in `unitInterval` (a Jain index).
       metrics: Object.fromEntries(
         names.map((name) => [
           name,
           poolValues(
             group.map((r) => r.metrics[name]?.value ?? null),
             confidence,
-            group.every((r) => r.metrics[name] === undefined || r.metrics[name].events !== null),
+            unitInterval.has(name) || group.every((r) => r.metrics[name] === undefined || r.metrics[name].events !== null),
             group.flatMap((r) => (r.metrics[name] === undefined || r.metrics[name].value === null ? [] : [r.metrics[name]])),
           ),
         ]),

@@ -287,7 +287,7 @@ export async function trainJob(
       point: job.point,
       pointIndex: job.pointIndex,
       seed: job.seed,
-      job: { pointIndex: job.pointIndex, point: job.point, candidate: job.candidate, pipeline: job.pipeline },
+      job: { pointIndex: job.pointIndex, point: job.point, candidate: job.candidate, pipeline: job.pipeline, trainingPipeline: setup.pipeline },
       training: {
         slots: plainSlots(setup.pipeline.slots),
         train: setup.block,
