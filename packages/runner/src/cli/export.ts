@@ -134,6 +134,8 @@ export function resolveArtifact(target: string, options: ExportOptions = {}): st
         : `${file}: no candidate "${candidate}". Trained candidates: ${names.join(', ')}`,
     );
   }
+  // Points that share one model (train.shareAcrossPoints) need no --point.
+  if (new Set(mine.map((r) => r.training?.dir)).size === 1 && options.point === undefined) mine = mine.slice(0, 1);
   if (mine.length > 1 && options.point === undefined) {
     const list = mine.map((r, i) => `${i}: ${JSON.stringify(r.point)}`).join('; ');
     throw new GfraUserError(`${file}: candidate "${candidate}" was trained at ${mine.length} sweep points; choose one with --point (${list})`);
