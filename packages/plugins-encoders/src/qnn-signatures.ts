@@ -178,7 +178,7 @@ export class QnnSignaturesEncoder implements Encoder, Trainable {
     @inject(TOKENS.scenario) private readonly scenario: Scenario,
     @inject(TOKENS.random) random: RandomStreams,
   ) {
-    if (scenario.bitsPerDevice > 2) throw new Error(qpskScenarioProblems('qnn-signatures', scenario)[0].message);
+    if (scenario.bitsPerDevice !== 2) throw new Error(qpskScenarioProblems('qnn-signatures', scenario)[0].message);
     const { numDevices: N, sequenceLength: L } = scenario;
     const k = params.encoderLrMultiplier;
     const ell = Math.sqrt(6 / (2 + 2 * L)) * params.initScale;

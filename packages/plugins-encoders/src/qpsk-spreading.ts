@@ -85,9 +85,6 @@ export type SignatureSource = Static<typeof SignatureSource>;
 export const QpskSpreadingParams = Type.Object({ signatures: SignatureSource }, { additionalProperties: false });
 export type QpskSpreadingParams = Static<typeof QpskSpreadingParams>;
 
-/** Highest bitsPerDevice the spreading encoders run with (QPSK); their checks ask for exactly 2. */
-const MAX_BITS = 2;
-
 /** The problem of a scenario whose bitsPerDevice is not 2 (QPSK), or none. */
 export function qpskScenarioProblems(plugin: string, s: Scenario): ParamProblem[] {
   if (s.bitsPerDevice === 2) return [];
@@ -255,7 +252,7 @@ export class QpskSpreadingEncoder implements Encoder {
     @inject(TOKENS.params) params: QpskSpreadingParams,
     @inject(TOKENS.scenario) private readonly scenario: Scenario,
   ) {
-    if (scenario.bitsPerDevice > MAX_BITS) throw new Error(qpskScenarioProblems('qpsk-spreading', scenario)[0].message);
+    if (scenario.bitsPerDevice !== 2) throw new Error(qpskScenarioProblems('qpsk-spreading', scenario)[0].message);
     const raw = buildSignatureSet(params.signatures, scenario);
     this.signatureSet = normalise(raw);
     this.unit = signatureTensor(this.signatureSet);
