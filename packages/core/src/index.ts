@@ -27,6 +27,7 @@ export { BerMetric, BerParams } from './metrics/ber';
 export { BlerMetric, BlerParams } from './metrics/bler';
 export { NmseMetric, NmseParams } from './metrics/nmse';
 export { MmvMseMetric, MmvMseParams } from './metrics/mmv-mse';
+export { SymbolMseMetric, SymbolMseParams } from './metrics/symbol-mse';
 export * from './threshold';
 export * from './coherence';
 export * from './qpsk';

@@ -5,6 +5,7 @@ import { BernoulliTraffic } from './traffic/bernoulli';
 import { FixedCountTraffic } from './traffic/fixed-count';
 import { TwoClassTraffic } from './traffic/two-class';
 import { PerDeviceTraffic } from './traffic/per-device';
+import { SymbolMseMetric } from './metrics/symbol-mse';
 import { GroupActivityTraffic } from './traffic/group-activity';
 import { ActivityMetric } from './metrics/activity';
 import { SerMetric } from './metrics/ser';
@@ -13,7 +14,7 @@ import { BlerMetric } from './metrics/bler';
 import { NmseMetric } from './metrics/nmse';
 import { MmvMseMetric } from './metrics/mmv-mse';
 
-export const standardPlugins: readonly PluginClass[] = [BernoulliTraffic, FixedCountTraffic, TwoClassTraffic, PerDeviceTraffic, GroupActivityTraffic, ActivityMetric, SerMetric, BerMetric, BlerMetric, NmseMetric, MmvMseMetric];
+export const standardPlugins: readonly PluginClass[] = [BernoulliTraffic, FixedCountTraffic, TwoClassTraffic, PerDeviceTraffic, GroupActivityTraffic, ActivityMetric, SerMetric, BerMetric, BlerMetric, NmseMetric, MmvMseMetric, SymbolMseMetric];
 
 export function registerStandardPlugins(registry: Registry): Registry {
   return registry.registerAll(standardPlugins);

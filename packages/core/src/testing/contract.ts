@@ -108,7 +108,13 @@ function forward(instance: PluginInstance, kind: string, s: Scenario, options: C
       const channel = rnd.complexNormal(TRIALS, 'h', [N, M]);
       const out = (instance as Metric).measure(
         { activity, message, channel, largeScaleFading: tf.ones([B, N]) as tf.Tensor2D },
-        { activity: tf.tensor2d([...Array(B * N).keys()].map((i) => (i % 2 === 0 ? 1 : 0)), [B, N]), message, activityScore: activity, channel },
+        {
+          activity: tf.tensor2d([...Array(B * N).keys()].map((i) => (i % 2 === 0 ? 1 : 0)), [B, N]),
+          message,
+          activityScore: activity,
+          channel,
+          symbols: rnd.complexNormal(TRIALS, 'symbols', [N]),
+        },
       );
       for (const [name, m] of Object.entries(out)) {
         for (const t of tensorsOf(m)) expect(t.shape, `metric ${name} per-trial shape [B]`).to.deep.equal([B]);
