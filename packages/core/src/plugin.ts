@@ -61,8 +61,8 @@ export type Knowledge = (typeof KNOWLEDGE)[number];
 
 /**
  * Knowledge a real receiver cannot have: a detector that requires one of these is an oracle
- * (a bound, not a receiver), and the runner labels its results so (`oracle` in results.json, a
- * mark in tables and plots). The runner grants them from the ground truth.
+ * (a bound, not a receiver), and the runner labels its results so (`oracle` in results.json,
+ * `(oracle)` after the candidate's name in tables). The runner grants them from the ground truth.
  */
 export const ORACLE_KNOWLEDGE: readonly Knowledge[] = ['trueActivity'];
 

@@ -196,8 +196,8 @@ describe('registry', () => {
 
   it('the standard plugins register and a real plugin is created with its injected params, scenario and streams', () => {
     const r = registerStandardPlugins(new Registry());
-    expect(r.names('traffic')).to.deep.equal(['bernoulli', 'fixed-count', 'two-class', 'group-activity']);
-    expect(r.names('metric')).to.deep.equal(['activity', 'ser', 'ber', 'bler', 'nmse', 'mmv-mse']);
+    expect(r.names('traffic')).to.deep.equal(['bernoulli', 'fixed-count', 'two-class', 'per-device-bernoulli', 'group-activity']);
+    expect(r.names('metric')).to.deep.equal(['activity', 'ser', 'ber', 'bler', 'nmse', 'mmv-mse', 'symbol-mse']);
     const values = new Map<symbol, unknown>([
       [TOKENS.scenario, scenario],
       [TOKENS.random, new RandomStreams(['registry.test'])],
