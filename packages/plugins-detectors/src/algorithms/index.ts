@@ -8,3 +8,6 @@ export * from './covariance';
 export * from './group-lasso';
 export * from './host-complex';
 export * from './layers';
+export * from './mse-fair';
+export * from './task-priority';
+export * from './complexity';
