@@ -386,6 +386,12 @@ export interface PluginInfo<S extends TObject = TObject> {
    * numbers (e.g. `pilots` of gaussian-pilots and learned-pilots).
    */
   readonly draws?: Readonly<Record<string, string>>;
+  /**
+   * The plugin handles devices with different numbers of bits (`scenario.deviceBits`, from a
+   * `bitsPerDevice` list): device n's messages lie in [0, 2^{J_n}). Without it the runner refuses
+   * such a scenario for this plugin at validation.
+   */
+  readonly perDeviceBits?: boolean;
 }
 
 /** A plugin class: constructible by the container, with its static descriptor. */

@@ -110,6 +110,7 @@ export class NomaRayleighChannel implements Channel {
     reference:
       'H. Yu, Z. Fei, Z. Zheng, N. Ye, "Finite-Alphabet Signature Design for Grant-Free NOMA: A Quantized Deep Learning Approach", Eq. (5) (Rayleigh fading, perfect CSI at the receiver)',
     params: NomaRayleighParams,
+    perDeviceBits: true,
     provides: (p: NomaRayleighParams) => {
       const out: Knowledge[] = [];
       if (p.knownChannel) out.push('channelState');

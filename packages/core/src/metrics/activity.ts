@@ -44,6 +44,7 @@ export class ActivityMetric implements Metric {
     reference:
       'Standard activity-detection error rates, e.g. L. Liu, W. Yu, "Massive connectivity with massive MIMO - Part I: Device activity detection and channel estimation", IEEE TSP 2018 [Liu2018], Sec. V; P_E: Y. Cui, S. Li, W. Zhang, "Jointly sparse signal recovery and support recovery via deep learning with applications in MIMO-based grant-free random access", IEEE JSAC 2021 [Cui2021], Sec. V-B',
     params: ActivityMetricParams,
+    perDeviceBits: true,
     requires: () => ['activity'],
     statistics: (p: ActivityMetricParams): StatisticInfo[] => [
       { name: 'pmd', kind: 'rate', description: 'missed-detection probability: missed / active devices' },

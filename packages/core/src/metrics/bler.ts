@@ -39,7 +39,9 @@ export type BlerParams = Static<typeof BlerParams>;
  *   wrong: the joint (frame) error rate that joint maximum-likelihood detection minimises. Trials
  *   without active devices are not counted.
  *
- * Bits come from the detected message or the LLR signs (`bits`), as for `ber`.
+ * Bits come from the detected message or the LLR signs (`bits`), as for `ber`. With bits per
+ * device (a `bitsPerDevice` list) a block is device n's J_n-bit message: judged on the detected
+ * message (`bits: "message"`), it is in error exactly when the message is.
  */
 @injectable()
 export class BlerMetric implements Metric {
@@ -51,8 +53,12 @@ export class BlerMetric implements Metric {
       'Per-user BLER = P(s_hat_n != s_n) of uncoded code-domain NOMA (e.g. BLER_n of Mul-VAE, Z. Ma, W. Wu, M. Jian, F. Gao, X. Shen, "Joint constellation design and multiuser detection for grant-free NOMA", IEEE TWC 2022 [Ma2022], Sec. IV-D); joint frame error rate with unit "trial"',
     params: BlerParams,
     requires: (p: BlerParams) => [p.bits === 'llr' ? 'bitLLR' : 'message'],
+    perDeviceBits: true,
     check: (p: BlerParams, s: Scenario) => [
       ...bitMetricProblems(s),
+      ...(s.deviceBits !== undefined && p.bits === 'llr'
+        ? [{ path: 'bits', message: 'with bits per device, a block is judged on the detected message: "llr" (J bit LLRs per device) does not apply', hint: 'Use "bits": "message"' }]
+        : []),
       ...(p.unit === 'trial' && p.perUser ? [{ path: 'perUser', message: 'per-user rates need unit "device"', hint: 'Set unit to "device", or perUser to false' }] : []),
     ],
     statistics: (p: BlerParams, s: Scenario): StatisticInfo[] =>

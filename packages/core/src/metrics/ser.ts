@@ -31,6 +31,7 @@ export class SerMetric implements Metric {
     summary: 'Per-device symbol error rate: wrong activity or wrong message, over all N devices',
     reference: 'Z. Ma, W. Wu, F. Gao, X. Shen, "Model-driven deep learning for non-coherent massive machine-type communications", IEEE TWC 2023 [Ma2023], Sec. VI (SER)',
     params: SerParams,
+    perDeviceBits: true,
     requires: (_p: SerParams, s: Scenario) => (s.bitsPerDevice > 0 ? ['activity', 'message'] : ['activity']),
     statistics: (): StatisticInfo[] => [
       { name: 'ser', kind: 'rate', description: 'symbol error rate over all devices (activity and message)' },

@@ -31,6 +31,22 @@ describe('traffic:per-device-bernoulli', () => {
     t.dispose();
   });
 
+  it('bits per device: device n\'s message is uniform on [0, 2^{J_n}); equal J_n give the draws of a single J', () => {
+    const probs = { activationProbabilities: [1, 1, 1, 1, 1, 1] };
+    const scenario = { numDevices: 6, numAntennas: 1, sequenceLength: 4, bitsPerDevice: 2 };
+    const trials = { first: 0, count: 2000 };
+    const hetero = new PerDeviceTraffic(probs, { ...scenario, deviceBits: [1, 1, 1, 2, 2, 2] }, new RandomStreams(['pd-bits']));
+    const m = hetero.sample(trials).message.dataSync();
+    for (let n = 0; n < 6; n++) {
+      const values = new Set<number>();
+      for (let b = 0; b < 2000; b++) values.add(m[b * 6 + n]);
+      expect([...values].sort(), `device ${n}`).to.deep.equal(n < 3 ? [0, 1] : [0, 1, 2, 3]);
+    }
+    const same = new PerDeviceTraffic(probs, { ...scenario, deviceBits: [2, 2, 2, 2, 2, 2] }, new RandomStreams(['pd-bits']));
+    const single = new PerDeviceTraffic(probs, scenario, new RandomStreams(['pd-bits']));
+    expect(Array.from(same.sample(trials).message.dataSync())).to.deep.equal(Array.from(single.sample(trials).message.dataSync()));
+  });
+
   it('refuses a probability list whose length is not N', () => {
     const problems = PerDeviceTraffic.plugin.check?.({ activationProbabilities: [0.5] }, { numDevices: 6, numAntennas: 1, sequenceLength: 4, bitsPerDevice: 2 }) ?? [];
     expect(problems[0].message).to.contain('has 1 entries, but scenario.numDevices is 6');

@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'tsyringe';
 import { definePlugin, TOKENS, type ParamProblem, type SideInformation, type TrafficModel, type TrafficSample } from '../plugin';
 import type { RandomStreams, TrialRange } from '../rng';
-import { numSequences, type Scenario } from '../scenario';
+import { deviceSequences, numSequences, type Scenario } from '../scenario';
 import { sampleWithMessages } from './messages';
 
 export const PerDeviceParams = Type.Object(
@@ -44,8 +44,10 @@ export function overloadProbability(p: readonly number[], L: number): number {
  * p_low = 0.4 for every device.
  *
  * @output activity [B, N] float32 in {0, 1}
- * @output message  [B, N] int32 in [0, Q)
- * @remarks Provides `activityProbability` (p_n per device).
+ * @output message  [B, N] int32 in [0, Q_n) (Q_n = 2^{J_n} with bits per device, else Q)
+ * @remarks Provides `activityProbability` (p_n per device). Supports bits per device
+ * (`scenario.bitsPerDevice` as a list); p_n = 1 for every device gives the always-active users of
+ * fixed-rate NOMA.
  */
 @injectable()
 export class PerDeviceTraffic implements TrafficModel {
@@ -61,6 +63,7 @@ export class PerDeviceTraffic implements TrafficModel {
       'H. Yu, Z. Fei, Z. Zheng, N. Ye, "Finite-Alphabet Signature Design for Grant-Free NOMA: A Quantized Deep Learning Approach", Sec. II (a_n ~ Bernoulli(p_n)) and Table II (activation profiles)',
     params: PerDeviceParams,
     provides: () => ['activityProbability'],
+    perDeviceBits: true,
     check: (p: PerDeviceParams, s: Scenario): ParamProblem[] =>
       p.activationProbabilities.length === s.numDevices
         ? []
@@ -90,7 +93,19 @@ export class PerDeviceTraffic implements TrafficModel {
       n = (n + 1) % N;
       return a;
     });
-    return sampleWithMessages(this.random, trials, activity, N, numSequences(this.scenario));
+    if (this.scenario.deviceBits === undefined) return sampleWithMessages(this.random, trials, activity, N, numSequences(this.scenario));
+    // Bits per device: device n's message is uniform on [0, 2^{J_n}) (same stream and order).
+    const Qn = deviceSequences(this.scenario);
+    let k = 0;
+    const message = Int32Array.from(
+      this.random.fill(trials, 'message', [N], (g) => {
+        const m = g.integer(Qn[k]);
+        k = (k + 1) % N;
+        return m;
+      }),
+    );
+    for (let i = 0; i < activity.length; i++) if (activity[i] === 0) message[i] = 0;
+    return { activity: tf.tensor2d(activity, [trials.count, N], 'float32'), message: tf.tensor2d(message, [trials.count, N], 'int32') };
   }
 
   sideInformation(): SideInformation {

@@ -24,6 +24,7 @@ export function describePlugin(cls: PluginClass): string {
   const lines = [`  ${info.name} — ${info.summary}`];
   if (info.reference) lines.push(`      reference: ${info.reference}`);
   if (info.training !== undefined) lines.push('      training: trainable; give its candidate a `train` block (see README, Training)');
+  if (info.perDeviceBits === true) lines.push('      bits per device: supported (scenario.bitsPerDevice may be a list, one J_n per device)');
   const schema = plainSchema(info.params);
   const props = Object.entries((schema.properties ?? {}) as Json);
   const required = new Set((schema.required ?? []) as string[]);

@@ -25,6 +25,12 @@ export interface ResolvedSlot {
 }
 
 /** Ask the descriptor of `kind:config.plugin` everything at `scenario`. */
+/** `"per-device-bernoulli", "ser"`: the plugins of a kind that support bits per device, or "none yet". */
+function perDeviceBitsPlugins(registry: Registry, kind: PluginKind): string {
+  const names = registry.names(kind).filter((n) => registry.get(kind, n).plugin.perDeviceBits === true);
+  return names.length > 0 ? names.map((n) => `"${n}"`).join(', ') : 'none is registered';
+}
+
 export function resolveSlot(registry: Registry, kind: PluginKind, config: SlotConfig, scenario: Scenario, path: string): ResolvedSlot {
   const info = registry.get(kind, config.plugin).plugin;
   const problems: ParamProblem[] = [];
@@ -39,6 +45,13 @@ export function resolveSlot(registry: Registry, kind: PluginKind, config: SlotCo
   };
   const p = config.params;
   const checked = ask('check', info.check === undefined ? undefined : () => info.check?.(p, scenario) ?? [], [] as readonly ParamProblem[]);
+  if (scenario.deviceBits !== undefined && info.perDeviceBits !== true) {
+    problems.push({
+      path: '',
+      message: `${kind} "${config.plugin}" gives every device the same number of bits, but scenario.bitsPerDevice gives one per device ([${scenario.deviceBits.join(', ')}])`,
+      hint: `Give scenario.bitsPerDevice as one number, or use ${kind} plugins that support bits per device (${perDeviceBitsPlugins(registry, kind)})`,
+    });
+  }
   return {
     kind,
     plugin: config.plugin,

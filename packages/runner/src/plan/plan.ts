@@ -12,6 +12,8 @@
 import {
   ESTIMATE_FIELDS,
   ORACLE_KNOWLEDGE,
+  resolveScenario,
+  scenarioProblems,
   type Knowledge,
   SLOTS,
   SpecError,
@@ -193,7 +195,8 @@ export function planJobs(
     const point = validated.points[pointIndex];
     const where = Object.keys(point).length > 0 ? ` (at sweep point ${pointLabel(point)})` : '';
     const swept = sweptParam(validated.spec.sweep, point);
-    const scenario = pointSpec.scenario;
+    for (const problem of scenarioProblems(pointSpec.scenario)) add({ segments: ['scenario', problem.path], message: `${problem.message}${where}`, hint: problem.hint });
+    const scenario = resolveScenario(pointSpec.scenario);
     const metrics = pointSpec.metrics.map((m, i) => resolveSlot(registry, 'metric', m, scenario, `metrics[${i}]`));
     checkMetrics(metrics, add);
     for (const candidate of Object.keys(pointSpec.candidates)) {

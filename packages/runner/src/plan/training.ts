@@ -12,7 +12,7 @@
  * It also resolves what the trainer needs: the candidate's slots with the overrides applied and
  * defaults filled ({@link TrainingSetup}).
  */
-import { SLOTS, type Capability, type Registry, type Slot, type TrainConfig, type TrainingCapabilities } from '@gfra/core';
+import { resolveScenario, SLOTS, type Capability, type Registry, type Slot, type TrainConfig, type TrainingCapabilities } from '@gfra/core';
 import type { RawIssue } from '../spec/ajv-issues';
 import type { PathSegment } from '../spec/json-location';
 import type { SlotConfig, Spec } from '../spec/schema';
@@ -67,7 +67,7 @@ export function checkTrain(input: TrainCheckInput): { issues: RawIssue[]; setup?
   const block = spec.candidates[candidate].train as TrainConfig;
   const at: PathSegment[] = ['candidates', candidate, 'train'];
   const issues: RawIssue[] = [];
-  const scenario = spec.scenario;
+  const scenario = resolveScenario(spec.scenario);
 
   // Overrides: paths <slot>.params.<name>..., applied on a copy validated like the spec itself.
   const copy = structuredClone(spec);
