@@ -40,7 +40,7 @@ describe('channel:noma-rayleigh', () => {
     expect(nomaNoiseVar(10, { snrDefinition: 'received-total', expectedActive: 3.6 }, 4)).to.be.closeTo(0.09, 1e-12);
   });
 
-  for (const mode of ['block', 'per-resource'] as const) {
+  for (const mode of ['block', 'per-resource', 'awgn'] as const) {
     it(`${mode}: y = sum_n diag(h_n) tx_n + w with w ~ CN(0, sigma^2) (5 SE) and unit-power gains`, () => {
       const B = 800;
       const trials = { first: 0, count: B };
@@ -48,6 +48,7 @@ describe('channel:noma-rayleigh', () => {
       const tx = new RandomStreams(['tx']).complexNormal(trials, 'x', [6, 4], 1);
       const out = ch.propagate(tx, trials);
       expect(out.channel.re.shape).to.deep.equal(mode === 'block' ? [B, 6, 1] : [B, 6, 4, 1]);
+      if (mode === 'awgn') expect(new Set(out.channel.re.dataSync())).to.deep.equal(new Set([1]));
       expect(out.y.re.shape).to.deep.equal([B, 4, 1]);
       expect(out.noiseVar).to.be.closeTo(0.25, 1e-12);
       const w = residual(cx.toArrays(tx), cx.toArrays(out.channel), cx.toArrays(out.y), B, mode === 'block');

@@ -27,9 +27,10 @@ export type SnrDefinition = (typeof SNR_DEFINITIONS)[number];
 
 export const NomaRayleighParams = Type.Object(
   {
-    mode: Type.Union([Type.Literal('block'), Type.Literal('per-resource')], {
+    mode: Type.Union([Type.Literal('block'), Type.Literal('per-resource'), Type.Literal('awgn')], {
       default: 'block',
-      description: '"block": one CN(0, 1) gain per device, flat over the L resource elements; "per-resource": an independent CN(0, 1) gain per device and resource element',
+      description:
+        '"block": one CN(0, 1) gain per device, flat over the L resource elements; "per-resource": an independent CN(0, 1) gain per device and resource element; "awgn": no fading (h = 1 on every resource element)',
     }),
     snrDb: Type.Union([Type.Number(), SnrSet], {
       default: 10,
@@ -73,8 +74,11 @@ export function nomaNoiseVar(snrDb: number, p: Pick<NomaRayleighParams, 'snrDefi
  *
  *   y = sum_n diag(h_n) z_n + w,   h_n in C^L,   w ~ CN(0, sigma^2 I_L)
  *
- * with h "block" (h_{n,l} = h_n ~ CN(0, 1) for every l) or "per-resource" (h_{n,l} i.i.d. CN(0, 1)),
- * unit average gain for every device, redrawn every trial.
+ * with h "block" (h_{n,l} = h_n ~ CN(0, 1) for every l), "per-resource" (h_{n,l} i.i.d. CN(0, 1))
+ * or "awgn" (h = 1), unit average gain for every device, redrawn every trial. The per-RE SNR with
+ * unit energy per device is also the convention of Z. Ma, W. Wu, M. Jian, F. Gao, X. Shen, "Joint
+ * Constellation Design and Multiuser Detection for Grant-Free NOMA" read with E||x_n||^2 = K and
+ * SNR = 1 / sigma^2 (the same ratio, scaled by K).
  *
  * SNR (the paper's "corruption level" eta, used as an SNR) is per device and per resource element
  * by default: an active device sends ||z_n||^2 = 1 spread over L REs, so snr = 1 / (L sigma^2),
@@ -87,7 +91,7 @@ export function nomaNoiseVar(snrDb: number, p: Pick<NomaRayleighParams, 'snrDefi
  *
  * @input  tx       [B, N, L] complex
  * @output y        [B, L, 1] complex
- * @output channel  [B, N, 1] complex ("block") or [B, N, L, 1] complex ("per-resource")
+ * @output channel  [B, N, 1] complex ("block") or [B, N, L, 1] complex ("per-resource"; "awgn": all ones)
  * @output largeScaleFading [B, N] float32, all ones
  * @output noiseVarPerTrial [B] (with an SNR set only)
  * @remarks Deviations from the paper: eta = sigma^2 / ||y||^2 as printed is a noise-to-signal
@@ -102,7 +106,7 @@ export class NomaRayleighChannel implements Channel {
     kind: 'channel',
     name: 'noma-rayleigh',
     draws: {
-      fading: 'per trial: h [N, 1] ("block") or [N, L] ("per-resource"), i.i.d. CN(0, 1)',
+      fading: 'per trial: h [N, 1] ("block") or [N, L] ("per-resource"), i.i.d. CN(0, 1); not drawn in mode "awgn"',
       noise: 'per trial: w [L, 1], i.i.d. CN(0, 1), scaled by sigma',
       snr: 'per trial, with snrDb { "set" } only: one uniform index into the set',
     },
@@ -155,7 +159,10 @@ export class NomaRayleighChannel implements Channel {
     const { numDevices: N, sequenceLength: L } = this.scenario;
     const B = trials.count;
     const block = this.params.mode === 'block';
-    const h = this.random.complexNormal(trials, 'fading', block ? [N, 1] : [N, L, 1]);
+    const h: ComplexTensor =
+      this.params.mode === 'awgn'
+        ? { re: tf.ones([B, N, L, 1]), im: tf.zeros([B, N, L, 1]) }
+        : this.random.complexNormal(trials, 'fading', block ? [N, 1] : [N, L, 1]);
     const w = this.random.complexNormal(trials, 'noise', [L, 1]);
     const perTrial =
       this.noiseVars.length === 1

@@ -112,6 +112,11 @@ export interface Trainable {
    * their feasible set, e.g. clamp a quantizer's latent weights.
    */
   afterStep?(): void;
+  /**
+   * The parts of the plugin's loss at its last call, by name (plain numbers), e.g. per-user
+   * cross-entropies; the trainer records them in the loss history at every logging step.
+   */
+  lossTerms?(): Readonly<Record<string, number>>;
   /** The plugin's own loss (`train.loss: "plugin"`, or `"auto"`). */
   loss?(batch: TrainingBatch): tf.Scalar;
   /** Take over the schedule (layer-wise training, alternating phases) with {@link FitContext.phase}. */

@@ -55,6 +55,8 @@ export interface TrainingProblem {
   setTraining(training: boolean): void;
   /** After every optimizer step: the trainable plugins' {@link Trainable.afterStep} (projections). */
   afterStep?(): void;
+  /** The parts of the last step's loss ({@link Trainable.lossTerms}), for the loss history. */
+  lossTerms?(): Readonly<Record<string, number>> | undefined;
   /** A plugin that drives its own schedule. */
   readonly fit?: { readonly slot: string; run(context: FitContext): Promise<void> };
 }
@@ -69,6 +71,11 @@ export interface LossPoint {
   readonly validationLoss?: number;
   /** Phase name, when it is not the single default phase. */
   readonly phase?: string;
+  /**
+   * The parts of the loss at this entry's last step, by name, when a trainable plugin reports
+   * them ({@link Trainable.lossTerms}), e.g. the per-user cross-entropies of a multi-task loss.
+   */
+  readonly terms?: Readonly<Record<string, number>>;
 }
 
 /** A progress report, after every step. */
@@ -373,11 +380,13 @@ class Trainer {
         if (ps.step % logEvery === 0 || validationLoss !== undefined || last) {
           const mean = ps.runningSum / ps.runningCount;
           ps.finalLoss = mean;
+          const terms = this.problem.lossTerms?.();
           this.state.history.push({
             step: this.state.globalStep,
             loss: mean,
             ...(validationLoss !== undefined ? { validationLoss } : {}),
             ...(this.singlePhase ? {} : { phase: name }),
+            ...(terms !== undefined && Object.keys(terms).length > 0 ? { terms: { ...terms } } : {}),
           });
           ps.runningSum = 0;
           ps.runningCount = 0;

@@ -220,6 +220,10 @@ export function trainingProblem(pipeline: Pipeline, job: PlannedJob, domain: Tri
     afterStep: () => {
       for (const t of pipeline.trainables()) t.instance.afterStep?.();
     },
+    lossTerms: () => {
+      const terms = pipeline.trainables().map((t) => t.instance.lossTerms?.() ?? {});
+      return Object.assign({}, ...terms) as Record<string, number>;
+    },
     ...(fitter !== undefined && fit !== undefined ? { fit: { slot: fitter.slot, run: (ctx) => fit.call(fitter.instance, ctx) } } : {}),
   };
 }
