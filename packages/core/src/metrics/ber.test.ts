@@ -57,7 +57,7 @@ function run(metric: Metric, withActivity = true): Record<string, { events: numb
 }
 
 const ber = (p: Partial<BerParams> = {}) => new BerMetric({ bits: 'message', perUser: false, mode: 'strict', jain: false, ...p }, scenario);
-const bler = (p: Partial<BlerParams> = {}) => new BlerMetric({ bits: 'message', unit: 'device', perUser: false, ...p }, scenario);
+const bler = (p: Partial<BlerParams> = {}) => new BlerMetric({ bits: 'message', unit: 'device', perUser: false, byRate: false, ...p }, scenario);
 
 describe('metrics/ber', () => {
   it('counts bit errors of active devices over J x active devices; a missed device loses all its bits', () => {
@@ -108,6 +108,21 @@ describe('metrics/ber', () => {
 });
 
 describe('metrics/bler', () => {
+  it('byRate: bler-bits<j> pools the blocks of the devices with j bits (bits per device)', () => {
+    // devices 0, 1 carry 1 bit, device 2 carries 2: trial 0 -> group 1: device 1 wrong (1 of 2),
+    // group 2: device 2 inactive; trial 1 -> group 1: device 1 missed (1 of 2), group 2: wrong (1 of 1)
+    const perDevice = { ...scenario, deviceBits: [1, 1, 2] };
+    const m = new BlerMetric({ bits: 'message', unit: 'device', perUser: false, byRate: true }, perDevice);
+    expect(run(m)).to.deep.equal({
+      bler: { events: [1, 2], samples: [2, 3] },
+      'bler-bits1': { events: [1, 1], samples: [2, 2] },
+      'bler-bits2': { events: [0, 1], samples: [0, 1] },
+    });
+    expect(BlerMetric.plugin.statistics?.({ bits: 'message', unit: 'device', perUser: false, byRate: true }, perDevice).map((x) => x.name)).to.deep.equal(['bler', 'bler-bits1', 'bler-bits2']);
+    expect(BlerMetric.plugin.check?.({ bits: 'message', unit: 'device', perUser: false, byRate: true }, scenario)[0]).to.include({ path: 'byRate' });
+    expect(BlerMetric.plugin.check?.({ bits: 'llr', unit: 'device', perUser: false, byRate: false }, perDevice)[0]).to.include({ path: 'bits' });
+  });
+
   it('unit "device": an active device\'s block is wrong when any bit is wrong or it is missed', () => {
     // trial 0: device 1 wrong (1 of 2); trial 1: device 1 missed, device 2 wrong (2 of 3)
     expect(run(bler())).to.deep.equal({ bler: { events: [1, 2], samples: [2, 3] } });

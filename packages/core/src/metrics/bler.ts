@@ -6,6 +6,13 @@ import * as cx from '../complex';
 import type { Scenario } from '../scenario';
 import { BitSource, bitErrors, bitMetricProblems, perDeviceRates } from './ber';
 
+/** [j, devices with j bits], by increasing j (empty without bits per device). */
+function rateGroups(s: Scenario): [number, number[]][] {
+  if (s.deviceBits === undefined) return [];
+  const bits = s.deviceBits;
+  return [...new Set(bits)].sort((a, b) => a - b).map((j) => [j, bits.flatMap((b, n) => (b === j ? [n] : []))]);
+}
+
 export const BlerParams = Type.Object(
   {
     bits: BitSource,
@@ -15,6 +22,11 @@ export const BlerParams = Type.Object(
         '"device": a block is one active device\'s J bits in one trial (statistic `bler`); "trial": a block is all active devices of one trial together (statistic `bler-trial`)',
     }),
     perUser: Type.Boolean({ default: false, description: 'unit "device" only: also report bler-user<n> for every device n = 0..N-1 (not tracked)' }),
+    byRate: Type.Boolean({
+      default: false,
+      description:
+        'unit "device", bits per device only: also report bler-bits<j>, the block error rate of the devices with j bits (tracked: the stopping rule waits for each rate group\'s errors)',
+    }),
   },
   { additionalProperties: false },
 );
@@ -41,7 +53,9 @@ export type BlerParams = Static<typeof BlerParams>;
  *
  * Bits come from the detected message or the LLR signs (`bits`), as for `ber`. With bits per
  * device (a `bitsPerDevice` list) a block is device n's J_n-bit message: judged on the detected
- * message (`bits: "message"`), it is in error exactly when the message is.
+ * message (`bits: "message"`), it is in error exactly when the message is, and `byRate` adds the
+ * block error rate of each rate group (`bler-bits1`, `bler-bits2`, ...: the low- and high-rate
+ * averages BLER_low, BLER_high of Mul-VAE when every device is active in every trial).
  */
 @injectable()
 export class BlerMetric implements Metric {
@@ -60,6 +74,9 @@ export class BlerMetric implements Metric {
         ? [{ path: 'bits', message: 'with bits per device, a block is judged on the detected message: "llr" (J bit LLRs per device) does not apply', hint: 'Use "bits": "message"' }]
         : []),
       ...(p.unit === 'trial' && p.perUser ? [{ path: 'perUser', message: 'per-user rates need unit "device"', hint: 'Set unit to "device", or perUser to false' }] : []),
+      ...(p.byRate && (p.unit === 'trial' || s.deviceBits === undefined)
+        ? [{ path: 'byRate', message: 'rate groups need unit "device" and a bitsPerDevice list (one per device)', hint: 'Set unit to "device" and scenario.bitsPerDevice to a list, or byRate to false' }]
+        : []),
     ],
     statistics: (p: BlerParams, s: Scenario): StatisticInfo[] =>
       p.unit === 'trial'
@@ -67,6 +84,7 @@ export class BlerMetric implements Metric {
         : [
             { name: 'bler', kind: 'rate', description: 'fraction of active devices\' blocks with a bit error (or missed)', tracked: true },
             ...(p.perUser ? perDeviceRates('bler', 'block error rate', s.numDevices) : []),
+            ...(p.byRate ? rateGroups(s).map(([j]) => ({ name: `bler-bits${j}`, kind: 'rate' as const, description: `block error rate of the devices with ${j} bit${j === 1 ? '' : 's'}`, tracked: true })) : []),
           ],
   });
 
@@ -87,6 +105,12 @@ export class BlerMetric implements Metric {
         return out;
       }
       out.bler = { events: tf.sum(blockWrong, 1) as tf.Tensor1D, samples: tf.sum(truth.activity, 1) as tf.Tensor1D };
+      if (this.params.byRate) {
+        for (const [j, devices] of rateGroups(this.scenario)) {
+          const mask = tf.tensor1d(Array.from({ length: N }, (_, n) => (devices.includes(n) ? 1 : 0)));
+          out[`bler-bits${j}`] = { events: tf.sum(tf.mul(blockWrong, mask), 1) as tf.Tensor1D, samples: tf.sum(tf.mul(truth.activity, mask), 1) as tf.Tensor1D };
+        }
+      }
       if (this.params.perUser) {
         const events = tf.unstack(blockWrong, 1);
         const samples = tf.unstack(truth.activity, 1);
