@@ -4,6 +4,7 @@ import { inject, injectable } from 'tsyringe';
 import {
   cx,
   definePlugin,
+  deviceSequences,
   numSequences,
   TOKENS,
   type Capability,
@@ -45,10 +46,12 @@ export type ExhaustiveMlParams = Static<typeof ExhaustiveMlParams>;
 const REQUIRES = ['codebook', 'noiseVariance'] as const;
 type ExhaustiveMlObservation = ObservationWith<(typeof REQUIRES)[number]>;
 
-/** Number of hypotheses per trial: (Q+1)^N, or Q^N when all devices are known to be active. */
+/**
+ * Number of hypotheses per trial: (Q+1)^N, or Q^N when all devices are known to be active; with
+ * per-device bits prod_n (Q_n + 1), or prod_n Q_n.
+ */
 export function hypothesisCount(p: Pick<ExhaustiveMlParams, 'activity'>, s: Scenario): number {
-  const Q = numSequences(s);
-  return (p.activity === 'all-active' ? Q : Q + 1) ** s.numDevices;
+  return deviceSequences(s).reduce((count, Qn) => count * (p.activity === 'all-active' ? Qn : Qn + 1), 1);
 }
 
 /** Online log-sum-exp accumulator. */
@@ -81,7 +84,7 @@ interface TrialResult {
 
 /**
  * Brute-force joint maximum-likelihood (or MAP) detection of activity and messages: evaluates
- * every hypothesis (a_n, m_n)_{n=1..N}, a_n in {0, 1}, m_n in [0, Q), and returns the best one,
+ * every hypothesis (a_n, m_n)_{n=1..N}, a_n in {0, 1}, m_n in [0, Q_n), and returns the best one,
  * together with exact posterior marginals (activity log-odds, bit LLRs) from the same sums. For
  * tiny systems only — it is the correctness oracle for the iterative detectors and the optimum
  * for small research cases.
@@ -106,7 +109,7 @@ interface TrialResult {
  * with x_{n,q} column nQ + q of the codebook and h_n of shape [L, M] (per-resource) or [M]
  * broadcast over l (block fading).
  *
- * `map` adds log P(a, m) = sum_n [a_n log(eps_n / Q) + (1 - a_n) log(1 - eps_n)]; `ml` does not
+ * `map` adds log P(a, m) = sum_n [a_n log(eps_n / Q_n) + (1 - a_n) log(1 - eps_n)]; `ml` does not
  * (a flat prior over hypotheses for the soft outputs). The search is a depth-first enumeration
  * over devices, with the covariance updated by Sherman-Morrison (noncoherent) or the residual by
  * subtraction (coherent) from one level to the next, in float64 on the host.
@@ -121,8 +124,18 @@ interface TrialResult {
  * @output message       [B, N] int32: its messages (0 where inactive)
  * @output activityScore [B, N] posterior log-odds log P(a_n = 1 | Y) / P(a_n = 0 | Y)
  * @output bitLLR        [B, N, J] log P(b_j = 1 | Y, a_n = 1) / P(b_j = 0 | Y, a_n = 1) (J > 0)
+ * Heterogeneous rates (`scenario.bitsPerDevice` a list): device n has Q_n = 2^{J_n} <= Q messages
+ * (Q = 2^{max J_n}); only m_n in [0, Q_n) is hypothesised (the codebook columns q >= Q_n, zeros,
+ * are never used), so with every device active there are prod_n Q_n hypotheses, e.g. 512 for
+ * J_n = (1, 1, 1, 2, 2, 2), the configuration of Z. Ma, W. Wu, M. Jian, F. Gao, X. Shen, "Joint
+ * constellation design and multiuser detection for grant-free NOMA", IEEE Trans. Wireless Commun.
+ * 2022 (a diagnostic optimum beside that paper's baselines; the paper itself has no exhaustive
+ * detector).
+ *
  * @remarks The joint MAP decision minimises the probability that any device of the block is
- * wrong (block error rate), not each device's error rate separately.
+ * wrong (block error rate), not each device's error rate separately. With per-device bits no
+ * `bitLLR` is provided (J_n differs per device while the output has J = max J_n columns); the
+ * message decisions and activity log-odds are.
  */
 @injectable()
 export class ExhaustiveMlDetector implements Detector {
@@ -141,14 +154,23 @@ export class ExhaustiveMlDetector implements Detector {
     },
     provides: (_p: ExhaustiveMlParams, s: Scenario) => {
       const out: Capability[] = ['activityScore', 'activity', 'message'];
-      if (s.bitsPerDevice > 0) out.push('bitLLR');
+      if (s.bitsPerDevice > 0 && s.deviceBits === undefined) out.push('bitLLR');
       return out;
     },
+    perDeviceBits: true,
     check: (p: ExhaustiveMlParams, s: Scenario): ParamProblem[] => {
       const count = hypothesisCount(p, s);
       if (count <= p.maxHypotheses) return [];
       const Q = numSequences(s);
-      const formula = p.activity === 'all-active' ? `Q^N = ${Q}^${s.numDevices}` : `(Q+1)^N = ${Q + 1}^${s.numDevices}`;
+      const allActive = p.activity === 'all-active';
+      const formula =
+        s.deviceBits !== undefined
+          ? allActive
+            ? `prod_n Q_n = ${deviceSequences(s).join('*')}`
+            : `prod_n (Q_n+1) = ${deviceSequences(s).map((q) => q + 1).join('*')}`
+          : allActive
+            ? `Q^N = ${Q}^${s.numDevices}`
+            : `(Q+1)^N = ${Q + 1}^${s.numDevices}`;
       return [
         {
           path: '',
@@ -234,7 +256,7 @@ export class ExhaustiveMlDetector implements Detector {
         message: tf.tensor2d(results.flatMap((r) => r.message), [B, N], 'int32'),
         activityScore: tf.tensor2d(results.flatMap((r) => r.activityLogOdds), [B, N], 'float32'),
       };
-      if (J === 0) return est;
+      if (J === 0 || this.scenario.deviceBits !== undefined) return est;
       return { ...est, bitLLR: tf.tensor3d(results.flatMap((r) => r.bitLlr.flat()), [B, N, J], 'float32') };
     });
   }
@@ -242,12 +264,12 @@ export class ExhaustiveMlDetector implements Detector {
   /** log prior of "inactive" and of "active with a given message", per device. */
   private logPriors(obs: ExhaustiveMlObservation): { inactive: number[]; active: number[] } {
     const N = this.scenario.numDevices;
-    const Q = numSequences(this.scenario);
-    if (this.params.activity === 'all-active') return { inactive: Array(N).fill(-Infinity), active: Array(N).fill(this.params.criterion === 'map' ? -Math.log(Q) : 0) };
+    const Qn = deviceSequences(this.scenario);
+    if (this.params.activity === 'all-active') return { inactive: Array(N).fill(-Infinity), active: Qn.map((q) => (this.params.criterion === 'map' ? -Math.log(q) : 0)) };
     if (this.params.criterion === 'ml') return { inactive: Array(N).fill(0), active: Array(N).fill(0) };
     if (obs.activityProbability === undefined) throw new Error('criterion "map" with unknown activity needs the activity probability eps_n as side information (or use criterion "ml")');
     const eps = Array.from(obs.activityProbability.dataSync());
-    return { inactive: eps.map((e) => Math.log1p(-e)), active: eps.map((e) => Math.log(e / Q)) };
+    return { inactive: eps.map((e) => Math.log1p(-e)), active: eps.map((e, n) => Math.log(e / Qn[n])) };
   }
 
   /**
@@ -262,6 +284,7 @@ export class ExhaustiveMlDetector implements Detector {
   ): TrialResult {
     const { numDevices: N, bitsPerDevice: J } = this.scenario;
     const Q = numSequences(this.scenario);
+    const Qn = deviceSequences(this.scenario);
     const choice = new Array<number>(N).fill(-1); // -1 inactive, else message
     let best = -Infinity;
     let bestChoice = choice.slice();
@@ -291,7 +314,7 @@ export class ExhaustiveMlDetector implements Detector {
         choice[level] = -1;
         visit(level + 1, state, partial + logPrior.inactive[level]);
       }
-      for (let q = 0; q < Q; q++) {
+      for (let q = 0; q < Qn[level]; q++) {
         const next = extend(state, level * Q + q, level);
         choice[level] = q;
         visit(level + 1, next.state, partial + logPrior.active[level] + next.score);

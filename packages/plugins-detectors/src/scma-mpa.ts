@@ -4,8 +4,10 @@ import { inject, injectable } from 'tsyringe';
 import {
   cx,
   definePlugin,
+  deviceSequences,
   numSequences,
   TOKENS,
+  type Capability,
   type ComplexTensor,
   type Detector,
   type Estimate,
@@ -33,6 +35,15 @@ type ScmaMpaObservation = ObservationWith<(typeof REQUIRES)[number]>;
 /** Largest number of joint hypotheses Q^{d_f} per resource element the detector accepts. */
 export const MAX_HYPOTHESES_PER_RESOURCE = 2 ** 14;
 
+/**
+ * Log-prior added to the metric of a joint hypothesis in which some user sends a message it does
+ * not have (q >= Q_n, per-device bits). Finite, so that the 0/1 matrix products of the schedule
+ * stay free of NaN (0 * -Infinity); large enough that such hypotheses never contribute, and small
+ * enough that the few of them a message sums (about d_f d_v; the schedule subtracts them again, so
+ * they do not pile up over iterations) stay far from the float32 range (3.4e38).
+ */
+const IMPOSSIBLE = -1e30;
+
 /** A resource element's entry counts as zero when |x|^2 <= this times the largest |x|^2 of the codebook. */
 const ZERO_ENTRY = 1e-10;
 
@@ -57,6 +68,13 @@ interface Graph {
   /** [J*Q/2] int32: symbols q whose bit j is 1 (block j), and those whose bit j is 0. */
   readonly bitOnes: tf.Tensor1D;
   readonly bitZeros: tf.Tensor1D;
+  /**
+   * Per-device bits only: [1, L, C] log-prior of joint hypothesis c on RE l, 0 or
+   * {@link IMPOSSIBLE} where a slot's message q_k >= Q_{users[l][k]}.
+   */
+  readonly hypothesisPrior?: tf.Tensor3D;
+  /** Per-device bits only: [1, N, Q] 0 where q < Q_n, -Infinity elsewhere (added to the final belief). */
+  readonly messagePrior?: tf.Tensor3D;
 }
 
 /**
@@ -76,7 +94,7 @@ interface Graph {
  *   RE -> user   I_{l->n}(q) = LSE_{c: q_n = q} [ phi_l(c) + sum_{k in U_l \ n} I_{k->l}(q_k) ]
  *   user -> RE   I_{n->l}(q) = sum_{l' in R_n \ l} I_{l'->n}(q)   (normalised: max_q = 0)
  *   belief       b_n(q) = sum_{l in R_n} I_{l->n}(q)   (uniform priors, I_{n->l} = 0 at start)
- *   decision     m_n = argmax_q b_n(q)
+ *   decision     m_n = argmax_{q < Q_n} b_n(q)
  *   bit LLR      LLR_{n,j} = LSE_{q: bit_j(q) = 1} b_n(q) - LSE_{q: bit_j(q) = 0} b_n(q)
  *
  * LSE is log-sum-exp ("log-mpa", the exact sum-product in the log domain) or max ("max-log-mpa").
@@ -88,17 +106,29 @@ interface Graph {
  * non-zero there. Resource elements with fewer than d_f users get dummy slots with zero codewords.
  * The whole batch is processed at once; per iteration the cost is O(B L Q^{d_f} d_f).
  *
+ * Heterogeneous rates (`scenario.bitsPerDevice` a list, device n with Q_n = 2^{J_n} <= Q
+ * messages, as in the SCMA baseline of Z. Ma, W. Wu, M. Jian, F. Gao, X. Shen, "Joint
+ * constellation design and multiuser detection for grant-free NOMA", IEEE Trans. Wireless Commun.
+ * 2022, Sec. IV): the prior of device n is uniform on [0, Q_n), ln(1/Q_n), and zero on q >= Q_n.
+ * The codebook columns q >= Q_n (zeros) are never hypothesised: joint hypotheses with such a
+ * message get log-prior -1e30 in phi_l (a finite stand-in for -Infinity), and the final belief is
+ * -Infinity there, so the decision always lies in [0, Q_n). The constant ln(1/Q_n) itself changes
+ * no decision and is left out, as the uniform prior is above.
+ *
  * @input  y        [B, L, M] complex
  * @input  codebook [L, N*Q] complex, column n*Q + q = codeword q of user n
  * @input  channel  [B, N, L, M] complex: per-resource channel state (perfect CSI)
  * @input  noiseVar sigma^2
  * @output message  [B, N] int32: argmax of the MPA belief (approximate symbol MAP)
- * @output bitLLR   [B, N, J] float32
+ * @output bitLLR   [B, N, J] float32 (only with the same J for every device)
  * @output activity [B, N] all ones
  * @remarks SCMA users are always active: MPA assumes every user sent a codeword. With traffic
  * that leaves users inactive (sending zeros), the model is wrong for them and the detector still
  * declares them active. Refuses codebooks with more than {@link MAX_HYPOTHESES_PER_RESOURCE}
- * joint hypotheses per RE. Deviations from the source: none (flooding schedule; user -> RE messages
+ * joint hypotheses per RE. With per-device bits no `bitLLR` is provided (J_n differs per device
+ * while the output has J = max J_n columns; use the message decisions, e.g. metrics bler or ser),
+ * and the hypotheses per RE are still counted as Q^{d_f} with Q = 2^{max J_n} (the impossible ones
+ * are computed and masked). Deviations from the source: none (flooding schedule; user -> RE messages
  * are normalised to max 0, which changes no decision or LLR). Exact (bitwise MAP) on tree-shaped
  * factor graphs, approximate on loopy ones such as the 6x4 SCMA graph.
  */
@@ -111,7 +141,8 @@ export class ScmaMpaDetector implements Detector {
     reference: 'H. Nikopour, H. Baligh, "Sparse code multiple access", IEEE PIMRC 2013; Log-/Max-Log-MPA as in "A tutorial on decoding techniques of SCMA", IEEE Access 10 (2022)',
     params: ScmaMpaParams,
     requires: () => [...REQUIRES],
-    provides: () => ['activity', 'message', 'bitLLR'],
+    provides: (_p: ScmaMpaParams, s: Scenario): Capability[] => (s.deviceBits === undefined ? ['activity', 'message', 'bitLLR'] : ['activity', 'message']),
+    perDeviceBits: true,
     check: (_p: ScmaMpaParams, s: Scenario) =>
       s.bitsPerDevice < 1
         ? [{ path: '', message: 'SCMA detection needs scenario.bitsPerDevice >= 1 (got 0)', hint: 'Set scenario.bitsPerDevice to log2 of the codebook size' }]
@@ -211,6 +242,23 @@ export class ScmaMpaDetector implements Detector {
         }
       }
     }
+    let hypothesisPrior: tf.Tensor3D | undefined;
+    let messagePrior: tf.Tensor3D | undefined;
+    if (this.scenario.deviceBits !== undefined) {
+      const Qn = deviceSequences(this.scenario);
+      const hp = new Float32Array(L * C);
+      for (let l = 0; l < L; l++) {
+        for (let c = 0; c < C; c++) {
+          let possible = true;
+          for (let k = 0; k < d && possible; k++) possible = users[l][k] < 0 || digit(c, k) < Qn[users[l][k]];
+          if (!possible) hp[l * C + c] = IMPOSSIBLE;
+        }
+      }
+      const mp = new Float32Array(N * Q);
+      for (let n = 0; n < N; n++) for (let q = Qn[n]; q < Q; q++) mp[n * Q + q] = -Infinity;
+      hypothesisPrior = tf.keep(tf.tensor3d(hp, [1, L, C]));
+      messagePrior = tf.keep(tf.tensor3d(mp, [1, N, Q]));
+    }
     const ones: number[] = [];
     const zeros: number[] = [];
     for (let j = 0; j < J; j++) {
@@ -227,6 +275,8 @@ export class ScmaMpaDetector implements Detector {
       channelRows: tf.keep(tf.tensor1d(channelRows, 'int32')),
       bitOnes: tf.keep(tf.tensor1d(ones, 'int32')),
       bitZeros: tf.keep(tf.tensor1d(zeros, 'int32')),
+      hypothesisPrior,
+      messagePrior,
     };
     this.graphFor = codebook;
     return this.graph;
@@ -257,7 +307,8 @@ export class ScmaMpaDetector implements Detector {
       const s = cx.matmul(hT, g.hypotheses); // [L, B*M, C]
       const yT = cx.reshape(cx.transpose(obs.y, [1, 0, 2]), [L, B * M, 1]);
       const dist = tf.sum(tf.reshape(cx.abs2(cx.sub(yT, s)), [L, B, M, C]), 2); // [L, B, C]
-      const phi = tf.mul(tf.reshape(tf.transpose(dist, [1, 0, 2]), [B * L, C]), -1 / sigma2);
+      const metric = tf.mul(tf.transpose(dist, [1, 0, 2]), -1 / sigma2); // [B, L, C]
+      const phi = tf.reshape(g.hypothesisPrior === undefined ? metric : tf.add(metric, g.hypothesisPrior), [B * L, C]);
 
       // Messages on edges (b, l, k): user -> RE `toRe` and RE -> user `toUser`, [B, E, Q].
       let toRe: tf.Tensor = tf.zeros([B, E, Q]);
@@ -274,13 +325,16 @@ export class ScmaMpaDetector implements Detector {
       }
       // belief[b, n, q] = sum of the RE -> user messages of user n
       const perQ = tf.reshape(tf.transpose(toUser, [0, 2, 1]), [B * Q, E]);
-      const belief = tf.transpose(tf.reshape(tf.matMul(perQ as tf.Tensor2D, g.edgeUser), [B, Q, N]), [0, 2, 1]); // [B, N, Q]
+      const sums = tf.transpose(tf.reshape(tf.matMul(perQ as tf.Tensor2D, g.edgeUser), [B, Q, N]), [0, 2, 1]); // [B, N, Q]
+      const belief = g.messagePrior === undefined ? sums : tf.add(sums, g.messagePrior);
       const message = tf.cast(tf.argMax(belief, 2), 'int32') as tf.Tensor2D;
+      const activity = tf.ones([B, N]) as tf.Tensor2D;
+      if (this.scenario.deviceBits !== undefined) return { message, activity };
       const half = Q / 2;
       const ones = reduce(tf.reshape(tf.gather(belief, g.bitOnes, 2), [B, N, J, half]), 3);
       const zeros = reduce(tf.reshape(tf.gather(belief, g.bitZeros, 2), [B, N, J, half]), 3);
       const bitLLR = tf.sub(ones, zeros) as tf.Tensor3D;
-      return { message, bitLLR, activity: tf.ones([B, N]) as tf.Tensor2D };
+      return { message, bitLLR, activity };
     });
   }
 
@@ -289,6 +343,8 @@ export class ScmaMpaDetector implements Detector {
     if (g === undefined) return;
     cx.dispose(g.hypotheses);
     tf.dispose([g.expand, g.groups, g.siblings, g.edgeUser, g.channelRows, g.bitOnes, g.bitZeros]);
+    if (g.hypothesisPrior !== undefined) tf.dispose(g.hypothesisPrior);
+    if (g.messagePrior !== undefined) tf.dispose(g.messagePrior);
     this.graph = undefined;
     this.graphFor = undefined;
   }

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { CodebookFileEncoder } from './codebook-file';
 import { QpskSpreadingEncoder } from './qpsk-spreading';
 import { QnnSignaturesEncoder } from './qnn-signatures';
+import { MulvaeEncoder } from './mulvae-encoder';
 
 /** Code-domain NOMA: one QPSK symbol (J = 2) per device spread over L = 4 resource elements. */
 const NOMA = { numDevices: 6, numAntennas: 1, sequenceLength: 4, bitsPerDevice: 2 };
@@ -18,6 +19,8 @@ const OPTIONS = new Map<PluginClass, ContractOptions>([
   [CodebookFileEncoder, { params: { path: path.join(__dirname, 'fixtures', 'codebook-4x12.json') } }],
   [QpskSpreadingEncoder, { scenario: NOMA }],
   [QnnSignaturesEncoder, { scenario: NOMA }],
+  // the paper's 6 users on 4 REs; hidden: 2 keeps the tiny pass small (per-device bits: mulvae-encoder.test.ts)
+  [MulvaeEncoder, { scenario: NOMA, params: { hidden: 2 } }],
 ]);
 
 for (const plugin of encoderPlugins) describePluginContract(plugin, OPTIONS.get(plugin));

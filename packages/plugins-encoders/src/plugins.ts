@@ -9,3 +9,4 @@ export * from './codebook-file';
 export * from './random-pilots';
 export * from './qpsk-spreading';
 export * from './qnn-signatures';
+export * from './mulvae-encoder';

@@ -159,4 +159,66 @@ describe('encoder:scma-codebook', () => {
     expect(() => readCodebookFile(missing)).to.throw(`cannot read codebook file "${missing}": no such file`);
     expect(check({ file: missing, normalize: 'none' }, SCMA)[0].message).to.equal(`cannot read codebook file "${missing}": no such file`);
   });
+
+  it('per-device bits (1, 1, 1, 2, 2, 2): 1-bit users send codewords 0 and 3, unit energy over the used codewords, factor-graph support', () => {
+    const het: Scenario = { ...SCMA, deviceBits: [1, 1, 1, 2, 2, 2] };
+    expect(ScmaCodebookEncoder.plugin.perDeviceBits).to.equal(true);
+    expect(check({ normalize: 'per-user' }, het)).to.deep.equal([]);
+    const enc = new ScmaCodebookEncoder({ normalize: 'per-user' }, het);
+    const S = enc.sideInformation().codebook as cx.ComplexTensor;
+    expect(S.re.shape).to.deep.equal([4, 24]);
+    const re = S.re.arraySync() as number[][];
+    const im = S.im.arraySync() as number[][];
+    const scale = Math.sqrt(3 / 2); // published codewords have energy 0.7851² + 0.2243² = 2/3
+    for (let n = 0; n < 6; n++) {
+      const used = n < 3 ? [0, 3] : [0, 1, 2, 3];
+      const energies: number[] = [];
+      for (let q = 0; q < 4; q++) {
+        const col = n * 4 + q;
+        const e = re.reduce((acc, row, l) => acc + row[col] ** 2 + im[l][col] ** 2, 0);
+        if (q >= used.length) {
+          expect(e, `user ${n}, column ${q}`).to.equal(0);
+          continue;
+        }
+        energies.push(e);
+        // exactly the REs of the user's factor-graph column are non-zero
+        const support = re.map((row, l) => (row[col] !== 0 || im[l][col] !== 0 ? 1 : 0));
+        expect(support, `user ${n}, codeword ${q}`).to.deep.equal(FACTOR_GRAPH_6X4.map((row) => row[n]));
+        // message q sends published codeword used[q], scaled
+        for (let l = 0; l < 4; l++) {
+          expect(re[l][col]).to.be.closeTo(SCMA_6X4_CODEBOOK[n][used[q]][l][0] * scale, 2e-4);
+          expect(im[l][col]).to.be.closeTo(SCMA_6X4_CODEBOOK[n][used[q]][l][1] * scale, 2e-4);
+        }
+      }
+      expect(energies.reduce((a, b) => a + b, 0) / used.length, `user ${n}`).to.be.closeTo(1, 1e-5);
+    }
+    // the 1-bit pair is antipodal: message 1 = -message 0
+    for (let l = 0; l < 4; l++) expect(re[l][1] + re[l][0]).to.be.closeTo(0, 1e-7);
+    // tx of a 1-bit user with message 1 is its codeword 3
+    const tx = enc.encode({ activity: tf.ones([1, 6]) as tf.Tensor2D, message: tf.tensor2d([[1, 1, 1, 3, 3, 3]], [1, 6], 'int32') });
+    const txRe = tx.re.arraySync() as number[][][];
+    for (let l = 0; l < 4; l++) expect(txRe[0][0][l]).to.be.closeTo(SCMA_6X4_CODEBOOK[0][3][l][0] * scale, 2e-4);
+    cx.dispose(tx);
+    enc.dispose();
+  });
+
+  it('refuses per-device bits other than 1 or 2 with the 4-point codebook, and non-4-point files', () => {
+    const [zero] = check({ normalize: 'per-user' }, { ...SCMA, deviceBits: [0, 1, 1, 2, 2, 2] });
+    expect(zero.message).to.equal(
+      'the built-in SCMA codebook supports J_n = 2 (all 4 codewords) or J_n = 1 (codewords 0 and 3) per device, but the scenario has device 0: J_n = 0',
+    );
+    expect(() => new ScmaCodebookEncoder({ normalize: 'per-user' }, { ...SCMA, deviceBits: [0, 1, 1, 2, 2, 2] })).to.throw(/device 0: J_n = 0/);
+    // max J_n = 1: the built-in codebook has J = 2
+    const [low] = check({ normalize: 'per-user' }, { ...SCMA, bitsPerDevice: 1, deviceBits: [1, 1, 1, 1, 1, 1] });
+    expect(low.message).to.match(/4 codewords per user \(J = 2 bits\), but the scenario has .* bitsPerDevice = 1/);
+    const file = write('two-point.json', {
+      codebook: [
+        [[[1, 0], [0, 0]], [[-1, 0], [0, 0]]],
+        [[[0, 0], [0, 2]], [[0, 0], [0, -2]]],
+      ],
+    });
+    const [two] = check({ file, normalize: 'per-user' }, { numDevices: 2, numAntennas: 1, sequenceLength: 2, bitsPerDevice: 1, deviceBits: [1, 1] });
+    expect(two.path).to.equal('file');
+    expect(two.message).to.match(/need a 4-point codebook \(J = 2\), but codebook file ".*" has 2 codewords per user \(J = 1\)/);
+  });
 });

@@ -5,6 +5,7 @@ import { inject, injectable } from 'tsyringe';
 import {
   cx,
   definePlugin,
+  deviceSequences,
   FILE_PATH_KEYWORD,
   TOKENS,
   type ComplexTensor,
@@ -192,8 +193,8 @@ function checkParams(p: ScmaCodebookParams, s: Scenario): ParamProblem[] {
   }
   const { numUsers: N, numCodewords: Q, numResources: L } = codebookSize(values);
   const J = Math.log2(Q);
-  if (N === s.numDevices && L === s.sequenceLength && J === s.bitsPerDevice) return [];
   const what = p.file === undefined ? 'the built-in SCMA codebook' : `codebook file "${p.file}"`;
+  if (N === s.numDevices && L === s.sequenceLength && J === s.bitsPerDevice) return perDeviceProblems(what, J, s);
   return [
     {
       path: p.file === undefined ? '' : 'file',
@@ -201,6 +202,50 @@ function checkParams(p: ScmaCodebookParams, s: Scenario): ParamProblem[] {
       hint: `Set "scenario": { "numDevices": ${N}, "sequenceLength": ${L}, "bitsPerDevice": ${J} }${p.file === undefined ? ', or give a codebook file that fits the scenario' : ''}`,
     },
   ];
+}
+
+/**
+ * The codewords a device with J_n = 1 uses out of a 4-point codebook, for messages 0 and 1: in the
+ * built-in codebook, codewords 0 and 3 are negatives of each other (an antipodal pair with the
+ * large amplitude on one of the device's REs and the small one on the other).
+ */
+export const LOW_RATE_CODEWORDS: readonly [number, number] = [0, 3];
+
+/** Problems of per-device bits (scenario.deviceBits) with a codebook of J bits per user. */
+function perDeviceProblems(what: string, J: number, s: Scenario): ParamProblem[] {
+  const bits = s.deviceBits;
+  if (bits === undefined) return [];
+  if (bits.length !== s.numDevices) {
+    return [{ path: '', message: `bitsPerDevice has ${bits.length} entries, but numDevices is ${s.numDevices}`, hint: 'Give one number of bits per device' }];
+  }
+  if (J !== 2) {
+    return [
+      {
+        path: 'file',
+        message: `per-device bits (bitsPerDevice list) need a 4-point codebook (J = 2), but ${what} has ${2 ** J} codewords per user (J = ${J})`,
+        hint: 'Give one number for bitsPerDevice, or a codebook file with 4 codewords per user',
+      },
+    ];
+  }
+  const bad = bits.flatMap((j, n) => (j === 1 || j === 2 ? [] : [`device ${n}: J_n = ${j}`]));
+  if (bad.length === 0) return [];
+  return [
+    {
+      path: '',
+      message: `${what} supports J_n = 2 (all 4 codewords) or J_n = 1 (codewords ${LOW_RATE_CODEWORDS.join(' and ')}) per device, but the scenario has ${bad.join(', ')}`,
+      hint: 'Use bitsPerDevice entries of 1 or 2, e.g. [1, 1, 1, 2, 2, 2]',
+    },
+  ];
+}
+
+/**
+ * The codewords each user actually sends, padded to Q with zero codewords: a user with J_n = 1
+ * sends {@link LOW_RATE_CODEWORDS} for messages 0 and 1; without per-device bits, all of them.
+ */
+export function usedCodewords(c: CodebookValues, s: Scenario): CodebookValues {
+  if (s.deviceBits === undefined) return c;
+  const zero = (user: readonly (readonly ComplexPair[])[]) => user[0].map(() => [0, 0] as const);
+  return c.map((user, n) => (s.deviceBits?.[n] === 1 ? [user[LOW_RATE_CODEWORDS[0]], user[LOW_RATE_CODEWORDS[1]], zero(user), zero(user)] : user));
 }
 
 /**
@@ -229,7 +274,16 @@ function checkParams(p: ScmaCodebookParams, s: Scenario): ParamProblem[] {
  *
  * @output tx       [B, N, L] complex: a_n x_{n, m_n} (zero for inactive users)
  * @output codebook [L, N*Q] complex, column n*Q + q = codeword q of user n
+ * Per-device bits (a `bitsPerDevice` list with entries 1 and 2, J = 2): a device with J_n = 1
+ * sends codewords 0 and 3 of its 4-point codebook ({@link LOW_RATE_CODEWORDS}) for messages 0
+ * and 1, and its codebook columns q >= 2 are zero; the normalisation averages over the codewords a
+ * device uses.
+ *
  * @remarks SCMA users are normally all active (e.g. traffic `fixed-count` with numActive = N).
+ *   Per-device bits: the low-rate subset {0, 3} is our choice (the SCMA literature, and Z. Ma et
+ *   al., "Joint Constellation Design and Multiuser Detection for Grant-Free NOMA", which compares
+ *   against SCMA at rates (1, 1, 1, 2, 2, 2), do not say how a 1-bit user uses a 4-point
+ *   codebook); it keeps the antipodal pair of largest distance and the user's factor-graph column.
  */
 @injectable()
 export class ScmaCodebookEncoder implements Encoder {
@@ -241,9 +295,11 @@ export class ScmaCodebookEncoder implements Encoder {
     params: ScmaCodebookParams,
     provides: () => ['codebook'],
     check: checkParams,
+    perDeviceBits: true,
     notes: [
       'Built-in codebook: N = 6 users, L = 4 resource elements, Q = 4 codewords (J = 2); scenario { numDevices: 6, sequenceLength: 4, bitsPerDevice: 2 }.',
       'Codebook file: { "codebook": [user][codeword][resource element] = [re, im] }, Q = 2^J codewords per user.',
+      'Per-device bits: bitsPerDevice may be a list of 1s and 2s with a 4-point codebook (e.g. [1, 1, 1, 2, 2, 2]); a 1-bit device sends codewords 0 and 3 (antipodal), normalised over those two.',
     ],
   });
 
@@ -257,8 +313,10 @@ export class ScmaCodebookEncoder implements Encoder {
   ) {
     const problems = checkParams(params, scenario);
     if (problems.length > 0) throw new Error(problems[0].message);
-    const raw = selectedCodebook(params);
-    const energies = userEnergies(raw);
+    const raw = usedCodewords(selectedCodebook(params), scenario);
+    const used = deviceSequences(scenario);
+    // mean over the codewords each user sends (zero padding excluded)
+    const energies = userEnergies(raw).map((e, n) => (e * codebookSize(raw).numCodewords) / used[n]);
     const total = energies.reduce((a, b) => a + b, 0) / energies.length;
     const scales = energies.map((e) => (params.normalize === 'per-user' ? 1 / Math.sqrt(e) : params.normalize === 'total' ? 1 / Math.sqrt(total) : 1));
     this.values = raw.map((user, n) => user.map((cw) => cw.map(([re, im]) => [re * scales[n], im * scales[n]] as const)));
