@@ -15,6 +15,8 @@ import { MatchedFilterDetector } from './matched-filter';
 import { MmseSicDetector } from './mmse-sic';
 import { OracleLsDetector } from './oracle-ls';
 import { SicnnDetector } from './sicnn';
+import { MulVaeDetector } from './mulvae';
+import { E2eAutoencoderRxDetector } from './e2e-autoencoder-rx';
 
 /** Code-domain NOMA with QPSK spread by signatures: one antenna, J = 2. */
 const NOMA = { numDevices: 6, numAntennas: 1, sequenceLength: 4, bitsPerDevice: 2 };
@@ -71,3 +73,11 @@ describePluginContract(ExhaustiveMlDetector, {
 describePluginContract(CovarianceMlDetector, { params: { precision: 'float32', sweeps: 3 } });
 describePluginContract(GroupLassoDetector, { scenario: ONE_PILOT, params: { solver: 'bcd', iterations: 5, threshold: { rule: 'fixed', value: 0.2 } } });
 describePluginContract(MmvAmpDetector, { params: { damping: 0.3 } });
+
+// Mul-VAE's setting: rates (1, 1, 1, 2, 2, 2) bits on 4 REs, one antenna, per-resource channel [B, N, L, 1].
+const MULTI_RATE = { numDevices: 6, numAntennas: 1, sequenceLength: 4, bitsPerDevice: 2, deviceBits: [1, 1, 1, 2, 2, 2] };
+const perResource: ContractOptions['observation'] = (s, batch) => ({
+  channel: new RandomStreams(['contract-per-resource']).complexNormal({ first: 0, count: batch }, 'h', [s.numDevices, s.sequenceLength, s.numAntennas]),
+});
+describePluginContract(MulVaeDetector, { scenario: MULTI_RATE, params: { hiddenPerBlock: 2 }, observation: perResource });
+describePluginContract(E2eAutoencoderRxDetector, { scenario: MULTI_RATE, params: { hidden: 2 }, observation: perResource });

@@ -20,3 +20,5 @@ export * from './fcnn-mud';
 export * from './matched-filter';
 export * from './mmse-sic';
 export * from './oracle-ls';
+export * from './mulvae';
+export * from './e2e-autoencoder-rx';
