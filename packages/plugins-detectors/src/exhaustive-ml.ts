@@ -122,7 +122,8 @@ interface TrialResult {
  * @input  activityProbability [N] (map with unknown activity)
  * @output activity      [B, N] in {0, 1}: the best hypothesis
  * @output message       [B, N] int32: its messages (0 where inactive)
- * @output activityScore [B, N] posterior log-odds log P(a_n = 1 | Y) / P(a_n = 0 | Y)
+ * @output activityScore [B, N] posterior log-odds log P(a_n = 1 | Y) / P(a_n = 0 | Y) (not with
+ *         activity "all-active": every device is known to be active)
  * @output bitLLR        [B, N, J] log P(b_j = 1 | Y, a_n = 1) / P(b_j = 0 | Y, a_n = 1) (J > 0)
  * Heterogeneous rates (`scenario.bitsPerDevice` a list): device n has Q_n = 2^{J_n} <= Q messages
  * (Q = 2^{max J_n}); only m_n in [0, Q_n) is hypothesised (the codebook columns q >= Q_n, zeros,
@@ -152,8 +153,10 @@ export class ExhaustiveMlDetector implements Detector {
       if (p.criterion === 'map' && p.activity === 'unknown') needs.push('activityProbability');
       return needs;
     },
-    provides: (_p: ExhaustiveMlParams, s: Scenario) => {
-      const out: Capability[] = ['activityScore', 'activity', 'message'];
+    provides: (p: ExhaustiveMlParams, s: Scenario) => {
+      // With every device known to be active there is no activity score to give (its log-odds
+      // would be +Infinity).
+      const out: Capability[] = p.activity === 'all-active' ? ['activity', 'message'] : ['activityScore', 'activity', 'message'];
       if (s.bitsPerDevice > 0 && s.deviceBits === undefined) out.push('bitLLR');
       return out;
     },
@@ -254,7 +257,7 @@ export class ExhaustiveMlDetector implements Detector {
       const est: Estimate = {
         activity: tf.tensor2d(results.flatMap((r) => r.activity), [B, N], 'float32'),
         message: tf.tensor2d(results.flatMap((r) => r.message), [B, N], 'int32'),
-        activityScore: tf.tensor2d(results.flatMap((r) => r.activityLogOdds), [B, N], 'float32'),
+        ...(this.params.activity === 'all-active' ? {} : { activityScore: tf.tensor2d(results.flatMap((r) => r.activityLogOdds), [B, N], 'float32') }),
       };
       if (J === 0 || this.scenario.deviceBits !== undefined) return est;
       return { ...est, bitLLR: tf.tensor3d(results.flatMap((r) => r.bitLlr.flat()), [B, N, J], 'float32') };

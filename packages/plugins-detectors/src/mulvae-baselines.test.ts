@@ -160,7 +160,7 @@ describe('Mul-VAE baselines: scma-mpa and exhaustive-ml with heterogeneous rates
     expect(ScmaMpaDetector.plugin.perDeviceBits).to.equal(true);
     expect(ExhaustiveMlDetector.plugin.perDeviceBits).to.equal(true);
     expect(ScmaMpaDetector.plugin.provides?.({ iterations: 5, variant: 'log-mpa' }, SCENARIO)).to.deep.equal(['activity', 'message']);
-    expect(ExhaustiveMlDetector.plugin.provides?.(exhaustiveParams, SCENARIO)).to.deep.equal(['activityScore', 'activity', 'message']);
+    expect(ExhaustiveMlDetector.plugin.provides?.(exhaustiveParams, SCENARIO)).to.deep.equal(['activity', 'message']); // all active: no activity score
     expect(hypothesisCount(exhaustiveParams, SCENARIO)).to.equal(512);
     expect(hypothesisCount({ activity: 'unknown' }, SCENARIO)).to.equal(27 * 125);
     expect(ExhaustiveMlDetector.plugin.check?.(exhaustiveParams, SCENARIO)).to.deep.equal([]);
