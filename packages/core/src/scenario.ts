@@ -12,7 +12,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 
-const Bits = Type.Integer({ minimum: 0, maximum: 16 });
+const Bits = Type.Integer({ minimum: 0, maximum: 16, description: 'J: bits an active device embeds per block (Q = 2^J sequences per device); 0 = activity only' });
 
 export const ScenarioSchema = Type.Object(
   {
