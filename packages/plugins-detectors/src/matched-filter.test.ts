@@ -92,6 +92,36 @@ describe('detector:matched-filter', () => {
     ]);
     expect(MatchedFilterDetector.plugin.check?.({}, { numDevices: 6, numAntennas: 1, sequenceLength: 4, bitsPerDevice: 2 })).to.deep.equal([]);
   });
+  it('per-device bits: device 0 BPSK (sign of Re, MAP over 2 points), device 1 QPSK; p = 1 always active; check accepts J_n in {1, 2} only', () => {
+    const hetero: Scenario = { ...SCENARIO, deviceBits: [1, 2] };
+    expect(MatchedFilterDetector.plugin.perDeviceBits).to.equal(true);
+    expect(MatchedFilterDetector.plugin.check?.({}, hetero)).to.deep.equal([]);
+    const bad = MatchedFilterDetector.plugin.check?.({}, { ...SCENARIO, bitsPerDevice: 3, deviceBits: [3, 2] }) ?? [];
+    expect(bad.map((x) => x.message)).to.deep.equal(['matched-filter detects one BPSK (1 bit) or QPSK (2 bits) symbol per device, but scenario.bitsPerDevice gives device 0 3 bits']);
+    const run = (pp: number[]) =>
+      tf.tidy(() => {
+        const e = new MatchedFilterDetector({}, hetero).detect({
+          y: { re: tf.tensor3d([[[-0.3], [0.6]], [[0.2], [-0.5]]]), im: tf.tensor3d([[[0.9], [-0.1]], [[-0.8], [0.4]]]) },
+          channel: { re: tf.tensor3d([[[1], [1]], [[1], [1]]]), im: tf.tensor3d([[[0], [0]], [[0], [0]]]) },
+          signatures: { re: tf.tensor2d([[1, 0], [0, 1]]), im: tf.tensor2d([[0, 0], [0, 0]]) },
+          noiseVar: 0.2,
+          activityProbability: tf.tensor1d(pp),
+        });
+        return { score: e.activityScore?.arraySync() as number[][], activity: e.activity?.arraySync() as number[][], message: e.message?.arraySync() as number[][] };
+      });
+    const e = run([0.6, 0.6]);
+    // BPSK device 0: Re -0.3 -> message 1, Re 0.2 -> message 0 (Im ignored); QPSK device 1 as before
+    expect(e.message).to.deep.equal([[1, 1], [0, 2]]);
+    // orthogonal signatures: v = sigma^2; BPSK odds = log(p/2 (e^{-|x-1|^2/v} + e^{-|x+1|^2/v}) / ((1-p) e^{-|x|^2/v}))
+    const x: [number, number] = [-0.3, 0.9];
+    const dens = (qr: number) => Math.exp(-((x[0] - qr) ** 2 + x[1] ** 2) / 0.2);
+    const odds = Math.log(((0.6 / 2) * (dens(1) + dens(-1))) / (0.4 * dens(0)));
+    expect(e.score[0][0]).to.be.closeTo(odds, 1e-4 * Math.max(1, Math.abs(odds)));
+    const all = run([1, 1]);
+    expect(all.activity).to.deep.equal([[1, 1], [1, 1]]);
+    expect(all.score.flat().every((v) => v === Infinity)).to.equal(true);
+    expect(all.message).to.deep.equal(e.message);
+  });
 });
 
 describePluginContract(MatchedFilterDetector, {

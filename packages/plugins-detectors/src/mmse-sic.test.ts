@@ -198,6 +198,14 @@ describe('detector:mmse-sic', () => {
     expect(problems[0].message).to.equal('mmse-sic is a single-antenna code-domain NOMA receiver: scenario.numAntennas must be 1 (got 4)');
     expect(problems[0].hint).to.match(/numAntennas to 1/);
   });
+  it('per-device bits: declares perDeviceBits, accepts J_n in {1, 2} and refuses others, naming the devices', () => {
+    expect(MmseSicDetector.plugin.perDeviceBits).to.equal(true);
+    const s: Scenario = { numDevices: 6, numAntennas: 1, sequenceLength: 4, bitsPerDevice: 2, deviceBits: [1, 1, 1, 2, 2, 2] };
+    expect(MmseSicDetector.plugin.check?.(params(), s)).to.deep.equal([]);
+    const bad = MmseSicDetector.plugin.check?.(params(), { ...s, bitsPerDevice: 4, deviceBits: [1, 4, 1, 2, 2, 2] }) ?? [];
+    expect(bad.map((x) => x.message)).to.deep.equal(['mmse-sic detects one BPSK (1 bit) or QPSK (2 bits) symbol per device, but scenario.bitsPerDevice gives device 1 4 bits']);
+    // BPSK/QPSK decisions, p = 1 and agreement with the paper's MUSA-SIC loop: musa-sic.test.ts
+  });
 });
 
 describePluginContract(MmseSicDetector, {

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { applyDefaults, cx, QPSK_POINTS, type Scenario } from '@gfra/core';
 import { QpskSpreadingEncoder, QpskSpreadingParams } from './qpsk-spreading';
-import { musa3Level, normalise, wbeChirp } from './signature-sets';
+import { musa3Level, musaGreedy, normalise, wbeChirp } from './signature-sets';
 
 const S: Scenario = { numDevices: 6, numAntennas: 1, sequenceLength: 4, bitsPerDevice: 2 };
 const P_ASY = [0.8, 0.8, 0.8, 0.4, 0.4, 0.4];
@@ -158,5 +158,59 @@ describe('encoder:qpsk-spreading', () => {
     a.dispose();
     b.dispose();
     expect(tf.memory().numTensors).to.equal(before);
+  });
+  it('per-device bits [1, 1, 1, 2, 2, 2] with musa-greedy: BPSK (0 -> +1, 1 -> -1) for 1-bit devices, QPSK for 2-bit, unit energy; codebook zeros for q >= Q_n', () => {
+    const s: Scenario = { ...S, deviceBits: [1, 1, 1, 2, 2, 2] };
+    expect(QpskSpreadingEncoder.plugin.perDeviceBits).to.equal(true);
+    expect(check({ source: 'musa-greedy' }, s)).to.deep.equal([]);
+    const before = tf.memory().numTensors;
+    const enc = make({ source: 'musa-greedy' }, s);
+    const w = musaGreedy(6, 4);
+    expect(enc.signatureSet).to.deep.equal(w);
+    const activity = tf.tensor2d([[1, 1, 0, 1, 1, 0], [1, 1, 1, 1, 1, 1]]);
+    const message = tf.tensor2d([[0, 1, 1, 2, 3, 0], [1, 0, 0, 0, 1, 3]], [2, 6], 'int32');
+    const tx = enc.encode({ activity, message });
+    const re = tx.re.arraySync() as number[][][];
+    const im = tx.im.arraySync() as number[][][];
+    const a = activity.arraySync();
+    const m = message.arraySync();
+    const point = (n: number, q: number): readonly [number, number] => (n < 3 ? [[1, 0] as const, [-1, 0] as const][q] : QPSK_POINTS[q]);
+    for (let b = 0; b < 2; b++) {
+      for (let n = 0; n < 6; n++) {
+        const [qr, qi] = point(n, m[b][n]);
+        let energy = 0;
+        for (let k = 0; k < 4; k++) {
+          energy += re[b][n][k] ** 2 + im[b][n][k] ** 2;
+          expect(re[b][n][k]).to.be.closeTo(a[b][n] * (qr * w.re[n][k] - qi * w.im[n][k]), 1e-6);
+          expect(im[b][n][k]).to.be.closeTo(a[b][n] * (qr * w.im[n][k] + qi * w.re[n][k]), 1e-6);
+        }
+        expect(energy).to.be.closeTo(a[b][n], 1e-5);
+      }
+    }
+    const side = enc.sideInformation();
+    expect(side.signatures?.re.shape).to.deep.equal([4, 6]);
+    const cr = side.codebook!.re.arraySync() as number[][];
+    const ci = side.codebook!.im.arraySync() as number[][];
+    for (let n = 0; n < 6; n++) {
+      for (let q = 0; q < 4; q++) {
+        const [qr, qi] = n < 3 ? ([[1, 0], [-1, 0], [0, 0], [0, 0]] as const)[q] : QPSK_POINTS[q];
+        for (let k = 0; k < 4; k++) {
+          expect(cr[k][n * 4 + q], `codebook ${k},${n * 4 + q}`).to.be.closeTo(qr * w.re[n][k] - qi * w.im[n][k], 1e-6);
+          expect(ci[k][n * 4 + q], `codebook ${k},${n * 4 + q}`).to.be.closeTo(qr * w.im[n][k] + qi * w.re[n][k], 1e-6);
+        }
+      }
+    }
+    expect(enc.diagnostics({})['cc-max']).to.be.closeTo(0.5, 1e-6);
+    tf.dispose([activity, message]);
+    cx.dispose(tx);
+    enc.dispose();
+    expect(tf.memory().numTensors).to.equal(before);
+  });
+
+  it('per-device bits: refuses J_n outside {1, 2}, naming the devices; a single bitsPerDevice must still be 2', () => {
+    const [p] = check({ source: 'musa-greedy' }, { ...S, bitsPerDevice: 3, deviceBits: [1, 1, 3, 2, 2, 0] });
+    expect(p.message).to.match(/BPSK \(1 bit\) or QPSK \(2 bits\).*device 2 3 bits, device 5 0 bits/);
+    expect(() => make({ source: 'musa-greedy' }, { ...S, bitsPerDevice: 3, deviceBits: [1, 1, 3, 2, 2, 0] })).to.throw(/device 2 3 bits/);
+    expect(check({ source: 'musa-greedy' }, { ...S, bitsPerDevice: 1 })[0].message).to.match(/QPSK.*bitsPerDevice = 1/);
   });
 });

@@ -5,8 +5,10 @@ import { inject, injectable } from 'tsyringe';
 import {
   cx,
   definePlugin,
+  deviceBits,
   FILE_PATH_KEYWORD,
   numSequences,
+  QPSK_POINTS,
   qpskSymbols,
   readTransmitFile,
   TOKENS,
@@ -20,6 +22,7 @@ import {
 } from '@gfra/core';
 import {
   musa3Level,
+  musaGreedyCodes,
   normalise,
   quantizeSignatures,
   signatureDiagnostics,
@@ -44,6 +47,14 @@ export const SignatureSource = Type.Union(
         ),
       },
       { additionalProperties: false, description: '3-level MUSA-like sequences (Re, Im in {-1, 0, 1}, first entry 1) from a seeded local search' },
+    ),
+    Type.Object(
+      { source: source('musa-greedy') },
+      {
+        additionalProperties: false,
+        description:
+          'greedy 3-ary MUSA codes (chips a + jb, a, b in {-1, 0, 1}, no zero chip; lexicographic candidates, each next one minimising the max normalised |c_i^H c_j|), the MUSA-SIC baseline of Ma et al.',
+      },
     ),
     Type.Object(
       {
@@ -97,6 +108,68 @@ export function qpskScenarioProblems(plugin: string, s: Scenario): ParamProblem[
   ];
 }
 
+/**
+ * The scenario problems of `qpsk-spreading`: a single bitsPerDevice must be 2 (QPSK, as
+ * {@link qpskScenarioProblems}); a list (`deviceBits`) may mix 1-bit (BPSK) and 2-bit (QPSK) devices.
+ */
+export function spreadingScenarioProblems(plugin: string, s: Scenario): ParamProblem[] {
+  if (s.deviceBits === undefined) return qpskScenarioProblems(plugin, s);
+  const bad = s.deviceBits.map((j, n) => [j, n]).filter(([j]) => j !== 1 && j !== 2);
+  if (bad.length === 0) return [];
+  return [
+    {
+      path: '',
+      message: `${plugin} sends one BPSK (1 bit) or QPSK (2 bits) symbol per active device, but scenario.bitsPerDevice gives ${bad.map(([j, n]) => `device ${n} ${j} bits`).join(', ')}`,
+      hint: 'Give every device 1 or 2 bits in scenario.bitsPerDevice',
+    },
+  ];
+}
+
+/**
+ * Every device's symbol points [N][Q] as [re, im], Q = 2^J (J = max J_n), indexed by message: QPSK
+ * (core qpsk.ts) for J_n = 2, BPSK (message 0 -> +1, 1 -> -1) for J_n = 1, zeros for the messages
+ * q >= Q_n a device does not have.
+ */
+export function devicePoints(s: Scenario): [number, number][][] {
+  const Q = numSequences(s);
+  const qpsk = QPSK_POINTS.map(([re, im]): [number, number] => [re, im]);
+  const bpsk: [number, number][] = [[1, 0], [-1, 0]];
+  return deviceBits(s).map((j, n) => {
+    if (j !== 1 && j !== 2) throw new Error(`device ${n} has ${j} bits: only BPSK (1 bit) and QPSK (2 bits) devices are supported`);
+    const own = j === 1 ? bpsk : qpsk;
+    return Array.from({ length: Q }, (_, q) => (q < own.length ? own[q] : [0, 0]));
+  });
+}
+
+/** {@link devicePoints} as a flat [N * Q] complex tensor, entry n*Q + q = point q of device n. */
+export function devicePointsTensor(s: Scenario): ComplexTensor {
+  const pts = devicePoints(s).flat();
+  return { re: tf.tensor1d(pts.map((p) => p[0]), 'float32'), im: tf.tensor1d(pts.map((p) => p[1]), 'float32') };
+}
+
+/**
+ * tx[B, N, L] complex, tx[b, n, :] = a[b, n] x_n(m[b, n]) s̄_n with device n's own points
+ * (`points` [N * Q] flat, entry n*Q + q, from {@link devicePointsTensor}). Not tidied.
+ */
+export function spreadPerDevice(unit: ComplexTensor, points: ComplexTensor, traffic: TrafficSample): ComplexTensor {
+  const [N] = unit.re.shape;
+  const Q = points.re.shape[0] / N;
+  const index = tf.add(tf.cast(traffic.message, 'int32'), tf.mul(tf.range(0, N, 1, 'int32'), tf.scalar(Q, 'int32'))); // [B, N]
+  const x = cx.scale({ re: tf.gather(points.re, index), im: tf.gather(points.im, index) }, traffic.activity); // [B, N]
+  return cx.mul(cx.expandDims(x, 2), cx.expandDims(unit, 0));
+}
+
+/**
+ * {@link spreadingSideInformation} with per-device points: `codebook` [L, N*Q], column n*Q + q =
+ * s̄_n x_n(q) (zeros for q >= Q_n), and `signatures` [L, N]. Not tidied.
+ */
+export function perDeviceSideInformation(unit: ComplexTensor, points: ComplexTensor, scenario: Scenario): { signatures: ComplexTensor; codebook: ComplexTensor } {
+  const { numDevices: N, sequenceLength: L } = scenario;
+  const Q = numSequences(scenario);
+  const words = cx.mul(cx.reshape(unit, [N, 1, L]), cx.reshape(points, [N, Q, 1])); // [N, Q, L]
+  return { signatures: cx.transpose(unit), codebook: cx.transpose(cx.reshape(words, [N * Q, L])) };
+}
+
 /** Problems of a transmit object as the signatures [L, N] of scenario `s` (empty when it fits). */
 export function signatureFileProblems(obj: TransmitObject, s: Scenario): string[] {
   if (obj.kind !== 'signatures') return [`holds a ${obj.kind}, not signatures (kind "signatures", shape [L, N])`];
@@ -129,6 +202,8 @@ export function buildSignatureSet(params: SignatureSource, s: Scenario): Signatu
       return wbeChirp(N, L);
     case 'musa-3level':
       return musa3Level(N, L, params.seed ?? 0);
+    case 'musa-greedy':
+      return musaGreedyCodes(N, L);
     case 'wbe-chirp-quantized':
       return quantizeSignatures(wbeChirp(N, L), params.alphabetHalfWidth).set;
     case 'wfp': {
@@ -192,11 +267,20 @@ export function activationWeights(side: SideInformation, N: number): number[] {
  * WBE (Table III), plus signatures read from a file (e.g. the integer signatures learned by
  * `qnn-signatures`) and an activity-weighted frame-potential baseline.
  *
- * Symbols: N numDevices, L sequenceLength (the paper's H), J = 2 bitsPerDevice, Q = 2^J = 4.
+ * Heterogeneous rates (`scenario.bitsPerDevice` a list, J_n in {1, 2}): a 1-bit device sends
+ * BPSK, x_n = a_n (1 - 2 m_n) (message 0 -> +1, 1 -> -1, real), a 2-bit device QPSK as above;
+ * with the `musa-greedy` codes this is the MUSA transmitter of the MUSA-SIC baseline of Z. Ma,
+ * W. Wu, M. Jian, F. Gao, X. Shen, "Joint Constellation Design and Multiuser Detection for
+ * Grant-Free NOMA" (BPSK for low-rate users, QPSK for high-rate users, complex spreading codes
+ * from the 3-ary set {1, 0, -1}; x_n = c_n d_n). Both alphabets have unit energy, so every
+ * active device sends unit energy (Ma et al.'s E||x_n||^2 = K with ||c_n||^2 = K, scaled by 1/K).
  *
- * @output tx         [B, N, L] complex: a_n q(m_n) s̄_n
+ * Symbols: N numDevices, L sequenceLength (the paper's H), J = 2 bitsPerDevice (max J_n), Q = 2^J = 4.
+ *
+ * @output tx         [B, N, L] complex: a_n x_n(m_n) s̄_n, x_n = q(m_n) (QPSK) or 1 - 2 m_n (BPSK)
  * @output signatures [L, N] complex, column n = s̄_n
- * @output codebook   [L, N*Q] complex, column n*Q + q = s̄_n q(q)
+ * @output codebook   [L, N*Q] complex, column n*Q + q = s̄_n x_n(q) (zero for q >= Q_n: a 1-bit
+ *                    device has columns n*Q, n*Q + 1 = ±s̄_n and zeros in n*Q + 2, n*Q + 3)
  * @remarks Deviations from the paper:
  *   - eq. (4) divides by ||s_n x_n||² (a typo: the result is not unit norm, and is undefined for
  *     x_n = 0); gfra sends z_n = x_n s_n/||s_n||, unit energy for an active device, 0 otherwise;
@@ -204,20 +288,24 @@ export function activationWeights(side: SideInformation, N: number): number[] {
  *   - MUSA: the paper's set is not listed; a seeded search (and a shipped set for N = 6, L = 4);
  *   - quantized WBE: gfra's quantizer (scale √L c, c in [0.5, 4] minimising the projection error);
  *   - the constructions draw from gfra's generator keyed by their own `seed`, not from the run's
- *     random streams, so the signatures do not change with the spec's seed.
+ *     random streams, so the signatures do not change with the spec's seed;
+ *   - MUSA-SIC (Ma et al.): the codes' selection (no zero chip, lexicographic greedy
+ *     max-correlation) is gfra's deterministic resolution of "3-ary complex spreading codes";
+ *     device n takes the n-th code chosen (the low-rate devices the first ones when listed first).
  */
 @injectable()
 export class QpskSpreadingEncoder implements Encoder {
   static readonly plugin = definePlugin({
     kind: 'encoder',
     name: 'qpsk-spreading',
-    summary: 'QPSK symbol spread by a fixed unit-norm signature per device (WBE chirp, MUSA, quantized WBE, weighted frame potential, or a file)',
+    summary: 'QPSK (or per-device BPSK/QPSK) symbol spread by a fixed unit-norm signature per device (WBE chirp, MUSA, greedy 3-ary MUSA, quantized WBE, weighted frame potential, or a file)',
     reference:
       'H. Yu, Z. Fei, Z. Zheng, N. Ye, "Finite-Alphabet Signature Design for Grant-Free NOMA: A Quantized Deep Learning Approach", eqs. (1), (3)-(5), Table III (MUSA, WBE, quantized WBE baselines)',
     params: QpskSpreadingParams,
     provides: () => ['codebook', 'signatures'],
+    perDeviceBits: true,
     check: (p: QpskSpreadingParams, s: Scenario): ParamProblem[] => {
-      const problems = qpskScenarioProblems('qpsk-spreading', s);
+      const problems = spreadingScenarioProblems('qpsk-spreading', s);
       const src = p.signatures;
       if (src.source === 'wfp' && src.activationProbabilities.length !== s.numDevices) {
         problems.push({
@@ -238,7 +326,8 @@ export class QpskSpreadingEncoder implements Encoder {
       return problems;
     },
     notes: [
-      'Needs bitsPerDevice = 2 (QPSK). Sets for N = 6, L = 4 with p = [0.8 x3, 0.4 x3]: CCw (eq. (29), squared, i ≠ j) wbe-chirp 0.0367, musa-3level 0.0361, wbe-chirp-quantized 0.0375 (c = 1.8), wfp 0.0280.',
+      'Needs bitsPerDevice = 2 (QPSK), or a list of 1 (BPSK, message 0 -> +1) and 2 (QPSK) bits per device. musa-greedy for N = 6, L = 4: max |c_ij| 0.5.',
+      'Sets for N = 6, L = 4 with p = [0.8 x3, 0.4 x3]: CCw (eq. (29), squared, i ≠ j) wbe-chirp 0.0367, musa-3level 0.0361, wbe-chirp-quantized 0.0375 (c = 1.8), wfp 0.0280.',
       'Diagnostics (with the traffic\'s activity probabilities): ccw, cc-max (collapse flag), cc-frequent / cc-other (mean |c_ij| among the most active devices / over the other pairs).',
     ],
   });
@@ -246,21 +335,27 @@ export class QpskSpreadingEncoder implements Encoder {
   /** Unit-norm signatures, rows = devices (host copy for diagnostics). */
   readonly signatureSet: SignatureSet;
   private readonly unit: ComplexTensor;
+  /** Per-device points [N * Q] (only with scenario.deviceBits; otherwise the QPSK path of spreadQpsk). */
+  private readonly points: ComplexTensor | undefined;
   private readonly side: { signatures: ComplexTensor; codebook: ComplexTensor };
 
   constructor(
     @inject(TOKENS.params) params: QpskSpreadingParams,
     @inject(TOKENS.scenario) private readonly scenario: Scenario,
   ) {
-    if (scenario.bitsPerDevice !== 2) throw new Error(qpskScenarioProblems('qpsk-spreading', scenario)[0].message);
+    const problems = spreadingScenarioProblems('qpsk-spreading', scenario);
+    if (problems.length > 0) throw new Error(problems[0].message);
     const raw = buildSignatureSet(params.signatures, scenario);
     this.signatureSet = normalise(raw);
     this.unit = signatureTensor(this.signatureSet);
-    this.side = cx.tidy(() => spreadingSideInformation(this.unit, scenario));
+    const points = scenario.deviceBits === undefined ? undefined : devicePointsTensor(scenario);
+    this.points = points;
+    this.side = cx.tidy(() => (points === undefined ? spreadingSideInformation(this.unit, scenario) : perDeviceSideInformation(this.unit, points, scenario)));
   }
 
   encode(traffic: TrafficSample): ComplexTensor {
-    return cx.tidy(() => spreadQpsk(this.unit, traffic));
+    const points = this.points;
+    return cx.tidy(() => (points === undefined ? spreadQpsk(this.unit, traffic) : spreadPerDevice(this.unit, points, traffic)));
   }
 
   sideInformation(): SideInformation {
@@ -273,6 +368,7 @@ export class QpskSpreadingEncoder implements Encoder {
 
   dispose(): void {
     cx.dispose(this.unit);
+    if (this.points !== undefined) cx.dispose(this.points);
     cx.dispose(this.side.signatures);
     cx.dispose(this.side.codebook);
   }

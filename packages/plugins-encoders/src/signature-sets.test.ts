@@ -5,6 +5,8 @@ import {
   MUSA_3LEVEL_6X4,
   musa3Level,
   musa3LevelSearch,
+  musaGreedy,
+  musaGreedyCodes,
   normalise,
   quantizeSignatures,
   signatureDiagnostics,
@@ -108,5 +110,35 @@ describe('signature-sets', () => {
 
   it('normalise names an all-zero signature', () => {
     expect(() => normalise({ re: [[1, 0], [0, 0]], im: [[0, 0], [0, 0]] })).to.throw(/device 1 is all zero/);
+  });
+  it('musaGreedy (N = 6, L = 4): deterministic, no zero chip, unit rows, max |c_i^H c_j| = 0.5, the pinned codes', () => {
+    const codes = musaGreedyCodes(6, 4);
+    expect(musaGreedyCodes(6, 4)).to.deep.equal(codes);
+    // every chip is ±(1 + j): the first candidate (-1 - j)(1, 1, 1, 1), three Hadamard-like rows
+    // orthogonal to it, then two rows at |c| = 0.5 from the first four (the Welch bound is 0.316)
+    const rows = [
+      [-1, -1, -1, -1],
+      [-1, -1, 1, 1],
+      [-1, 1, -1, 1],
+      [-1, 1, 1, -1],
+      [-1, -1, -1, 1],
+      [-1, -1, 1, -1],
+    ];
+    expect(codes).to.deep.equal({ re: rows, im: rows });
+    for (let n = 0; n < 6; n++) for (let k = 0; k < 4; k++) expect(codes.re[n][k] !== 0 || codes.im[n][k] !== 0, `chip ${n},${k}`).to.equal(true);
+    const unit = musaGreedy(6, 4);
+    expect(unit).to.deep.equal(normalise(codes));
+    for (let n = 0; n < 6; n++) expect(unit.re[n].reduce((t, x, k) => t + x * x + unit.im[n][k] ** 2, 0)).to.be.closeTo(1, 1e-12);
+    const c = crossCorrelation(codes);
+    let max = 0;
+    for (let i = 0; i < 6; i++) for (let j = i + 1; j < 6; j++) max = Math.max(max, c[i][j]);
+    expect(max).to.be.closeTo(0.5, 1e-12);
+    // other sizes: N rows, no zero chip, and refusals
+    const small = musaGreedyCodes(3, 2);
+    expect(small.re).to.have.length(3);
+    expect(small.re[0]).to.deep.equal([-1, -1]);
+    expect(small.im[0]).to.deep.equal([-1, -1]);
+    expect(() => musaGreedyCodes(2, 8)).to.throw(/8\^L/);
+    expect(() => musaGreedyCodes(65, 2)).to.throw(/exceeds the 64 candidates/);
   });
 });

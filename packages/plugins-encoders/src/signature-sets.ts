@@ -333,6 +333,88 @@ export function musa3Level(N: number, L: number, seed = 0): MutableSignatureSet 
   return musa3LevelSearch(N, L, seed);
 }
 
+/** Candidates above which {@link musaGreedyCodes} refuses (8^L grows fast: L <= 7). */
+const MUSA_GREEDY_MAX_CANDIDATES = 2 ** 21;
+
+/**
+ * The greedy 3-ary MUSA spreading codes of the MUSA-SIC baseline of Z. Ma, W. Wu, M. Jian, F. Gao,
+ * X. Shen, "Joint Constellation Design and Multiuser Detection for Grant-Free NOMA" (complex
+ * spreading codes generated from the 3-ary set {1, 0, -1}), unnormalised with integer chips:
+ *
+ * - candidates c in C^L with chips a_k + j b_k, a_k, b_k in {-1, 0, +1} and no zero chip
+ *   (8^L of them), in lexicographic order of (a_1..a_L, b_1..b_L) over (-1, 0, 1);
+ * - the first candidate is taken, then N - 1 times the candidate (not yet taken) minimising the
+ *   largest normalised correlation max_j |c^H c_j| / (||c|| ||c_j||) with those already taken,
+ *   the lowest index on ties (compared exactly, as integer fractions of the squared values).
+ *
+ * Row n = code of device n, in the order taken.
+ *
+ * @remarks The paper states only "complex spreading codes from the 3-ary set {1, 0, -1}"; the
+ *   exclusion of zero chips, the lexicographic enumeration and the greedy max-correlation rule are
+ *   gfra's deterministic resolution. Refuses 8^L > 2^21 candidates (L > 7) and N > 8^L.
+ */
+export function musaGreedyCodes(N: number, L: number): MutableSignatureSet {
+  if (!Number.isInteger(N) || !Number.isInteger(L) || N < 1 || L < 1) throw new Error(`musaGreedy: N and L must be positive integers, got N = ${N}, L = ${L}`);
+  const count = 8 ** L;
+  if (count > MUSA_GREEDY_MAX_CANDIDATES) throw new Error(`musaGreedy: L = ${L} gives 8^L = ${count} candidates (at most ${MUSA_GREEDY_MAX_CANDIDATES}, L <= 7)`);
+  if (N > count) throw new Error(`musaGreedy: N = ${N} exceeds the ${count} candidates of length ${L}`);
+  // candidates without a zero chip, in lexicographic order of (a_1..a_L, b_1..b_L)
+  const re: Int8Array[] = [];
+  const im: Int8Array[] = [];
+  const digits = new Int8Array(2 * L);
+  for (let idx = 0; idx < 3 ** (2 * L); idx++) {
+    let x = idx;
+    for (let d = 2 * L - 1; d >= 0; d--) {
+      digits[d] = (x % 3) - 1;
+      x = Math.floor(x / 3);
+    }
+    let ok = true;
+    for (let k = 0; k < L && ok; k++) ok = digits[k] !== 0 || digits[L + k] !== 0;
+    if (!ok) continue;
+    re.push(digits.slice(0, L));
+    im.push(digits.slice(L));
+  }
+  const norm2 = re.map((r, p) => r.reduce((t, a, k) => t + a * a + im[p][k] ** 2, 0));
+  // |c_p^H c_q|^2 (an integer)
+  const corr2 = (p: number, q: number): number => {
+    let r = 0;
+    let m = 0;
+    for (let k = 0; k < L; k++) {
+      r += re[p][k] * re[q][k] + im[p][k] * im[q][k];
+      m += re[p][k] * im[q][k] - im[p][k] * re[q][k];
+    }
+    return r * r + m * m;
+  };
+  // worst squared normalised correlation with the chosen codes, as the fraction num / den
+  const num = new Float64Array(re.length);
+  const den = new Float64Array(re.length).fill(1);
+  const taken = new Uint8Array(re.length);
+  const chosen = [0];
+  taken[0] = 1;
+  while (chosen.length < N) {
+    const last = chosen[chosen.length - 1];
+    let best = -1;
+    for (let p = 0; p < re.length; p++) {
+      if (taken[p]) continue;
+      const c = corr2(p, last);
+      const d = norm2[p] * norm2[last];
+      if (c * den[p] > num[p] * d) {
+        num[p] = c;
+        den[p] = d;
+      }
+      if (best < 0 || num[p] * den[best] < num[best] * den[p]) best = p;
+    }
+    taken[best] = 1;
+    chosen.push(best);
+  }
+  return { re: chosen.map((p) => Array.from(re[p])), im: chosen.map((p) => Array.from(im[p])) };
+}
+
+/** {@link musaGreedyCodes} with every row scaled to unit norm (the framework's ||s_n|| = 1). */
+export function musaGreedy(N: number, L: number): MutableSignatureSet {
+  return normalise(musaGreedyCodes(N, L));
+}
+
 /** A set projected onto the finite alphabet, and the scale that was chosen. */
 export interface QuantizedSignatures {
   /** Integer entries, Re and Im in {-Q, ..., Q} (unnormalised). */

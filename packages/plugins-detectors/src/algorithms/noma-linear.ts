@@ -1,13 +1,15 @@
 /**
- * Host float64 receivers for code-domain NOMA with one QPSK symbol per device spread over L
- * resource elements (signature spreading), single receive antenna:
+ * Host float64 receivers for code-domain NOMA with one QPSK (or, per device, BPSK) symbol per
+ * device spread over L resource elements (signature spreading), single receive antenna:
  *
  *   y = sum_n g_n x_n + w,  g_n = h_n .* s_n,  x_n = a_n q_n,  w ~ CN(0, sigma^2 I_L)
  *
  * with s_n the unit-norm signature of device n and h_n its channel (one gain for the block, or one
  * per resource element). The matched filter, MMSE-SIC and oracle least squares of H. Yu, Z. Fei,
  * Z. Zheng, N. Ye, "Finite-Alphabet Signature Design for Grant-Free NOMA: A Quantized Deep
- * Learning Approach" (the baseline receivers of Figs. 6-8), one trial at a time: N and L are tiny
+ * Learning Approach" (the baseline receivers of Figs. 6-8; MMSE-SIC is also the MUSA-SIC receiver of
+ * Z. Ma, W. Wu, M. Jian, F. Gao, X. Shen, "Joint Constellation Design and Multiuser Detection for
+ * Grant-Free NOMA", with BPSK for 1-bit and QPSK for 2-bit devices), one trial at a time: N and L are tiny
  * (6 x 4), so each trial's L x L algebra is done on the host; tfjs only to download a batch and
  * to pack the estimates.
  *
@@ -15,14 +17,24 @@
  * [n L, (n + 1) L)); vectors are { re, im } Float64Arrays.
  */
 import * as tf from '@tensorflow/tfjs';
-import { QPSK_POINTS, qpskSliceHost, type ComplexTensor, type Estimate, type ParamProblem, type Scenario } from '@gfra/core';
+import { deviceBits, QPSK_POINTS, qpskSliceHost, type ComplexTensor, type Estimate, type ParamProblem, type Scenario } from '@gfra/core';
 import { choleskyComplex, choleskySolveComplex, type HostComplex } from './host-complex';
+
+/**
+ * Relative margin under which two post-MMSE SINRs tie in the "sinr" ordering (the lower device
+ * index wins): symmetric signature sets (e.g. the greedy MUSA codes under AWGN) give exactly equal
+ * SINRs, which rounding would otherwise order arbitrarily.
+ */
+const SINR_TIE = 1e-9;
 
 /** Floor on an error variance before it divides (sigma^2 -> 0 would otherwise give 0/0). */
 const MIN_VARIANCE = 1e-300;
 
-/** Problems of a scenario for these receivers: one receive antenna, QPSK (J = 2). */
-export function nomaScenarioProblems(plugin: string, s: Scenario): ParamProblem[] {
+/**
+ * Problems of a scenario for these receivers: one receive antenna, QPSK (J = 2). With
+ * `perDeviceBits`, a `deviceBits` list may also give 1-bit (BPSK) devices: every J_n in {1, 2}.
+ */
+export function nomaScenarioProblems(plugin: string, s: Scenario, perDeviceBits = false): ParamProblem[] {
   const problems: ParamProblem[] = [];
   if (s.numAntennas !== 1) {
     problems.push({
@@ -31,7 +43,16 @@ export function nomaScenarioProblems(plugin: string, s: Scenario): ParamProblem[
       hint: 'Set scenario.numAntennas to 1 (the signature-spreading NOMA model of the paper has one receive antenna)',
     });
   }
-  if (s.bitsPerDevice !== 2) {
+  if (perDeviceBits && s.deviceBits !== undefined) {
+    const bad = s.deviceBits.map((j, n) => [j, n]).filter(([j]) => j !== 1 && j !== 2);
+    if (bad.length > 0) {
+      problems.push({
+        path: '',
+        message: `${plugin} detects one BPSK (1 bit) or QPSK (2 bits) symbol per device, but scenario.bitsPerDevice gives ${bad.map(([j, n]) => `device ${n} ${j} bits`).join(', ')}`,
+        hint: 'Give every device 1 or 2 bits in scenario.bitsPerDevice',
+      });
+    }
+  } else if (s.bitsPerDevice !== 2) {
     problems.push({
       path: '',
       message: `${plugin} detects one QPSK symbol per device: scenario.bitsPerDevice must be 2 (got ${s.bitsPerDevice})`,
@@ -156,6 +177,57 @@ export function qpskActivityLogOdds(xRe: number, xIm: number, v: number, p: numb
   return Math.log(p) + lse - Math.log(4) - Math.log1p(-p) + (xRe * xRe + xIm * xIm) / w;
 }
 
+/**
+ * The symbol alphabet of one device: its points, indexed by message, and its slicer (the nearest
+ * point's message).
+ */
+export interface DeviceAlphabet {
+  readonly points: readonly (readonly [number, number])[];
+  slice(re: number, im: number): number;
+}
+
+/** Unit-energy Gray QPSK (core qpsk.ts): 2 bits, slicer = signs of Re and Im. */
+export const QPSK_ALPHABET: DeviceAlphabet = { points: QPSK_POINTS, slice: qpskSliceHost };
+
+/** BPSK: message 0 -> +1, 1 -> -1 (real); slicer = sign of Re (Re >= 0 -> message 0). */
+export const BPSK_ALPHABET: DeviceAlphabet = {
+  points: [
+    [1, 0],
+    [-1, 0],
+  ],
+  slice: (re: number) => (re < 0 ? 1 : 0),
+};
+
+/**
+ * Every device's alphabet: with `scenario.deviceBits`, BPSK for J_n = 1 and QPSK for J_n = 2
+ * (throws on any other J_n; the plugins' check refuses it first); without it QPSK for every device
+ * (the receivers' behaviour for a single bitsPerDevice, which their check requires to be 2).
+ */
+export function deviceAlphabets(s: Scenario): DeviceAlphabet[] {
+  if (s.deviceBits === undefined) return new Array<DeviceAlphabet>(s.numDevices).fill(QPSK_ALPHABET);
+  return deviceBits(s).map((j, n) => {
+    if (j === 1) return BPSK_ALPHABET;
+    if (j === 2) return QPSK_ALPHABET;
+    throw new Error(`device ${n} has ${j} bits: only BPSK (1 bit) and QPSK (2 bits) devices are supported`);
+  });
+}
+
+/**
+ * {@link qpskActivityLogOdds} for any equiprobable alphabet: log [ p (1/|A|) sum_{q in A}
+ * exp(-|x - q|^2 / v) ] - log [ (1 - p) exp(-|x|^2 / v) ]. p = 0 gives -Infinity, p = 1 +Infinity
+ * (never log(0) arithmetic, so never NaN).
+ */
+export function activityLogOdds(xRe: number, xIm: number, v: number, p: number, alphabet: DeviceAlphabet): number {
+  if (alphabet === QPSK_ALPHABET) return qpskActivityLogOdds(xRe, xIm, v, p);
+  if (p <= 0) return -Infinity;
+  if (p >= 1) return Infinity;
+  const w = Math.max(v, MIN_VARIANCE);
+  const terms = alphabet.points.map(([qr, qi]) => -((xRe - qr) ** 2 + (xIm - qi) ** 2) / w);
+  const m = Math.max(...terms);
+  const lse = m + Math.log(terms.reduce((s, t) => s + Math.exp(t - m), 0));
+  return Math.log(p) + lse - Math.log(alphabet.points.length) - Math.log1p(-p) + (xRe * xRe + xIm * xIm) / w;
+}
+
 /** Per-device outputs of a receiver for one trial. */
 export interface NomaTrialEstimate {
   /** Soft symbol estimates x~_n (unbiased, at the device's stage). */
@@ -167,7 +239,7 @@ export interface NomaTrialEstimate {
   readonly score: Float64Array;
   /** Activity decision in {0, 1}. */
   readonly active: Uint8Array;
-  /** QPSK slicer of x~_n, for every device. */
+  /** Slicer of x~_n (the device's alphabet: QPSK, or BPSK), for every device. */
   readonly message: Int32Array;
   /** Order in which the devices were detected (SIC), or 0..N-1. */
   readonly order: readonly number[];
@@ -181,8 +253,8 @@ export type ActivityRule =
   | { readonly kind: 'threshold'; readonly threshold: number };
 
 /** Score and decision of one device; a fitted threshold gamma* replaces the rule's level (score >= gamma*). */
-function decide(rule: ActivityRule, xRe: number, xIm: number, v: number, p: number, fitted: number | undefined): { score: number; active: boolean } {
-  const score = rule.kind === 'map' ? qpskActivityLogOdds(xRe, xIm, v, p) : Math.hypot(xRe, xIm);
+function decide(rule: ActivityRule, xRe: number, xIm: number, v: number, p: number, fitted: number | undefined, alphabet: DeviceAlphabet): { score: number; active: boolean } {
+  const score = rule.kind === 'map' ? activityLogOdds(xRe, xIm, v, p, alphabet) : Math.hypot(xRe, xIm);
   const level = rule.kind === 'map' ? 0 : rule.threshold;
   return { score, active: fitted === undefined ? score > level : score >= fitted };
 }
@@ -204,9 +276,19 @@ function emptyEstimate(N: number): { re: Float64Array; im: Float64Array; varianc
  *
  *   v_n = (sigma^2 ||g_n||^2 + sum_{m != n} p_m |g_n^H g_m|^2) / ||g_n||^4,
  *
- * activity by the MAP test on (x~_n, v_n) ({@link qpskActivityLogOdds}) and the QPSK slicer.
+ * activity by the MAP test on (x~_n, v_n) over the device's alphabet ({@link activityLogOdds}) and
+ * the device's slicer (`alphabets`, default QPSK for every device).
  */
-export function matchedFilter(t: NomaTrial, N: number, L: number, noiseVar: number, p: ArrayLike<number>, rule: ActivityRule = { kind: 'map' }, fitted?: number): NomaTrialEstimate {
+export function matchedFilter(
+  t: NomaTrial,
+  N: number,
+  L: number,
+  noiseVar: number,
+  p: ArrayLike<number>,
+  rule: ActivityRule = { kind: 'map' },
+  fitted?: number,
+  alphabets?: readonly DeviceAlphabet[],
+): NomaTrialEstimate {
   const out = emptyEstimate(N);
   const energy = Array.from({ length: N }, (_, n) => columnEnergy(t.g, n, L));
   for (let n = 0; n < N; n++) {
@@ -226,13 +308,14 @@ export function matchedFilter(t: NomaTrial, N: number, L: number, noiseVar: numb
       }
       v = (noiseVar * e + interference) / (e * e);
     }
-    const d = decide(rule, xr, xi, v, p[n], fitted);
+    const alphabet = alphabets?.[n] ?? QPSK_ALPHABET;
+    const d = decide(rule, xr, xi, v, p[n], fitted, alphabet);
     out.re[n] = xr;
     out.im[n] = xi;
     out.variance[n] = v;
     out.score[n] = d.score;
     out.active[n] = d.active ? 1 : 0;
-    out.message[n] = qpskSliceHost(xr, xi);
+    out.message[n] = alphabet.slice(xr, xi);
   }
   return { ...out, order: Array.from({ length: N }, (_, n) => n) };
 }
@@ -262,6 +345,8 @@ export interface MmseSicOptions {
   readonly rule: ActivityRule;
   /** A fitted activity threshold gamma* (decide score >= gamma*), replacing the rule's level. */
   readonly fitted?: number;
+  /** Every device's alphabet (default QPSK for all): the activity test, the slicer and the cancelled point. */
+  readonly alphabets?: readonly DeviceAlphabet[];
 }
 
 /**
@@ -292,9 +377,11 @@ function robustCholesky(ar: Float64Array, ai: Float64Array, n: number): HostComp
  * 1. forms C = sum_{m in R} pi_m g_m g_m^H + sigma^2 I_L;
  * 2. for n in R: beta_n = g_n^H C^{-1} g_n, post-MMSE SINR gamma_n = beta_n / (1 - pi_n beta_n),
  *    unbiased estimate x~_n = g_n^H C^{-1} r / beta_n with error variance v_n = 1 / gamma_n;
- * 3. picks n* by the ordering rule, decides its activity (MAP test on x~_{n*}, v_{n*} with the
+ * 3. picks n* by the ordering rule (largest SINR: SINRs within a relative 1e-9 tie, the lowest
+ *    device index wins), decides its activity (MAP test on x~_{n*}, v_{n*} with the
  *    prior p_{n*}, or the threshold rule);
- * 4. if active, slices x~_{n*} to QPSK and subtracts g_{n*} q^_{n*} from r;
+ * 4. if active, slices x~_{n*} to the nearest point q^_{n*} of its alphabet (QPSK, or BPSK) and
+ *    subtracts g_{n*} q^_{n*} from r;
  * 5. removes n* from R.
  *
  * Every device's soft output is its x~_n at its own stage.
@@ -358,14 +445,15 @@ export function mmseSic(t: NomaTrial, N: number, L: number, noiseVar: number, p:
         options.ordering === 'index'
           ? a.n < b.n
           : options.ordering === 'sinr'
-            ? a.sinr > b.sinr
+            ? a.sinr > b.sinr * (1 + SINR_TIE)
             : p[a.n] > p[b.n] || (p[a.n] === p[b.n] && a.sinr > b.sinr);
       if (better) pick = k;
     }
     const { n, sinr, xr, xi } = stage[pick];
     const v = sinr > 0 ? 1 / sinr : Infinity;
-    const d = decide(options.rule, xr, xi, v, p[n], options.fitted);
-    const message = qpskSliceHost(xr, xi);
+    const alphabet = options.alphabets?.[n] ?? QPSK_ALPHABET;
+    const d = decide(options.rule, xr, xi, v, p[n], options.fitted, alphabet);
+    const message = alphabet.slice(xr, xi);
     out.re[n] = xr;
     out.im[n] = xi;
     out.variance[n] = v;
@@ -373,7 +461,7 @@ export function mmseSic(t: NomaTrial, N: number, L: number, noiseVar: number, p:
     out.active[n] = d.active ? 1 : 0;
     out.message[n] = message;
     if (d.active) {
-      const [qr, qi] = QPSK_POINTS[message];
+      const [qr, qi] = alphabet.points[message];
       for (let l = 0; l < L; l++) {
         const gr = t.g.re[n * L + l];
         const gi = t.g.im[n * L + l];
