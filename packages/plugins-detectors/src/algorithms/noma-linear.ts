@@ -159,17 +159,25 @@ function columnEnergy(g: HostComplex, i: number, L: number): number {
 }
 
 /**
+ * The log-odds of a certain activity (prior p = 0 or 1, e.g. the always-active users of fixed-rate
+ * NOMA): finite, so that the runner's check of the detector's outputs, which treats a non-finite
+ * value as a numerical failure, accepts it; far beyond any log-odds the data can produce.
+ */
+export const CERTAIN_LOG_ODDS = 1e30;
+
+/**
  * Posterior log-odds of activity of a device from its unbiased soft estimate x = x_n + e,
  * e ~ CN(0, v), with prior P(active) = p and uniform QPSK data:
  *
  *   log [ p (1/4) sum_q exp(-|x - q|^2 / v) ] - log [ (1 - p) exp(-|x|^2 / v) ]
  *
  * (the CN density's 1/(pi v) cancels), with the sum by log-sum-exp; MAP declares the device active
- * when it is positive. p = 0 gives -Infinity, p = 1 +Infinity.
+ * when it is positive. A certain prior gives a certain decision: p = 0 gives -CERTAIN_LOG_ODDS,
+ * p = 1 +CERTAIN_LOG_ODDS.
  */
 export function qpskActivityLogOdds(xRe: number, xIm: number, v: number, p: number): number {
-  if (p <= 0) return -Infinity;
-  if (p >= 1) return Infinity;
+  if (p <= 0) return -CERTAIN_LOG_ODDS;
+  if (p >= 1) return CERTAIN_LOG_ODDS;
   const w = Math.max(v, MIN_VARIANCE);
   const terms = QPSK_POINTS.map(([qr, qi]) => -((xRe - qr) ** 2 + (xIm - qi) ** 2) / w);
   const m = Math.max(...terms);
@@ -214,13 +222,13 @@ export function deviceAlphabets(s: Scenario): DeviceAlphabet[] {
 
 /**
  * {@link qpskActivityLogOdds} for any equiprobable alphabet: log [ p (1/|A|) sum_{q in A}
- * exp(-|x - q|^2 / v) ] - log [ (1 - p) exp(-|x|^2 / v) ]. p = 0 gives -Infinity, p = 1 +Infinity
- * (never log(0) arithmetic, so never NaN).
+ * exp(-|x - q|^2 / v) ] - log [ (1 - p) exp(-|x|^2 / v) ]. p = 0 gives -CERTAIN_LOG_ODDS, p = 1
+ * +CERTAIN_LOG_ODDS (never log(0) arithmetic, so never NaN).
  */
 export function activityLogOdds(xRe: number, xIm: number, v: number, p: number, alphabet: DeviceAlphabet): number {
   if (alphabet === QPSK_ALPHABET) return qpskActivityLogOdds(xRe, xIm, v, p);
-  if (p <= 0) return -Infinity;
-  if (p >= 1) return Infinity;
+  if (p <= 0) return -CERTAIN_LOG_ODDS;
+  if (p >= 1) return CERTAIN_LOG_ODDS;
   const w = Math.max(v, MIN_VARIANCE);
   const terms = alphabet.points.map(([qr, qi]) => -((xRe - qr) ** 2 + (xIm - qi) ** 2) / w);
   const m = Math.max(...terms);
