@@ -29,7 +29,7 @@ function spec(encoder: Record<string, unknown>, bitsPerDevice: number | number[]
     traffic: { plugin: traffic, ...(traffic === 'per-device-bernoulli' ? { params: { activationProbabilities: [1, 1, 1, 1, 1, 1] } } : {}) },
     channel: { plugin: 'noma-rayleigh', params: { snrDb: 2 } },
     encoder,
-    candidates: { a: { detector: { plugin: 'exhaustive-ml', params: { model: 'coherent', criterion: 'ml', activity: 'all-active' } } }, b: { detector: { plugin: 'mmse-sic' } } },
+    candidates: { a: { detector: { plugin: 'exhaustive-ml', params: { model: 'coherent', criterion: 'ml', activity: 'all-active' } } }, b: { detector: { plugin: 'sicnn' } } },
     metrics: [{ plugin: 'ser' }],
   };
 }
@@ -48,13 +48,13 @@ function issues(s: Record<string, unknown>): { path: string; message: string }[]
 describe('plan: bits per device (scenario.bitsPerDevice as a list)', () => {
   it('plugins see J = max J_n and deviceBits; a plugin that does not declare perDeviceBits is refused where it is named', () => {
     const found = issues(spec({ plugin: 'test-per-device-bits' }));
-    // mmse-sic (QPSK for every device) does not support bits per device: refused where it is
+    // sicnn (QPSK for every device) does not support bits per device: refused where it is
     // named; exhaustive-ml and everything else are accepted
     const refused = found.filter((i) => i.message.includes('same number of bits'));
     expect(refused.map((i) => i.path)).to.deep.equal(['candidates.b.detector.params']);
-    expect(refused[0].message).to.match(/^detector "mmse-sic" gives every device the same number of bits, but scenario.bitsPerDevice gives one per device \(\[1, 1, 1, 2, 2, 2\]\)/);
+    expect(refused[0].message).to.match(/^detector "sicnn" gives every device the same number of bits, but scenario.bitsPerDevice gives one per device \(\[1, 1, 1, 2, 2, 2\]\)/);
     expect(found.filter((i) => i.path.startsWith('candidates.a'))).to.deep.equal([]);
-    const withSpreading = issues(spec({ plugin: 'qpsk-spreading' }));
+    const withSpreading = issues(spec({ plugin: 'gaussian-pilots' }));
     expect(withSpreading.map((i) => i.path)).to.include('encoder.params');
     const withBernoulli = issues(spec({ plugin: 'test-per-device-bits' }, [1, 1, 1, 2, 2, 2], 'bernoulli'));
     expect(withBernoulli.map((i) => i.path)).to.include('traffic.params');
