@@ -103,7 +103,6 @@ describe('detector:fcnn-mud', () => {
       disposeAll(b);
     }
     const after = evalLoss();
-    console.log(`      fcnn-mud training: loss ${before.toFixed(3)} -> ${after.toFixed(3)} (x̂ = 0: ${zero.toFixed(3)})`);
     expect(after).to.be.lessThan(0.5 * before);
     expect(after, 'better than the zero estimator').to.be.lessThan(0.75 * zero);
     optimizer.dispose();

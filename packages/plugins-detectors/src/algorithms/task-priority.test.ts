@@ -225,7 +225,6 @@ describe('algorithms/task-priority', () => {
       this.timeout(5000);
       const eq21 = train(params({ prioritization: 'paper-eq21' }));
       const focal = train(params());
-      console.log(`      final CE: paper-eq21 [${eq21.map((x) => x.toFixed(4))}], focal-normalized [${focal.map((x) => x.toExponential(2))}]`);
       eq21.forEach((L) => expect(L).to.be.within(0.15, 0.45));
       focal.forEach((L) => expect(L).to.be.below(0.05));
     });
