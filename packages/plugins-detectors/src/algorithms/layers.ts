@@ -12,27 +12,44 @@ export interface DenseStackOptions {
   readonly name: (k: number, last: boolean) => string;
   /** Start the output layer's weights at zero (residual / skip heads start at their input). */
   readonly zeroLast?: boolean;
+  /** Initial kernels: Glorot-uniform (default) or He-normal (std sqrt(2 / fanIn)). */
+  readonly init?: 'glorot-uniform' | 'he-normal';
+}
+
+/** A host generator initial weights are drawn from (a `RandomStreams.onceGenerator`). */
+export interface WeightSource {
+  uniform(): number;
+  normal(): number;
 }
 
 /**
  * A stack of fully connected layers sizes[0] -> sizes[1] -> ... -> sizes[K], ReLU after every
- * layer but the last: Glorot-uniform weights drawn in layer order from the plugin's `weights`
- * stream, zero biases.
+ * layer but the last: Glorot-uniform (or He-normal) weights drawn in layer order from the
+ * plugin's `weights` stream or a given generator, zero biases.
  *
  * Variables: `<name>/kernel` [in, out] and `<name>/bias` [out] per layer.
  */
 export class DenseStack {
   private readonly layers: { kernel: tf.Variable; bias: tf.Variable; name: string }[] = [];
 
-  constructor(sizes: readonly number[], random: RandomStreams, options: DenseStackOptions) {
+  /**
+   * @param random the plugin's streams (a fresh `weights` generator), or a generator shared by
+   *   several stacks of one plugin, drawn one after the other so that they get different weights
+   */
+  constructor(sizes: readonly number[], random: RandomStreams | WeightSource, options: DenseStackOptions) {
     if (sizes.length < 2) return;
-    const g = random.onceGenerator('weights');
+    const g = 'onceGenerator' in random ? random.onceGenerator('weights') : random;
     for (let k = 0; k + 1 < sizes.length; k++) {
       const [fanIn, fanOut] = [sizes[k], sizes[k + 1]];
       const last = k + 2 === sizes.length;
-      const limit = last && options.zeroLast === true ? 0 : Math.sqrt(6 / (fanIn + fanOut));
       const values = new Float32Array(fanIn * fanOut);
-      for (let i = 0; i < values.length; i++) values[i] = (2 * g.uniform() - 1) * limit;
+      if (options.init === 'he-normal') {
+        const std = Math.sqrt(2 / fanIn);
+        for (let i = 0; i < values.length; i++) values[i] = std * g.normal();
+      } else {
+        const limit = last && options.zeroLast === true ? 0 : Math.sqrt(6 / (fanIn + fanOut));
+        for (let i = 0; i < values.length; i++) values[i] = (2 * g.uniform() - 1) * limit;
+      }
       // variables outlive the tidy; their initial values are freed
       tf.tidy(() => {
         this.layers.push({

@@ -12,7 +12,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Type, type Static } from '@sinclair/typebox';
-import { matMul2d, qpskSlice, qpskSymbols, type ComplexTensor, type Estimate, type ParamProblem, type Scenario, type TrafficSample } from '@gfra/core';
+import { qpskSlice, qpskSymbols, type ComplexTensor, type Estimate, type ParamProblem, type Scenario, type TrafficSample } from '@gfra/core';
+import { DenseStack, type WeightSource } from './layers';
 
 export const MseFairParams = Type.Object(
   {
@@ -108,59 +109,17 @@ export function denseParameterCount(widths: readonly number[]): number {
   return denseWeightCount(widths) + widths.slice(1).reduce((s, w) => s + w, 0);
 }
 
-/** The host generator the initial weights come from (a `RandomStreams.onceGenerator`). */
-export interface WeightSource {
-  uniform(): number;
-  normal(): number;
-}
-
 /**
- * Fully connected layers sizes[0] -> ... -> sizes[K], ReLU after every layer but the last
- * (linear output). Kernels are drawn in layer order from `source`, so several stacks of one
- * plugin drawn one after the other from the same generator get different weights (the shared
- * `DenseStack` opens a fresh `weights` generator per stack, which would give N identical SICNN
- * modules, and has no He initialiser).
+ * {@link DenseStack} with the receivers' naming and initialiser: kernels drawn in layer order from
+ * `source`, so several stacks of one plugin drawn one after the other from the same generator
+ * get different weights (N SICNN modules).
  *
  * Variables: `<prefix><name>/kernel` [in, out], `<prefix><name>/bias` [out], name = `dense<k>`
  * for hidden layers and `output` for the last.
  */
-export class SeededDenseStack {
-  private readonly layers: { name: string; kernel: tf.Variable; bias: tf.Variable }[] = [];
-
+export class SeededDenseStack extends DenseStack {
   constructor(sizes: readonly number[], source: WeightSource, init: DenseInit, prefix = '') {
-    for (let k = 0; k + 1 < sizes.length; k++) {
-      const [fanIn, fanOut] = [sizes[k], sizes[k + 1]];
-      const values = new Float32Array(fanIn * fanOut);
-      if (init === 'he-normal') {
-        const std = Math.sqrt(2 / fanIn);
-        for (let i = 0; i < values.length; i++) values[i] = std * source.normal();
-      } else {
-        const limit = Math.sqrt(6 / (fanIn + fanOut));
-        for (let i = 0; i < values.length; i++) values[i] = (2 * source.uniform() - 1) * limit;
-      }
-      const name = `${prefix}${k + 2 === sizes.length ? 'output' : `dense${k}`}`;
-      tf.tidy(() => {
-        this.layers.push({ name, kernel: tf.variable(tf.tensor2d(values, [fanIn, fanOut]), true), bias: tf.variable(tf.zeros([fanOut]), true) });
-      });
-    }
-  }
-
-  variables(): Record<string, tf.Variable> {
-    return Object.fromEntries(this.layers.flatMap((l) => [[`${l.name}/kernel`, l.kernel], [`${l.name}/bias`, l.bias]]));
-  }
-
-  /** [rows, sizes[0]] -> [rows, sizes[K]]. Call inside a tidy or gradient scope. */
-  apply(x: tf.Tensor2D): tf.Tensor2D {
-    let h = x;
-    this.layers.forEach((layer, k) => {
-      const z = tf.add(matMul2d(h, layer.kernel as tf.Tensor2D), layer.bias) as tf.Tensor2D;
-      h = k + 1 < this.layers.length ? tf.relu(z) : z;
-    });
-    return h;
-  }
-
-  dispose(): void {
-    for (const l of this.layers) tf.dispose([l.kernel, l.bias]);
+    super(sizes, source, { name: (k, last) => `${prefix}${last ? 'output' : `dense${k}`}`, init });
   }
 }
 
