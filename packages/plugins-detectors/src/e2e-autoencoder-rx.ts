@@ -31,7 +31,7 @@ import {
   taskGroups,
   taskRows,
   type TaskGroup,
-} from './mulvae/network';
+} from './algorithms/multitask-network';
 
 export const E2eAutoencoderRxParams = Type.Object(
   {

@@ -114,7 +114,8 @@ export interface Trainable {
   afterStep?(): void;
   /**
    * The parts of the plugin's loss at its last call, by name (plain numbers), e.g. per-user
-   * cross-entropies; the trainer records them in the loss history at every logging step.
+   * cross-entropies; the trainer reads them after every step and records their mean over the
+   * steps between two loss-history entries.
    */
   lossTerms?(): Readonly<Record<string, number>>;
   /** The plugin's own loss (`train.loss: "plugin"`, or `"auto"`). */

@@ -86,6 +86,21 @@ describe('training: the generic trainer', () => {
     t.dispose();
   });
 
+  it('records the loss terms as their mean over the steps since the previous history entry, not the last step\'s', async () => {
+    const t = toy();
+    let step = 0;
+    const problem: TrainingProblem = { ...t.problem, afterStep: () => void (step += 1), lossTerms: () => ({ step, constant: 2 }) };
+    // 250 steps: an entry every floor(250 / 100) = 2 steps; the terms are read after afterStep
+    const out = await train(problem, { config: config({ steps: 250, batchSize: 4, optimizer: { type: 'sgd', learningRate: 0.01 } }) });
+    expect(out.lossHistory.length).to.equal(125);
+    out.lossHistory.forEach((p, i) => {
+      // entry i covers steps 2i + 1 and 2i + 2 (1-based), each reported as its own number
+      expect(p.step).to.equal(2 * i + 2);
+      expect(p.terms).to.deep.equal({ step: 2 * i + 1.5, constant: 2 });
+    });
+    t.dispose();
+  });
+
   it('a run killed after a checkpoint and resumed ends with the same weights and history, bit for bit', async () => {
     const c = config({
       epochs: 6,

@@ -72,8 +72,9 @@ export interface LossPoint {
   /** Phase name, when it is not the single default phase. */
   readonly phase?: string;
   /**
-   * The parts of the loss at this entry's last step, by name, when a trainable plugin reports
-   * them ({@link Trainable.lossTerms}), e.g. the per-user cross-entropies of a multi-task loss.
+   * The parts of the loss, by name, when a trainable plugin reports them
+   * ({@link Trainable.lossTerms}), e.g. the per-user cross-entropies of a multi-task loss: each the
+   * mean over the steps since the previous entry, like `loss`.
    */
   readonly terms?: Readonly<Record<string, number>>;
 }
@@ -163,6 +164,8 @@ interface PhaseState {
   totalSteps: number;
   runningSum: number;
   runningCount: number;
+  /** Sums of the loss terms ({@link TrainingProblem.lossTerms}) over the steps since the last history point. */
+  termSums?: Record<string, number>;
   finalLoss: number;
   lastValidationLoss?: number;
   bestValidationLoss?: number;
@@ -358,6 +361,11 @@ class Trainer {
         if (!Number.isFinite(loss)) throw new TrainingDiverged(this.state.globalStep, loss);
         ps.runningSum += loss;
         ps.runningCount += 1;
+        const stepTerms = this.problem.lossTerms?.();
+        if (stepTerms !== undefined) {
+          const sums = (ps.termSums ??= {});
+          for (const [k, v] of Object.entries(stepTerms)) sums[k] = (sums[k] ?? 0) + v;
+        }
 
         let validationLoss: number | undefined;
         if (validation !== undefined && (ps.step % validateEvery === 0 || ps.step === totalSteps)) {
@@ -380,7 +388,7 @@ class Trainer {
         if (ps.step % logEvery === 0 || validationLoss !== undefined || last) {
           const mean = ps.runningSum / ps.runningCount;
           ps.finalLoss = mean;
-          const terms = this.problem.lossTerms?.();
+          const terms = ps.termSums === undefined ? undefined : Object.fromEntries(Object.entries(ps.termSums).map(([k, v]) => [k, v / ps.runningCount]));
           this.state.history.push({
             step: this.state.globalStep,
             loss: mean,
@@ -390,6 +398,7 @@ class Trainer {
           });
           ps.runningSum = 0;
           ps.runningCount = 0;
+          ps.termSums = undefined;
         }
         const seconds = this.now() - phaseStart;
         const rate = (ps.step - stepAtStart) / Math.max(seconds, 1e-9);

@@ -11,3 +11,4 @@ export * from './layers';
 export * from './mse-fair';
 export * from './task-priority';
 export * from './complexity';
+export * from './multitask-network';

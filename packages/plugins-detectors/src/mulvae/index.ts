@@ -29,12 +29,13 @@ import {
   GroupedDenseStack,
   LogitsCache,
   multiTaskLoss,
+  priorKlTerm,
   repeatForTasks,
   sharedInput,
   taskGroups,
   taskRows,
   type TaskGroup,
-} from './network';
+} from '../algorithms/multitask-network';
 
 const REQUIRES = ['channelState'] as const satisfies readonly Capability[];
 type MulVaeObservation = ObservationWith<(typeof REQUIRES)[number]>;
@@ -58,12 +59,21 @@ export const MulVaeParams = Type.Object(
     sluiceWidth: Type.Optional(
       Type.Integer({ minimum: 1, description: 'common width d_s every block projects to (linearly) so the sluice can mix tasks of different widths; default max_n widthFactor Q_n (32 in the paper\'s setting)' }),
     ),
-    sluice: Type.Union([Type.Literal('static'), Type.Literal('off')], {
+    sluice: Type.Union([Type.Literal('static'), Type.Literal('dynamic'), Type.Literal('off')], {
       default: 'static',
       description:
-        'cross-task sharing: "static" trainable alpha (N x N per sluice, init 0.9 on the diagonal, 0.1 / (N - 1) elsewhere) and beta (init 1); "off" alpha = I, beta = 0 frozen (independent stacks, the "no multi-task" ablation)',
+        'cross-task sharing: "static" trainable alpha (N x N per sluice, init 0.9 on the diagonal, 0.1 / (N - 1) elsewhere) and beta (init 1); ' +
+        '"dynamic" alpha and beta generated per sample by a sluice DNN (hiddenPerBlock tanh layers of width widthFactor max_n Q_n) from the concatenated block outputs, starting at the static initial values; ' +
+        '"off" alpha = I, beta = 0 frozen (independent stacks, the "no multi-task" ablation)',
     }),
     loss: TaskPriorityParams,
+    klWeight: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        description:
+          'weight of the KL (prior) term of Eq. (12), corrected to (1/sigma^2) ||mu - p_R||^2 with P_R the batch\'s received power per real dimension; absent (or 0): no KL term, the loss of Eq. (13) the paper trains with',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -99,7 +109,23 @@ export function mulVaeParameterCount(p: MulVaeParams, s: Scenario): number {
     count += (ds + 1) * q;
   }
   if (p.sluice === 'static') count += (p.blocks - 1) * (s.numDevices * s.numDevices + s.numDevices);
+  if (p.sluice === 'dynamic') {
+    const sizes = mulVaeSluiceNetSizes(p, s);
+    for (let k = 0; k + 1 < sizes.length; k++) count += (p.blocks - 1) * (sizes[k] + 1) * sizes[k + 1];
+  }
   return count;
+}
+
+/** Layer sizes of the dynamic sluice DNN: N d_s -> hiddenPerBlock x widthFactor max_n Q_n -> N^2 + N. */
+export function mulVaeSluiceNetSizes(p: MulVaeParams, s: Scenario): number[] {
+  const N = s.numDevices;
+  return [N * mulVaeSluiceWidth(p, s), ...Array<number>(p.hiddenPerBlock).fill(p.widthFactor * Math.max(...deviceSequences(s))), N * N + N];
+}
+
+/** The initial sluice, in row-major order: alpha [N, N] (0.9 on the diagonal, 0.1 / (N - 1) elsewhere) and beta [N] (ones). */
+function initialSluice(N: number): { alpha: number[]; beta: number[] } {
+  const off = N > 1 ? 0.1 / (N - 1) : 0;
+  return { alpha: Array.from({ length: N * N }, (_, i) => (Math.floor(i / N) === i % N ? 0.9 : off)), beta: Array<number>(N).fill(1) };
 }
 
 /**
@@ -126,9 +152,16 @@ export function mulVaeParameterCount(p: MulVaeParams, s: Scenario): number {
  *   q<Q>/block<l>/dense<k>/kernel [G, in, out], .../bias [G, 1, out], q<Q>/block<l>/output/...
  *   (the projection to d_s), q<Q>/head/output/kernel [G, d_s, Q], .../bias [G, 1, Q];
  *   with sluice "static": sluice<l>/alpha [N, N] (entry (m, n) = alpha_{mn}) and beta<l> [N],
- *   l = 0 .. blocks - 2.
+ *   l = 0 .. blocks - 2; with sluice "dynamic": the sluice DNN sluice<l>/net/dense<k>/... and
+ *   sluice<l>/net/output/... ([1, in, out], [1, 1, out]), N d_s -> N^2 + N, whose output is
+ *   [alpha row-major; beta] per sample with the tasks in group order.
  * Weights: Glorot-uniform kernels from the `weights` stream (group by group in ascending Q, block
- * by block, layer by layer, then the group's head; task by task within a layer), zero biases.
+ * by block, layer by layer, then the group's head; task by task within a layer; then the sluice
+ * DNNs), zero biases; the sluice DNN's output layer starts with kernel 0 and bias = the static
+ * initial alpha, beta, so the dynamic sluice starts as the static one.
+ *
+ * Loss: sum_n w_n L_n (params.loss), plus, with klWeight > 0, klWeight times the corrected KL term
+ * of Eq. (12), (1/sigma^2) ||mu - p_R||^2 (see `priorKlTerm`).
  *
  * @input  y        [B, L, M] complex
  * @input  channel  [B, N, L, M] (per-resource) or [B, N, M] (block, repeated over the L REs) complex
@@ -140,11 +173,14 @@ export function mulVaeParameterCount(p: MulVaeParams, s: Scenario): number {
  *   active), so activity and activityScore are constant ones; bitLLR is added (the paper reports
  *   BLER only), and also gives the generic trainability check a soft output. Blocks end in a linear
  *   projection to a common width d_s (the paper's sluice adds outputs of tasks whose widths 2^{R_n+3}
- *   differ); alpha, beta are static trainable scalars initialised to 0.9 / 0.1 / (N - 1) and 1 (the
- *   paper's complexity count (26) suggests a sluice DNN generating them per sample: the "dynamic"
- *   sluice is not implemented); mu = -1 divides by max(|h|^2, 1e-6); mu = +1 is the literal product
+ *   differ); alpha, beta are by default static trainable scalars initialised to 0.9 / 0.1 / (N - 1)
+ *   and 1 (the text's reading); the complexity count (26) suggests a sluice DNN generating them per
+ *   sample, which is the option sluice "dynamic" (its input, the concatenated block outputs, and
+ *   its initialisation are our choices); mu = -1 divides by max(|h|^2, 1e-6); mu = +1 is the literal product
  *   without conjugate; without attention every task gets [y; H] (the paper does not say how CSI
- *   enters then); the KL term is dropped; the default loss prioritisation is "focal-normalized"
+ *   enters then); the KL term is dropped as in the paper's Eq. (13) unless klWeight > 0, and then
+ *   uses 1/sigma^2 (Eq. (12) prints 2/sigma^2, a factor-2 error) with P_R, undefined in the paper,
+ *   the batch's received power per real dimension, held constant; the default loss prioritisation is "focal-normalized"
  *   (Eq. (21) kept as "paper-eq21", see algorithms/task-priority.ts); M > 1 antennas are flattened
  *   into the resource axis (the paper has M = 1).
  */
@@ -165,6 +201,7 @@ export class MulVaeDetector implements Detector, Trainable {
     check: (p: MulVaeParams, s: Scenario): ParamProblem[] => {
       const problems: ParamProblem[] = [...taskPriorityProblems(p.loss)];
       if (s.bitsPerDevice < 1) problems.push({ path: '', message: 'classifies messages, but the scenario has bitsPerDevice 0', hint: 'Use bitsPerDevice >= 1' });
+      if (p.sluice !== 'off' && p.blocks < 2) problems.push({ path: 'sluice', message: `is "${p.sluice}", but with blocks = 1 there is no sluice between blocks`, hint: 'Use blocks >= 2, or sluice "off"' });
       if (!p.attention && p.appendCsi) problems.push({ path: 'appendCsi', message: 'has no effect without attention (every task already gets the whole H)', hint: 'Drop appendCsi or keep attention' });
       if (!p.attention && p.attentionClip !== undefined) problems.push({ path: 'attentionClip', message: 'has no effect without attention', hint: 'Drop attentionClip or keep attention' });
       const count = mulVaeParameterCount(p, s);
@@ -174,7 +211,7 @@ export class MulVaeDetector implements Detector, Trainable {
     notes: [
       'Untrained it outputs noise: give its candidate a `train` block (loss "plugin" = the prioritised per-user cross-entropy with params.loss).',
       'All users are assumed active (activity = activityScore = 1); use traffic with every activation probability 1, as in the paper.',
-      'lossTerms: ce-user<n>, the batch cross-entropy of each user (nats) at the last loss call.',
+      'lossTerms: ce-user<n>, the batch cross-entropy of each user (nats), and kl (the KL term before its weight) with klWeight > 0.',
     ],
   });
 
@@ -184,11 +221,14 @@ export class MulVaeDetector implements Detector, Trainable {
   private readonly heads: GroupedDenseStack[];
   private readonly alpha: tf.Variable[] = [];
   private readonly beta: tf.Variable[] = [];
+  /** With the dynamic sluice: the DNN of sluice l, [B, N d_s] -> [B, N^2 + N] (alpha row-major, then beta; tasks in group order). */
+  private readonly sluiceNets: GroupedDenseStack[] = [];
   /** Devices in group order (the order of the concatenated group outputs). */
   private readonly order: number[];
   private readonly cache = new LogitsCache();
   private training = false;
   private lastCe: number[] = [];
+  private lastKl: number | undefined;
 
   constructor(
     @inject(TOKENS.params) private readonly params: MulVaeParams,
@@ -206,14 +246,26 @@ export class MulVaeDetector implements Detector, Trainable {
       this.stacks.push(Array.from({ length: params.blocks }, (_, l) => new GroupedDenseStack(G, mulVaeBlockSizes(params, scenario, g.q, l), source, `q${g.q}/block${l}/`)));
       this.heads.push(new GroupedDenseStack(G, [mulVaeSluiceWidth(params, scenario), g.q], source, `q${g.q}/head/`));
     }
+    const init = initialSluice(N);
     if (params.sluice === 'static') {
-      const off = N > 1 ? 0.1 / (N - 1) : 0;
-      const init = Array.from({ length: N * N }, (_, i) => (Math.floor(i / N) === i % N ? 0.9 : off));
       for (let l = 0; l + 1 < params.blocks; l++) {
         tf.tidy(() => {
-          this.alpha.push(tf.variable(tf.tensor2d(init, [N, N]), true));
-          this.beta.push(tf.variable(tf.ones([N]), true));
+          this.alpha.push(tf.variable(tf.tensor2d(init.alpha, [N, N]), true));
+          this.beta.push(tf.variable(tf.tensor1d(init.beta), true));
         });
+      }
+    }
+    if (params.sluice === 'dynamic') {
+      // drawn after every block and head; the output layer starts at kernel 0, bias = the static
+      // initial sluice (order-free: alpha's initial value is invariant under permuting the tasks)
+      for (let l = 0; l + 1 < params.blocks; l++) {
+        const net = new GroupedDenseStack(1, mulVaeSluiceNetSizes(params, scenario), source, `sluice${l}/net/`);
+        const vars = net.variables();
+        tf.tidy(() => {
+          vars[`sluice${l}/net/output/kernel`].assign(tf.zerosLike(vars[`sluice${l}/net/output/kernel`]));
+          vars[`sluice${l}/net/output/bias`].assign(tf.tensor3d([...init.alpha, ...init.beta], [1, 1, N * N + N]));
+        });
+        this.sluiceNets.push(net);
       }
     }
   }
@@ -224,6 +276,7 @@ export class MulVaeDetector implements Detector, Trainable {
       for (const b of blocks) Object.assign(out, b.variables());
       Object.assign(out, this.heads[g].variables());
     });
+    for (const net of this.sluiceNets) Object.assign(out, net.variables());
     this.alpha.forEach((a, l) => (out[`sluice${l}/alpha`] = a));
     this.beta.forEach((b, l) => (out[`beta${l}`] = b));
     return out;
@@ -236,7 +289,7 @@ export class MulVaeDetector implements Detector, Trainable {
 
   /** Per-user batch cross-entropies (nats) at the last loss call. */
   lossTerms(): Readonly<Record<string, number>> {
-    return ceTerms(this.lastCe);
+    return { ...ceTerms(this.lastCe), ...(this.lastKl !== undefined ? { kl: this.lastKl } : {}) };
   }
 
   /** The prioritised multi-task cross-entropy (params.loss) of the batch's logits against the true messages. */
@@ -246,7 +299,16 @@ export class MulVaeDetector implements Detector, Trainable {
     const { loss, ce } = multiTaskLoss(cached ?? fresh, batch.truth.message, this.params.loss);
     tf.dispose(fresh);
     this.lastCe = ce;
-    return loss;
+    this.lastKl = undefined;
+    const w = this.params.klWeight ?? 0;
+    if (w === 0) return loss;
+    const { numDevices: N, sequenceLength: L, numAntennas: M } = this.scenario;
+    return tf.tidy(() => {
+      const h = channelPerResource('detector:mulvae', batch.channel.channel, N, L, M);
+      const { kl } = priorKlTerm(batch.tx, h, batch.channel.noiseVarPerTrial ?? batch.channel.noiseVar);
+      this.lastKl = kl.dataSync()[0];
+      return tf.add(loss, tf.mul(kl, w)) as tf.Scalar;
+    });
   }
 
   /**
@@ -284,11 +346,16 @@ export class MulVaeDetector implements Detector, Trainable {
     const joined = (parts: tf.Tensor3D[]) => (parts.length === 1 ? parts[0] : (tf.concat(parts, 0) as tf.Tensor3D)); // [N, B, d_s], group order
     let inputs = this.blockInputs(obs);
     const history: tf.Tensor3D[] = [];
+    const dynamicBeta: tf.Tensor3D[] = []; // [N, B, 1] per sluice, group order
     for (let l = 0; l < this.params.blocks; l++) {
       const z = joined(this.groups.map((_, g) => this.stacks[g][l].apply(inputs[g])));
       history.push(z);
       if (l + 1 === this.params.blocks) break;
-      if (this.params.sluice === 'static') {
+      if (this.params.sluice === 'dynamic') {
+        const { mixed, beta } = this.dynamicSluice(l, z);
+        dynamicBeta.push(beta);
+        inputs = splitRows(mixed, sizes);
+      } else if (this.params.sluice === 'static') {
         const ds = z.shape[2];
         // i_n = sum_m alpha_{mn} z_m, in group order: alpha rows and columns permuted alike
         const a = P === undefined ? (this.alpha[l] as tf.Tensor2D) : matMul2d(matMul2d(P, this.alpha[l] as tf.Tensor2D), tf.transpose(P));
@@ -299,6 +366,9 @@ export class MulVaeDetector implements Detector, Trainable {
       }
     }
     let o = history[history.length - 1];
+    if (this.params.sluice === 'dynamic') {
+      for (let l = 0; l + 1 < history.length; l++) o = tf.add(o, tf.mul(dynamicBeta[l], history[l])) as tf.Tensor3D;
+    }
     if (this.params.sluice === 'static') {
       for (let l = 0; l + 1 < history.length; l++) {
         const b = P === undefined ? this.beta[l] : matMul2d(P, tf.reshape(this.beta[l], [N, 1]) as tf.Tensor2D);
@@ -314,6 +384,23 @@ export class MulVaeDetector implements Detector, Trainable {
     return perUser;
   }
 
+  /**
+   * Sluice l generated per sample: [alpha (N x N); beta (N)] = DNN(concat_n z_n), then
+   * i_n = sum_m alpha_{mn} z_m. Tasks in group order throughout.
+   *
+   * @param z [N, B, d_s] outputs of block l
+   * @returns mixed [N, B, d_s] (the inputs of block l + 1) and beta [N, B, 1]
+   */
+  private dynamicSluice(l: number, z: tf.Tensor3D): { mixed: tf.Tensor3D; beta: tf.Tensor3D } {
+    const [N, B, ds] = z.shape;
+    const perSample = tf.transpose(z, [1, 0, 2]) as tf.Tensor3D; // [B, N, d_s]
+    const out = tf.reshape(this.sluiceNets[l].apply(tf.reshape(perSample, [1, B, N * ds]) as tf.Tensor3D), [B, N * N + N]);
+    const alpha = tf.reshape(tf.slice(out, [0, 0], [B, N * N]), [B, N, N]) as tf.Tensor3D; // [b, m, n] = alpha_{mn}
+    const beta = tf.reshape(tf.transpose(tf.slice(out, [0, N * N], [B, N])), [N, B, 1]) as tf.Tensor3D;
+    const mixed = tf.matMul(alpha, perSample, true, false); // [B, N, d_s]: sum_m alpha_{mn} z_m
+    return { mixed: tf.transpose(mixed, [1, 0, 2]) as tf.Tensor3D, beta };
+  }
+
   detect(obs: MulVaeObservation): Estimate {
     this.cache.clear();
     return cx.tidy((): Estimate => {
@@ -327,6 +414,7 @@ export class MulVaeDetector implements Detector, Trainable {
     this.cache.clear();
     for (const blocks of this.stacks) for (const b of blocks) b.dispose();
     for (const h of this.heads) h.dispose();
+    for (const net of this.sluiceNets) net.dispose();
     tf.dispose([...this.alpha, ...this.beta]);
   }
 }

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { cx, RandomStreams, type ComplexTensor, type Observation, type Scenario } from '@gfra/core';
+import { cx, RandomStreams, type ComplexTensor, type Observation, type Scenario, type TrainingBatch } from '@gfra/core';
 import { perTaskCrossEntropy } from '../algorithms/task-priority';
 import { MulVaeDetector, mulVaeParameterCount, type MulVaeParams } from './index';
-import { attention, taskGroups } from './network';
+import { attention, taskGroups } from '../algorithms/multitask-network';
 import { batch, codewords, disposeAll, lossOf, S3, train } from './testing';
 
 const mulvaeParams = (p: Partial<MulVaeParams> = {}): MulVaeParams => ({
@@ -244,6 +244,86 @@ describe('detector:mulvae', () => {
     expect(Number.isFinite(first) && Number.isFinite(last)).to.equal(true);
     expect(first).to.be.greaterThan(0);
     det.dispose();
+  });
+
+  it('dynamic sluice: starts as the static one; a constant sluice DNN output (alpha, beta) equals the task-by-task reference; gradients reach the DNN', () => {
+    // rates (2, 1, 2): the DNN's output is in group order, tasks (1, 0, 2)
+    const s: Scenario = { numDevices: 3, numAntennas: 1, sequenceLength: 2, bitsPerDevice: 2, deviceBits: [2, 1, 2] };
+    const data = batch(s, codewords(s, 'cw'), 8, 'dynamic', { noiseVar: 0.1, fading: true });
+    const pd = mulvaeParams({ blocks: 3, sluice: 'dynamic' });
+    const dyn = new MulVaeDetector(pd, s, new RandomStreams(['dynamic']));
+    const stat = new MulVaeDetector(mulvaeParams({ blocks: 3 }), s, new RandomStreams(['dynamic']));
+    const v = dyn.trainableVariables();
+    expect(Object.keys(v)).to.include.members(['sluice0/net/dense0/kernel', 'sluice1/net/output/bias']);
+    expect(Object.values(v).reduce((n, x) => n + x.size, 0)).to.equal(mulVaeParameterCount(pd, s));
+    const a0 = tf.tidy(() => dyn.logits(data.observation));
+    const b0 = tf.tidy(() => stat.logits(data.observation));
+    a0.forEach((z, n) => expectClose(z.dataSync(), b0[n].dataSync(), 1e-5, `user ${n}: initial dynamic vs static sluice`));
+
+    const alpha = [0, 1].map((l) => [0, 1, 2].map((m) => [0, 1, 2].map((n) => 0.3 * Math.cos(2 + l + 3 * m + 5 * n) + (m === n ? 0.7 : 0))));
+    const beta = [[0.5, -0.7, 1.2], [0.2, 0.9, -0.4]];
+    const order = [1, 0, 2];
+    [0, 1].forEach((l) => {
+      const bias = [...order.flatMap((m) => order.map((n) => alpha[l][m][n])), ...order.map((n) => beta[l][n])];
+      v[`sluice${l}/net/output/bias`].assign(tf.tensor3d(bias, [1, 1, 12]));
+    });
+    const got = tf.tidy(() => dyn.logits(data.observation));
+    const want = referenceLogits(dyn, pd, s, data.observation, alpha, beta);
+    got.forEach((z, n) => expectClose(z.dataSync(), want[n].dataSync(), 1e-4, `logits of user ${n} (dynamic sluice, constant output)`));
+
+    // two Adam steps make the output kernel non-zero; then every variable, the DNN's included, gets a gradient
+    train(dyn, s, codewords(s, 'cw'), 2, { noiseVar: 0.1, fading: true, lr: 0.01 });
+    dyn.setTraining(true);
+    const { value, grads } = tf.variableGrads(() => lossOf(dyn, data), Object.values(v));
+    dyn.setTraining(false);
+    for (const [name, x] of Object.entries(v)) {
+      const norm = tf.tidy(() => tf.norm(grads[x.name]).dataSync()[0]);
+      expect(norm, `gradient norm of ${name}`).to.be.greaterThan(0);
+      expect(Number.isFinite(norm), name).to.equal(true);
+    }
+    disposeAll([a0, b0, got, want, value, grads, data]);
+    dyn.dispose();
+    stat.dispose();
+  });
+
+  it('KL term (klWeight): adds klWeight (1 / sigma^2) mean_b ||mu_b - sqrt(P_R) 1||^2 (Eq. (12), corrected) to the loss, computed by hand', () => {
+    const B = 5;
+    const { numDevices: N, sequenceLength: L } = S3;
+    const data = batch(S3, codewords(S3, 'cw'), B, 'kl', { noiseVar: 0.3, fading: true });
+    const tx = new RandomStreams(['kl']).complexNormal({ first: 0, count: B }, 'tx', [N, L]);
+    const full = { observation: data.observation, truth: { message: data.message }, tx, channel: { channel: data.observation.channel, noiseVar: 0.3 } };
+    const lossWith = (klWeight?: number) => {
+      const det = new MulVaeDetector(mulvaeParams(klWeight === undefined ? {} : { klWeight }), S3, new RandomStreams(['kl']));
+      const value = tf.tidy(() => det.loss(full as unknown as TrainingBatch).dataSync()[0]);
+      const terms = det.lossTerms();
+      det.dispose();
+      return { value, terms };
+    };
+    // by hand: mu_b = [Re; Im] of sum_n h_{b,n} x_{b,n}
+    const [xr, xi, hr, hi] = [tx.re, tx.im, data.observation.channel.re, data.observation.channel.im].map((t) => t.dataSync());
+    const mu: number[][] = [];
+    for (let b = 0; b < B; b++) {
+      const re = Array<number>(L).fill(0);
+      const im = Array<number>(L).fill(0);
+      for (let n = 0; n < N; n++) {
+        for (let l = 0; l < L; l++) {
+          const i = (b * N + n) * L + l;
+          re[l] += hr[i] * xr[i] - hi[i] * xi[i];
+          im[l] += hr[i] * xi[i] + hi[i] * xr[i];
+        }
+      }
+      mu.push([...re, ...im]);
+    }
+    const power = mu.flat().reduce((a, x) => a + x * x, 0) / (B * 2 * L);
+    const kl = mu.reduce((a, m) => a + m.reduce((c, x) => c + (x - Math.sqrt(power)) ** 2, 0) / 0.3, 0) / B;
+    const without = lossWith();
+    const zero = lossWith(0);
+    const withKl = lossWith(0.5);
+    expect(withKl.value - without.value).to.be.closeTo(0.5 * kl, 1e-4 * Math.max(1, kl));
+    expect(withKl.terms.kl).to.be.closeTo(kl, 1e-4 * Math.max(1, kl));
+    expect(zero.value).to.equal(without.value);
+    expect(without.terms).to.not.have.property('kl');
+    disposeAll([tx, data]);
   });
 
   it('runs without attention ([y; H] for every task), with mu = +1 and with focal-accuracy', () => {

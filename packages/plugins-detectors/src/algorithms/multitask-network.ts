@@ -7,13 +7,10 @@
  * Reference: Z. Ma, W. Wu, M. Jian, F. Gao, X. Shen, "Joint Constellation Design and Multiuser
  * Detection for Grant-Free NOMA", IEEE Trans. Wireless Commun., 2022: decoder Sec. III-C,
  * Fig. 4, attention Eq. (18), multi-task loss Eqs. (13), (15), (19)-(21).
- *
- * No plugin descriptors live here (the algorithm layer of the two plugins); it could move to
- * `../algorithms/` unchanged.
  */
 import * as tf from '@tensorflow/tfjs';
 import { cx, matMulFast, type ComplexTensor, type Estimate, type Observation } from '@gfra/core';
-import { perTaskCrossEntropy, prioritizedLoss, type TaskPriorityParams } from '../algorithms/task-priority';
+import { perTaskCrossEntropy, prioritizedLoss, type TaskPriorityParams } from './task-priority';
 
 /** Value of the padded logits of a device with Q_n < Q (no such message). */
 export const PAD_LOGIT = -1e9;
@@ -247,4 +244,31 @@ export class LogitsCache {
     this.logits = [];
     this.observation = undefined;
   }
+}
+
+/**
+ * The corrected KL (prior) term of the Mul-VAE objective, Eq. (12) with the factor 1/sigma^2
+ * (the paper prints 2/sigma^2): with the channel output q(y | x) = N(mu, (sigma^2 / 2) I_{2R}) and
+ * the prior P(y) = N(p_R, (sigma^2 / 2) I_{2R}), p_R = sqrt(P_R) 1_{2R},
+ *   KL_b = (1 / sigma_b^2) || mu_b - p_R ||^2,   mu_b = [Re; Im] of sum_n h_{b,n} x_{b,n} (noiseless y),
+ * averaged over the batch. P_R, the average received power per real dimension, is taken from the
+ * batch, mean_b ||mu_b||^2 / (2R), and held constant (read on the host: no gradient through it);
+ * the paper leaves P_R undefined. Call inside a gradient scope.
+ *
+ * @param tx       [B, N, L] complex: what the devices sent
+ * @param h        [B, N, R] complex: channel per resource element ({@link channelPerResource}), R = L M
+ * @param noiseVar sigma^2 per complex sample: one number, or [B] per trial
+ * @returns the batch-mean KL (a scalar) and P_R
+ */
+export function priorKlTerm(tx: ComplexTensor, h: ComplexTensor, noiseVar: number | tf.Tensor1D): { kl: tf.Scalar; receivedPower: number } {
+  const [B, N, L] = tx.re.shape;
+  const R = h.re.shape[2] as number;
+  const M = R / L;
+  // x per resource element and antenna: [B, N, L] -> [B, N, L, M] -> [B, N, R] (RE-major, antenna fastest)
+  const x = M === 1 ? tx : cx.reshape({ re: tf.tile(tf.reshape(tx.re, [B, N, L, 1]), [1, 1, 1, M]), im: tf.tile(tf.reshape(tx.im, [B, N, L, 1]), [1, 1, 1, M]) }, [B, N, R]);
+  const hx = cx.mul(h, x);
+  const mean = tf.concat([tf.sum(hx.re, 1), tf.sum(hx.im, 1)], 1) as tf.Tensor2D; // [B, 2R]
+  const receivedPower = tf.tidy(() => tf.mean(tf.square(mean)).dataSync()[0]);
+  const perTrial = tf.sum(tf.square(tf.sub(mean, Math.sqrt(receivedPower))), 1); // [B]
+  return { kl: tf.mean(tf.div(perTrial, noiseVar)) as tf.Scalar, receivedPower };
 }
