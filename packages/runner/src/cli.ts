@@ -255,12 +255,31 @@ function program(): Command {
     .option('--candidate <name>', 'the trained candidate (needed when the run trained several)')
     .option('--point <index>', 'sweep point index (0-based) when the candidate was trained at several', (v) => Number(v))
     .option('--repetition <index>', 'repetition (0-based) when the run has several (one model per repetition)', (v) => Number(v))
-    .action(async (source: string, opts: { out: string; candidate?: string; point?: number; repetition?: number }) => {
+    .addOption(
+      new Option('--format <format>', '"transmit": gfra-transmit/1; "constellation": constellation/v1, one codeword table per user with energies and minimum distances (a codebook encoder, e.g. mulvae-encoder)')
+        .choices(['transmit', 'constellation'])
+        .default('transmit'),
+    )
+    .action(async (source: string, opts: { out: string; candidate?: string; point?: number; repetition?: number; format: 'transmit' | 'constellation' }) => {
       const { selectBackend } = await import('@gfra/core');
       const { exportToFile } = await import('./cli/export');
       await selectBackend('auto');
-      const obj = await exportToFile(source, opts.out, { candidate: opts.candidate, point: opts.point, repetition: opts.repetition });
-      out(`${obj.kind} [${obj.shape.join(', ')}] written to ${opts.out}`);
+      const obj = await exportToFile(source, opts.out, { candidate: opts.candidate, point: opts.point, repetition: opts.repetition, format: opts.format });
+      if ('kind' in obj) out(`${obj.kind} [${obj.shape.join(', ')}] written to ${opts.out}`);
+      else out(`constellation of ${obj.users.length} users on K = ${obj.K} REs (bits ${obj.users.map((u) => u.bits).join(', ')}) written to ${opts.out}`);
+    });
+
+  cli
+    .command('constellation')
+    .description('energies, power per RE and minimum distances of a multi-user constellation (constellation/v1, from gfra export --format constellation); --out writes its figure per resource element (Ma et al., Fig. 5)')
+    .argument('<file>', 'a constellation/v1 JSON file')
+    .option('--out <file>', 'write the figure as FILE.svg, FILE.png and its Vega-Lite spec FILE.vl.json')
+    .option('--title <text>', 'figure title (default none)')
+    .action(async (file: string, opts: { out?: string; title?: string }) => {
+      const { formatConstellation, loadConstellation, writeConstellationFigure } = await import('./cli/constellation');
+      const c = loadConstellation(file);
+      out(formatConstellation(c, file));
+      if (opts.out !== undefined) out(`figure written: ${(await writeConstellationFigure(c, opts.out, opts.title)).join(', ')}`);
     });
 
   cli

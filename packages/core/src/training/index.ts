@@ -7,3 +7,4 @@ export * from './trainer';
 export * from './artifacts';
 export * from './transmit';
 export * from './ops';
+export * from './constellation';

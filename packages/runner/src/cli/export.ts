@@ -1,7 +1,8 @@
 /**
  * `gfra export`: write the learned transmit-side object of a trained candidate (its encoder's
  * codebook / pilot matrix) as a plain JSON transmit object, loadable by the `codebook-file`
- * encoder in another spec.
+ * encoder in another spec; with `--format constellation`, a codebook as a constellation/v1 file
+ * (one codeword table per user, with energies and minimum distances).
  *
  * The source is a trained artifact directory (it holds meta.json), or a run (its directory or
  * results.json) plus the candidate's name (and the sweep point's index when the run has several).
@@ -12,7 +13,22 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { cx, GfraUserError, readTrainedArtifact, SLOTS, toTransmitObject, writeTransmitFile, type Registry, type Scenario, type Slot, type TransmitObject } from '@gfra/core';
+import {
+  constellationFile,
+  constellationJson,
+  cx,
+  deviceBits,
+  GfraUserError,
+  readTrainedArtifact,
+  SLOTS,
+  toTransmitObject,
+  writeTransmitFile,
+  type ConstellationFile,
+  type Registry,
+  type Scenario,
+  type Slot,
+  type TransmitObject,
+} from '@gfra/core';
 import { container as rootContainer } from 'tsyringe';
 import { Pipeline } from '../engine/pipeline';
 import { resolveSlot } from '../plan/descriptors';
@@ -202,10 +218,33 @@ export async function exportTransmit(dir: string): Promise<TransmitObject> {
   }
 }
 
+/** What `gfra export` writes. */
+export type ExportFormat = 'transmit' | 'constellation';
+
+/**
+ * A learned codebook as a constellation/v1 file: one table of 2^{bits_n} codewords per user, with
+ * its energies and minimum distances (the values as sent: gfra's unit-energy convention).
+ */
+export function transmitToConstellation(obj: TransmitObject): ConstellationFile {
+  const provenance = (obj.provenance ?? {}) as { scenario?: Scenario; candidate?: string; seed?: number; trainedWith?: Record<string, unknown> };
+  if (obj.kind !== 'codebook' || provenance.scenario === undefined) {
+    throw new GfraUserError(`the encoder exports a ${obj.kind}; --format constellation needs a codebook with one codeword per message (e.g. mulvae-encoder, scma-codebook)`);
+  }
+  const trained = provenance.trainedWith ?? {};
+  return constellationFile({ re: obj.re, im: obj.im, K: obj.shape[0] }, deviceBits(provenance.scenario), {
+    source: provenance.candidate ?? 'gfra',
+    energyConvention: 'E||x_n||^2 = 1 (gfra: per-RE SNR, sigma^2 = 10^(-SNR/10) / K; the same as E||x_n||^2 = K with SNR = 1/sigma^2)',
+    training: { channel: trained.channel, seed: provenance.seed, steps: trained.steps, train: trained.train },
+    provenance: obj.provenance,
+  });
+}
+
 /** `gfra export`: resolve the source, export, write `out`. Returns the object written. */
-export async function exportToFile(target: string, out: string, options: ExportOptions = {}): Promise<TransmitObject> {
+export async function exportToFile(target: string, out: string, options: ExportOptions & { readonly format?: ExportFormat } = {}): Promise<TransmitObject | ConstellationFile> {
   const obj = await exportTransmit(resolveArtifact(target, options));
+  const written = options.format === 'constellation' ? transmitToConstellation(obj) : obj;
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-  writeTransmitFile(out, obj);
-  return obj;
+  if (written === obj) writeTransmitFile(out, obj);
+  else fs.writeFileSync(out, constellationJson(written as ConstellationFile));
+  return written;
 }
