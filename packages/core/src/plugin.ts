@@ -123,6 +123,13 @@ export interface SideInformation {
 export interface Observation extends SideInformation {
   /** [B, L, M] complex. */
   readonly y: ComplexTensor;
+  /**
+   * The batch's trials (row b is trial `trials.first + b`), for a detector whose algorithm draws
+   * random numbers (e.g. a posterior sampler): drawing them per trial from its `RandomStreams`
+   * keeps the results independent of the batch split. Set by the runner; absent in hand-built
+   * observations.
+   */
+  readonly trials?: TrialRange;
 }
 
 /** The {@link SideInformation} field that carries each {@link Knowledge} item. */
@@ -339,6 +346,13 @@ export interface TrainingCapabilities {
   readonly loss?: boolean;
   /** The instance implements {@link Trainable.fit}: it drives its own schedule. */
   readonly fit?: boolean;
+  /**
+   * The loss is computed from the batch's ground truth alone (e.g. score matching on the true
+   * channels), not from the plugin's outputs, so a forward pass in training mode may skip the
+   * expensive inference and its outputs need not carry gradients (the contract suite then checks
+   * only the variables; the plugin's own tests check its loss).
+   */
+  readonly lossFromTruth?: boolean;
 }
 
 /** A problem with a plugin's parameters, found by its `check` hook. */

@@ -3,9 +3,11 @@ import { channelPlugins } from './index';
 import { PerResourceRayleighChannel } from './per-resource-rayleigh';
 
 import { NomaRayleighChannel } from './noma-rayleigh';
+import { NormalizedPathLossChannel } from './normalized-path-loss';
 
-const SINGLE_ANTENNA = new Set<unknown>([NomaRayleighChannel]);
-for (const plugin of channelPlugins) if (!SINGLE_ANTENNA.has(plugin)) describePluginContract(plugin);
+// separately: single-antenna (below), or with a parameter that has no default (normalized-path-loss.test.ts)
+const SEPARATE = new Set<unknown>([NomaRayleighChannel, NormalizedPathLossChannel]);
+for (const plugin of channelPlugins) if (!SEPARATE.has(plugin)) describePluginContract(plugin);
 
 // the code-domain NOMA channel is single-antenna; both fading modes, and an SNR set (training)
 const nomaScenario = { numDevices: 6, numAntennas: 1, sequenceLength: 4, bitsPerDevice: 2 };

@@ -6,3 +6,4 @@ export * from './rayleigh';
 export * from './per-resource-rayleigh';
 export * from './path-loss-rayleigh';
 export * from './noma-rayleigh';
+export * from './normalized-path-loss';

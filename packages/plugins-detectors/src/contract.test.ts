@@ -17,6 +17,8 @@ import { OracleLsDetector } from './oracle-ls';
 import { SicnnDetector } from './sicnn';
 import { MulVaeDetector } from './mulvae';
 import { E2eAutoencoderRxDetector } from './e2e-autoencoder-rx';
+import { LmmseDetector } from './lmmse';
+import { ScoreLangevinDetector } from './score-langevin';
 
 /** Code-domain NOMA with QPSK spread by signatures: one antenna, J = 2. */
 const NOMA = { numDevices: 6, numAntennas: 1, sequenceLength: 4, bitsPerDevice: 2 };
@@ -59,6 +61,8 @@ const OPTIONS = new Map<PluginClass, ContractOptions>([
   [MatchedFilterDetector, { scenario: NOMA, observation: nomaObservation }],
   [MmseSicDetector, { scenario: NOMA, observation: nomaObservation }],
   [OracleLsDetector, { scenario: NOMA, observation: nomaObservation }],
+  [LmmseDetector, { scenario: ONE_PILOT }],
+  [ScoreLangevinDetector, { scenario: ONE_PILOT, params: { sampler: { levels: { count: 10 }, stepsPerLevel: 2 } } }],
   [SicnnDetector, { scenario: NOMA, params: { hidden: [16, 16] }, observation: nomaObservation }],
 ]);
 

@@ -22,3 +22,5 @@ export * from './mmse-sic';
 export * from './oracle-ls';
 export * from './mulvae';
 export * from './e2e-autoencoder-rx';
+export * from './score-langevin';
+export * from './lmmse';

@@ -176,7 +176,21 @@ export function describePluginContract(cls: PluginClass, options: ContractOption
       expect(tf.memory().numTensors, 'tensors left behind after dispose()').to.equal(before);
     });
 
-    if (info.training?.(params, scenario) !== undefined) {
+    const training = info.training?.(params, scenario);
+    if (training?.lossFromTruth === true) {
+      it('is trainable: named variables (its loss uses the ground truth, not its outputs)', async () => {
+        const before = tf.memory().numTensors;
+        const c = make('k');
+        await c.prepare?.();
+        expect(isTrainable(c), 'a plugin that declares `training` must implement trainableVariables()').to.equal(true);
+        const variables = (c as PluginInstance & Trainable).trainableVariables();
+        expect(Object.keys(variables).length, 'trainable variables').to.be.greaterThan(0);
+        checkVariableNames(`${info.kind}:${info.name}`, variables);
+        expect(typeof (c as PluginInstance & Trainable).loss, 'lossFromTruth needs loss()').to.equal('function');
+        c.dispose?.();
+        expect(tf.memory().numTensors, 'tensors left behind after dispose()').to.equal(before);
+      });
+    } else if (training !== undefined) {
       it('is trainable: named variables that gradients of its outputs reach in training mode', async () => {
         const before = tf.memory().numTensors;
         const c = make('k');

@@ -12,3 +12,5 @@ export * from './mse-fair';
 export * from './task-priority';
 export * from './complexity';
 export * from './multitask-network';
+export * from './score-models';
+export * from './langevin';

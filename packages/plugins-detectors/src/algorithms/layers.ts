@@ -14,6 +14,8 @@ export interface DenseStackOptions {
   readonly zeroLast?: boolean;
   /** Initial kernels: Glorot-uniform (default) or He-normal (std sqrt(2 / fanIn)). */
   readonly init?: 'glorot-uniform' | 'he-normal';
+  /** Activation after every layer but the last (default ReLU). */
+  readonly activation?: 'relu' | 'elu' | 'tanh';
 }
 
 /** A host generator initial weights are drawn from (a `RandomStreams.onceGenerator`). */
@@ -23,20 +25,22 @@ export interface WeightSource {
 }
 
 /**
- * A stack of fully connected layers sizes[0] -> sizes[1] -> ... -> sizes[K], ReLU after every
- * layer but the last: Glorot-uniform (or He-normal) weights drawn in layer order from the
+ * A stack of fully connected layers sizes[0] -> sizes[1] -> ... -> sizes[K], ReLU (or ELU, tanh)
+ * after every layer but the last: Glorot-uniform (or He-normal) weights drawn in layer order from the
  * plugin's `weights` stream or a given generator, zero biases.
  *
  * Variables: `<name>/kernel` [in, out] and `<name>/bias` [out] per layer.
  */
 export class DenseStack {
   private readonly layers: { kernel: tf.Variable; bias: tf.Variable; name: string }[] = [];
+  private readonly activation: (x: tf.Tensor2D) => tf.Tensor2D;
 
   /**
    * @param random the plugin's streams (a fresh `weights` generator), or a generator shared by
    *   several stacks of one plugin, drawn one after the other so that they get different weights
    */
   constructor(sizes: readonly number[], random: RandomStreams | WeightSource, options: DenseStackOptions) {
+    this.activation = options.activation === 'elu' ? tf.elu : options.activation === 'tanh' ? tf.tanh : tf.relu;
     if (sizes.length < 2) return;
     const g = 'onceGenerator' in random ? random.onceGenerator('weights') : random;
     for (let k = 0; k + 1 < sizes.length; k++) {
@@ -75,7 +79,7 @@ export class DenseStack {
     let h = x;
     this.layers.forEach((layer, k) => {
       const z = tf.add(matMul2d(h, layer.kernel as tf.Tensor2D), layer.bias) as tf.Tensor2D;
-      h = k + 1 < this.layers.length ? tf.relu(z) : z;
+      h = k + 1 < this.layers.length ? this.activation(z) : z;
     });
     return h;
   }

@@ -218,7 +218,7 @@ export class Pipeline {
   runBatch(trials: TrialRange): BatchStatistics {
     return cx.tidy(() => {
       const { traffic, channel: out } = this.transmit(trials);
-      const observation = this.observation(out, traffic, this.batchSide(trials));
+      const observation = this.observation(out, traffic, this.batchSide(trials), trials);
       const start = performance.now();
       let estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(observation));
       settle(estimate);
@@ -305,7 +305,7 @@ export class Pipeline {
   activityScores(trials: TrialRange): { scores: Float32Array; active: Float32Array } {
     return tf.tidy(() => {
       const { traffic, channel: out } = this.transmit(trials);
-      const estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(this.observation(out, traffic, this.batchSide(trials))));
+      const estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(this.observation(out, traffic, this.batchSide(trials), trials)));
       this.checkEstimate(estimate, trials.count);
       this.checkFiniteScores(estimate, trials.count);
       if (estimate.activityScore === undefined) {
@@ -442,7 +442,7 @@ export class Pipeline {
       ...guarded(this.traffic, 'sideInformation', () => this.traffic.instance.sideInformation?.() ?? {}),
       ...guarded(this.encoder, 'sideInformation', () => this.encoder.instance.sideInformation?.(trials) ?? {}),
     };
-    const observation = this.observation(channel, traffic, side);
+    const observation = this.observation(channel, traffic, side, trials);
     const estimate: Estimate = guarded(this.detector, 'detect', () => this.detector.instance.detect(observation));
     const truth: Truth = { ...traffic, channel: channel.channel, largeScaleFading: channel.largeScaleFading };
     return { trials, traffic, tx, channel, observation, estimate, truth };
@@ -466,11 +466,12 @@ export class Pipeline {
   }
 
   /** The received signal plus exactly the side information the spec grants. */
-  private observation(out: ChannelOutput, traffic: TrafficSample, side?: SideInformation): Observation {
+  private observation(out: ChannelOutput, traffic: TrafficSample, side: SideInformation | undefined, trials: TrialRange): Observation {
     const g = this.granted;
     const s = side ?? this.sideInfo;
     return {
       y: out.y,
+      trials,
       codebook: g.has('codebook') ? s.codebook : undefined,
       signatures: g.has('signatures') ? s.signatures : undefined,
       trueActivity: g.has('trueActivity') ? traffic.activity : undefined,
