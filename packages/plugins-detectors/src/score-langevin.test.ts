@@ -117,4 +117,22 @@ describe('detector:score-langevin', () => {
     tf.dispose([value, ...Object.values(grads)]);
     det.dispose();
   });
+
+  it('refinenet-lite prior: detects with the declared shapes and trains (DSM gradient reaches its head)', function () {
+    this.timeout(30000);
+    const P = problem(2, 20, 'refinenet');
+    const det = new ScoreLangevinDetector(params({ prior: { type: 'refinenet-lite', channels: 4, depth: 1 }, sampler: { levels: { count: 3 }, stepsPerLevel: 1 } }), S, new RandomStreams(['det']));
+    const est = det.detect({ y: P.y, codebook: P.pilots, noiseVar: P.noiseVar, trials: { first: 0, count: 2 } });
+    expect(est.channel?.re.shape).to.deep.equal([2, 32, 8]);
+    expect(est.activityScore?.shape).to.deep.equal([2, 32]);
+    const vars = det.trainableVariables();
+    det.setTraining(true);
+    const batch = { trials: { first: 0, count: 2 }, traffic: { activity: P.activity }, channel: { channel: P.x } } as unknown as TrainingBatch;
+    const { value, grads } = tf.variableGrads(() => det.loss(batch), Object.values(vars));
+    expect(Number.isFinite(value.dataSync()[0])).to.equal(true);
+    expect(tf.tidy(() => tf.norm(grads[vars['refinenet/head/kernel'].name]).dataSync()[0])).to.be.greaterThan(0);
+    det.setTraining(false);
+    tf.dispose([value, ...Object.values(grads), est.channel?.re, est.channel?.im, est.activity, est.activityScore] as tf.Tensor[]);
+    det.dispose();
+  });
 });

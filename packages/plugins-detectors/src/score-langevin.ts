@@ -28,6 +28,7 @@ import {
   pathLossPrior,
   type ScoreModel,
 } from './algorithms/score-models';
+import { RefineNetLiteScore } from './algorithms/score-refinenet';
 
 const REQUIRES = ['codebook', 'noiseVariance'] as const satisfies readonly Capability[];
 type LangevinObservation = ObservationWith<(typeof REQUIRES)[number]>;
@@ -56,6 +57,20 @@ export const ScorePrior = Type.Union(
     Type.Object(
       { type: kind('column-deepsets'), hidden: Type.Integer({ minimum: 1, default: 128, description: 'hidden width' }) },
       { additionalProperties: false, description: 'learned per-user MLP with a context pooled over users (permutation-equivariant, no radial assumption), output / sigma; train it (DSM)' },
+    ),
+    Type.Object(
+      {
+        type: kind('refinenet-lite'),
+        channels: Type.Integer({ minimum: 1, default: 16, description: 'C: feature maps of the first level (level d has min(2^d C, 4 C))' }),
+        depth: Type.Integer({ minimum: 1, default: 2, description: 'D: down-sampling levels (sizes padded to multiples of 2^D)' }),
+        logSigmaInput: Type.Boolean({ default: true, description: 'an extra constant input channel log sigma' }),
+        inputScaling: Type.Boolean({ default: true, description: 'feed x / sqrt(1 + sigma^2) (not in the papers)' }),
+      },
+      {
+        additionalProperties: false,
+        description:
+          'learned fully convolutional RefineNet-style net on X as an N x M image (re, im channels): residual conv blocks, down-sampling, up-sampling with skips and chained residual pooling, output / sigma (the paper\'s Fig. 3 architecture, sizes ours); about 0.3M parameters at C = 16, D = 2; train it (DSM; far slower than the column models on a CPU)',
+      },
     ),
     Type.Object(
       {
@@ -124,7 +139,7 @@ export const ScoreLangevinParams = Type.Object(
 );
 export type ScoreLangevinParams = Static<typeof ScoreLangevinParams>;
 
-const LEARNED = new Set(['column-radial', 'column-deepsets']);
+const LEARNED = new Set(['column-radial', 'column-deepsets', 'refinenet-lite']);
 
 /** The score model of the params (weights from the `weights` stream). */
 function buildPrior(p: ScorePrior, s: Scenario, weights: Generator): ScoreModel {
@@ -133,6 +148,8 @@ function buildPrior(p: ScorePrior, s: Scenario, weights: Generator): ScoreModel 
       return new ColumnRadialScore(weights, p.hidden);
     case 'column-deepsets':
       return new ColumnDeepSetsScore(weights, s.numAntennas, p.hidden);
+    case 'refinenet-lite':
+      return new RefineNetLiteScore(weights, { channels: p.channels, depth: p.depth, logSigmaInput: p.logSigmaInput, inputScaling: p.inputScaling });
     case 'oracle-mixture':
       return new OracleMixtureScore(
         pathLossPrior({ minDistanceKm: p.minDistanceKm, maxDistanceKm: p.maxDistanceKm, pathLossDb: p.pathLossDb, pathLossExponentDb: p.pathLossExponentDb, gains: p.gains }, p.activityProb, p.rings).filter((c) => c.weight > 0),
@@ -173,9 +190,10 @@ function buildPrior(p: ScorePrior, s: Scenario, weights: Generator): ScoreModel 
  * @output channel   [B, N, M] complex: the posterior sample X_S
  * @output activityScore [B, N]: e_n;  activity [B, N]: the energy test
  * @remarks Deviations from the paper. The score network: the paper draws a RefineNet-style
- *   2-D convolutional net with no sizes; here the column models (radial, deep-sets), whose
- *   structure matches the exchangeable users and i.i.d. antennas of its channel model, or the
- *   exact score (oracle-mixture) as a bound. The sampler (recommended mode) corrects the sign of
+ *   2-D convolutional net with no sizes; `refinenet-lite` is such a net with sizes of our choice
+ *   (see algorithms/score-refinenet.ts), and the column models (radial, deep-sets), whose
+ *   structure matches the exchangeable users and i.i.d. antennas of its channel model, are the
+ *   CPU-friendly alternatives; the exact score (oracle-mixture) is a bound. The sampler (recommended mode) corrects the sign of
  *   Eq. (11), uses real-view gradients (factor 2), adds the pilot gain to the annealed variance
  *   and uses a stiffness-based step rule; the paper's printed form is kept as sampler mode
  *   "paper" (with its sign corrected). The activity test needs a threshold the paper does not
@@ -214,7 +232,7 @@ export class ScoreLangevinDetector implements Detector, Trainable {
       return problems;
     },
     notes: [
-      'Learned priors (column-radial, column-deepsets) need a `train` block (loss "plugin" = denoising score matching on the true channels; the pilots and noise play no part, so one model serves every SNR: use "shareAcrossPoints": true).',
+      'Learned priors (column-radial, column-deepsets, refinenet-lite) need a `train` block (loss "plugin" = denoising score matching on the true channels; the pilots and noise play no part, so one model serves every SNR: use "shareAcrossPoints": true).',
       'The prior must match the channel\'s normalisation: channel normalized-path-loss gives mean |x|^2 = 1 over all devices (inactive included).',
       'Cost: S Q steps (600 by default), each one pilot matmul for the whole batch and one score evaluation.',
     ],

@@ -14,3 +14,4 @@ export * from './complexity';
 export * from './multitask-network';
 export * from './score-models';
 export * from './langevin';
+export * from './score-refinenet';
