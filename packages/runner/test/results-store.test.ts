@@ -199,7 +199,8 @@ describe('the results store', function () {
     // A writer holding the store open, as a run does from start to end.
     const holder = spawn(process.execPath, [
       '-e',
-      `require('@duckdb/node-api').DuckDBInstance.create(${JSON.stringify(path.join(out, STORE_FILE))}).then((i) => i.connect()).then(() => { console.log('open'); setInterval(() => {}, 1000); })`,
+      // globals keep the instance and connection alive: garbage-collected, they would release the lock
+      `require('@duckdb/node-api').DuckDBInstance.create(${JSON.stringify(path.join(out, STORE_FILE))}).then((i) => { globalThis.store = i; return i.connect(); }).then((c) => { globalThis.connection = c; console.log('open'); setInterval(() => {}, 1000); })`,
     ], { cwd: path.join(ROOT, 'packages', 'runner') });
     try {
       await new Promise<void>((resolve, reject) => {
