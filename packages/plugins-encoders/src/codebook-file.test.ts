@@ -73,6 +73,12 @@ describe('encoder:codebook-file', () => {
       'scma.json has bits per user [1, 1, 1, 2, 2, 2], but the scenario has bitsPerDevice [2, 2, 2, 1, 1, 1]',
     );
     expect(CodebookFileEncoder.plugin.check?.({ path: file, normalize: false }, { ...S6, sequenceLength: 5 })?.[0].message).to.match(/has K = 4 resource elements, but the scenario has sequenceLength 5/);
+    // the file shipped with the Mul-VAE example is this table
+    const shipped = new CodebookFileEncoder({ path: path.join(__dirname, '../../../examples/mul-vae/constellations/scma-6x4.json'), normalize: false }, S6);
+    const s = cx.toArrays(shipped.sideInformation().codebook as cx.ComplexTensor);
+    s.re.forEach((v, i) => expect(v).to.be.closeTo(want.re[i], 1e-7));
+    s.im.forEach((v, i) => expect(v).to.be.closeTo(want.im[i], 1e-7));
+    shipped.dispose();
     scma.dispose();
     loaded.dispose();
     normalized.dispose();
