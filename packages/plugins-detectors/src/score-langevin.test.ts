@@ -135,4 +135,36 @@ describe('detector:score-langevin', () => {
     tf.dispose([value, ...Object.values(grads), est.channel?.re, est.channel?.im, est.activity, est.activityScore] as tf.Tensor[]);
     det.dispose();
   });
+
+  it('chains: the mean of C posterior samples has error (1 + 1 / C) MMSE (Gaussian prior: 4 chains are 10 log10(2 / 1.25) = 2.0 dB better than one)', function () {
+    this.timeout(60000);
+    // Gaussian problem: X ~ CN(0, I) (all users "active"), the sampler's posterior is the LMMSE one;
+    // a single sample has error 2 MMSE, the mean of C independent samples (1 + 1/C) MMSE
+    const { numDevices: N, numAntennas: M, sequenceLength: L } = S;
+    const B = 16;
+    const g = new RandomStreams(['chains']).onceGenerator('problem');
+    const q = 1 / Math.sqrt(2 * L);
+    const pilots = { re: tf.tensor2d(Array.from({ length: L * N }, () => (g.uniform() < 0.5 ? q : -q)), [L, N]), im: tf.tensor2d(Array.from({ length: L * N }, () => (g.uniform() < 0.5 ? q : -q)), [L, N]) };
+    const x = new RandomStreams(['chains']).complexNormalOnce('x', [B, N, M]);
+    const noiseVar = (N / L) * 0.1; // 10 dB
+    const w = new RandomStreams(['chains']).complexNormalOnce('w', [B, L, M], noiseVar);
+    const y = cx.tidy((): ComplexTensor => {
+      const cols = (t: tf.Tensor) => tf.reshape(tf.transpose(t, [1, 0, 2]), [N, B * M]) as tf.Tensor2D;
+      const back = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [L, B, M]), [1, 0, 2]);
+      const re = back(tf.sub(tf.matMul(pilots.re, cols(x.re)), tf.matMul(pilots.im, cols(x.im))));
+      const im = back(tf.add(tf.matMul(pilots.re, cols(x.im)), tf.matMul(pilots.im, cols(x.re))));
+      return { re: tf.add(re, w.re), im: tf.add(im, w.im) };
+    });
+    const errorDb = (chains: number) => {
+      const det = new ScoreLangevinDetector(params({ prior: { type: 'gaussian' }, sampler: { chains, temperature: 1 } }), S, new RandomStreams(['det']));
+      const est = det.detect({ y, codebook: pilots, noiseVar, trials: { first: 0, count: B } });
+      const db = tf.tidy(() => 10 * Math.log10(tf.sum(cx.abs2(cx.sub(est.channel as ComplexTensor, x))).dataSync()[0]));
+      tf.dispose([est.channel?.re, est.channel?.im, est.activity, est.activityScore] as tf.Tensor[]);
+      det.dispose();
+      return db;
+    };
+    // B N M = 4096 complex entries: each error energy is known to a few %; +-0.5 dB
+    expect(errorDb(1) - errorDb(4)).to.be.closeTo(10 * Math.log10(2 / 1.25), 0.5);
+    tf.dispose([pilots.re, pilots.im, x.re, x.im, w.re, w.im, y.re, y.im]);
+  });
 });

@@ -114,6 +114,11 @@ export const ScoreLangevinParams = Type.Object(
         levels: Ladder(10, 1e-3, 200, 'annealing levels'),
         stepsPerLevel: Type.Integer({ minimum: 1, default: 3, description: 'Q: Langevin steps per level' }),
         stepScale: Type.Number({ exclusiveMinimum: 0, default: 0.5, description: 'c: step scale (recommended mode)' }),
+        chains: Type.Integer({
+          minimum: 1,
+          default: 1,
+          description: 'C: independent chains per trial, run side by side on the batch axis; the estimate is their mean (approaches the posterior mean; 1 = one posterior sample, as the paper)',
+        }),
         temperature: Type.Number({ minimum: 0, default: 0.9, description: 'T: Langevin temperature (the paper\'s beta, "initial value 0.9"); 0 = noiseless annealed gradient ascent' }),
         likelihoodGain: Type.Optional(
           Type.Number({ exclusiveMinimum: 0, description: 'gamma in v_i = s2 + 2 gamma sigma_i^2 (recommended mode); default ||A||_F^2 / L, the mean pilot row energy' }),
@@ -172,8 +177,8 @@ function buildPrior(p: ScorePrior, s: Scenario, weights: Generator): ScoreModel 
  * J. I. Tamir, "MIMO channel estimation using score-based generative models", IEEE TWC 22(6), 2023.
  *
  * Per batch (framework orientation, user n = row n of X; A = the codebook [L, N], Q = 1):
- *   X_0 ~ CN(0, I) per trial; for each level sigma_i, Q Langevin steps (see algorithms/langevin.ts)
- *   channel       = X_S (the last iterate)
+ *   X_0 ~ CN(0, I) per trial and chain; for each level sigma_i, Q Langevin steps (see algorithms/langevin.ts)
+ *   channel       = X_S (the last iterate), averaged over `sampler.chains` chains
  *   activityScore = e_n = ||x_hat_n||^2 / M;  activity = 1[e_n > activityThreshold]
  * Training (learned priors, through the train block): denoising score matching on the true
  * X = diag(a) H of the training batches, one level per sample drawn uniformly from
@@ -214,7 +219,7 @@ export class ScoreLangevinDetector implements Detector, Trainable {
     draws: {
       weights: 'once per run: the initial weights of a learned score model',
       init: 'per trial: X_0 [N, M], i.i.d. CN(0, 1)',
-      langevin: 'per trial: the noise of every Langevin step, S Q x [N, M] complex (re, im i.i.d. N(0, 1))',
+      langevin: 'per trial: the noise of every Langevin step, S Q x [N, M] complex (re, im i.i.d. N(0, 1)); chain c > 0 of sampler.chains draws init:chain<c> and langevin:chain<c>',
       dsm: 'per training trial: the level index and the blur noise of denoising score matching',
     },
     requires: () => REQUIRES,
@@ -299,21 +304,31 @@ export class ScoreLangevinDetector implements Detector, Trainable {
     }
     const trials = obs.trials ?? { first: 0, count: B };
     const gain = this.schedule.likelihoodGain ?? tf.tidy(() => tf.sum(cx.abs2(A)).dataSync()[0] / L);
-    const init = this.random.complexNormal(trials, 'init', [N, M], 1);
-    const generators = Array.from({ length: B }, (_, b) => this.random.generator('langevin', trials.first + b));
+    // C chains per trial, chain-major along the batch axis (row c B + b); chain 0 draws what a
+    // single chain draws, chain c > 0 its own components
+    const C = this.params.sampler.chains;
+    const component = (name: string, c: number) => (c === 0 ? name : `${name}:chain${c}`);
+    const inits = Array.from({ length: C }, (_, c) => this.random.complexNormal(trials, component('init', c), [N, M], 1));
+    const init = C === 1 ? inits[0] : cx.tidy(() => ({ re: tf.concat(inits.map((t) => t.re)), im: tf.concat(inits.map((t) => t.im)) }));
+    if (C > 1) inits.forEach((t) => cx.dispose(t));
+    const y = C === 1 ? obs.y : cx.tidy(() => ({ re: tf.tile(obs.y.re, [C, 1, 1]), im: tf.tile(obs.y.im, [C, 1, 1]) }));
+    const generators = Array.from({ length: C * B }, (_, r) => this.random.generator(component('langevin', Math.floor(r / B)), trials.first + (r % B)));
     const per = N * M;
     const noise = (): ComplexTensor => {
-      const re = new Float32Array(B * per);
-      const im = new Float32Array(B * per);
-      generators.forEach((g, b) => {
+      const re = new Float32Array(C * B * per);
+      const im = new Float32Array(C * B * per);
+      generators.forEach((g, r) => {
         for (let i = 0; i < per; i++) {
-          re[b * per + i] = g.normal();
-          im[b * per + i] = g.normal();
+          re[r * per + i] = g.normal();
+          im[r * per + i] = g.normal();
         }
       });
-      return { re: tf.tensor3d(re, [B, N, M]), im: tf.tensor3d(im, [B, N, M]) };
+      return { re: tf.tensor3d(re, [C * B, N, M]), im: tf.tensor3d(im, [C * B, N, M]) };
     };
-    const x = annealedLangevin(this.prior, { y: obs.y, pilots: A, noiseVar: obs.noiseVar, init, noise }, { ...this.schedule, likelihoodGain: gain });
+    const samples = annealedLangevin(this.prior, { y, pilots: A, noiseVar: obs.noiseVar, init, noise }, { ...this.schedule, likelihoodGain: gain });
+    if (y !== obs.y) cx.dispose(y);
+    const x = C === 1 ? samples : cx.tidy(() => ({ re: tf.mean(tf.reshape(samples.re, [C, B, N, M]), 0), im: tf.mean(tf.reshape(samples.im, [C, B, N, M]), 0) }));
+    if (C > 1) cx.dispose(samples);
     return cx.tidy((): Estimate => {
       const score = tf.div(tf.sum(cx.abs2(x), 2), M) as tf.Tensor2D;
       const activity = tf.cast(tf.greater(score, this.params.activityThreshold), 'float32') as tf.Tensor2D;
