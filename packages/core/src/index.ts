@@ -31,3 +31,4 @@ export { SymbolMseMetric, SymbolMseParams } from './metrics/symbol-mse';
 export * from './threshold';
 export * from './coherence';
 export * from './qpsk';
+export * from './path-loss';

@@ -2,8 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'tsyringe';
 import {
+  annulusMeanPathGain,
   cx,
   definePlugin,
+  pathLossGain,
   TOKENS,
   type Channel,
   type ChannelOutput,
@@ -62,25 +64,12 @@ export const NORMALIZED_PATH_LOSS_DEFAULTS: Omit<NormalizedPathLossParams, 'expe
 
 /** Raw large-scale gain beta(d) = 10^(-(a + b log10 d)/10), d in km (about 1e-12: float64 only). */
 export function rawPathGain(p: NormalizedPathLossParams, distanceKm: number): number {
-  return 10 ** (-(p.pathLossDb + p.pathLossExponentDb * Math.log10(distanceKm)) / 10);
+  return pathLossGain(p, distanceKm);
 }
 
-/**
- * E_d[beta(d)] for d uniform over the annulus area (density 2d / (r_max^2 - r_min^2)), times the
- * mean of the log-normal shadowing factor 10^(-X/10), X ~ N(0, s^2) dB: exp((s ln 10 / 10)^2 / 2).
- * With p = b/10: E[d^-p] = 2 (r_min^(2-p) - r_max^(2-p)) / ((p - 2)(r_max^2 - r_min^2)), and
- * 2 ln(r_max / r_min) / (r_max^2 - r_min^2) at p = 2.
- */
+/** E_d[beta(d)] for d uniform over the annulus area, with the mean shadowing factor (core's annulusMeanPathGain). */
 export function meanRawPathGain(p: NormalizedPathLossParams): number {
-  const { minDistanceKm: r0, maxDistanceKm: r1 } = p;
-  const q = p.pathLossExponentDb / 10;
-  const area = r1 * r1 - r0 * r0;
-  let moment: number; // E[d^-q]
-  if (area <= 0) moment = r0 ** -q; // degenerate annulus (rejected by check): a circle
-  else if (Math.abs(q - 2) < 1e-12) moment = (2 * Math.log(r1 / r0)) / area;
-  else moment = (2 * (r0 ** (2 - q) - r1 ** (2 - q))) / ((q - 2) * area);
-  const sLn = (p.shadowingDb * Math.LN10) / 10;
-  return 10 ** (-p.pathLossDb / 10) * moment * Math.exp((sLn * sLn) / 2);
+  return annulusMeanPathGain(p);
 }
 
 /**

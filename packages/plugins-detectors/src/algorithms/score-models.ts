@@ -28,7 +28,7 @@
  * deviation by the detector that uses them).
  */
 import * as tf from '@tensorflow/tfjs';
-import { cx, type ComplexTensor } from '@gfra/core';
+import { annulusMeanPathGain, cx, pathLossGain, type ComplexTensor } from '@gfra/core';
 import { DenseStack, type WeightSource } from './layers';
 
 /** A score model: score(x, sigma) ~ grad log p_sigma(x), real view. */
@@ -244,11 +244,7 @@ export interface PathLossPriorGeometry {
 
 /** E_d[beta(d)] for d uniform over the area of the annulus rMin <= d <= rMax (closed form; float64). */
 export function annulusMeanGain(g: PathLossPriorGeometry): number {
-  const p = g.pathLossExponentDb / 10;
-  const [r, R] = [g.minDistanceKm, g.maxDistanceKm];
-  const scale = Math.pow(10, -g.pathLossDb / 10);
-  if (Math.abs(p - 2) < 1e-12) return (scale * 2 * Math.log(R / r)) / (R * R - r * r);
-  return (scale * 2 * (Math.pow(r, 2 - p) - Math.pow(R, 2 - p))) / ((p - 2) * (R * R - r * r));
+  return annulusMeanPathGain(g);
 }
 
 /**
@@ -266,7 +262,7 @@ export function pathLossPrior(g: PathLossPriorGeometry, activityProb: number, le
   const [r, R] = [g.minDistanceKm, g.maxDistanceKm];
   const active = Array.from({ length: levels }, (_, j) => {
     const d = Math.sqrt(r * r + ((j + 0.5) / levels) * (R * R - r * r));
-    return { gain: Math.pow(10, -(g.pathLossDb + g.pathLossExponentDb * Math.log10(d)) / 10) / c, weight: activityProb / levels };
+    return { gain: pathLossGain(g, d) / c, weight: activityProb / levels };
   });
   return [inactive, ...active];
 }
