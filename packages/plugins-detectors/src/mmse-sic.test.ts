@@ -3,40 +3,14 @@ import * as tf from '@tensorflow/tfjs';
 import { describePluginContract } from '@gfra/core/testing';
 import { Generator, QPSK_POINTS, RandomStreams, type Scenario } from '@gfra/core';
 import { MmseSicDetector, type MmseSicParams } from './mmse-sic';
+import { solveComplex, type HostComplex } from './testing/complex-solve';
 
 const params = (p: Partial<MmseSicParams> = {}): MmseSicParams => ({ prior: 'activity', ordering: 'sinr', activityDecision: 'map', ...p });
 
-type C = [number, number];
+type C = HostComplex;
 const cmul = (a: C, b: C): C => [a[0] * b[0] - a[1] * b[1], a[0] * b[1] + a[1] * b[0]];
 const conj = (a: C): C => [a[0], -a[1]];
 
-/** Solves the complex system A x = b (A n x n) through its real 2n x 2n form, Gauss-Jordan with partial pivoting. */
-function solveComplex(A: C[][], b: C[]): C[] {
-  const n = b.length;
-  const M = Array.from({ length: 2 * n }, (_, i) => {
-    const r = i % n;
-    const imag = i >= n;
-    const row = Array.from({ length: 2 * n }, (_, j) => {
-      const c = j % n;
-      const [ar, ai] = A[r][c];
-      if (!imag) return j < n ? ar : -ai;
-      return j < n ? ai : ar;
-    });
-    row.push(imag ? b[r][1] : b[r][0]);
-    return row;
-  });
-  for (let col = 0; col < 2 * n; col++) {
-    let piv = col;
-    for (let i = col + 1; i < 2 * n; i++) if (Math.abs(M[i][col]) > Math.abs(M[piv][col])) piv = i;
-    [M[col], M[piv]] = [M[piv], M[col]];
-    for (let i = 0; i < 2 * n; i++) {
-      if (i === col) continue;
-      const f = M[i][col] / M[col][col];
-      for (let j = col; j <= 2 * n; j++) M[i][j] -= f * M[col][j];
-    }
-  }
-  return Array.from({ length: n }, (_, i) => [M[i][2 * n] / M[i][i], M[i + n][2 * n] / M[i + n][i + n]] as C);
-}
 
 /** Naive MMSE-SIC (independent of the plugin's Cholesky path): per-device x~, score, activity, message. */
 function referenceSic(g: C[][], y: C[], noiseVar: number, p: number[], ordering: 'index' | 'sinr', cancel = true) {

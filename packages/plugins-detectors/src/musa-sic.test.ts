@@ -12,9 +12,10 @@
  */
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { Generator, QPSK_POINTS, type Scenario } from '@gfra/core';
+import { Generator, QPSK_POINTS, wilsonInterval, type Scenario } from '@gfra/core';
 import { MmseSicDetector, type MmseSicParams } from './mmse-sic';
 import { MatchedFilterDetector } from './matched-filter';
+import { solveComplex, type HostComplex } from './testing/complex-solve';
 
 const N = 6;
 const L = 4;
@@ -22,7 +23,7 @@ const BITS = [1, 1, 1, 2, 2, 2];
 const SCENARIO: Scenario = { numDevices: N, numAntennas: 1, sequenceLength: L, bitsPerDevice: 2, deviceBits: BITS };
 const MUSA_SIC: MmseSicParams = { prior: 'all-active', ordering: 'sinr', activityDecision: 'map' };
 
-type C = [number, number];
+type C = HostComplex;
 
 /**
  * musaGreedyCodes(6, 4) of @gfra/plugins-encoders (signature-sets.ts; its test pins the same
@@ -85,32 +86,6 @@ function detect(det: MmseSicDetector | MatchedFilterDetector, obs: () => ReturnT
   });
 }
 
-/** Solves the complex system A x = b through its real 2n x 2n form (Gauss-Jordan, partial pivoting). */
-function solveComplex(A: C[][], b: C[]): C[] {
-  const n = b.length;
-  const M = Array.from({ length: 2 * n }, (_, i) => {
-    const r = i % n;
-    const imag = i >= n;
-    const row = Array.from({ length: 2 * n }, (_, j) => {
-      const [ar, ai] = A[r][j % n];
-      if (!imag) return j < n ? ar : -ai;
-      return j < n ? ai : ar;
-    });
-    row.push(imag ? b[r][1] : b[r][0]);
-    return row;
-  });
-  for (let col = 0; col < 2 * n; col++) {
-    let piv = col;
-    for (let i = col + 1; i < 2 * n; i++) if (Math.abs(M[i][col]) > Math.abs(M[piv][col])) piv = i;
-    [M[col], M[piv]] = [M[piv], M[col]];
-    for (let i = 0; i < 2 * n; i++) {
-      if (i === col) continue;
-      const f = M[i][col] / M[col][col];
-      for (let j = col; j <= 2 * n; j++) M[i][j] -= f * M[col][j];
-    }
-  }
-  return Array.from({ length: n }, (_, i) => [M[i][2 * n] / M[i][i], M[i + n][2 * n] / M[i + n][i + n]] as C);
-}
 
 /**
  * The paper's MUSA-SIC loop, literally: S = all users; R = A_S A_S^H + sigma^2 I;
@@ -153,14 +128,6 @@ function paperMusaSic(y: C[], noiseVar: number): number[] {
   return out;
 }
 
-/** Wilson score interval for k successes in n trials at normal quantile z. */
-function wilson(k: number, n: number, z: number): [number, number] {
-  const p = k / n;
-  const d = 1 + (z * z) / n;
-  const c = (p + (z * z) / (2 * n)) / d;
-  const h = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
-  return [c - h, c + h];
-}
 
 describe('MUSA-SIC (Ma et al. baseline): mmse-sic with per-device BPSK/QPSK, p = 1', () => {
   it('equals the paper\'s MMSE-SIC loop (argmax a^H R^-1 a, nearest point, hard cancellation) decision for decision at 2 dB', () => {
@@ -200,7 +167,10 @@ describe('MUSA-SIC (Ma et al. baseline): mmse-sic with per-device BPSK/QPSK, p =
       const e = detect(new MmseSicDetector(MUSA_SIC, SCENARIO), data.observation);
       const errors = [0, 0];
       data.message.forEach((m, b) => m.forEach((mn, n) => (errors[BITS[n] - 1] += e.message[b][n] !== mn ? 1 : 0)));
-      return errors.map((k) => wilson(k, 3 * T, 2.576));
+      return errors.map((k) => {
+        const { low, high } = wilsonInterval(k, 3 * T, 0.99);
+        return [low as number, high as number];
+      });
     });
     for (const group of [0, 1]) {
       for (let i = 1; i < rates.length; i++) {
