@@ -22,6 +22,21 @@ function truthOf(activity: number[][], h: cx.ComplexTensor): Truth {
   };
 }
 
+/** The hand-computed example of the tests below: 3 trials, 3 devices, M = 2 (activity [[1, 0, 1], [0, 1, 0], [0, 0, 0]]). */
+function handExample() {
+  const h = channels([
+    [[[1, 0], [0, 1]], [[5, 5], [5, 5]], [[2, 0], [0, 0]]],
+    [[[1, 0], [0, 0]], [[0, 0], [0, 3]], [[0, 0], [1, 0]]],
+    [[[1, 0], [0, 0]], [[0, 0], [0, 0]], [[0, 0], [0, 0]]],
+  ]);
+  const hHat = channels([
+    [[[1, 0], [0, 0]], [[0, 0], [0, 0]], [[1, 0], [1, 0]]],
+    [[[9, 9], [9, 9]], [[0, 0], [0, 3]], [[0, 0], [0, 0]]],
+    [[[0, 0], [0, 0]], [[0, 0], [0, 0]], [[0, 0], [0, 0]]],
+  ]);
+  return { h, hHat };
+}
+
 describe('metrics/nmse', () => {
   it('declares one mean statistic shown in dB, and requires a channel estimate', () => {
     const info = NmseMetric.plugin;
@@ -40,16 +55,7 @@ describe('metrics/nmse', () => {
     //   NMSE = 3 / 6 = 0.5
     // trial 1: device 1 active, h1 = [0, 3i], h_hat1 = [0, 3i]: NMSE = 0
     // trial 2: no device active: NaN
-    const h = channels([
-      [[[1, 0], [0, 1]], [[5, 5], [5, 5]], [[2, 0], [0, 0]]],
-      [[[1, 0], [0, 0]], [[0, 0], [0, 3]], [[0, 0], [1, 0]]],
-      [[[1, 0], [0, 0]], [[0, 0], [0, 0]], [[0, 0], [0, 0]]],
-    ]);
-    const hHat = channels([
-      [[[1, 0], [0, 0]], [[0, 0], [0, 0]], [[1, 0], [1, 0]]],
-      [[[9, 9], [9, 9]], [[0, 0], [0, 3]], [[0, 0], [0, 0]]],
-      [[[0, 0], [0, 0]], [[0, 0], [0, 0]], [[0, 0], [0, 0]]],
-    ]);
+    const { h, hHat } = handExample();
     const out = new NmseMetric().measure(truthOf([[1, 0, 1], [0, 1, 0], [0, 0, 0]], h), { channel: hHat });
     const values = Array.from((out.nmse as { values: tf.Tensor1D }).values.dataSync());
     expect(values[0]).to.be.closeTo(0.5, 1e-6);
@@ -70,16 +76,7 @@ describe('metrics/nmse', () => {
     //   against X_1 = 0 (its true h1 = [5+5i, 5+5i] is not X's row): error 0. NMSE = 3 / 6 = 0.5.
     // trial 1: device 1 exact; inactive device 0 estimated [9+9i, 9+9i]: error 4 * 81 = 324 against
     //   ||X||^2 = 9: NMSE = 36 (the "active" NMSE is 0). trial 2: no device active: undefined.
-    const h = channels([
-      [[[1, 0], [0, 1]], [[5, 5], [5, 5]], [[2, 0], [0, 0]]],
-      [[[1, 0], [0, 0]], [[0, 0], [0, 3]], [[0, 0], [1, 0]]],
-      [[[1, 0], [0, 0]], [[0, 0], [0, 0]], [[0, 0], [0, 0]]],
-    ]);
-    const hHat = channels([
-      [[[1, 0], [0, 0]], [[0, 0], [0, 0]], [[1, 0], [1, 0]]],
-      [[[9, 9], [9, 9]], [[0, 0], [0, 3]], [[0, 0], [0, 0]]],
-      [[[0, 0], [0, 0]], [[0, 0], [0, 0]], [[0, 0], [0, 0]]],
-    ]);
+    const { h, hHat } = handExample();
     tf.tidy(() => {
       const truth = truthOf([[1, 0, 1], [0, 1, 0], [0, 0, 0]], h);
       const nmse = new NmseMetric({ devices: 'all' }).measure(truth, { channel: hHat }).nmse as { values: tf.Tensor1D; undefinedTrials?: tf.Tensor1D };
