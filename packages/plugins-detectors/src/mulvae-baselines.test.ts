@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { Generator, type Scenario } from '@gfra/core';
 import { ScmaMpaDetector } from './scma-mpa';
+import { scma6x4, type Cplx } from './testing/scma-reference';
 import { ExhaustiveMlDetector, hypothesisCount, type ExhaustiveMlParams } from './exhaustive-ml';
 
 /**
@@ -22,8 +23,6 @@ import { ExhaustiveMlDetector, hypothesisCount, type ExhaustiveMlParams } from '
  * The simulation is this file's own (no encoder or channel plugin), from fixed seeds.
  */
 
-type Cplx = [number, number];
-
 const N = 6;
 const L = 4;
 const Q = 4;
@@ -35,17 +34,9 @@ const HIGH = [3, 4, 5];
 
 /** codebook[n][s][l]: message s of user n (s < Q_n), normalised to average energy 1 over its Q_n messages. */
 function scmaHeterogeneous(): Cplx[][][] {
-  const A: Cplx[] = [[0.7851, 0], [-0.2243, 0], [0.2243, 0], [-0.7851, 0]];
-  const Bs: Cplx[] = [[-0.1815, -0.1318], [-0.6351, -0.4615], [0.6351, 0.4615], [0.1815, 0.1318]];
-  const Cs: Cplx[] = [[-0.6351, 0.4615], [0.1815, -0.1318], [-0.1815, 0.1318], [0.6351, -0.4615]];
-  const D: Cplx[] = [[0.1392, -0.1759], [0.4873, -0.6156], [-0.4873, 0.6156], [-0.1392, 0.1759]];
-  const E: Cplx[] = [[-0.0055, -0.2242], [-0.0193, -0.7848], [0.0193, 0.7848], [0.0055, 0.2242]];
-  const Z: Cplx[] = [[0, 0], [0, 0], [0, 0], [0, 0]];
-  // user: the point set on RE 0..3 (Z = unused)
-  const layout = [[Z, Bs, Z, A], [A, Z, Bs, Z], [Cs, D, Z, Z], [Z, Z, A, E], [E, Z, Z, Cs], [Z, A, D, Z]];
-  return layout.map((perRe, n) => {
+  return scma6x4().map((words4, n) => {
     const used = QN[n] === 2 ? [0, 3] : [0, 1, 2, 3];
-    const words = used.map((q) => perRe.map((set) => set[q]));
+    const words = used.map((q) => words4[q]);
     const energy = words.reduce((s, w) => s + w.reduce((e, [a, b]) => e + a * a + b * b, 0), 0) / words.length;
     const g = 1 / Math.sqrt(energy);
     return words.map((w) => w.map(([a, b]): Cplx => [g * a, g * b]));
