@@ -167,4 +167,28 @@ describe('detector:score-langevin', () => {
     expect(errorDb(1) - errorDb(4)).to.be.closeTo(10 * Math.log10(2 / 1.25), 0.5);
     tf.dispose([pilots.re, pilots.im, x.re, x.im, w.re, w.im, y.re, y.im]);
   });
+
+  it('says what is wrong: bitsPerDevice, inverted level ladders, a per-trial codebook, per-resource channels in training', () => {
+    const check = (p: Record<string, unknown>, s: Scenario = S) => ScoreLangevinDetector.plugin.check?.(params(p), s) ?? [];
+    expect(check({}, { ...S, bitsPerDevice: 2 })).to.deep.equal([
+      { path: '', message: 'estimates channels from one pilot per device, but the scenario has bitsPerDevice 2', hint: 'Use "bitsPerDevice": 0' },
+    ]);
+    expect(check({ sampler: { levels: { max: 1, min: 2 } } })).to.deep.equal([{ path: 'sampler.levels.min', message: 'is 2, not below max 1', hint: 'Levels decrease from max to min' }]);
+    expect(check({ prior: { type: 'oracle-mixture', activityProb: 0.1, minDistanceKm: 0.5, maxDistanceKm: 0.3 } })).to.deep.equal([
+      { path: 'prior.minDistanceKm', message: 'must be below maxDistanceKm', hint: "Copy the channel's distances" },
+    ]);
+    const P = problem(2, 20, 'errors');
+    const det = new ScoreLangevinDetector(params({ prior: { type: 'gaussian' }, sampler: { levels: { count: 2 }, stepsPerLevel: 1 } }), S, new RandomStreams(['det']));
+    const perTrial = { re: tf.stack([P.pilots.re, P.pilots.re]), im: tf.stack([P.pilots.im, P.pilots.im]) };
+    expect(() => det.detect({ y: P.y, codebook: perTrial, noiseVar: P.noiseVar })).to.throw(
+      'detector:score-langevin: needs one pilot matrix [L, N] = [16, 32] shared by the batch; the codebook has shape [2,16,32] (a per-trial codebook, redraw "per-trial", is not supported)',
+    );
+    const learned = new ScoreLangevinDetector(params({ prior: { type: 'column-radial' } }), S, new RandomStreams(['det']));
+    const perResource = { re: tf.zeros([2, 32, 16, 8]), im: tf.zeros([2, 32, 16, 8]) };
+    const batch = { trials: { first: 0, count: 2 }, traffic: { activity: P.activity }, channel: { channel: perResource } } as unknown as TrainingBatch;
+    expect(() => learned.loss(batch)).to.throw('detector:score-langevin: learns block-fading channels [B, N, M]; the channel gives shape [2,32,16,8]');
+    tf.dispose([perTrial.re, perTrial.im, perResource.re, perResource.im, P.x.re, P.x.im, P.y.re, P.y.im, P.pilots.re, P.pilots.im, P.activity]);
+    det.dispose();
+    learned.dispose();
+  });
 });

@@ -347,4 +347,16 @@ describe('detector:mulvae', () => {
     expect(total).to.be.within(4e4, 6e4); // about 4.8e4 for the decoder
     det.dispose();
   });
+
+  it('check: a sluice needs two blocks', () => {
+    const s: Scenario = { numDevices: 3, numAntennas: 1, sequenceLength: 2, bitsPerDevice: 2, deviceBits: [1, 1, 2] };
+    for (const sluice of ['static', 'dynamic'] as const) {
+      expect(MulVaeDetector.plugin.check?.(mulvaeParams({ blocks: 1, sluice }), s)).to.deep.include({
+        path: 'sluice',
+        message: `is "${sluice}", but with blocks = 1 there is no sluice between blocks`,
+        hint: 'Use blocks >= 2, or sluice "off"',
+      });
+    }
+    expect(MulVaeDetector.plugin.check?.(mulvaeParams({ blocks: 1, sluice: 'off' }), s)).to.deep.equal([]);
+  });
 });
