@@ -62,16 +62,6 @@ export const NORMALIZED_PATH_LOSS_DEFAULTS: Omit<NormalizedPathLossParams, 'expe
   knownLargeScaleFading: true,
 };
 
-/** Raw large-scale gain beta(d) = 10^(-(a + b log10 d)/10), d in km (about 1e-12: float64 only). */
-export function rawPathGain(p: NormalizedPathLossParams, distanceKm: number): number {
-  return pathLossGain(p, distanceKm);
-}
-
-/** E_d[beta(d)] for d uniform over the annulus area, with the mean shadowing factor (core's annulusMeanPathGain). */
-export function meanRawPathGain(p: NormalizedPathLossParams): number {
-  return annulusMeanPathGain(p);
-}
-
 /**
  * The normalisation c and the normalised gains beta_n / c for `numDevices` devices:
  * c = (K/N) E[beta] (path-loss gains) so that E|x_nm|^2 = 1 over all devices, inactive zeros
@@ -86,8 +76,8 @@ export function normalizedPathLossGains(
   const share = p.expectedActive / numDevices;
   const meanActive = numDevices / p.expectedActive;
   if (p.gains === 'equal') return { c: share, min: meanActive, max: meanActive, meanActive };
-  const c = share * meanRawPathGain(p);
-  return { c, min: rawPathGain(p, p.maxDistanceKm) / c, max: rawPathGain(p, p.minDistanceKm) / c, meanActive };
+  const c = share * annulusMeanPathGain(p);
+  return { c, min: pathLossGain(p, p.maxDistanceKm) / c, max: pathLossGain(p, p.minDistanceKm) / c, meanActive };
 }
 
 /** sigma^2 = (N E_s / L) 10^(-snrDb/10): the noise variance for an average received SNR snrDb per entry of Y. */

@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { RandomStreams, type ComplexTensor } from '@gfra/core';
+import { annulusMeanPathGain, RandomStreams, type ComplexTensor } from '@gfra/core';
 import {
-  annulusMeanGain,
   ColumnDeepSetsScore,
   ColumnRadialScore,
   denoisingScoreMatchingLoss,
@@ -81,7 +80,7 @@ describe('algorithms/score-models', () => {
       const d = 0.1 + ((i + 0.5) / steps) * 0.2;
       integral += ((2 * d) / (0.09 - 0.01)) * Math.pow(10, -(128.1 + 37.6 * Math.log10(d)) / 10) * (0.2 / steps);
     }
-    expect(annulusMeanGain(GEOMETRY) / integral).to.be.closeTo(1, 1e-6);
+    expect(annulusMeanPathGain(GEOMETRY) / integral).to.be.closeTo(1, 1e-6);
     // the weakest active user's normalised gain at K/N = 1/8 (about 1.06)
     expect(prior[prior.length - 1].gain).to.be.within(1.0, 1.1);
     const equal = pathLossPrior({ ...GEOMETRY, gains: 'equal' }, 1 / 8);

@@ -242,11 +242,6 @@ export interface PathLossPriorGeometry {
   readonly gains: 'path-loss' | 'equal';
 }
 
-/** E_d[beta(d)] for d uniform over the area of the annulus rMin <= d <= rMax (closed form; float64). */
-export function annulusMeanGain(g: PathLossPriorGeometry): number {
-  return annulusMeanPathGain(g);
-}
-
 /**
  * The mixture prior of one user's normalised channel under Tang et al.'s model: inactive with
  * probability 1 - activityProb (gain 0); active with the normalised gain b(d) = beta(d) / c,
@@ -258,7 +253,7 @@ export function annulusMeanGain(g: PathLossPriorGeometry): number {
 export function pathLossPrior(g: PathLossPriorGeometry, activityProb: number, levels = 64): PriorComponent[] {
   const inactive = { gain: 0, weight: 1 - activityProb };
   if (g.gains === 'equal') return [inactive, { gain: 1 / activityProb, weight: activityProb }];
-  const c = activityProb * annulusMeanGain(g);
+  const c = activityProb * annulusMeanPathGain(g);
   const [r, R] = [g.minDistanceKm, g.maxDistanceKm];
   const active = Array.from({ length: levels }, (_, j) => {
     const d = Math.sqrt(r * r + ((j + 0.5) / levels) * (R * R - r * r));
