@@ -5,15 +5,16 @@
  * not depend on the batch size (see {@link Accumulators}).
  */
 import * as tf from '@tensorflow/tfjs';
-import { Accumulators, GfraUserError, PipelineError, readTrainedArtifact, TrialDomain, type Registry, type StopReason, type TrialValues } from '@gfra/core';
+import { Accumulators, GfraUserError, PipelineError, readTrainedArtifact, TrialDomain, type Registry, type StopReason, type TrialRange, type TrialValues } from '@gfra/core';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { PlannedJob } from '../plan/plan';
-import type { JobFailure, JobResult } from '../results/format';
+import type { JobFailure, JobResult, ThresholdSummary } from '../results/format';
 import type { BatchRecord } from '../results/store';
 import type { ProgressEvent } from './events';
 import { evaluatedTrainedSlots } from '../plan/training';
 import { Pipeline } from './pipeline';
 import { fitActivityThreshold } from './threshold';
+import { NonFiniteBudget, type NonFiniteCount } from './non-finite';
 
 export interface RunJobOptions {
   readonly registry: Registry;
@@ -42,121 +43,223 @@ export interface RunJobOptions {
   readonly onBatch?: (record: BatchRecord) => Promise<void>;
 }
 
+/**
+ * What one batch of a job gives, on the host: the per-trial statistics and what the Monte Carlo
+ * loop records beside them. The same whichever thread or machine ran it.
+ */
+export interface BatchOutput {
+  /** Per-statistic per-trial values, `count` each (see core `TrialValues`). */
+  readonly values: ReadonlyMap<string, TrialValues>;
+  /** Its trials with a non-finite detector output (the loop applies the rule of non-finite.ts). */
+  readonly nonFinite: NonFiniteCount;
+  /** The detector's timed seconds and trials in this batch (zero for a warm-up batch). */
+  readonly detector: { readonly seconds: number; readonly trials: number };
+  /** The detector's and encoder's diagnostics after this batch (empty when they have none). */
+  readonly diagnostics: Readonly<Record<string, number>>;
+}
+
+/**
+ * Where a job's batches come from: a pipeline in this thread ({@link PreparedJob}) or workers on
+ * other machines (the bullmq executor). The loop asks for batches 0, 1, 2, ... in order (from
+ * the first one not stored), each for the trials `range`; batch i always covers the same trials.
+ */
+export interface BatchSource {
+  batch(index: number, range: TrialRange): Promise<BatchOutput>;
+  /** Seconds this session has spent on the job (what montecarlo.maxSeconds counts). */
+  elapsed(): number;
+  /** The fitted threshold of a candidate with a `threshold` block. */
+  threshold(): Promise<ThresholdSummary | undefined>;
+  /** The job has stopped after batch `last`: batches after it are not needed. */
+  finished?(last: number): Promise<void>;
+}
+
+/** Trials of batch `index` of a job: batchSize each, the last one cut at maxTrials. */
+export function batchRange(montecarlo: PlannedJob['montecarlo'], index: number): TrialRange {
+  const first = index * montecarlo.batchSize;
+  return { first, count: Math.min(montecarlo.batchSize, montecarlo.maxTrials - first) };
+}
+
+/** One job's pipeline, prepared (plugins, trained weights, fitted threshold), that runs its batches. */
+export class PreparedJob implements BatchSource {
+  private tensorsBefore: number | undefined;
+  private warnedLeak = false;
+
+  private constructor(
+    readonly job: PlannedJob,
+    private readonly pipeline: Pipeline,
+    private readonly fitted: ThresholdSummary | undefined,
+    private readonly start: number,
+    private readonly now: () => number,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  /**
+   * Build the pipeline of a planned job and prepare it: every plugin, then the trained weights of
+   * `artifact` (the slots the job evaluates with trained weights), then the threshold.
+   */
+  static async prepare(
+    job: PlannedJob,
+    options: { registry: Registry; container?: DependencyContainer; artifact?: string; now?: () => number; warn?: (message: string) => void },
+  ): Promise<PreparedJob> {
+    const now = options.now ?? (() => performance.now() / 1000);
+    const start = now();
+    // Evaluation draws; switched to the training domain while fitting the threshold.
+    const domain = new TrialDomain();
+    const pipeline = new Pipeline(options.registry, job.pipeline, options.container ?? rootContainer, { domain });
+    try {
+      if (options.artifact !== undefined) {
+        const { weights } = readTrainedArtifact(options.artifact);
+        try {
+          const loaded = job.training === undefined ? undefined : evaluatedTrainedSlots(job.training.pipeline.slots, job.pipeline.slots);
+          const tensors = loaded === undefined ? weights : Object.fromEntries(Object.entries(weights).filter(([name]) => (loaded as string[]).includes(name.split('/')[0])));
+          await pipeline.prepare({ tensors, file: options.artifact, fix: `Delete ${options.artifact} and run again to retrain it (or use --retrain)` });
+        } finally {
+          tf.dispose(Object.values(weights));
+        }
+      } else {
+        await pipeline.prepare();
+      }
+      const threshold = job.threshold === undefined ? undefined : fitActivityThreshold(pipeline, domain, job.threshold);
+      return new PreparedJob(job, pipeline, threshold, start, now, options.warn ?? (() => undefined));
+    } catch (err) {
+      pipeline.dispose();
+      throw err;
+    }
+  }
+
+  async batch(_index: number, range: TrialRange): Promise<BatchOutput> {
+    const before = this.pipeline.detectorTime();
+    const values = await download(this.pipeline.runBatch(range));
+    const after = this.pipeline.detectorTime();
+    // Leak check: after the first batch, the number of live tensors must stay constant.
+    const tensors = tf.memory().numTensors;
+    if (this.tensorsBefore !== undefined && tensors > this.tensorsBefore && !this.warnedLeak) {
+      this.warnedLeak = true;
+      this.warn(`candidate "${this.job.candidate}" leaks ${tensors - this.tensorsBefore} tensors per batch: a plugin is missing tf.tidy or dispose`);
+    }
+    this.tensorsBefore = tensors;
+    return {
+      values,
+      nonFinite: this.pipeline.lastBatchNonFinite(),
+      detector: { seconds: after.seconds - before.seconds, trials: after.trials - before.trials },
+      diagnostics: { ...this.pipeline.diagnostics() },
+    };
+  }
+
+  elapsed(): number {
+    return this.now() - this.start;
+  }
+
+  async threshold(): Promise<ThresholdSummary | undefined> {
+    return this.fitted;
+  }
+
+  dispose(): void {
+    this.pipeline.dispose();
+  }
+}
+
+/** Run one planned job in this thread: prepare its pipeline, then {@link accumulateJob}. */
 export async function runJob(job: PlannedJob, options: RunJobOptions): Promise<JobResult> {
+  const emit = options.onProgress ?? (() => undefined);
+  emit({ type: 'job-start', job, index: options.index ?? 0, total: options.total ?? 1 });
+  const prepared = await PreparedJob.prepare(job, { ...options, warn: (message) => emit({ type: 'warning', message }) });
+  try {
+    return await accumulateJob(job, prepared, options);
+  } finally {
+    prepared.dispose();
+  }
+}
+
+/**
+ * The Monte Carlo loop of one job: the stored batches (`resume`) replayed, then batches from
+ * `source` until the stopping rule fires, each accumulated trial by trial, checked against the
+ * non-finite rule and committed (`onBatch`) before the next one is used.
+ */
+export async function accumulateJob(job: PlannedJob, source: BatchSource, options: Omit<RunJobOptions, 'registry' | 'container' | 'artifact'>): Promise<JobResult> {
   const { montecarlo } = job;
-  const now = options.now ?? (() => performance.now() / 1000);
   const index = options.index ?? 0;
   const total = options.total ?? 1;
   const emit = options.onProgress ?? (() => undefined);
   const resume = options.resume ?? [];
   const last = resume.at(-1);
   // Seconds go on from where the stored batches left them.
-  const start = now() - (last?.seconds ?? 0);
-  emit({ type: 'job-start', job, index, total });
-
-  // Evaluation draws; switched to the training domain while fitting the threshold.
-  const domain = new TrialDomain();
-  const pipeline = new Pipeline(options.registry, job.pipeline, options.container ?? rootContainer, { domain });
-  try {
-    if (options.artifact !== undefined) {
-      const { weights } = readTrainedArtifact(options.artifact);
-      try {
-        const loaded = job.training === undefined ? undefined : evaluatedTrainedSlots(job.training.pipeline.slots, job.pipeline.slots);
-        const tensors = loaded === undefined ? weights : Object.fromEntries(Object.entries(weights).filter(([name]) => (loaded as string[]).includes(name.split('/')[0])));
-        await pipeline.prepare({ tensors, file: options.artifact, fix: `Delete ${options.artifact} and run again to retrain it (or use --retrain)` });
-      } finally {
-        tf.dispose(Object.values(weights));
-      }
-    } else {
-      await pipeline.prepare();
+  const base = last?.seconds ?? 0;
+  const acc = new Accumulators(job.pipeline.statistics);
+  const rule = { targetEvents: montecarlo.targetEvents, maxTrials: montecarlo.maxTrials };
+  const detectorSlot = job.pipeline.slots.detector;
+  const budget = new NonFiniteBudget({ key: `${detectorSlot.kind}:${detectorSlot.plugin}`, path: detectorSlot.path }, job.pipeline.scenario);
+  let stop: StopReason | undefined;
+  for (const [i, b] of resume.entries()) {
+    if (b.batch !== i || b.first !== acc.trials) {
+      throw new Error(`results store: batch ${b.batch} of "${job.candidate}" starts at trial ${b.first}, expected batch ${i} at trial ${acc.trials}`);
     }
-    const threshold = job.threshold === undefined ? undefined : fitActivityThreshold(pipeline, domain, job.threshold);
-    const acc = new Accumulators(pipeline.statistics);
-    const rule = { targetEvents: montecarlo.targetEvents, maxTrials: montecarlo.maxTrials };
-    let stop: StopReason | undefined;
-    for (const [i, b] of resume.entries()) {
-      if (b.batch !== i || b.first !== acc.trials) {
-        throw new Error(`results store: batch ${b.batch} of "${job.candidate}" starts at trial ${b.first}, expected batch ${i} at trial ${acc.trials}`);
-      }
-      if (stop !== undefined) throw new Error(`results store: "${job.candidate}" has batches after its stop (${stop})`);
-      stop = acc.addBatch(b.values, b.count, rule).stop;
-      if (stop === undefined && b.seconds >= montecarlo.maxSeconds) stop = 'max-seconds';
+    if (stop !== undefined) throw new Error(`results store: "${job.candidate}" has batches after its stop (${stop})`);
+    stop = acc.addBatch(b.values, b.count, rule).stop;
+    if (stop === undefined && b.seconds >= montecarlo.maxSeconds) stop = 'max-seconds';
+  }
+  // The stored batches count towards the non-finite rule as they did when they ran.
+  budget.addStored(acc.nonFiniteTrials, resume.reduce((n, b) => n + b.count, 0));
+  let batchIndex = resume.length;
+  const detector = { seconds: last?.detector.seconds ?? 0, trials: last?.detector.trials ?? 0 };
+  let diagnostics = last?.diagnostics ?? {};
+  while (stop === undefined) {
+    if (options.signal?.aborted) {
+      stop = 'interrupted';
+      break;
     }
-    // The stored batches count towards the non-finite rule as they did when they ran.
-    pipeline.countStoredTrials(acc.nonFiniteTrials, resume.reduce((n, b) => n + b.count, 0));
-    let batchIndex = resume.length;
-    const detectorBase = last?.detector ?? { seconds: 0, trials: 0 };
-    let tensorsBefore: number | undefined;
-    let warnedLeak = false;
-    while (stop === undefined) {
-      if (options.signal?.aborted) {
-        stop = 'interrupted';
-        break;
-      }
-      const count = Math.min(montecarlo.batchSize, montecarlo.maxTrials - acc.trials);
-      const first = acc.trials;
-      const measured = pipeline.runBatch({ first, count });
-      const host = await download(measured);
-      const added = acc.addBatch(host, count, rule);
-      stop = added.stop;
-      const seconds = now() - start;
-      if (stop === undefined && seconds >= montecarlo.maxSeconds) stop = 'max-seconds';
-      if (options.onBatch !== undefined) {
-        const time = pipeline.detectorTime();
-        const values = pipeline.diagnostics();
-        await options.onBatch({
-          batch: batchIndex,
-          first,
-          count,
-          values: host,
-          seconds,
-          detector: { seconds: detectorBase.seconds + time.seconds, trials: detectorBase.trials + time.trials },
-          ...(Object.keys(values).length === 0 ? {} : { diagnostics: { ...values } }),
-        });
-      }
-      batchIndex += 1;
-      // Leak check: after the first batch, the number of live tensors must stay constant.
-      const tensors = tf.memory().numTensors;
-      if (tensorsBefore !== undefined && tensors > tensorsBefore && !warnedLeak) {
-        warnedLeak = true;
-        emit({
-          type: 'warning',
-          message: `candidate "${job.candidate}" leaks ${tensors - tensorsBefore} tensors per batch: a plugin is missing tf.tidy or dispose`,
-        });
-      }
-      tensorsBefore = tensors;
-      const fraction = Math.max(acc.trials / montecarlo.maxTrials, acc.eventProgress(montecarlo.targetEvents), seconds / montecarlo.maxSeconds);
-      emit({ type: 'batch', job, index, total, trials: acc.trials, fraction: Math.min(1, fraction), seconds });
-      // Let the event loop run once per batch: a Ctrl-C (or a worker's abort message) is seen
-      // here, so an interruption stops the job at the next batch boundary.
-      if (stop === undefined) await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    if (acc.nonFiniteTrials > 0) {
-      emit({
-        type: 'warning',
-        message: `"${job.candidate}"${job.montecarlo.repetitions > 1 ? ` (repetition ${job.repetition})` : ''}: detector ${job.pipeline.slots.detector.plugin} returned non-finite values in ${acc.nonFiniteTrials} of ${acc.trials} trials; they are left out of every statistic (skipped.nonFinite)`,
+    const range = batchRange(montecarlo, batchIndex);
+    const output = await source.batch(batchIndex, range);
+    budget.add(range.count, output.nonFinite);
+    stop = acc.addBatch(output.values, range.count, rule).stop;
+    const seconds = base + source.elapsed();
+    if (stop === undefined && seconds >= montecarlo.maxSeconds) stop = 'max-seconds';
+    detector.seconds += output.detector.seconds;
+    detector.trials += output.detector.trials;
+    diagnostics = output.diagnostics;
+    if (options.onBatch !== undefined) {
+      await options.onBatch({
+        batch: batchIndex,
+        first: range.first,
+        count: range.count,
+        values: output.values,
+        seconds,
+        detector: { ...detector },
+        ...(Object.keys(diagnostics).length === 0 ? {} : { diagnostics: { ...diagnostics } }),
       });
     }
-    const oracle = job.pipeline.oracle ?? [];
-    const result: JobResult = {
-      candidate: job.candidate,
-      point: job.point,
-      ...repetitionOf(job),
-      trials: acc.trials,
-      seconds: now() - start,
-      stop,
-      metrics: acc.summary(montecarlo.confidence),
-      ...(acc.nonFiniteTrials === 0 ? {} : { nonFiniteTrials: acc.nonFiniteTrials }),
-      ...(threshold === undefined ? {} : { threshold }),
-      ...detectorTime(pipeline, detectorBase),
-      ...diagnostics(pipeline, batchIndex > resume.length ? undefined : last?.diagnostics),
-      ...(oracle.length === 0 ? {} : { oracle }),
-    };
-    emit({ type: 'job-end', job, index, total, result });
-    return result;
-  } finally {
-    pipeline.dispose();
+    batchIndex += 1;
+    const fraction = Math.max(acc.trials / montecarlo.maxTrials, acc.eventProgress(montecarlo.targetEvents), seconds / montecarlo.maxSeconds);
+    emit({ type: 'batch', job, index, total, trials: acc.trials, fraction: Math.min(1, fraction), seconds });
+    // Let the event loop run once per batch: a Ctrl-C (or a worker's abort message) is seen
+    // here, so an interruption stops the job at the next batch boundary.
+    if (stop === undefined) await new Promise<void>((resolve) => setImmediate(resolve));
   }
+  await source.finished?.(batchIndex - 1);
+  if (acc.nonFiniteTrials > 0) {
+    emit({
+      type: 'warning',
+      message: `"${job.candidate}"${job.montecarlo.repetitions > 1 ? ` (repetition ${job.repetition})` : ''}: detector ${job.pipeline.slots.detector.plugin} returned non-finite values in ${acc.nonFiniteTrials} of ${acc.trials} trials; they are left out of every statistic (skipped.nonFinite)`,
+    });
+  }
+  const oracle = job.pipeline.oracle ?? [];
+  const threshold = await source.threshold();
+  const result: JobResult = {
+    candidate: job.candidate,
+    point: job.point,
+    ...repetitionOf(job),
+    trials: acc.trials,
+    seconds: base + source.elapsed(),
+    stop,
+    metrics: acc.summary(montecarlo.confidence),
+    ...(acc.nonFiniteTrials === 0 ? {} : { nonFiniteTrials: acc.nonFiniteTrials }),
+    ...(threshold === undefined ? {} : { threshold }),
+    ...(detector.trials === 0 ? {} : { detectorTime: { seconds: detector.seconds, trials: detector.trials, msPerTrial: (1000 * detector.seconds) / detector.trials } }),
+    ...(Object.keys(diagnostics).length === 0 ? {} : { diagnostics: { ...diagnostics } }),
+    ...(oracle.length === 0 ? {} : { oracle }),
+  };
+  emit({ type: 'job-end', job, index, total, result });
+  return result;
 }
 
 /**
@@ -179,23 +282,6 @@ export function jobFailure(job: PlannedJob, err: unknown): JobFailure {
 /** The `repetition` field of a job's result: present only when the spec has repetitions. */
 function repetitionOf(job: PlannedJob): { repetition?: number } {
   return job.montecarlo.repetitions > 1 ? { repetition: job.repetition } : {};
-}
-
-/**
- * The detector's time, including `base` (that of the stored batches of a resumed job: each run
- * session times every batch but its first, a warm-up).
- */
-function detectorTime(pipeline: Pipeline, base: { readonly seconds: number; readonly trials: number }): Pick<JobResult, 'detectorTime'> {
-  const time = pipeline.detectorTime();
-  const seconds = base.seconds + time.seconds;
-  const trials = base.trials + time.trials;
-  return trials === 0 ? {} : { detectorTime: { seconds, trials, msPerTrial: (1000 * seconds) / trials } };
-}
-
-/** The detector's diagnostics; `stored` (the last stored batch's) when this session ran no batch. */
-function diagnostics(pipeline: Pipeline, stored: Readonly<Record<string, number>> | undefined): Pick<JobResult, 'diagnostics'> {
-  const values = stored ?? pipeline.diagnostics();
-  return Object.keys(values).length === 0 ? {} : { diagnostics: { ...values } };
 }
 
 /** Download the per-trial statistics (small [B] tensors) and free them. */

@@ -40,6 +40,7 @@ import {
 } from '@gfra/core';
 import type { DependencyContainer } from 'tsyringe';
 import type { PipelinePlan, PlannedSlot } from '../plan/plan';
+import type { NonFiniteCount } from './non-finite';
 
 /**
  * Per-trial values of every rate/mean statistic of a batch, as [B] tensors, in the form the
@@ -50,20 +51,7 @@ import type { PipelinePlan, PlannedSlot } from '../plan/plan';
  */
 export type BatchStatistics = Record<string, MeasuredStatistic>;
 
-/**
- * The largest fraction of a job's trials whose detector output may hold a non-finite value (NaN
- * or infinity) before the job fails. Below it such trials are left out of every statistic and
- * counted (`skipped.nonFinite` per statistic, {@link Pipeline.nonFiniteTrials}); above it the
- * results would no longer describe the detector. Rationale: leaving out a fraction f of the
- * trials, which need not be a random subset (a detector tends to break on the hardest or easiest
- * trials), can move a statistic by up to about f of its range; at 1 % that stays within the
- * Monte Carlo interval of a typical run (a rate from 100 events is known to about +-20 %), so an
- * occasional numerical accident does not cost a long job, while a detector that breaks down
- * at an operating point (e.g. NaN in most trials at a very high SNR) fails at once, with its name.
- * A single such trial is always tolerated, so that one accident in an early, small batch does not
- * fail the job.
- */
-export const MAX_NON_FINITE_FRACTION = 0.01;
+export { MAX_NON_FINITE_FRACTION } from './non-finite';
 
 interface Stage<T> {
   readonly instance: T;
@@ -158,6 +146,8 @@ export class Pipeline {
   private detectTime = { seconds: 0, trials: 0, batches: 0 };
   /** Evaluation trials simulated, and those with a non-finite value in a declared output (by output). */
   private nonFinite = { trials: 0, of: 0, outputs: {} as Record<string, number> };
+  /** The same count for the last batch alone. */
+  private lastNonFinite: NonFiniteCount = { trials: 0, outputs: {} };
 
   constructor(
     registry: Registry,
@@ -212,8 +202,8 @@ export class Pipeline {
    * Simulate one batch of trials and return the per-trial statistics ([B] tensors, owned by the
    * caller; see {@link BatchStatistics}). Everything else is freed. Trials with a non-finite value
    * in a declared output of the detector are measured but marked, so that every statistic leaves
-   * them out and counts them; once they exceed {@link MAX_NON_FINITE_FRACTION} of the trials
-   * simulated so far, throws a {@link PipelineError} naming the detector.
+   * them out and counts them ({@link lastBatchNonFinite}; the Monte Carlo loop applies the
+   * {@link MAX_NON_FINITE_FRACTION} rule, see non-finite.ts).
    */
   runBatch(trials: TrialRange): BatchStatistics {
     return cx.tidy(() => {
@@ -245,24 +235,18 @@ export class Pipeline {
    * the detector, out of the trials simulated (`of`; past a stop, a batch's trials are simulated
    * but not accumulated), and by output.
    */
-  /**
-   * Count the trials of a resumed job's stored batches (`of` simulated, `trials` of them with a
-   * non-finite output) towards the {@link MAX_NON_FINITE_FRACTION} rule, so that a resumed job
-   * fails where the uninterrupted one would. Call before the first batch.
-   */
-  countStoredTrials(trials: number, of: number): void {
-    this.nonFinite.trials += trials;
-    this.nonFinite.of += of;
-    if (trials > 0) this.nonFinite.outputs['stored batches'] = (this.nonFinite.outputs['stored batches'] ?? 0) + trials;
-  }
-
   nonFiniteTrials(): { readonly trials: number; readonly of: number; readonly outputs: Readonly<Record<string, number>> } {
     return { trials: this.nonFinite.trials, of: this.nonFinite.of, outputs: { ...this.nonFinite.outputs } };
   }
 
+  /** The trials of the last {@link runBatch} with a non-finite value in a declared output. */
+  lastBatchNonFinite(): NonFiniteCount {
+    return this.lastNonFinite;
+  }
+
   /**
    * Mark the trials of a batch with a non-finite value in a declared output ([B] bool, or
-   * undefined when there are none), count them, and fail once they are too many.
+   * undefined when there are none) and count them.
    */
   private countNonFinite(estimate: Estimate, batch: number): tf.Tensor1D | undefined {
     const perOutput: { field: string; bad: tf.Tensor1D; count: number }[] = [];
@@ -284,17 +268,7 @@ export class Pipeline {
     n.of += batch;
     n.trials += count;
     for (const o of any) n.outputs[o.field] = (n.outputs[o.field] ?? 0) + o.count;
-    if (n.trials > Math.max(1, MAX_NON_FINITE_FRACTION * n.of)) {
-      const { numDevices: N, sequenceLength: L, numAntennas: M } = this.plan.scenario;
-      const which = Object.entries(n.outputs)
-        .map(([field, k]) => `${field} in ${k}`)
-        .join(', ');
-      throw new PipelineError(
-        this.detector.key,
-        this.detector.path,
-        `returned non-finite values (NaN or infinite) in ${n.trials} of ${n.of} trials (${which}; N=${N}, L=${L}, M=${M}), more than ${100 * MAX_NON_FINITE_FRACTION} % of the trials that may be left out of the statistics; check the detector's numerics at this operating point (e.g. a very high SNR)`,
-      );
-    }
+    this.lastNonFinite = { trials: count, outputs: Object.fromEntries(any.map((o) => [o.field, o.count])) };
     return mask;
   }
 
