@@ -62,13 +62,25 @@ function program(): Command {
     .option('--out <dir>', 'output directory (default: runs/<spec name>)')
     .addOption(new Option('--backend <backend>', 'compute backend').choices([...CLI_BACKENDS]).default('auto'))
     .option('--candidate <name...>', 'run only these candidates')
-    .option('--workers <n>', 'run the jobs on n worker threads (default 1: in this thread; more than the jobs or cores gains nothing)', (v) => Number(v.trim() === '' ? Number.NaN : v))
+    .addOption(
+      new Option('--executor <executor>', 'where the jobs run: inline (this thread), pool (worker threads, --workers), bullmq (gfra worker processes on any machine, through --redis)').choices([
+        'inline',
+        'pool',
+        'bullmq',
+      ]),
+    )
+    .option('--workers <n>', 'run the jobs on n worker threads (default 1: in this thread; with --executor pool, one per core; more than the jobs or cores gains nothing)', (v) => Number(v.trim() === '' ? Number.NaN : v))
+    .option('--redis <url>', 'with --executor bullmq: the Redis server the workers connect to (redis://host:port[/db])')
     .option('--quiet', 'no progress output')
     .option('--no-plot', 'do not write the default figures (SVG and PNG) next to results.json')
     .option('--retrain', 'train the trained candidates again, even when their artifacts exist')
     .option('--artifacts <dir>', `trained artifacts directory (default: ${ARTIFACTS_DIR})`)
     .option('--wait', 'when another run is writing to the output folder, wait for it to end (default: refuse)')
-    .action(async (specFile: string, opts: { out?: string; backend: BackendChoice; candidate?: string[]; workers?: number; quiet?: boolean; plot?: boolean; retrain?: boolean; artifacts?: string; wait?: boolean }) => {
+    .action(
+      async (
+        specFile: string,
+        opts: { out?: string; backend: BackendChoice; candidate?: string[]; executor?: 'inline' | 'pool' | 'bullmq'; workers?: number; redis?: string; quiet?: boolean; plot?: boolean; retrain?: boolean; artifacts?: string; wait?: boolean },
+      ) => {
       const { loadSpec } = await import('./plan/load');
       const { runSpec } = await import('./run');
       const { progressSink } = await import('./cli/progress');
@@ -97,6 +109,8 @@ function program(): Command {
           backend: opts.backend,
           candidates: opts.candidate,
           workers: opts.workers,
+          executor: opts.executor,
+          redis: opts.redis,
           onProgress: (event) => {
             if (event.type === 'note' && !quiet) process.stderr.write(`${event.message}\n`);
             sink.onProgress(event);
@@ -125,7 +139,9 @@ function program(): Command {
           const rerun = ['gfra', 'run', specFile, '--out', path.dirname(run.resultsFile)];
           if (opts.backend !== 'auto') rerun.push('--backend', opts.backend);
           if (opts.candidate !== undefined) rerun.push('--candidate', ...opts.candidate);
+          if (opts.executor !== undefined) rerun.push('--executor', opts.executor);
           if (opts.workers !== undefined && opts.workers > 1) rerun.push('--workers', String(opts.workers));
+          if (opts.redis !== undefined) rerun.push('--redis', opts.redis);
           if (opts.artifacts !== undefined) rerun.push('--artifacts', opts.artifacts);
           if (quiet) rerun.push('--quiet');
           if (opts.plot === false) rerun.push('--no-plot');
@@ -148,6 +164,51 @@ function program(): Command {
         sink.done();
         training.done();
         process.off('SIGINT', onSigint);
+      }
+      },
+    );
+
+  cli
+    .command('worker')
+    .description('run batches for `gfra run --executor bullmq` coordinators through Redis, on this machine, until stopped (Ctrl-C / SIGTERM finish the batch in progress)')
+    .requiredOption('--redis <url>', 'the Redis server of the coordinators (redis://host:port[/db])')
+    .addOption(new Option('--backend <backend>', 'compute backend').choices([...CLI_BACKENDS]).default('auto'))
+    .option('--cache <dir>', 'folder for the trained artifacts downloaded from Redis (default: ~/.cache/gfra/artifacts)')
+    .option('--lock-seconds <s>', 'seconds a batch may run before the queue gives it to another worker; also how long a killed worker\'s batch waits to be retried (default 60)', (v) => Number(v.trim() === '' ? Number.NaN : v))
+    .option('--idle-exit <s>', 'exit after this many seconds without a run to serve (for job arrays; default: never)', (v) => Number(v.trim() === '' ? Number.NaN : v))
+    .action(async (opts: { redis: string; backend: BackendChoice; cache?: string; lockSeconds?: number; idleExit?: number }) => {
+      const positive = (name: string, v: number | undefined) => {
+        if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new CliUserError(`${name} must be a positive number of seconds (got ${Number.isNaN(v) ? 'not a number' : v})`);
+      };
+      positive('--lock-seconds', opts.lockSeconds);
+      positive('--idle-exit', opts.idleExit);
+      const { serveWorker } = await import('./distributed/worker');
+      const { defaultArtifactCache } = await import('./distributed/artifacts');
+      const controller = new AbortController();
+      let signals = 0;
+      const onSignal = () => {
+        signals += 1;
+        if (signals > 1) {
+          process.stderr.write('\nstopping now (the batch in progress goes back to the queue when its lock expires)\n');
+          process.exit(130);
+        }
+        process.stderr.write('\nstopping after the batch in progress (Ctrl-C again to stop now)\n');
+        controller.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        await serveWorker({
+          redis: opts.redis,
+          backend: opts.backend,
+          cache: opts.cache ?? defaultArtifactCache(),
+          lockSeconds: opts.lockSeconds ?? 60,
+          idleExitSeconds: opts.idleExit,
+          signal: controller.signal,
+        });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
       }
     });
 

@@ -39,8 +39,16 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Only these candidates (default: all). */
   readonly candidates?: readonly string[];
-  /** Worker threads; 1 (the default) runs the jobs in this thread. */
+  /** Worker threads of the pool executor; 1 (the default) runs the jobs in this thread. */
   readonly workers?: number;
+  /**
+   * Where the jobs run: `inline` (this thread), `pool` (worker threads; `workers` of them, default
+   * one per core) or `bullmq` (`gfra worker` processes on any machine, through Redis at `redis`).
+   * Default: `pool` when `workers` > 1, else `inline`.
+   */
+  readonly executor?: ExecutorName;
+  /** The Redis URL of the bullmq executor (redis://host:port[/db]). */
+  readonly redis?: string;
   /** Trained artifacts directory (default .gfra/artifacts). */
   readonly artifacts?: string;
   /** Train again even when a trained artifact exists. */
@@ -50,6 +58,9 @@ export interface RunOptions {
   /** When another run holds the output folder: wait for it (default: refuse, a FolderLocked error). */
   readonly wait?: boolean;
 }
+
+export type ExecutorName = 'inline' | 'pool' | 'bullmq';
+export const EXECUTOR_NAMES: readonly ExecutorName[] = ['inline', 'pool', 'bullmq'];
 
 export interface RunOutput {
   readonly results: ResultsFile;
@@ -99,7 +110,8 @@ export async function runSpec(loaded: LoadedSpec, options: RunOptions = {}): Pro
     }
   }
   const jobs = loaded.jobs.filter((job) => only === undefined || only.includes(job.candidate));
-  const workers = Math.min(checkWorkers(options.workers, jobs.length), Math.max(1, jobs.length));
+  const executor = checkExecutor(options, jobs.length);
+  const workers = executor === 'pool' ? Math.min(checkWorkers(options.workers ?? os.availableParallelism(), jobs.length), Math.max(1, jobs.length)) : 1;
   const warn = (message: string) => options.onProgress?.({ type: 'warning', message });
   const outDir = options.out ?? defaultOutDir(spec.name, warn);
   prepareOutputDir(outDir);
@@ -107,7 +119,7 @@ export async function runSpec(loaded: LoadedSpec, options: RunOptions = {}): Pro
   let store: ResultsStore | undefined;
   try {
     store = await ResultsStore.open(outDir);
-    return await runInto(loaded, jobs, workers, outDir, store, options);
+    return await runInto(loaded, jobs, executor, workers, outDir, store, options);
   } finally {
     store?.close();
     lock.release();
@@ -117,7 +129,15 @@ export async function runSpec(loaded: LoadedSpec, options: RunOptions = {}): Pro
 const keyOf = (job: PlannedJob): JobKey => ({ candidate: job.candidate, point: job.point, repetition: job.repetition });
 
 /** The rest of runSpec, with the output folder locked and its store open. */
-async function runInto(loaded: LoadedSpec, jobs: readonly PlannedJob[], workers: number, outDir: string, store: ResultsStore, options: RunOptions): Promise<RunOutput> {
+async function runInto(
+  loaded: LoadedSpec,
+  jobs: readonly PlannedJob[],
+  executorName: ExecutorName,
+  workers: number,
+  outDir: string,
+  store: ResultsStore,
+  options: RunOptions,
+): Promise<RunOutput> {
   const { validated, registry } = loaded;
   const { spec } = validated;
   const hash = validated.hash;
@@ -125,6 +145,12 @@ async function runInto(loaded: LoadedSpec, jobs: readonly PlannedJob[], workers:
   const note = (message: string) => options.onProgress?.({ type: 'note', message });
   const backend = await selectBackend(options.backend ?? 'auto');
   const resultsFile = path.join(outDir, 'results.json');
+  const distributed =
+    executorName === 'bullmq'
+      ? (await import('./distributed/coordinator')).bullmqExecutor({ redis: options.redis as string, specHash: hash, specName: spec.name, allJobs: loaded.jobs })
+      : undefined;
+  const executorEnvironment = (): Record<string, string> =>
+    distributed?.environment() ?? { executor: executorName === 'pool' && workers > 1 ? `pool (${workers} worker threads)` : 'inline' };
 
   // What the store holds: this spec's finished jobs and committed batches, and other specs.
   const specs = await store.specs();
@@ -168,7 +194,7 @@ async function runInto(loaded: LoadedSpec, jobs: readonly PlannedJob[], workers:
     spec,
     results,
     complete,
-    environment: environment(backend),
+    environment: { ...environment(backend), ...executorEnvironment() },
     statistics,
     ...(failures.length > 0 ? { failures } : {}),
     ...(spec.montecarlo.repetitions > 1 || results.some((r) => r.repetition !== undefined) ? { pooled: poolRepetitions(results, spec.montecarlo.confidence, new Set(statistics.filter((s) => s.kind === 'jain-index').map((s) => s.name))) } : {}),
@@ -223,7 +249,7 @@ async function runInto(loaded: LoadedSpec, jobs: readonly PlannedJob[], workers:
   const runnable = toRun.filter((_, i) => !trainingFailures.has(i));
   const trained = new Map([...trainedAt].map(([i, summary]) => [runnable.indexOf(toRun[i]), summary]));
   const executorJobs = runnable.map((job, i) => ({ job, artifact: trained.get(i)?.dir, resume: batches.get(jobKeyString(keyOf(job))) }));
-  const executor = workers === 1 ? inlineExecutor : poolExecutor(Math.min(workers, Math.max(1, runnable.length)));
+  const executor = distributed?.executor ?? (workers === 1 ? inlineExecutor : poolExecutor(Math.min(workers, Math.max(1, runnable.length))));
   // A store that cannot be written ends the run (after the batch in flight).
   const halt = new AbortController();
   let storeError: unknown;
@@ -297,6 +323,23 @@ export function specChanges(a: unknown, b: unknown): string {
   walk(a, b, '');
   const shown = paths.slice(0, 8).map((p) => (p.length > 120 ? `${p.slice(0, 117)}...` : p));
   return paths.length === 0 ? 'only its description' : `${shown.join('; ')}${paths.length > 8 ? `; and ${paths.length - 8} more` : ''}`;
+}
+
+/** `--executor`, `--workers` and `--redis` together: which executor runs the jobs. */
+function checkExecutor(options: RunOptions, jobs: number): ExecutorName {
+  const name = options.executor ?? (options.workers !== undefined && options.workers > 1 ? 'pool' : 'inline');
+  if (!EXECUTOR_NAMES.includes(name)) throw new GfraUserError(`--executor must be one of ${EXECUTOR_NAMES.join(', ')} (got ${JSON.stringify(name)})`);
+  if (name === 'bullmq') {
+    if (options.redis === undefined) throw new GfraUserError('--executor bullmq needs --redis URL (e.g. --redis redis://127.0.0.1:6379): the Redis server the workers (gfra worker --redis URL) connect to');
+    if (options.workers !== undefined) throw new GfraUserError('--workers is for the pool executor; with --executor bullmq the workers are `gfra worker --redis URL` processes, started on any machine');
+  } else if (options.redis !== undefined) {
+    throw new GfraUserError(`--redis is for --executor bullmq (this run uses --executor ${name})`);
+  }
+  if (name === 'inline' && options.workers !== undefined && options.workers !== 1) {
+    checkWorkers(options.workers, jobs);
+    throw new GfraUserError(`--executor inline runs the jobs in this thread: leave out --workers ${options.workers} (or use --executor pool)`);
+  }
+  return name;
 }
 
 /** `--workers`: a positive integer (any count; more than the jobs or cores gains nothing). */

@@ -29,6 +29,8 @@ export function progressSink(options: { quiet: boolean; stream?: NodeJS.WriteStr
   const start = Date.now();
   const fractions = new Map<number, number>(); // job index -> fraction done (jobs may run in parallel)
   let shown = false;
+  /** With the bullmq executor: workers serving the run and batches in flight. */
+  let cluster = '';
   const clear = () => {
     if (shown) stream.write('\r\x1b[2K');
     shown = false;
@@ -38,6 +40,10 @@ export function progressSink(options: { quiet: boolean; stream?: NodeJS.WriteStr
       if (event.type === 'warning') {
         clear();
         warn(event.message);
+        return;
+      }
+      if (event.type === 'cluster') {
+        cluster = `${event.workers} worker${event.workers === 1 ? '' : 's'}, ${event.inFlight} in flight  `;
         return;
       }
       // A failed job is finished too (its failure is reported as a warning and in the summary).
@@ -53,7 +59,7 @@ export function progressSink(options: { quiet: boolean; stream?: NodeJS.WriteStr
       const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
       const label = `${event.job.candidate} ${pointLabel(event.job.point)}${event.job.montecarlo.repetitions > 1 ? ` rep ${event.job.repetition}` : ''}`;
       const columns = stream.columns ?? 100;
-      const line = `[${finished}/${event.total} done] ${bar} ${Math.round(overall * 100)}%  ${event.trials} trials  ETA ${clock(eta)}  ${label}`;
+      const line = `${cluster}[${finished}/${event.total} done] ${bar} ${Math.round(overall * 100)}%  ${event.trials} trials  ETA ${clock(eta)}  ${label}`;
       stream.write(`\r\x1b[2K${line.slice(0, columns - 1)}`);
       shown = true;
     },

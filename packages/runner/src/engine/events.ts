@@ -18,6 +18,8 @@ export type ProgressEvent =
   /** The job threw: it has no result, and the run goes on with the next one. */
   | { readonly type: 'job-failed'; readonly job: PlannedJob; readonly index: number; readonly total: number; readonly failure: JobFailure }
   | { readonly type: 'warning'; readonly message: string }
+  /** The bullmq executor: workers serving the run, and batches queued without a reply yet. */
+  | { readonly type: 'cluster'; readonly workers: number; readonly inFlight: number }
   /** Information about the run as a whole (resuming, waiting for another run's lock). */
   | { readonly type: 'note'; readonly message: string };
 

@@ -64,7 +64,8 @@ export interface BatchOutput {
  * the first one not stored), each for the trials `range`; batch i always covers the same trials.
  */
 export interface BatchSource {
-  batch(index: number, range: TrialRange): Promise<BatchOutput>;
+  /** The batch, or undefined when the run was interrupted while waiting for it. */
+  batch(index: number, range: TrialRange): Promise<BatchOutput | undefined>;
   /** Seconds this session has spent on the job (what montecarlo.maxSeconds counts). */
   elapsed(): number;
   /** The fitted threshold of a candidate with a `threshold` block. */
@@ -210,6 +211,10 @@ export async function accumulateJob(job: PlannedJob, source: BatchSource, option
     }
     const range = batchRange(montecarlo, batchIndex);
     const output = await source.batch(batchIndex, range);
+    if (output === undefined) {
+      stop = 'interrupted';
+      break;
+    }
     budget.add(range.count, output.nonFinite);
     stop = acc.addBatch(output.values, range.count, rule).stop;
     const seconds = base + source.elapsed();
