@@ -151,9 +151,9 @@ async function* coordinate(ctx: ExecutorContext, options: BullmqExecutorOptions,
 
     // Replies by job id; a reply for an id no longer outstanding is ignored.
     const outstanding = new Map<string, Outstanding>();
-    const deliver = (id: string, reply: BatchReply) => {
+    const deliver = (id: string, reply: BatchReply | null) => {
       const o = outstanding.get(id);
-      if (o === undefined) return;
+      if (o === undefined || reply === null) return;
       outstanding.delete(id);
       o.resolve(reply);
     };
@@ -167,17 +167,19 @@ async function* coordinate(ctx: ExecutorContext, options: BullmqExecutorOptions,
     events.on('failed', ({ jobId, failedReason }) => fail(jobId, failedReason));
     /** What is already known of a job (a restarted coordinator finds replies that came while it was away). */
     const settle = async (id: string) => {
-      const job = await Job.fromId<BatchJobData, BatchReply>(q, id);
-      if (job === undefined) {
+      // The state first, then the job: read the other way round, a job that completes in
+      // between would look completed without its return value.
+      const state = await q.getJobState(id);
+      if (state === 'unknown') {
         const o = outstanding.get(id);
         if (o !== undefined) await q.add('batch', o.data, { jobId: id, attempts: 3, removeOnFail: false, removeOnComplete: false });
-        return;
-      }
-      const state = await job.getState();
-      if (state === 'completed') deliver(id, parseReply(job.returnvalue));
-      else if (state === 'failed') {
+      } else if (state === 'completed') {
+        const job = await Job.fromId<BatchJobData, BatchReply>(q, id);
+        if (job !== undefined) deliver(id, parseReply(job.returnvalue));
+      } else if (state === 'failed' && outstanding.has(id)) {
         // Failed before (a previous coordinator's run, or workers that died with it): try again.
-        if (outstanding.has(id)) await job.retry('failed').catch(() => undefined);
+        const job = await Job.fromId<BatchJobData, BatchReply>(q, id);
+        await job?.retry('failed').catch(() => undefined);
       }
     };
     const submit = (data: BatchJobData, id: string): Promise<BatchReply> =>
@@ -280,8 +282,11 @@ async function* coordinate(ctx: ExecutorContext, options: BullmqExecutorOptions,
     if (monitor !== undefined) clearInterval(monitor);
     if (sweeper !== undefined) clearInterval(sweeper);
     if (finishedCleanly) {
-      // The run is over (finished or interrupted): nothing of it stays in Redis.
+      // The run is over (finished or interrupted): nothing of it stays in Redis. Its workers
+      // leave it first (they look every half second), so that none writes to the queue after.
       await redis.zrem(RUNS_KEY, run).catch(() => undefined);
+      const deadline = Date.now() + 3000;
+      while (Date.now() < deadline && (await listWorkers(redis).catch(() => [])).some((w) => w.run === run)) await new Promise((r) => setTimeout(r, 100));
       await redis.del(runKey(run), refusedKey(run)).catch(() => undefined);
       await queue?.obliterate({ force: true }).catch(() => undefined);
     }
@@ -480,8 +485,10 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
   });
 }
 
-function parseReply(value: unknown): BatchReply {
-  return (typeof value === 'string' ? JSON.parse(value) : value) as BatchReply;
+/** A job's return value (an object, or its JSON text); null when it has none (yet). */
+function parseReply(value: unknown): BatchReply | null {
+  const reply = (typeof value === 'string' ? JSON.parse(value) : value) as BatchReply | null | undefined;
+  return reply === undefined || reply === null || typeof reply !== 'object' ? null : reply;
 }
 
 /**

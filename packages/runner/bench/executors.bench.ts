@@ -1,0 +1,94 @@
+/**
+ * Throughput of the executors on one compute-bound spec, as trials per second and as ratios
+ * against the inline executor measured in the same run: inline (this thread), pool (2 worker
+ * threads) and bullmq (2 local `gfra worker` processes through a redis-server started here).
+ *
+ * Workload (stated in the output): mmv-amp (50 iterations) with N = 100 devices, eps = 0.1,
+ * L = 30, M = 4, Rayleigh at 4 SNR points (4 jobs), batches of 100 trials, every job stopped at
+ * maxTrials (no event target), so every executor runs exactly the same trials. The wall time of
+ * each run is timed from the call to the results; the pool's worker threads start inside it, the
+ * bullmq workers are started (and ready) before it, as long-lived workers are. The three runs
+ * must give identical numbers (checked).
+ *
+ * Usage: pnpm bench [--quick] (--quick: 400 trials per job instead of 1500)
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Redis } from 'ioredis';
+import { listWorkers } from '../src/distributed/protocol';
+import { loadSpec } from '../src/plan/load';
+import type { JobResult } from '../src/results/format';
+import { runSpec, type RunOptions } from '../src/run';
+import { redisAvailable, startRedis } from '../test/helpers/redis';
+
+const BIN = path.join(__dirname, '..', 'bin', 'gfra.js');
+
+function spec(trials: number): Record<string, unknown> {
+  return {
+    name: 'executor-bench',
+    seed: 5,
+    scenario: { numDevices: 100, numAntennas: 4, sequenceLength: 30, bitsPerDevice: 0 },
+    traffic: { plugin: 'bernoulli', params: { activityProb: 0.1 } },
+    channel: { plugin: 'rayleigh', params: { snrDb: 10 } },
+    encoder: { plugin: 'gaussian-pilots', params: {} },
+    candidates: { amp: { detector: { plugin: 'mmv-amp', params: {} } } },
+    metrics: [{ plugin: 'activity', params: {} }],
+    sweep: { 'channel.params.snrDb': [0, 5, 10, 15] },
+    montecarlo: { batchSize: 100, targetEvents: 1e9, maxTrials: trials, maxSeconds: 3600 },
+  };
+}
+
+const strip = (rs: readonly JobResult[]) => JSON.stringify(rs.map((r) => ({ ...r, seconds: 0, detectorTime: undefined, diagnostics: undefined })));
+
+export async function main(args: string[]): Promise<number> {
+  const quick = args.includes('--quick');
+  if (!redisAvailable()) {
+    process.stderr.write('redis-server is not installed: apt-get install redis-server (the bullmq executor needs it)\n');
+    return 1;
+  }
+  const trials = quick ? 400 : 1500;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gfra-bench-exec-'));
+  const file = path.join(dir, 'spec.json');
+  fs.writeFileSync(file, JSON.stringify(spec(trials)));
+  const total = 4 * trials;
+  process.stdout.write(`executors: mmv-amp, N=100, eps=0.1, L=30, M=4, 4 jobs x ${trials} trials, batches of 100; ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown CPU'})\n`);
+
+  const redis = await startRedis();
+  const client = new Redis(redis.url);
+  const workers = [0, 1].map(() =>
+    spawn(process.execPath, [BIN, 'worker', '--redis', redis.url, '--backend', 'wasm', '--cache', path.join(dir, 'cache')], { stdio: 'ignore', env: { ...process.env, CI: '1' } }),
+  );
+  try {
+    const deadline = Date.now() + 120000;
+    while ((await listWorkers(client)).length < 2) {
+      if (Date.now() > deadline) throw new Error('the two gfra workers did not start within 120 s');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const timed = async (name: string, options: RunOptions) => {
+      const start = performance.now();
+      const run = await runSpec(loadSpec(file), { out: path.join(dir, name), backend: 'wasm', ...options });
+      const seconds = (performance.now() - start) / 1000;
+      return { name, seconds, trialsPerSecond: total / seconds, numbers: strip(run.results.results) };
+    };
+    const rows = [
+      await timed('inline', { executor: 'inline' }),
+      await timed('pool, 2 worker threads', { executor: 'pool', workers: 2 }),
+      await timed('bullmq, 2 local workers', { executor: 'bullmq', redis: redis.url }),
+    ];
+    const base = rows[0];
+    for (const r of rows) {
+      process.stdout.write(`  ${r.name.padEnd(26)} ${r.trialsPerSecond.toFixed(0).padStart(6)} trials/s  (${r.seconds.toFixed(1)} s)  ${(r.trialsPerSecond / base.trialsPerSecond).toFixed(2)}x inline\n`);
+    }
+    const same = rows.every((r) => r.numbers === base.numbers);
+    process.stdout.write(same ? '  numbers: identical across the three executors\n' : '  numbers: DIFFER between executors\n');
+    return same ? 0 : 1;
+  } finally {
+    for (const w of workers) w.kill('SIGTERM');
+    await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(undefined) : w.once('exit', r)))));
+    client.disconnect();
+    await redis.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
