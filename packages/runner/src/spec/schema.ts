@@ -4,7 +4,11 @@
  * A plugin slot is `{ "plugin": "<name>", "params": { ... } }`. The assembled schema lists the
  * registered names of each kind in `plugin` and, for each name, an if/then branch that checks
  * `params` against that plugin's TypeBox schema — so ajv validates everything in one pass and
- * editors that read `"$schema"` complete plugin names and parameters.
+ * editors that read `"$schema"` complete plugin names (with each plugin's summary) and parameters.
+ *
+ * The same schema is what `gfra schema` writes, so it must also hold for a validator that fills
+ * no defaults (an editor, a standard JSON Schema validator): a property with a `default` is never
+ * listed in `required` ({@link defaultsNotRequired}).
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { ScenarioSchema, PLUGIN_KINDS, TrainSchema, type PluginKind, type Registry, type TrainConfig } from '@gfra/core';
@@ -119,7 +123,9 @@ function slotSchema(registry: Registry, kind: PluginKind): Record<string, unknow
       params: { type: 'object', default: {}, description: 'plugin parameters (see `gfra list`)' },
     },
     allOf: classes.map((c) => ({
-      if: { properties: { plugin: { const: c.plugin.name } }, required: ['plugin'] },
+      // The summary rides on the branch's constant: editors (VS Code) show it beside the name in
+      // completions and on hover, and ajv reports nothing from an `if`, so messages are unchanged.
+      if: { properties: { plugin: { const: c.plugin.name, description: c.plugin.summary } }, required: ['plugin'] },
       then: {
         properties: {
           params: { ...plainSchema(c.plugin.params), description: c.plugin.summary },
@@ -134,10 +140,53 @@ export function plainSchema(schema: TSchema): Record<string, unknown> {
   return JSON.parse(JSON.stringify(schema)) as Record<string, unknown>;
 }
 
-/** The full spec schema for the plugins currently registered. */
+type Json = Record<string, unknown>;
+
+function isObject(x: unknown): x is Json {
+  return x !== null && typeof x === 'object' && !Array.isArray(x);
+}
+
+/** Keywords whose values are data (a property named like them under `properties` is a schema). */
+const DATA_KEYWORDS = new Set(['default', 'const', 'enum', 'examples']);
+/** Keywords whose values map names to schemas. */
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', 'definitions', '$defs', 'dependencies']);
+
+/**
+ * A copy of `schema` in which no property that has a `default` is listed in `required`, at any
+ * depth (TypeBox lists every property that is not Optional, defaulted or not).
+ *
+ * gfra's own validation is unchanged by this: it fills defaults before `required` is checked
+ * (plugin parameters and `train` with `applyDefaults`, inside unions too; everything else with
+ * ajv's `useDefaults`, which assigns an object's defaults before its keywords run), so a defaulted
+ * property was never missing there. A validator that fills no defaults — an editor, a standard
+ * JSON Schema validator — would otherwise reject every spec that leaves a default out.
+ */
+export function defaultsNotRequired(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(defaultsNotRequired);
+  if (!isObject(schema)) return schema;
+  const out: Json = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (DATA_KEYWORDS.has(key)) out[key] = value;
+    else if (SCHEMA_MAPS.has(key) && isObject(value)) {
+      out[key] = Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, defaultsNotRequired(sub)]));
+    } else out[key] = defaultsNotRequired(value);
+  }
+  const properties = out.properties;
+  if (Array.isArray(out.required) && isObject(properties)) {
+    const required = out.required.filter((name) => {
+      const property = properties[name as string];
+      return !(isObject(property) && 'default' in property);
+    });
+    if (required.length > 0) out.required = required;
+    else delete out.required;
+  }
+  return out;
+}
+
+/** The full spec schema for the plugins currently registered (what `gfra schema` writes). */
 export function assembleSpecSchema(registry: Registry): Record<string, unknown> {
   const slot = Object.fromEntries(PLUGIN_KINDS.map((k) => [k, slotSchema(registry, k)])) as Record<PluginKind, unknown>;
-  return {
+  return defaultsNotRequired({
     $schema: 'http://json-schema.org/draft-07/schema#',
     $id: SPEC_SCHEMA_ID,
     title: 'gfra spec',
@@ -187,5 +236,5 @@ export function assembleSpecSchema(registry: Registry): Record<string, unknown> 
       },
       montecarlo: plainSchema(MonteCarloSchema),
     },
-  };
+  }) as Record<string, unknown>;
 }
