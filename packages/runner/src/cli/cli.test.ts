@@ -48,6 +48,22 @@ describe('gfra CLI', function () {
     }
   });
 
+  it('worker: exits 2 with a message for a bad flag or an unreachable Redis, no stack trace', () => {
+    const noRedis = gfra('worker');
+    expect(noRedis.status).to.equal(2);
+    expect(noRedis.stderr).to.match(/required option '--redis <url>' not specified/);
+    const badLock = gfra('worker', '--redis', 'redis://127.0.0.1:1', '--lock-seconds', 'soon');
+    expect(badLock.status).to.equal(2);
+    expect(badLock.stderr).to.match(/--lock-seconds must be a positive number of seconds \(got not a number\)/);
+    const badUrl = gfra('worker', '--redis', 'localhost:6379');
+    expect(badUrl.status).to.equal(2);
+    expect(badUrl.stderr).to.match(/--redis "localhost:6379" must start with redis:\/\/ or rediss:\/\//);
+    const unreachable = gfra('worker', '--redis', 'redis://127.0.0.1:1', '--backend', 'wasm');
+    expect(unreachable.status).to.equal(2);
+    expect(unreachable.stderr).to.match(/cannot reach Redis at redis:\/\/127\.0\.0\.1:1: .*Start it/);
+    for (const r of [noRedis, badLock, badUrl, unreachable]) expect(r.stderr).to.not.match(/\n\s+at /);
+  });
+
   it('run: exits 2 with a message (no stack trace) for a user error', () => {
     const { file } = tempSpec(tinySpec());
     const r = gfra('run', file, '--candidate', 'nope', '--quiet');

@@ -107,7 +107,7 @@ async function* coordinate(ctx: ExecutorContext, options: BullmqExecutorOptions,
     await redis.connect();
   } catch (err) {
     redis.disconnect();
-    throw new GfraUserError(`cannot reach Redis at ${display}: ${err instanceof Error ? err.message : String(err)}. Start it (redis-server --port 6379) or give --redis redis://HOST:PORT`);
+    throw new GfraUserError(`cannot reach Redis at ${display}: ${(err instanceof Error ? err.message : String(err)).replace(/\.+$/, '')}. Start it (redis-server --port 6379) or give --redis redis://HOST:PORT`);
   }
   let lock: { release: () => Promise<void> } | undefined;
   let queue: Queue<BatchJobData, BatchReply> | undefined;

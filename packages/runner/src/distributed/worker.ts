@@ -88,7 +88,8 @@ export async function serveWorker(options: WorkerOptions): Promise<void> {
   try {
     await redis.connect();
   } catch (err) {
-    throw new GfraUserError(`cannot reach Redis at ${display}: ${err instanceof Error ? err.message : String(err)}. Start it (redis-server --port 6379) or give --redis redis://HOST:PORT`);
+    redis.disconnect();
+    throw new GfraUserError(`cannot reach Redis at ${display}: ${(err instanceof Error ? err.message : String(err)).replace(/\.+$/, '')}. Start it (redis-server --port 6379) or give --redis redis://HOST:PORT`);
   }
   const build = { gfra: gfraVersion(), sources: gfraSourcesHash(), tfjs: tf.version_core };
   let batches = 0;
