@@ -19,7 +19,7 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const BIN = path.join(ROOT, 'packages', 'runner', 'bin', 'gfra.js');
 
 /** Four jobs of mmv-amp and an energy detector; some stop on their events, some at maxTrials. */
-function writeSpec(dir: string, maxTrials = 3000): string {
+function writeSpec(dir: string, maxTrials = 3000, targetEvents = 500): string {
   const file = path.join(dir, 'spec.json');
   fs.writeFileSync(
     file,
@@ -36,7 +36,7 @@ function writeSpec(dir: string, maxTrials = 3000): string {
       },
       metrics: [{ plugin: 'activity', params: {} }],
       sweep: { 'channel.params.snrDb': [0, 10] },
-      montecarlo: { batchSize: 20, targetEvents: 500, maxTrials, maxSeconds: 600 },
+      montecarlo: { batchSize: 20, targetEvents, maxTrials, maxSeconds: 600 },
     }),
   );
   return file;
@@ -147,14 +147,15 @@ describe('bullmq executor (redis-server)', function () {
 
   it('a coordinator killed mid-run and started again resumes from the store and the queue, with the same numbers', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gfra-bullmq-'));
-    const file = writeSpec(dir, 6000);
+    // Long enough that the kill comes well before the end (about 300 batches).
+    const file = writeSpec(dir, 4000, 1500);
     procs.push(startWorker(redis, dir), startWorker(redis, dir));
     await until('two workers', async () => (await listWorkers(client)).length === 2);
     const args = ['run', file, '--executor', 'bullmq', '--redis', redis.url, '--out', path.join(dir, 'bullmq'), '--backend', 'wasm', '--no-plot'];
     const first = gfra(args, dir);
     procs.push(first);
     // Kill it once the workers have done some batches (their heartbeats count them).
-    await until('batches done', async () => (await listWorkers(client)).reduce((n, w) => n + w.batches, 0) >= 12);
+    await until('batches done', async () => (await listWorkers(client)).reduce((n, w) => n + w.batches, 0) >= 8);
     first.child.kill('SIGKILL');
     await first.exited;
     expect(first.child.signalCode).to.equal('SIGKILL');
