@@ -85,7 +85,7 @@ function program(): Command {
       const { runSpec } = await import('./run');
       const { progressSink } = await import('./cli/progress');
       const { trainingSink } = await import('./cli/train-progress');
-      const { failureLine, formatTable, skippedLines } = await import('./results/format');
+      const { candidateLabels, failureLine, formatTable, skippedLines } = await import('./results/format');
       const loaded = loadSpec(specFile);
       const quiet = opts.quiet === true;
       const sink = progressSink({ quiet });
@@ -124,7 +124,7 @@ function program(): Command {
         sink.done();
         const { results, failures = [], pooled = [] } = run.results;
         if (!quiet) process.stderr.write(`backend: ${run.backend.backend} (${run.backend.provider})\n`);
-        out(formatTable(results, failures, pooled));
+        out(formatTable(results, failures, pooled, { labels: candidateLabels(run.results.spec) }));
         const skipped = skippedLines(results);
         if (skipped.length > 0) out(`\n${skipped.join('\n')}`);
         const total = loaded.jobs.filter((j) => opts.candidate === undefined || opts.candidate.includes(j.candidate)).length;

@@ -1,6 +1,7 @@
 /**
  * Run a spec: plan -> train -> engine -> results, the programmatic form of `gfra run`.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -81,12 +82,33 @@ function environment(backend: BackendSelection): Record<string, string> {
   const gfra = require('../package.json') as { version: string };
   return {
     gfra: gfra.version,
+    ...gitCommit(),
     node: process.version,
     tfjs: tf.version_core,
     backend: backend.backend,
     backendProvider: backend.provider,
     platform: `${process.platform}-${process.arch}`,
+    os: `${os.type()} ${os.release()}`,
+    cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
+    cores: String(os.availableParallelism()),
+    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
   };
+}
+
+let commit: Record<string, string> | undefined;
+
+/**
+ * The git commit of the gfra checkout that ran (`commit`, with `+modified` when it has local
+ * changes); nothing when it is not a git checkout or git is missing.
+ */
+function gitCommit(): Record<string, string> {
+  if (commit !== undefined) return commit;
+  const root = path.resolve(__dirname, '..', '..', '..');
+  const git = (...args: string[]) => spawnSync('git', ['-C', root, ...args], { encoding: 'utf8', timeout: 5000 });
+  const head = git('rev-parse', 'HEAD');
+  if (head.status !== 0 || !/^[0-9a-f]{40}$/.test(head.stdout.trim())) return (commit = {});
+  const status = git('status', '--porcelain', '--untracked-files=no');
+  return (commit = { commit: `${head.stdout.trim()}${status.status === 0 && status.stdout.trim() !== '' ? '+modified' : ''}` });
 }
 
 /**

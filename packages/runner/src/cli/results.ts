@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GfraUserError } from '@gfra/core';
-import { formatTable, skippedLines, type ResultsFile } from '../results/format';
+import { candidateLabels, formatTable, skippedLines, type ResultsFile } from '../results/format';
 import { readResults } from '../results/read';
 import { copyRows, ResultsStore, STORE_FILE, StoreBusy, type ExportColumn, type StoredSpec } from '../results/store';
 
@@ -100,7 +100,7 @@ export async function showRun(dir: string, spec?: string): Promise<string> {
   }
   const head = `${note}${results.name} (spec ${results.specHash.slice(0, 12)}, ${results.complete ? 'complete' : 'incomplete'})`;
   const skipped = skippedLines(results.results);
-  return `${head}\n\n${formatTable(results.results, results.failures ?? [], results.pooled ?? [])}${skipped.length > 0 ? `\n\n${skipped.join('\n')}` : ''}`;
+  return `${head}\n\n${formatTable(results.results, results.failures ?? [], results.pooled ?? [], { labels: candidateLabels(results.spec) })}${skipped.length > 0 ? `\n\n${skipped.join('\n')}` : ''}`;
 }
 
 /** The long-format rows of a results file: one per candidate x point x repetition x statistic. */

@@ -330,18 +330,47 @@ export function formatNumber(x: number | null): string {
 }
 
 /**
+ * The swept keys worth a column, in first-seen order: a key whose values equal, point by point,
+ * those of an earlier key with the same last segment (coupled keys that set one parameter in
+ * several slots, e.g. `channel.params.ebN0Db` and a candidate's override of it) is shown once.
+ */
+export function shownPointKeys(points: readonly Readonly<Record<string, unknown>>[]): string[] {
+  const keys = [...new Set(points.flatMap((p) => Object.keys(p)))];
+  const shown: string[] = [];
+  for (const key of keys) {
+    const last = key.split('.').pop();
+    const same = shown.some((k) => k.split('.').pop() === last && points.every((p) => JSON.stringify(p[k]) === JSON.stringify(p[key])));
+    if (!same) shown.push(key);
+  }
+  return shown;
+}
+
+/** The display label of every candidate of a spec that has one (`label`), by key. */
+export function candidateLabels(spec: { readonly candidates: Readonly<Record<string, { readonly label?: string }>> }): Record<string, string> {
+  return Object.fromEntries(Object.entries(spec.candidates).flatMap(([name, c]) => (c.label === undefined ? [] : [[name, c.label]])));
+}
+
+/**
  * A plain-text table: candidate, swept values, trials, the detector's mean time per trial in
  * milliseconds (decoding only, warm-up batch excluded; `-` when a single batch ran), then
  * value [low, high] per statistic. Jobs that failed follow, with `failed` for their trials. With
  * repetitions, a `rep` column, and after the repetitions of each (point, candidate) its pooled
- * row (`mean`: the across-repetition mean [t-interval] and, after `sd`, the spread).
+ * row (`mean`: the across-repetition mean [t-interval] and, after `sd`, the spread). Candidates
+ * appear under their `labels` (a spec's `label`s, {@link candidateLabels}); coupled swept keys once
+ * ({@link shownPointKeys}).
  */
-export function formatTable(results: readonly JobResult[], failures: readonly JobFailure[] = [], pooled: readonly PooledResult[] = []): string {
+export function formatTable(
+  results: readonly JobResult[],
+  failures: readonly JobFailure[] = [],
+  pooled: readonly PooledResult[] = [],
+  options: { readonly labels?: Readonly<Record<string, string>> } = {},
+): string {
   if (results.length === 0 && failures.length === 0) return '(no results)';
   const all = [...results, ...failures];
-  const pointKeys = [...new Set(all.flatMap((r) => Object.keys(r.point)))];
+  const pointKeys = shownPointKeys(all.map((r) => r.point));
   const statNames = [...new Set(results.flatMap((r) => Object.keys(r.metrics)))];
   const repeated = all.some((r) => r.repetition !== undefined);
+  const label = (candidate: string) => options.labels?.[candidate] ?? candidate;
   const header = ['candidate', ...pointKeys.map((k) => k.split('.').pop() as string), ...(repeated ? ['rep'] : []), 'trials', 'detect ms', ...statNames];
   const point = (r: { point: Readonly<Record<string, unknown>> }) => pointKeys.map((k) => (k in r.point ? JSON.stringify(r.point[k]) : ''));
   const rep = (r: JobResult | JobFailure) => (repeated ? [r.repetition === undefined ? '' : String(r.repetition)] : []);
@@ -351,7 +380,7 @@ export function formatTable(results: readonly JobResult[], failures: readonly Jo
   const pooledBy = new Map(pooled.map((p) => [pointCandidateKey(p), p]));
   results.forEach((r, i) => {
     rows.push([
-      r.oracle === undefined ? r.candidate : `${r.candidate} (oracle)`,
+      r.oracle === undefined ? label(r.candidate) : `${label(r.candidate)} (oracle)`,
       ...point(r),
       ...rep(r),
       String(r.trials),
@@ -362,7 +391,7 @@ export function formatTable(results: readonly JobResult[], failures: readonly Jo
     const p = pooledBy.get(pointCandidateKey(r));
     if (p !== undefined && (i + 1 === results.length || pointCandidateKey(results[i + 1]) !== pointCandidateKey(r))) {
       rows.push([
-        p.candidate,
+        label(p.candidate),
         ...point(p),
         `mean of ${p.repetitions}`,
         String(p.trials),
@@ -374,7 +403,7 @@ export function formatTable(results: readonly JobResult[], failures: readonly Jo
       ]);
     }
   });
-  for (const f of failures) rows.push([f.candidate, ...point(f), ...rep(f), 'failed', '-', ...statNames.map(() => '-')]);
+  for (const f of failures) rows.push([label(f.candidate), ...point(f), ...rep(f), 'failed', '-', ...statNames.map(() => '-')]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');

@@ -77,6 +77,8 @@ export interface SlotConfig {
 }
 
 export interface CandidateConfig {
+  /** Display name (tables, figures, reports); the key when absent. Not hashed. */
+  label?: string;
   detector: SlotConfig;
   traffic?: SlotConfig;
   channel?: SlotConfig;
@@ -218,6 +220,11 @@ export function assembleSpecSchema(registry: Registry): Record<string, unknown> 
           required: ['detector'],
           additionalProperties: false,
           properties: {
+            label: {
+              type: 'string',
+              minLength: 1,
+              description: 'display name in tables, figures and reports (default: the candidate key); not part of the spec hash, so changing it keeps the stored results',
+            },
             detector: slot.detector,
             traffic: slot.traffic,
             channel: slot.channel,

@@ -142,8 +142,7 @@ export class SpecValidator {
     for (const { spec: pointSpec } of swept) this.resolveFilePaths(pointSpec, baseDir);
     const points = swept.map((p) => p.point);
     const pointSpecs = swept.map((p) => p.spec);
-    const { $schema: _ignored, description: _d, ...hashed } = spec;
-    const hash = createHash('sha256').update(canonicalJson(hashed)).digest('hex');
+    const hash = specHash(spec);
     return { file, spec, hash, points, pointSpecs };
   }
 
@@ -294,4 +293,14 @@ function withoutUnionDefaults(schema: Record<string, unknown>): Record<string, u
     return out;
   };
   return strip(schema, false) as Record<string, unknown>;
+}
+
+/**
+ * The spec's identity: sha256 of its canonical JSON without what only presents it (`$schema`,
+ * `description`, candidates' `label`), so editing those keeps its stored results.
+ */
+export function specHash(spec: Spec): string {
+  const { $schema: _ignored, description: _d, ...hashed } = spec;
+  const candidates = Object.fromEntries(Object.entries(spec.candidates).map(([name, { label: _l, ...rest }]) => [name, rest]));
+  return createHash('sha256').update(canonicalJson({ ...hashed, candidates })).digest('hex');
 }
