@@ -8,6 +8,7 @@
  * exits 2 when every failure was a user error (a plugin's error, a bad artifact), 1 when one was
  * internal, with a summary of the failures.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
@@ -49,9 +50,26 @@ function out(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
+/** `gfra --version`: gfra's version, the git commit of its checkout (when it is one), Node.js and tfjs. */
+function versionText(): string {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const gfra = (require('../package.json') as { version: string }).version;
+  let tfjs = 'unknown';
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    tfjs = (require('@tensorflow/tfjs/package.json') as { version: string }).version;
+  } catch {
+    // not installed: said as unknown
+  }
+  const head = spawnSync('git', ['-C', path.join(__dirname, '..', '..', '..'), 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', timeout: 5000 });
+  const commit = head.status === 0 ? ` (commit ${head.stdout.trim()})` : '';
+  return `gfra ${gfra}${commit}, Node.js ${process.version}, tfjs ${tfjs}`;
+}
+
 function program(): Command {
   const cli = new Command('gfra')
     .description('gfra: grant-free random access research framework')
+    .version(versionText(), '-V, --version', 'print the gfra version (and git commit), Node.js and tfjs versions')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -81,6 +99,8 @@ function program(): Command {
         specFile: string,
         opts: { out?: string; backend: BackendChoice; candidate?: string[]; executor?: 'inline' | 'pool' | 'bullmq'; workers?: number; redis?: string; quiet?: boolean; plot?: boolean; retrain?: boolean; artifacts?: string; wait?: boolean },
       ) => {
+      // A first line at once: loading tfjs and the plugins takes a moment.
+      if (opts.quiet !== true) process.stderr.write(`gfra run ${specFile}: validating and planning\n`);
       const { loadSpec } = await import('./plan/load');
       const { runSpec } = await import('./run');
       const { progressSink } = await import('./cli/progress');
@@ -88,7 +108,7 @@ function program(): Command {
       const { candidateLabels, failureLine, formatTable, skippedLines } = await import('./results/format');
       const loaded = loadSpec(specFile);
       const quiet = opts.quiet === true;
-      const sink = progressSink({ quiet });
+      const sink = progressSink({ quiet, labels: candidateLabels(loaded.validated.spec) });
       const training = trainingSink({ quiet });
       const controller = new AbortController();
       let interrupts = 0;
@@ -426,15 +446,31 @@ function program(): Command {
 
   cli
     .command('plot')
-    .description('draw a statistic against a swept parameter, one line per candidate, as PNG or SVG')
+    .description('draw a statistic against a swept parameter (or against another statistic: --x pfa --y pmd), one curve per candidate, as PDF, SVG or PNG')
     .argument('<results>', 'results.json, or the run directory that holds it')
-    .option('--x <param>', 'swept parameter on the x axis, full path or short name (default: the only swept one)')
+    .option('--x <param>', 'swept parameter on the x axis, full path or short name (default: the only swept one); with --y, the statistic on the x axis')
+    .option('--y <statistic>', 'trade-off figure: this statistic against the statistic --x, one curve per candidate through the sweep points')
+    .option('--along <param>', 'trade-off figure: the swept parameter that orders each curve (default: the first swept one)')
     .option('--metric <name>', 'statistic to draw (default: every statistic, one figure each)')
-    .option('--out <file>', 'output .png or .svg; -<statistic> is added with several (default: <statistic>-vs-<param>.svg and .png beside results.json)')
-    .action(async (target: string, opts: { x?: string; metric?: string; out?: string }) => {
-      const { plotResults } = await import('./plot');
-      for (const file of await plotResults(target, opts)) out(file);
-    });
+    .option('--out <file>', 'output .pdf, .svg or .png, or a name without extension; -<statistic> is added with several (default: <statistic>-vs-<param> beside results.json)')
+    .option('--format <list>', 'pdf, svg, png, comma-separated (default: the --out extension, else svg,png); FILE.vl.json (the Vega-Lite spec) is always written too')
+    .option('--preset <name>', 'print figure for a paper: ieee-column (3.5 x 2.6 in) or ieee-page (7.16 x 3 in); text >= 8 pt, no title')
+    .option('--size <WxH>', 'print figure of this size in inches, e.g. 3.5x2.6 (overrides the preset size)')
+    .option('--title <text>', 'title (default: the spec name on screen figures, none on print figures)')
+    .option('--no-title', 'no title')
+    .option('--legend <where>', 'top-right, top-left, bottom-left, bottom-right (inside the plot), right, bottom, or none (default: right on screen, top-right in print)')
+    .option('--xlim <a,b>', 'x axis limits')
+    .option('--ylim <a,b>', 'y axis limits')
+    .option('--log-x', 'log scale on the x axis')
+    .action(
+      async (
+        target: string,
+        opts: { x?: string; y?: string; along?: string; metric?: string; out?: string; format?: string; preset?: string; size?: string; title?: string | false; legend?: string; xlim?: string; ylim?: string; logX?: boolean },
+      ) => {
+        const { plotResults } = await import('./plot');
+        for (const file of await plotResults(target, opts)) out(file);
+      },
+    );
 
   cli
     .command('report')
