@@ -1,12 +1,13 @@
 /**
- * The report's text sections, one block per run: the spec summary, the results table, time per
- * candidate and the environment.
+ * The report's text sections: the spec summary of each run, the results of all runs in one
+ * sortable table, time per candidate, and the environment of each run.
  */
 import { UPSTREAM_SLOTS } from '@gfra/core';
-import { formatNumber, pointCandidateKey, skippedText } from '../results/format';
+import { formatNumber, pointCandidateKey, shownPointKeys, skippedText } from '../results/format';
 import { shortName, sweptParams } from '../plot/params';
 import type { PlotRun } from '../plot/rows';
 import type { SlotConfig } from '../spec/schema';
+import { reportSeries, seriesName, type ReportSeries } from './charts';
 import { definitions, esc, table, type Cell } from './html';
 
 function compact(value: unknown): string {
@@ -29,7 +30,8 @@ export function specSummary(run: PlotRun): string {
   const spec = data.spec;
   const candidates = Object.entries(spec.candidates ?? {}).map(([name, c]) => {
     const overrides = UPSTREAM_SLOTS.filter((k) => c[k] !== undefined).map((k) => `${k}: ${slot(c[k])}`);
-    return `<li><b>${esc(name)}</b>: <code>${esc(slot(c.detector))}</code>${overrides.length > 0 ? ` (${esc(overrides.join('; '))})` : ''}</li>`;
+    const label = c.label !== undefined && c.label !== name ? ` (${esc(c.label)})` : '';
+    return `<li><b>${esc(name)}</b>${label}: <code>${esc(slot(c.detector))}</code>${overrides.length > 0 ? ` (${esc(overrides.join('; '))})` : ''}</li>`;
   });
   const sweep = Object.entries(spec.sweep ?? {}).map(([k, v]) => `<li><code>${esc(k)}</code>: ${esc(v.map((x) => compact(x)).join(', '))}</li>`);
   const pairs: [string, string | { html: string }][] = [
@@ -53,67 +55,134 @@ export function specSummary(run: PlotRun): string {
   ].join('\n');
 }
 
-function interval(m: { value: number | null; low: number | null; high: number | null; events: number | null; samples: number; skipped?: { undefined: number; nonFinite: number } }): Cell {
-  const text = `${formatNumber(m.value)} [${formatNumber(m.low)}, ${formatNumber(m.high)}]`;
-  const skipped = skippedText(m.skipped);
-  const title = `${m.events !== null ? `${m.events} errors in ${m.samples} samples` : `${m.samples} trials`}${skipped === '' ? '' : `; trials left out: ${skipped}`}`;
-  // A statistic with trials left out for a non-finite detector output is marked (*).
-  const mark = (m.skipped?.nonFinite ?? 0) > 0 ? ' *' : '';
-  return { html: esc(text + mark), title, cls: m.events === 0 ? 'num bound' : 'num' };
+/** A sortable cell: shown text, its sort key (a number, or text), optional title and class. */
+interface SortCell {
+  readonly text: string;
+  readonly sort?: number | string;
+  readonly title?: string;
+  readonly cls?: string;
+}
+
+function td(c: SortCell | undefined): string {
+  if (c === undefined) return '<td></td>';
+  const key = c.sort ?? c.text;
+  const attrs = [
+    `data-sort="${esc(typeof key === 'number' ? `n:${key}` : `s:${key}`)}"`,
+    ...(c.title !== undefined ? [`title="${esc(c.title)}"`] : []),
+    ...(c.cls !== undefined ? [`class="${esc(c.cls)}"`] : typeof key === 'number' ? ['class="num"'] : []),
+  ];
+  return `<td ${attrs.join(' ')}>${esc(c.text)}</td>`;
+}
+
+function num(x: number | null | undefined, cls = 'num'): SortCell | undefined {
+  return x === null || x === undefined ? undefined : { text: formatNumber(x), sort: x, cls };
 }
 
 /**
- * Every (point, candidate) of a run: swept values, trials, time, stop reason, value [low, high].
- * With repetitions, a `rep` column and, after the repetitions of each (point, candidate), its
- * pooled row: the across-repetition mean [t-interval], with the spread (sd, min..max) on hover.
+ * The results of every run in one sortable table (a click on a column header sorts by it,
+ * another reverses): run (with several runs), candidate (display label), the swept values
+ * (coupled keys once), repetition, trials, seconds, decode milliseconds per trial, stop reason,
+ * then per statistic its value and interval ends (`low`, `high`). With repetitions, each
+ * (point, candidate) also has a pooled row (`mean of R`: the across-repetition mean and
+ * t-interval) whose `sd`, `min` and `max` columns give the spread over repetitions. Each row
+ * carries its series' display name (`data-series`) for the candidate toggles. A value with trials
+ * left out for a non-finite detector output is marked `*`; a rate with no error observed is a
+ * bound (`bound`, its value 0).
  */
-export function resultsTable(run: PlotRun): string {
-  const results = run.data.results;
-  if (results.length === 0) return '<p>(no results)</p>';
-  const pooled = run.data.pooled ?? [];
-  const repeated = results.some((r) => r.repetition !== undefined);
-  const keys = [...new Set(results.flatMap((r) => Object.keys(r.point)))];
-  const stats = [...new Set(results.flatMap((r) => Object.keys(r.metrics)))];
-  const header: Cell[] = ['candidate', ...keys.map(shortName), ...(repeated ? ['rep'] : []), 'trials', 'seconds', 'stop', ...stats];
-  const pooledBy = new Map(pooled.map((p) => [pointCandidateKey(p), p]));
-  const rows: Cell[][] = [];
-  results.forEach((r, i) => {
-    rows.push([
-      r.candidate,
-      ...keys.map((k) => (k in r.point ? compact(r.point[k]) : '')),
-      ...(repeated ? [r.repetition ?? ''] : []),
-      r.trials,
-      Number(r.seconds.toFixed(2)),
-      r.stop ?? '',
-      ...stats.map((s) => (r.metrics[s] !== undefined ? interval(r.metrics[s]) : '')),
-    ]);
-    const p = pooledBy.get(pointCandidateKey(r));
-    if (p === undefined || (i + 1 < results.length && pointCandidateKey(results[i + 1]) === pointCandidateKey(r))) return;
-    rows.push([
-      p.candidate,
-      ...keys.map((k) => (k in p.point ? compact(p.point[k]) : '')),
-      { html: `<b>mean of ${p.repetitions}</b>`, title: 'across-repetition mean, t-interval over repetitions' },
-      p.trials,
-      '',
-      '',
-      ...stats.map((s): Cell => {
-        const m = p.metrics[s];
-        if (m === undefined) return '';
-        const text = `${formatNumber(m.value)} [${formatNumber(m.low)}, ${formatNumber(m.high)}]`;
-        return { html: `<b>${esc(text)}</b>`, title: `sd ${formatNumber(m.sd)} over ${m.repetitions} repetitions, min ${formatNumber(m.min)}, max ${formatNumber(m.max)}`, cls: 'num' };
-      }),
-    ]);
-  });
-  return table(header, rows, 'results');
+export function resultsTable(input: PlotRun | readonly PlotRun[], series?: readonly ReportSeries[]): string {
+  const runs: readonly PlotRun[] = Array.isArray(input) ? input : [input as PlotRun];
+  series ??= reportSeries(runs);
+  const all = runs.flatMap((run) => run.data.results.map((r) => ({ run, r })));
+  if (all.length === 0) return '<p>(no results)</p>';
+  const several = runs.length > 1;
+  const keys = shownPointKeys(all.map(({ r }) => r.point));
+  const stats = [...new Set(all.flatMap(({ r }) => Object.keys(r.metrics)))];
+  const repeated = all.some(({ r }) => r.repetition !== undefined);
+  const spread = runs.some((run) => (run.data.pooled ?? []).length > 0);
+  const sub = ['value', 'low', 'high', ...(spread ? ['sd', 'min', 'max'] : [])];
+  const fixed: [string, string][] = [
+    ...(several ? ([['run', 'run']] as [string, string][]) : []),
+    ['candidate', 'candidate (display label; the key on hover)'],
+    ...keys.map((k): [string, string] => [shortName(k), k]),
+    ...(repeated ? ([['rep', 'repetition (0-based); "mean of R": the pooled row']] as [string, string][]) : []),
+    ['trials', 'trials'],
+    ['seconds', 'wall-clock seconds of the job'],
+    ['detect ms', 'detector time per trial in milliseconds (decoding only, warm-up batch excluded)'],
+    ['stop', 'why the job stopped'],
+  ];
+  let col = 0;
+  const th = (text: string, title: string, extra = '') => `<th data-col="${col++}" title="${esc(title)}"${extra}>${esc(text)}</th>`;
+  const head1 = [...fixed.map(([t, title]) => th(t, `${title}; click to sort`, ' rowspan="2"')), ...stats.map((s) => `<th colspan="${sub.length}" class="group">${esc(s)}</th>`)];
+  const head2 = stats.flatMap((s) => sub.map((x) => th(x, `${s}: ${x}; click to sort`)));
+  const body: string[] = [];
+  for (const run of runs) {
+    const pooledBy = new Map((run.data.pooled ?? []).map((p) => [pointCandidateKey(p), p]));
+    const results = run.data.results;
+    const name = (candidate: string) => seriesName(series, run.label, candidate);
+    const lead = (candidate: string, point: Readonly<Record<string, unknown>>): (SortCell | undefined)[] => [
+      ...(several ? [{ text: run.label }] : []),
+      { text: name(candidate), title: candidate },
+      ...keys.map((k): SortCell | undefined => (k in point ? { text: compact(point[k]), sort: typeof point[k] === 'number' ? (point[k] as number) : compact(point[k]) } : undefined)),
+    ];
+    const row = (cls: string, candidate: string, cells: (SortCell | undefined)[]) =>
+      `<tr class="${cls}" data-series="${esc(name(candidate))}">${cells.map(td).join('')}</tr>`;
+    results.forEach((r, i) => {
+      const cells: (SortCell | undefined)[] = [
+        ...lead(r.candidate, r.point),
+        ...(repeated ? [r.repetition === undefined ? undefined : { text: String(r.repetition), sort: r.repetition }] : []),
+        { text: String(r.trials), sort: r.trials, cls: 'num' },
+        { text: r.seconds.toFixed(2), sort: r.seconds, cls: 'num' },
+        num(r.detectorTime?.msPerTrial),
+        { text: r.stop ?? '' },
+        ...stats.flatMap((s): (SortCell | undefined)[] => {
+          const m = r.metrics[s];
+          if (m === undefined) return sub.map(() => undefined);
+          const skipped = skippedText(m.skipped);
+          const title = `${m.events !== null ? `${m.events} errors in ${m.samples} samples` : `${m.samples} trials`}${skipped === '' ? '' : `; trials left out: ${skipped}`}`;
+          // A statistic with trials left out for a non-finite detector output is marked (*).
+          const mark = (m.skipped?.nonFinite ?? 0) > 0 ? ' *' : '';
+          const value: SortCell | undefined = m.value === null ? undefined : { text: `${formatNumber(m.value)}${mark}`, sort: m.value, title, cls: m.events === 0 ? 'num bound' : 'num' };
+          return [value, num(m.low), num(m.high), ...(spread ? [undefined, undefined, undefined] : [])];
+        }),
+      ];
+      body.push(row('result', r.candidate, cells));
+      // The pooled row after the last repetition of its (point, candidate).
+      const p = pooledBy.get(pointCandidateKey(r));
+      if (p === undefined || (i + 1 < results.length && pointCandidateKey(results[i + 1]) === pointCandidateKey(r))) return;
+      body.push(
+        row('pooled', p.candidate, [
+          ...lead(p.candidate, p.point),
+          { text: `mean of ${p.repetitions}`, sort: `mean of ${p.repetitions}`, title: 'across-repetition mean, t-interval over repetitions' },
+          { text: String(p.trials), sort: p.trials, cls: 'num' },
+          undefined,
+          undefined,
+          undefined,
+          ...stats.flatMap((s): (SortCell | undefined)[] => {
+            const m = p.metrics[s];
+            if (m === undefined) return sub.map(() => undefined);
+            const title = `over ${m.repetitions} repetitions`;
+            return [num(m.value), num(m.low), num(m.high), num(m.sd), num(m.min), num(m.max)].map((c) => (c === undefined ? c : { ...c, title }));
+          }),
+        ]),
+      );
+    });
+  }
+  return [
+    '<div class="scroll">',
+    '<table class="results sortable">',
+    `<thead><tr>${head1.join('')}</tr><tr>${head2.join('')}</tr></thead>`,
+    '<tbody>',
+    ...body,
+    '</tbody></table></div>',
+  ].join('\n');
 }
 
 /**
  * Per candidate of each run: points, trials, total and per-point seconds, trials per second,
  * and the detector's decode time per trial (milliseconds, warm-up batches excluded).
  */
-export function timingTable(runs: readonly PlotRun[]): string {
-  const prefix = runs.length > 1;
-  const rows: Cell[][] = [];
+export function timingTable(runs: readonly PlotRun[], series: readonly ReportSeries[]): string {
+  const rows: string[] = [];
   for (const run of runs) {
     const byCandidate = new Map<string, { points: number; trials: number; seconds: number; detectSeconds: number; detectTrials: number }>();
     for (const r of run.data.results) {
@@ -126,31 +195,64 @@ export function timingTable(runs: readonly PlotRun[]): string {
       byCandidate.set(r.candidate, t);
     }
     for (const [candidate, t] of byCandidate) {
-      rows.push([
-        prefix ? `${run.label}/${candidate}` : candidate,
+      const name = seriesName(series, run.label, candidate);
+      const cells: Cell[] = [
+        name,
         t.points,
         t.trials,
         Number(t.seconds.toFixed(2)),
         Number((t.seconds / t.points).toFixed(3)),
         t.seconds > 0 ? Math.round(t.trials / t.seconds) : '-',
         t.detectTrials > 0 ? Number(((1000 * t.detectSeconds) / t.detectTrials).toPrecision(3)) : '-',
-      ]);
+      ];
+      rows.push(`<tr data-series="${esc(name)}">${cells.map((c) => `<td${typeof c === 'number' ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`);
     }
   }
-  return table(['candidate', 'points', 'trials', 'seconds', 'seconds per point', 'trials per second', 'detector ms per trial'], rows, 'timing');
+  const header = ['candidate', 'points', 'trials', 'seconds', 'seconds per point', 'trials per second', 'detector ms per trial'];
+  return [`<table class="timing">`, `<thead><tr>${header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>`, '<tbody>', ...rows, '</tbody></table>'].join('\n');
 }
 
-/** Backend, versions, seed and spec hash of each run, plus the report's own libraries. */
+/** The environment fields results.json records, in the order shown (others follow as found). */
+const ENVIRONMENT_ORDER: readonly [string, string][] = [
+  ['gfra', 'gfra version'],
+  ['commit', 'git commit of the gfra checkout (+modified: with local changes)'],
+  ['node', 'Node.js version'],
+  ['tfjs', 'TensorFlow.js version'],
+  ['backend', 'compute backend'],
+  ['backendProvider', 'package providing the backend'],
+  ['platform', 'platform and architecture'],
+  ['os', 'operating system'],
+  ['cpu', 'CPU model'],
+  ['cores', 'CPU cores available'],
+  ['memory', 'total memory'],
+  ['executor', 'job executor'],
+  ['workers', 'workers'],
+];
+
+/**
+ * Per run: seed, spec hash, and every field of its `environment` (versions, commit, backend,
+ * OS, CPU, cores, memory, executor and workers where recorded; `not recorded` for a field another
+ * run has), the swept parameters, plus the report's own libraries. Decode timings are only
+ * comparable between runs on the same machine and backend.
+ */
 export function environmentTable(runs: readonly PlotRun[], libraries: readonly { name: string; version: string }[]): string {
-  const keys = [...new Set(runs.flatMap((r) => Object.keys(r.data.environment ?? {})))];
+  const env = (run: PlotRun): Readonly<Record<string, unknown>> => ({ backend: run.data.backend, ...(run.data.environment ?? {}) });
+  const found = [...new Set(runs.flatMap((r) => Object.keys(env(r))))];
+  const known = new Map(ENVIRONMENT_ORDER);
+  const keys = [...ENVIRONMENT_ORDER.map(([k]) => k).filter((k) => found.includes(k)), ...found.filter((k) => !known.has(k))];
+  const value = (run: PlotRun, k: string): Cell => {
+    const v = env(run)[k];
+    if (v === undefined || v === null || v === '') return { html: '<span class="missing">not recorded</span>' };
+    const text = typeof v === 'string' ? v : JSON.stringify(v);
+    return k === 'commit' ? { html: `<code>${esc(text)}</code>` } : text;
+  };
   const header: Cell[] = ['', ...runs.map((r) => r.label)];
   const rows: Cell[][] = [
     ['seed', ...runs.map((r) => String(r.data.seed))],
     ['spec hash', ...runs.map((r) => ({ html: `<code>${esc((r.data.specHash ?? '-').slice(0, 16))}</code>`, title: r.data.specHash ?? '' }))],
-    ['backend', ...runs.map((r) => r.data.backend ?? '-')],
-    ...keys.filter((k) => k !== 'backend').map((k) => [k, ...runs.map((r) => r.data.environment?.[k] ?? '-')]),
+    ...keys.map((k): Cell[] => [{ html: esc(k), title: known.get(k) ?? k }, ...runs.map((r) => value(r, k))]),
     ['swept', ...runs.map((r) => sweptParams(r.data).map((p) => p.short).join(', ') || 'none')],
   ];
   const libs = libraries.map((l) => `${l.name} ${l.version}`).join(', ');
-  return `${table(header, rows, 'environment')}\n<p class="note">Charts drawn with ${esc(libs)} (inlined in this file).</p>`;
+  return `${table(header, rows, 'environment')}\n<p class="note">Decode times (detect ms) depend on the machine (CPU, cores, memory) and backend above. Charts drawn with ${esc(libs)} (inlined in this file).</p>`;
 }
