@@ -108,6 +108,9 @@ function program(): Command {
       const { candidateLabels, failureLine, formatTable, skippedLines } = await import('./results/format');
       const loaded = loadSpec(specFile);
       const quiet = opts.quiet === true;
+      const { formatSpecIssue } = await import('@gfra/core');
+      // Printed even with --quiet: a swept value that may not apply where the user expects.
+      for (const w of loaded.validated.warnings ?? []) process.stderr.write(`warning: ${formatSpecIssue(specFile, w)}\n`);
       const sink = progressSink({ quiet, labels: candidateLabels(loaded.validated.spec) });
       const training = trainingSink({ quiet });
       const controller = new AbortController();
@@ -390,6 +393,8 @@ function program(): Command {
         const { pluginTypeIssues } = await import('./cli/plugin-check');
         pluginTypeIssues(specFile, validated.spec.plugins ?? [], pluginModules);
       }
+      const { formatSpecIssue } = await import('@gfra/core');
+      for (const w of validated.warnings ?? []) process.stderr.write(`warning: ${formatSpecIssue(specFile, w)}\n`);
       const repetitions = validated.spec.montecarlo.repetitions;
       const times = repetitions > 1 ? ` x ${repetitions} repetitions` : '';
       out(`${specFile}: ok (${points.length} sweep point${points.length === 1 ? '' : 's'} x ${Object.keys(validated.spec.candidates).length} candidates${times} = ${jobs.length} runs)`);

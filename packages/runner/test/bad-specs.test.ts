@@ -519,6 +519,23 @@ const CASES: Readonly<Record<string, Case>> = {
     issues: [
       { path: "montecarlo.commonRandomNumbers", message: exact("is no longer a property"), hint: exact("Draws are now shared by default (\"draws\": \"shared\": every candidate sees the same traffic, channel, noise and base pilot draws); remove it, or set \"draws\": \"independent\" for a stream per candidate"), line: 19, column: 37 },
     ],
+  },  "74-sweep-range-step-wrong-sign.json": {
+    // A sweep range going up from 0 to 20 with a negative step
+    issues: [
+      { path: "sweep[\"channel.params.snrDb\"].step", message: exact("is -2 but the range goes up from 0 to 20: a negative step never reaches \"to\""), hint: exact("Use \"step\": 2"), line: 19, column: 59 },
+    ],
+  },
+  "75-sweep-range-unknown-field.json": {
+    // A sweep range with "stp" (typo of "step")
+    issues: [
+      { path: "sweep[\"channel.params.snrDb\"].stp", message: exact("is not a known property"), hint: exact("Did you mean \"step\"? Allowed properties: from, perDecade, step, to"), line: 19, column: 59 },
+    ],
+  },
+  "76-sweep-top-level-slot-unused.json": {
+    // channel.params.snrDb swept, but the only candidate overrides the channel with another plugin
+    issues: [
+      { path: "sweep[\"channel.params.snrDb\"]", message: exact("path \"channel.params.snrDb\" reaches no candidate: every candidate overrides channel (\"energy\": \"normalized-path-loss\"), none with the top-level plugin \"rayleigh\""), hint: exact("Sweep the candidates' own parameter instead: \"candidates.energy.channel.params.snrDb\""), line: 20, column: 13 },
+    ],
   },
 };
 

@@ -72,6 +72,20 @@ describe('gfra CLI: what a user touches every day', function () {
     }
   });
 
+  it('gfra validate prints a sweep warning (a swept value that does not reach a candidate) and still succeeds', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gfra-cli-'));
+    const file = path.join(dir, 'spec.json');
+    const spec = tinySpec({ sweep: { 'channel.params.snrDb': { from: 0, to: 10, step: 5 } } });
+    const candidates = spec.candidates as Record<string, unknown>;
+    spec.candidates = { ...candidates, other: { channel: { plugin: 'normalized-path-loss', params: { expectedActive: 4, snrDb: 12 } }, detector: { plugin: 'correlation-energy' } } };
+    fs.writeFileSync(file, JSON.stringify(spec, null, 2));
+    const r = gfra(['validate', file]);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stderr).to.contain(`warning: ${file}:`);
+    expect(r.stderr).to.contain('does not reach candidate "other"');
+    expect(r.stdout).to.match(/ok \(3 sweep points x 2 candidates = 6 runs\)/);
+  });
+
   it('gfra run says something at once (unless --quiet)', () => {
     const r = gfra(['run', 'no-such-spec.json']);
     expect(r.stderr.split('\n')[0]).to.equal('gfra run no-such-spec.json: validating and planning');

@@ -102,6 +102,7 @@ export interface Spec {
   encoder: SlotConfig;
   candidates: Record<string, CandidateConfig>;
   metrics: SlotConfig[];
+  /** Path -> values (a range as written is expanded to its list by validation). */
   sweep?: Record<string, unknown[]>;
   montecarlo: MonteCarlo;
 }
@@ -238,8 +239,26 @@ export function assembleSpecSchema(registry: Registry): Record<string, unknown> 
       sweep: {
         type: 'object',
         description:
-          'parameter path -> list of values (cartesian product); "a, b" -> list of [a, b] pairs that move together',
-        additionalProperties: { type: 'array', minItems: 1 },
+          'parameter path -> list of values, or a range of numbers (cartesian product of the keys); "a, b" -> list of [a, b] pairs that move together (a range gives each value to every path). A top-level traffic / channel / encoder parameter is also set in the candidates\' overrides of that slot that run the same plugin',
+        additionalProperties: {
+          description: 'a list of values, or a range { "from", "to", "step" } / { "from", "to", "perDecade" }',
+          anyOf: [
+            { type: 'array', minItems: 1, description: 'the values, in order' },
+            {
+              type: 'object',
+              description:
+                'a range of numbers: { "from", "to", "step" } for from, from + step, ... up to to (included when on the grid), or { "from", "to", "perDecade" } for that many values per factor of 10 (from and to > 0); at most 10000 values',
+              required: ['from', 'to'],
+              additionalProperties: false,
+              properties: {
+                from: { type: 'number', description: 'first value' },
+                to: { type: 'number', description: 'last value (included when it lies on the grid)' },
+                step: { type: 'number', description: 'distance between neighbouring values (negative for a range going down); not with perDecade' },
+                perDecade: { type: 'integer', minimum: 1, description: 'values per factor of 10 (logarithmic range); not with step' },
+              },
+            },
+          ],
+        },
       },
       montecarlo: plainSchema(MonteCarloSchema),
     },

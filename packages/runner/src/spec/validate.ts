@@ -19,6 +19,7 @@ import {
   UPSTREAM_SLOTS,
   type PluginKind,
   type Registry,
+  type SpecIssue,
 } from '@gfra/core';
 import { mapFilePaths } from './file-paths';
 import { canonicalJson } from './canonical';
@@ -26,17 +27,37 @@ import { assembleSpecSchema, type SlotConfig, type Spec } from './schema';
 import { inFileOrder, issueCollector, translateAjvErrors, toSpecIssue, type RawIssue } from './ajv-issues';
 import { duplicateKeys, formatPath, JsonLocator, jsonSyntaxError, type PathSegment } from './json-location';
 import { float32Issues, nestingIssue, nestingProblem, nonFiniteIssues, sweepSizeIssue } from './limits';
-import { expandSweep, forbiddenSegment, getPath, nearestExisting, pathSegments, setPath, sweepAxes, type Assignment } from './sweep';
+import {
+  expandSweep,
+  forbiddenSegment,
+  getPath,
+  isSweepRange,
+  nearestExisting,
+  pathSegments,
+  rangeProblem,
+  slotOverrides,
+  substitutePoint,
+  sweepAxes,
+  sweepValues,
+  type Assignment,
+  type SweepAxis,
+} from './sweep';
 
 export interface ValidatedSpec {
   readonly file: string;
-  /** The spec with defaults applied (sweep values not substituted). */
+  /** The spec with defaults applied and sweep ranges expanded to lists (sweep values not substituted). */
   readonly spec: Spec;
-  /** sha256 of the canonical resolved spec. */
+  /** sha256 of the canonical resolved spec (a sweep range hashed as the list it expands to). */
   readonly hash: string;
   readonly points: readonly Assignment[];
   /** The spec at each point: values substituted, defaults filled, file paths made absolute. */
   readonly pointSpecs: readonly Spec[];
+  /**
+   * What the spec probably does not mean but may: a swept top-level slot parameter that does not
+   * reach a candidate whose override of the slot runs another plugin with a parameter of the same
+   * name. Absent when there is none.
+   */
+  readonly warnings?: readonly SpecIssue[];
 }
 
 export { canonicalJson };
@@ -136,14 +157,15 @@ export class SpecValidator {
     }
     const spec = data as Spec;
 
-    const swept = this.sweepPoints(spec, add);
+    const warnings = issueCollector(locate);
+    const swept = this.sweepPoints(spec, add, warnings.add);
     if (issues.length > 0) throw new SpecError(file, inFileOrder(issues));
     const baseDir = path.dirname(path.resolve(file));
     for (const { spec: pointSpec } of swept) this.resolveFilePaths(pointSpec, baseDir);
     const points = swept.map((p) => p.point);
     const pointSpecs = swept.map((p) => p.spec);
     const hash = specHash(spec);
-    return { file, spec, hash, points, pointSpecs };
+    return { file, spec, hash, points, pointSpecs, ...(warnings.issues.length > 0 ? { warnings: inFileOrder(warnings.issues) } : {}) };
   }
 
   /**
@@ -176,11 +198,32 @@ export class SpecValidator {
 
   /**
    * Check the sweep's paths and values; return its points (one empty point without a sweep),
-   * each with its spec (values substituted, defaults filled).
+   * each with its spec (values substituted, defaults filled). Ranges are expanded in place
+   * (`spec.sweep[key]` becomes the list), so the hash and everything downstream see the list.
    */
-  private sweepPoints(spec: Spec, add: (i: RawIssue) => void): { point: Assignment; spec: Spec }[] {
-    const axes = sweepAxes(spec.sweep);
+  private sweepPoints(spec: Spec, add: (i: RawIssue) => void, warn: (i: RawIssue) => void): { point: Assignment; spec: Spec }[] {
     let ok = true;
+    // Ranges first: expanded in the spec when valid, else reported (and the key has no values).
+    const rangeKeys = new Set<string>();
+    const sweep: Record<string, unknown> = spec.sweep ?? {};
+    const lists: Record<string, unknown[]> = {};
+    for (const [key, values] of Object.entries(sweep)) {
+      const paths = key.split(',').length;
+      if (!isSweepRange(values)) lists[key] = values as unknown[];
+      else {
+        const problem = rangeProblem(values);
+        if (problem !== undefined) {
+          add({ segments: ['sweep', key, ...problem.segments], message: problem.message, hint: problem.hint });
+          ok = false;
+          lists[key] = [];
+        } else {
+          lists[key] = sweepValues(values, paths);
+          rangeKeys.add(key);
+        }
+      }
+    }
+    if (spec.sweep !== undefined) for (const key of rangeKeys) spec.sweep[key] = lists[key];
+    const axes = sweepAxes(lists);
     const sweptBy = new Map<string, string>();
     for (const axis of axes) {
       const at: PathSegment[] = ['sweep', axis.key];
@@ -215,7 +258,7 @@ export class SpecValidator {
           ok = false;
         }
       }
-      if (axis.paths.length > 1) {
+      if (axis.paths.length > 1 && !rangeKeys.has(axis.key)) {
         axis.values.forEach((v, i) => {
           if (!Array.isArray(v) || v.length !== axis.paths.length) {
             add({
@@ -235,18 +278,93 @@ export class SpecValidator {
       return [];
     }
     const points = expandSweep(axes).map((point) => ({ point, spec: applyPoint(spec, point) }));
+    // A top-level slot path must reach some candidate (at some point): one that does not
+    // override the slot, or an override with the same plugin.
+    const reaching = new Set<string>();
+    for (const { point, spec: at } of points) {
+      for (const path of Object.keys(point)) {
+        const overrides = slotOverrides(at, path);
+        if (overrides === undefined) continue;
+        if (overrides.length < Object.keys(at.candidates).length || overrides.some((o) => o.reached)) reaching.add(path);
+        else continue;
+        const key = sweptBy.get(path) as string;
+        for (const o of overrides) {
+          if (o.reached || !o.has || Object.hasOwn(point, o.path)) continue;
+          warn({
+            segments: ['sweep', key],
+            message:
+              `"${path}" does not reach candidate "${o.candidate}": its own ${o.slot} runs "${o.plugin}", not "${String(getPath(at, `${o.slot}.plugin`))}", ` +
+              `so its ${path.split('.').pop()} keeps the value its override gives it`,
+            hint:
+              `To sweep it too, couple its path with the key: "${[...(axes.find((a) => a.key === key)?.paths ?? [path]), o.path].join(', ')}" ` +
+              '(a range gives each value to every path; a list needs one entry per path in each value)',
+          });
+        }
+      }
+    }
+    for (const [path, key] of sweptBy) {
+      const overrides = slotOverrides(spec, path);
+      if (overrides === undefined || reaching.has(path)) continue;
+      const slot = path.split('.')[0];
+      const owners = overrides.map((o) => `"${o.candidate}": "${o.plugin}"`).join(', ');
+      const isParam = /^[^.]+\.params\.[^.]/.test(path);
+      const same = overrides.filter((o) => o.has);
+      add({
+        segments: ['sweep', key],
+        message:
+          `path "${path}" reaches no candidate: every candidate overrides ${slot} (${owners})` +
+          (isParam ? `, none with the top-level plugin "${String(getPath(spec, `${slot}.plugin`))}"` : ''),
+        hint:
+          same.length > 0
+            ? `Sweep the candidates' own parameter instead: "${same.map((o) => o.path).join(', ')}"`
+            : `Sweep a parameter of the candidates' own ${slot}, or remove "${path}" from the sweep`,
+      });
+    }
     // Every point must itself be a valid spec: check the substituted values against the schema
-    // (and, once it passes, that float32 can hold its plugin parameters).
+    // (and, once it passes, that float32 can hold its plugin parameters). A range's failing
+    // values are reported once per parameter: the first, and how many more.
+    const rangeIssues = new Map<string, { issue: RawIssue; values: Set<string>; last: unknown }>();
     for (const { point, spec: candidate } of points) {
-      for (const raw of this.schemaIssues(candidate)) {
-        const path = formatPath(raw.segments);
-        const axis = axes.find((a) => a.paths.some((p) => path === formatPath(pathSegments(p)) || path.startsWith(`${formatPath(pathSegments(p))}.`)));
+      // Where each swept value landed: its own paths, and the candidate overrides it reached
+      // (`from`: the top-level path whose value it is).
+      const landed: { path: string; axis: SweepAxis; from?: string }[] = [];
+      for (const axis of axes) {
+        for (const p of axis.paths) {
+          const own = formatPath(pathSegments(p));
+          landed.push({ path: own, axis });
+          for (const o of slotOverrides(candidate, p) ?? []) {
+            if (o.reached && !Object.hasOwn(point, o.path)) landed.push({ path: formatPath([...o.segments]), axis, from: own });
+          }
+        }
+      }
+      const where = (path: string) => landed.find((l) => path === l.path || path.startsWith(`${l.path}.`));
+      const found = this.schemaIssues(candidate).map((raw) => ({ raw, path: formatPath(raw.segments), at: where(formatPath(raw.segments)) }));
+      // A value set in an override too fails there as at the top level (same plugin): said once.
+      const atTop = new Set(found.filter((f) => f.at !== undefined && f.at.from === undefined).map((f) => `${f.path}|${f.raw.message}`));
+      for (const { raw, path, at } of found) {
+        if (at?.from !== undefined && atTop.has(`${at.from}${path.slice(at.path.length)}|${raw.message}`)) continue;
+        const axis = at?.axis;
         if (axis === undefined) add(raw);
-        else {
+        else if (rangeKeys.has(axis.key)) {
+          const value = point[axis.paths[0]];
+          const id = `${axis.key}|${path}`;
+          const seen = rangeIssues.get(id);
+          if (seen === undefined) {
+            const issue = { segments: ['sweep', axis.key], message: `value ${JSON.stringify(value)} of the range for ${path} ${raw.message}`, hint: raw.hint };
+            rangeIssues.set(id, { issue, values: new Set([JSON.stringify(value)]), last: value });
+          } else if (!seen.values.has(JSON.stringify(value))) {
+            seen.values.add(JSON.stringify(value));
+            seen.last = value;
+          }
+        } else {
           const index = axis.values.findIndex((v) => JSON.stringify(v) === JSON.stringify(axisValue(axis.paths, point)));
           add({ segments: ['sweep', axis.key, Math.max(0, index)], message: `value for ${path} ${raw.message}`, hint: raw.hint });
         }
       }
+    }
+    for (const { issue, values, last } of rangeIssues.values()) {
+      const more = values.size - 1;
+      add(more === 0 ? issue : { ...issue, message: `${issue.message} (and so do ${more} more of its values, up to ${JSON.stringify(last)})` });
     }
     return points;
   }
@@ -266,11 +384,12 @@ export function withoutBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-/** The spec with one sweep point substituted. */
+/**
+ * The spec with one sweep point substituted: its paths, and each top-level slot parameter in the
+ * candidates' overrides of the slot that run the same plugin (see {@link substitutePoint}).
+ */
 export function applyPoint(spec: Spec, point: Assignment): Spec {
-  const out = structuredClone(spec);
-  for (const [path, value] of Object.entries(point)) setPath(out, path, structuredClone(value));
-  return out;
+  return substitutePoint(spec, point);
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {
