@@ -99,6 +99,10 @@ describe('gfra compare', function () {
     expect(pooled.difference).to.be.closeTo(((r0.difference as number) + (r1.difference as number) + (r2.difference as number)) / 3, 1e-12);
     expect(pooled.paired.low).to.be.lessThan(pooled.difference as number);
     expect(formatCompare(pmd)).to.match(/sequenceLength=10\s+pooled\s+600\s/);
+    // Display labels name the columns and the title; the rows are the same.
+    const labelled = formatCompare(pmd, { 'energy-fa': 'FA 5 %' }).split('\n');
+    expect(labelled[0]).to.match(/^pmd: FA 5 % − energy-midpoint on common trials/);
+    expect(labelled[1]).to.match(/\sFA 5 %\s+energy-midpoint\s+FA 5 % − energy-midpoint\s/);
   });
 
   it('prints one table per statistic through the CLI', async () => {

@@ -11,7 +11,7 @@
  */
 import { GfraUserError, UPSTREAM_SLOTS, type StatisticKind, type TrialValues } from '@gfra/core';
 import { candidateSlots } from '../plan/plan';
-import { formatNumber, type JobFailure, type JobResult, type StatisticRecord } from '../results/format';
+import { candidateLabels, formatNumber, type JobFailure, type JobResult, type StatisticRecord } from '../results/format';
 import { jobTrialValues, pairedDifference, pooledDifference, type PairedDifference, type PairedTrials, type RateTrials } from '../results/paired';
 import { readResults } from '../results/read';
 import { jobKeyString, ResultsStore, type BatchRecord } from '../results/store';
@@ -250,10 +250,10 @@ export function compareHeader(a: string, b: string): string[] {
   return ['point', 'repetition', 'trials', a, b, `${a} − ${b}`, 'paired interval', 'unpaired interval', 'excludes 0'];
 }
 
-/** One plain-text table per statistic. */
-export function formatCompare(rows: readonly CompareRow[]): string {
+/** One plain-text table per statistic; candidates under their display `labels` where they have one. */
+export function formatCompare(rows: readonly CompareRow[], labels: Readonly<Record<string, string>> = {}): string {
   if (rows.length === 0) return '(nothing to compare)';
-  const [a, b] = rows[0].candidates;
+  const [a, b] = rows[0].candidates.map((c) => labels[c] ?? c);
   const blocks: string[] = [];
   for (const statistic of [...new Set(rows.map((r) => r.statistic))]) {
     const mine = rows.filter((r) => r.statistic === statistic);
@@ -284,6 +284,6 @@ export async function compareRun(target: string, options: CompareOptions): Promi
 /** `gfra compare`: the tables, or the rows as JSON. */
 export async function compareCommand(target: string, options: CompareOptions & { readonly json?: boolean }): Promise<string> {
   const rows = await compareRun(target, options);
-  return options.json === true ? JSON.stringify(rows, null, 2) : formatCompare(rows);
+  return options.json === true ? JSON.stringify(rows, null, 2) : formatCompare(rows, candidateLabels(readResults(target).data.spec));
 }
 

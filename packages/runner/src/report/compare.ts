@@ -6,6 +6,7 @@
 import { GfraUserError } from '@gfra/core';
 import { compareCells, compareHeader, compareRows, type CompareRow } from '../cli/compare';
 import { plotRuns } from '../plot/rows';
+import { candidateLabels } from '../results/format';
 import { readResults } from '../results/read';
 import { ResultsStore } from '../results/store';
 import { esc, table } from './html';
@@ -17,9 +18,10 @@ export interface PairComparison {
   readonly skipped?: string;
 }
 
-/** The paired comparisons of one run (labelled as elsewhere in the report), or why it has none. */
+/** The paired comparisons of one run (labelled as elsewhere in the report), or why it has none; `names`: the candidates' display labels. */
 export interface RunComparisons {
   readonly label: string;
+  readonly names?: Readonly<Record<string, string>>;
   readonly pairs: readonly PairComparison[];
   readonly skipped?: string;
 }
@@ -57,7 +59,7 @@ export async function runComparisons(targets: readonly string[]): Promise<RunCom
           }
         }
       });
-      out.push({ label: labels[i], pairs });
+      out.push({ label: labels[i], pairs, names: candidateLabels(data.spec) });
     } finally {
       store.close();
     }
@@ -77,7 +79,7 @@ export function compareSection(runs: readonly RunComparisons[]): string {
     parts.push(`<h3>${esc(run.label)}</h3>`);
     if (run.skipped !== undefined) parts.push(note(run.skipped));
     for (const pair of run.pairs) {
-      const [a, b] = pair.candidates;
+      const [a, b] = pair.candidates.map((c) => run.names?.[c] ?? c);
       parts.push(`<h4>${esc(`${a} − ${b}`)}</h4>`);
       if (pair.skipped !== undefined) {
         parts.push(`<pre>${esc(pair.skipped)}</pre>`);
