@@ -1,22 +1,49 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as zlib from 'node:zlib';
 import * as path from 'node:path';
 import { GfraUserError } from '@gfra/core';
 import { countColor, decodePng, greyVariance } from '../../test/helpers/png';
 import { main } from '../cli';
 import { tinySpec } from '../testing';
 import { PALETTE } from './chart-spec';
-import { buildFigure, plotResults, wrapText, writeDefaultFigures } from './figure';
+import { buildFigure, buildTradeOff, figureOptions, plotResults, statisticLabel, wrapText, writeDefaultFigures } from './figure';
 import { defaultParam, resolveParam, sweptParams } from './params';
-import { renderPng, renderSvg } from './render';
+import { renderPng, renderSvg, svgSize } from './render';
+import { DASHES, logAxis, powerOfTen, PRESETS, SHAPES } from './style';
 import { readResults, type StoredResults } from '../results/read';
-import { chartRows, DETECTOR_TIME, MARKER_BOUND, plotRuns } from './rows';
+import { chartRows, DETECTOR_TIME, MARKER_BOUND, plotRuns, tradeOffRows } from './rows';
 import { describeStatistics, pickStatistic, extraStatistics } from '../results/statistics';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'plot');
 const QUICKSTART = path.join(FIXTURES, 'quickstart');
 const SWEEP2D = path.join(FIXTURES, 'sweep2d');
+
+/** Every stream of a PDF, inflated where compressed. */
+function pdfStreams(pdf: Buffer): string[] {
+  const text = pdf.toString('latin1');
+  return [...text.matchAll(/stream\r?\n([\s\S]*?)\r?\nendstream/g)].map((m) => {
+    const raw = Buffer.from(m[1], 'latin1');
+    try {
+      return zlib.inflateSync(raw).toString('latin1');
+    } catch {
+      return m[1];
+    }
+  });
+}
+
+/** The quickstart fixture with display labels on its candidates. */
+function labelled(): StoredResults {
+  const data = readResults(QUICKSTART).data;
+  const candidates = Object.fromEntries(Object.entries(data.spec.candidates).map(([k, c], i) => [k, { ...c, label: `Detector ${'AB'[i]}` }]));
+  return { ...data, spec: { ...data.spec, candidates } };
+}
+
+/** The `font-size` of every text of an SVG. */
+function fontSizes(svg: string): number[] {
+  return [...svg.matchAll(/<text [^>]*font-size="([\d.]+)px"/g)].map((m) => Number(m[1]));
+}
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'gfra-plot-'));
@@ -50,29 +77,35 @@ describe('plot: figures from results.json', function () {
   it('SVG: labelled axes, a log y scale for error rates, one line per candidate with markers and a legend', async () => {
     const svg = await renderSvg(figureOf(QUICKSTART, 'sequenceLength', 'pmd').spec);
     expect(svg).to.match(/^<svg /);
-    // Axis titles (with the unit where known), title and subtitle from the spec.
-    expect(svg).to.include('>pilot length L (symbols)</text>');
-    expect(svg).to.include('>pmd (missed-detection probability)</text>');
+    // Axis titles (paper notation, unit where known), the spec name as title on a screen figure,
+    // the intervals in the subtitle, never the spec description.
+    expect(svg).to.include('>Pilot length L</text>');
+    expect(svg).to.include('>P_MD</text>');
     expect(svg).to.include('>quickstart</text>');
-    expect(svg).to.include('>Activity detection error vs pilot length for the matched-filter energy detector</tspan>');
+    expect(svg).to.not.include('Activity detection error vs pilot length');
     expect(svg).to.include('95 % trial-clustered Wilson intervals');
-    // Log scale: decades are equally spaced on the y axis, 2 sits at log10(2) of a decade.
+    // Log scale: decades labelled as powers of ten and equally spaced on the y axis; unlabelled
+    // ticks at 2..9 x 10^k, 2 at log10(2) of a decade.
     const y = tickLabelY(svg);
-    for (const t of ['0.01', '0.1', '1', '0.02']) expect(y.has(t), `tick ${t}`).to.equal(true);
-    const decade = (y.get('0.01') as number) - (y.get('0.1') as number);
+    for (const t of ['10⁻²', '10⁻¹', '10⁰']) expect(y.has(t), `tick ${t}`).to.equal(true);
+    expect([...y.keys()].some((t) => /^0\.|^1$/.test(t)), 'no decimal tick labels').to.equal(false);
+    const decade = (y.get('10⁻²') as number) - (y.get('10⁻¹') as number);
     expect(decade).to.be.greaterThan(20);
-    expect((y.get('0.1') as number) - (y.get('1') as number)).to.be.closeTo(decade, 0.01);
-    expect((y.get('0.01') as number) - (y.get('0.02') as number)).to.be.closeTo(decade * Math.log10(2), 0.01);
+    expect((y.get('10⁻¹') as number) - (y.get('10⁰') as number)).to.be.closeTo(decade, 0.01);
+    const ticks = [...svg.matchAll(/<line transform="translate\(0,([\d.]+)\)" x2="-5"/g)].map((m) => Number(m[1]));
+    const decades = [...y.keys()].filter((t) => t.startsWith('10')).length;
+    expect(ticks).to.have.length(9 * (decades - 1) + 1); // 1..9 x 10^k for every decade, and the top one
+    expect(ticks.some((t) => Math.abs(t - ((y.get('10⁻²') as number) - 3 - decade * Math.log10(2))) <= 0.5), 'tick at 0.02 (Vega rounds ticks to whole pixels)').to.equal(true);
     // One path per candidate, in its legend colour, through its 4 sweep points.
     const lines = markGroups(svg, 'series').flat();
     expect(lines).to.have.length(2);
-    expect(lines[0]).to.match(/candidate: energy-fa/).and.to.match(new RegExp(`stroke="${PALETTE[0]}"`));
-    expect(lines[1]).to.match(/candidate: energy-midpoint/).and.to.match(new RegExp(`stroke="${PALETTE[1]}"`));
+    expect(lines[0]).to.match(/series: energy-fa/).and.to.match(new RegExp(`stroke="${PALETTE[0]}"`));
+    expect(lines[1]).to.match(/series: energy-midpoint/).and.to.match(new RegExp(`stroke="${PALETTE[1]}"`));
     for (const line of lines) expect((line.match(/ d="([^"]+)"/) as RegExpMatchArray)[1].split('L')).to.have.length(4);
     // Markers at every point, error bars, legend entries.
     expect(markGroups(svg, 'points').flat()).to.have.length(8);
     expect(svg).to.match(/class="mark-rule role-mark intervals/);
-    expect(svg).to.include('>energy-fa</text>').and.to.include('>energy-midpoint</text>').and.to.include('>candidate</text>');
+    expect(svg).to.include('>energy-fa</text>').and.to.include('>energy-midpoint</text>');
   });
 
   it('PNG: the quickstart fixture renders at twice the SVG size, is not blank, and shows both candidates', async () => {
@@ -92,16 +125,19 @@ describe('plot: figures from results.json', function () {
     expect(countColor(png, '#000000', 40)).to.be.greaterThan(2000);
   });
 
-  it('wraps long descriptions into subtitle lines instead of widening the figure', () => {
+  it('never bakes the spec description into the image; wraps a long list of compared runs', () => {
     expect(wrapText('aaa bbb ccc dddd', 7)).to.deep.equal(['aaa bbb', 'ccc', 'dddd']);
     expect(wrapText('averyveryverylongword x', 5)).to.deep.equal(['averyveryverylongword', 'x']);
     const loaded = readResults(QUICKSTART);
     const long: StoredResults = { ...loaded.data, spec: { ...loaded.data.spec, description: 'word '.repeat(100).trim() } };
     const stat = pickStatistic(describeStatistics(long), 'pmd');
-    const figure = buildFigure(plotRuns([{ ...loaded, data: long }]), resolveParam('sequenceLength', sweptParams(long)), stat);
-    const subtitle = (figure.spec as { title: { subtitle: string[] } }).title.subtitle;
-    expect(subtitle.length).to.be.greaterThan(3);
-    expect(Math.max(...subtitle.map((l) => l.length))).to.be.at.most(110);
+    const x = resolveParam('sequenceLength', sweptParams(long));
+    const subtitle = (f: { spec: Record<string, unknown> }) => (f.spec as { title: { subtitle: string[] } }).title.subtitle;
+    expect(subtitle(buildFigure(plotRuns([{ ...loaded, data: long }]), x, stat)).join(' ')).to.not.include('word');
+    const many = Array.from({ length: 12 }, (_, i) => ({ ...loaded, data: { ...long, name: `a-rather-long-run-name-${i}` } }));
+    const lines = subtitle(buildFigure(plotRuns(many), x, stat));
+    expect(lines.length).to.be.greaterThan(3);
+    expect(Math.max(...lines.map((l) => l.length))).to.be.at.most(110);
   });
 
   it('detector time and diagnostics: pseudo-statistics drawn only when asked for by name', () => {
@@ -144,26 +180,32 @@ describe('plot: figures from results.json', function () {
     const svg = await renderSvg(figure.spec);
     const points = markGroups(svg, 'points').flat();
     expect(points).to.have.length(12);
-    const triangles = points.filter((p) => p.includes(`marker: ${MARKER_BOUND}`));
+    // Downward triangles (the bound marker; no series has it): apex below its base.
+    const isTriangleDown = (p: string) => {
+      const d = p.match(/ d="M([^"]+)Z"/);
+      const v = d === null ? [] : d[1].split('L').map((c) => c.split(',').map(Number));
+      return v.length === 3 && v[0][1] > 0 && v[1][1] < 0 && v[2][1] < 0;
+    };
+    const triangles = points.filter(isTriangleDown);
     expect(triangles).to.have.length(1);
+    expect(triangles[0]).to.include(`series: ${zero?.candidate}`);
     // A triangle pointing down (apex below its base; y grows downwards), not a circle (arcs)...
     const [apex, left, right] = [...(triangles[0].match(/ d="M([^"]+)Z"/) as RegExpMatchArray)[1].split('L')].map((v) => v.split(',').map(Number));
     expect(apex[1]).to.be.greaterThan(0);
     expect([left[1], right[1]]).to.satisfy((ys: number[]) => ys.every((v) => v < 0));
     // ...placed at the Wilson upper end on the log axis (tick labels sit 3 px below their value).
     const y = tickLabelY(svg);
-    const decade = (y.get('0.01') as number) - (y.get('0.1') as number);
-    const expected = (y.get('0.1') as number) - 3 + (Math.log10(0.1) - Math.log10(zero?.metrics.pmd.high as number)) * decade;
+    const decade = (y.get('10⁻²') as number) - (y.get('10⁻¹') as number);
+    const expected = (y.get('10⁻¹') as number) - 3 + (Math.log10(0.1) - Math.log10(zero?.metrics.pmd.high as number)) * decade;
     const at = Number((triangles[0].match(/transform="translate\([\d.]+,([\d.]+)\)"/) as RegExpMatchArray)[1]);
     expect(at).to.be.closeTo(expected, 0.05);
-    expect(svg).to.include(`>${MARKER_BOUND}</text>`); // in the legend
-    expect(svg).to.include('no error observed');
+    expect(svg).to.include('no error observed'); // explained in the subtitle
     // Panels split by the other swept parameter; each has one line per candidate, and the line
     // of the candidate with the bound stops before it.
     expect(svg).to.include('>snrDb=0</text>').and.to.include('>snrDb=20</text>');
     const lines = markGroups(svg, 'series').flat();
     expect(lines).to.have.length(4);
-    const faLines = lines.filter((l) => l.includes(`candidate: ${zero?.candidate}`)).map((l) => (l.match(/ d="([^"]+)"/) as RegExpMatchArray)[1].split('L').length);
+    const faLines = lines.filter((l) => l.includes(`series: ${zero?.candidate}`)).map((l) => (l.match(/ d="([^"]+)"/) as RegExpMatchArray)[1].split('L').length);
     expect(faLines.sort()).to.deep.equal([2, 3]);
   });
 
@@ -193,7 +235,7 @@ describe('plot: figures from results.json', function () {
     expect(figure.rows[0].yHigh).to.be.closeTo(10 * Math.log10(0.12), 1e-9);
     const layers = (figure.spec as { layer: { encoding: { y: { scale: unknown; title: string } } }[] }).layer;
     expect(layers[1].encoding.y.scale).to.deep.equal({ zero: false });
-    expect(layers[1].encoding.y.title).to.equal('nmse (dB)');
+    expect(layers[1].encoding.y.title).to.equal('NMSE (dB)');
   });
 
   it('parameters: short names resolve; unknown names and several sweeps get errors listing the valid ones', () => {
@@ -212,19 +254,40 @@ describe('plot: figures from results.json', function () {
     expect(() => readResults(path.join(FIXTURES, 'nope'))).to.throw(GfraUserError, /Results not found: .*nope.*results.json/);
   });
 
-  it('gfra plot: --out FILE.png/.svg per statistic, defaults beside results.json', async () => {
+  it('gfra plot: --out FILE.png/.svg/.pdf per statistic with FILE.vl.json beside it, defaults beside results.json', async () => {
     const dir = tempDir();
     fs.copyFileSync(path.join(QUICKSTART, 'results.json'), path.join(dir, 'results.json'));
-    expect(await plotResults(dir, { x: 'sequenceLength', metric: 'pfa', out: path.join(dir, 'a', 'pfa.svg') })).to.deep.equal([path.join(dir, 'a', 'pfa.svg')]);
+    expect(await plotResults(dir, { x: 'sequenceLength', metric: 'pfa', out: path.join(dir, 'a', 'pfa.svg') })).to.deep.equal([
+      path.join(dir, 'a', 'pfa.svg'),
+      path.join(dir, 'a', 'pfa.vl.json'),
+    ]);
     expect(fs.readFileSync(path.join(dir, 'a', 'pfa.svg'), 'utf8')).to.match(/^<svg /);
     const all = await plotResults(path.join(dir, 'results.json'), { out: path.join(dir, 'fig.png') });
-    expect(all.map((f) => path.basename(f))).to.deep.equal(['fig-pmd.png', 'fig-pfa.png', 'fig-pmd+pfa.png']);
+    expect(all.map((f) => path.basename(f))).to.deep.equal(['fig-pmd.png', 'fig-pmd.vl.json', 'fig-pfa.png', 'fig-pfa.vl.json', 'fig-pmd+pfa.png', 'fig-pmd+pfa.vl.json']);
     const defaults = await plotResults(dir, { metric: 'pmd' });
-    expect(defaults.map((f) => path.basename(f))).to.deep.equal(['pmd-vs-sequenceLength.svg', 'pmd-vs-sequenceLength.png']);
-    await plotResults(dir, { out: path.join(dir, 'x.pdf') }).then(
-      () => expect.fail('a .pdf output must be refused'),
-      (err: Error) => expect(err.message).to.match(/--out must end in .png or .svg/),
-    );
+    expect(defaults.map((f) => path.basename(f))).to.deep.equal(['pmd-vs-sequenceLength.svg', 'pmd-vs-sequenceLength.png', 'pmd-vs-sequenceLength.vl.json']);
+    const several = await plotResults(dir, { metric: 'pmd', out: path.join(dir, 'b', 'fig'), format: 'pdf,png' });
+    expect(several.map((f) => path.basename(f))).to.deep.equal(['fig.pdf', 'fig.png', 'fig.vl.json']);
+    expect(fs.readFileSync(path.join(dir, 'b', 'fig.pdf')).subarray(0, 5).toString()).to.equal('%PDF-');
+    // The Vega-Lite spec beside the figure is the figure's, data included, so it can be restyled.
+    const vl = JSON.parse(fs.readFileSync(path.join(dir, 'b', 'fig.vl.json'), 'utf8')) as { $schema: string; data: { values: unknown[] } };
+    expect(vl.$schema).to.match(/vega-lite/);
+    expect(vl.data.values).to.have.length(8);
+    expect(await renderSvg(vl)).to.equal(fs.readFileSync(path.join(dir, 'pmd-vs-sequenceLength.svg'), 'utf8'));
+    for (const [opts, message] of [
+      [{ out: path.join(dir, 'x.jpg') }, /--out must end in .png, .svg or .pdf/],
+      [{ format: 'pdf,eps' }, /--format takes pdf, svg, png/],
+      [{ size: '3.5' }, /--size must be WIDTHxHEIGHT in inches/],
+      [{ preset: 'ieee' }, /Unknown --preset "ieee". Valid: ieee-column, ieee-page/],
+      [{ legend: 'middle' }, /--legend must be one of top-right/],
+      [{ ylim: '1,0.1' }, /--ylim must be two numbers LOW,HIGH with LOW < HIGH/],
+      [{ y: 'pmd' }, /give the x statistic with --x/],
+    ] as const) {
+      await plotResults(dir, opts).then(
+        () => expect.fail(`${JSON.stringify(opts)} must be refused`),
+        (err: Error) => expect(err).to.be.instanceOf(GfraUserError).and.to.have.property('message').that.matches(message),
+      );
+    }
   });
 
   it('gfra run writes one SVG and one PNG per statistic for a sweep, none without a sweep or with --no-plot', async () => {
@@ -266,5 +329,246 @@ describe('plot: figures from results.json', function () {
     expect(await writeDefaultFigures(path.join(dir, 'single'))).to.deep.equal([]);
     const png = decodePng(fs.readFileSync(path.join(dir, 'swept', 'pmd-vs-sequenceLength.png')));
     expect(greyVariance(png)).to.be.greaterThan(100);
+  });
+
+  describe('print figures (gfra plot --preset / --size)', () => {
+    const x = () => resolveParam('sequenceLength', sweptParams(labelled()));
+    const pmd = () => pickStatistic(describeStatistics(labelled()), 'pmd');
+    const runs = () => plotRuns([{ file: '', dir: '', data: labelled() }]);
+
+    it('presets: ieee-column is 3.5 in (252 pt) wide, ieee-page 7.16 in; the SVG is the printed size in points, the PNG 300 dpi', async () => {
+      expect(figureOptions({ preset: 'ieee-column' }).print).to.deep.equal({ width: 3.5, height: 2.6 });
+      expect(figureOptions({ preset: 'ieee-page' }).print).to.deep.equal(PRESETS['ieee-page']);
+      expect(figureOptions({ preset: 'ieee-column', size: '3.5x3' }).print).to.deep.equal({ width: 3.5, height: 3 });
+      for (const [print, w, h] of [
+        [{ width: 3.5, height: 2.6 }, 252, 187.2],
+        [{ width: 7.16, height: 3 }, 515.52, 216],
+      ] as const) {
+        const figure = buildFigure(runs(), x(), pmd(), { print });
+        const svg = await renderSvg(figure.spec);
+        const size = svgSize(svg);
+        expect(size.width).to.be.closeTo(w, 0.01);
+        expect(size.height).to.be.closeTo(h, 0.01);
+        const png = decodePng(renderPng(svg, 300 / 72));
+        expect(png.width).to.be.closeTo(print.width * 300, 1);
+        expect(png.height).to.be.closeTo(print.height * 300, 1);
+      }
+    });
+
+    it('text is at least 8 pt at 3.5 in wide, and there is no title on a print figure unless asked for', async () => {
+      const svg = await renderSvg(buildFigure(runs(), x(), pmd(), figureOptions({ preset: 'ieee-column' })).spec);
+      expect(svgSize(svg).width).to.equal(252); // 1 unit = 1 pt
+      const sizes = fontSizes(svg);
+      expect(sizes.length).to.be.greaterThan(8);
+      expect(Math.min(...sizes)).to.be.at.least(8);
+      expect(svg).to.not.include('>quickstart</text>').and.to.not.include('Wilson intervals');
+      const titled = await renderSvg(buildFigure(runs(), x(), pmd(), figureOptions({ preset: 'ieee-column', title: 'Fig. 3' })).spec);
+      expect(titled).to.include('>Fig. 3</text>');
+      expect(Math.min(...fontSizes(titled))).to.be.at.least(8);
+      // --no-title on a screen figure too.
+      const screen = await renderSvg(buildFigure(runs(), x(), pmd(), figureOptions({ title: false })).spec);
+      expect(screen).to.not.include('>quickstart</text>');
+      expect(await renderSvg(buildFigure(runs(), x(), pmd()).spec)).to.include('>quickstart</text>');
+    });
+
+    it('each series has its own marker shape and dash pattern (greyscale-safe), in spec order, and the legend shows labels', async () => {
+      const svg = await renderSvg(buildFigure(runs(), x(), pmd(), figureOptions({ preset: 'ieee-column' })).spec);
+      const lines = markGroups(svg, 'series').flat();
+      expect(lines).to.have.length(2);
+      const dash = (l: string) => (l.match(/stroke-dasharray="([^"]+)"/) ?? [])[1];
+      expect(dash(lines[0])).to.equal(undefined); // solid
+      expect(dash(lines[1])).to.equal(DASHES[1].join(','));
+      const points = markGroups(svg, 'points').flat();
+      const shapeOf = (series: string) => new Set(points.filter((p) => p.includes(`series: ${series}`)).map((p) => (p.match(/ d="([^"]+)"/) as RegExpMatchArray)[1]));
+      const [a, b] = [shapeOf('energy-fa'), shapeOf('energy-midpoint')];
+      expect([a.size, b.size]).to.deep.equal([1, 1]); // one shape per series
+      expect([...a][0]).to.not.equal([...b][0]);
+      expect([...a][0]).to.match(/A/); // circle (arcs)
+      expect([...b][0]).to.match(/h.*v.*h/); // square
+      expect([SHAPES[0], SHAPES[1]]).to.deep.equal(['circle', 'square']);
+      // Every style in the cycle is distinct: 7 series get 7 different markers and dashes.
+      expect(new Set(SHAPES).size).to.equal(SHAPES.length).and.to.equal(DASHES.length);
+      expect(new Set(DASHES.map((d) => d.join(','))).size).to.equal(DASHES.length);
+      expect(SHAPES).to.not.include('triangle-down'); // the upper-bound marker
+      // Legend: labels, not keys; each symbol a line (dashed like its series) through its marker.
+      expect(svg).to.include('>Detector A</text>').and.to.include('>Detector B</text>');
+      expect(svg).to.not.include('>energy-fa</text>');
+      const symbols = [...svg.matchAll(/role-legend-symbol"[^>]*>(<path [^>]*>)/g)].map((m) => m[1]);
+      expect(symbols).to.have.length(2);
+      expect(symbols[0]).to.not.include('stroke-dasharray');
+      expect(symbols[1]).to.include(`stroke-dasharray="${DASHES[1].join(',')}"`);
+      const d = (p: string) => (p.match(/ d="([^"]+)"/) as RegExpMatchArray)[1];
+      for (const sym of symbols) expect(d(sym)).to.match(/^M-[\d.]+,0L[\d.]+,0M/); // the line, then the marker
+      expect(d(symbols[0])).to.match(/C/); // circle
+      expect(d(symbols[1])).to.not.match(/C/); // square
+      // The same candidate keeps its style in another figure of the run (another statistic).
+      const pfa = await renderSvg(buildFigure(runs(), x(), pickStatistic(describeStatistics(labelled()), 'pfa'), figureOptions({ preset: 'ieee-column' })).spec);
+      expect(dash(markGroups(pfa, 'series').flat()[1])).to.equal(DASHES[1].join(','));
+    });
+
+    it('legend position, axis limits and a log x axis', async () => {
+      const spec = (o: Parameters<typeof figureOptions>[0]) => buildFigure(runs(), x(), pmd(), figureOptions(o)).spec as { encoding: { x: { scale: Record<string, unknown>; axis: Record<string, unknown> } }; layer: { encoding: Record<string, { legend?: unknown; scale?: Record<string, unknown> }> }[] };
+      expect((spec({ preset: 'ieee-column', legend: 'bottom-left' }).layer[1].encoding.color.legend as { orient: string }).orient).to.equal('bottom-left');
+      expect(spec({ legend: 'none' }).layer[1].encoding.color.legend).to.equal(null);
+      const noLegend = await renderSvg(buildFigure(runs(), x(), pmd(), figureOptions({ legend: 'none' })).spec);
+      expect(noLegend).to.not.include('>energy-fa</text>');
+      const limited = spec({ xlim: '15,50', ylim: '1e-3,1' });
+      expect(limited.encoding.x.scale.domain).to.deep.equal([15, 50]);
+      expect(limited.encoding.x.axis.values).to.deep.equal([20, 40]); // the swept values inside the limits
+      expect(limited.layer[1].encoding.y.scale?.domain).to.deep.equal([1e-3, 1]);
+      const logx = spec({ logX: true });
+      expect(logx.encoding.x.scale.type).to.equal('log');
+      expect(logx.encoding.x.scale.domain).to.deep.equal([10, 100]);
+      const svg = await renderSvg(buildFigure(runs(), x(), pmd(), figureOptions({ logX: true })).spec);
+      expect(svg).to.include('>10¹</text>').and.to.include('>10²</text>');
+    });
+
+    it('log axes read as powers of ten: 10⁻³, decades labelled, minor ticks unlabelled', () => {
+      expect(powerOfTen(-3)).to.equal('10⁻³');
+      expect(powerOfTen(0)).to.equal('10⁰');
+      expect(powerOfTen(12)).to.equal('10¹²');
+      const axis = logAxis([0.0042, 0.3]);
+      expect(axis?.domain).to.deep.equal([1e-3, 1]);
+      expect(axis?.values.filter((v) => [1e-3, 1e-2, 0.1, 1].includes(v))).to.have.length(4);
+      expect(axis?.values).to.include(0.002).and.to.include(0.09);
+      expect(axis?.labelExpr).to.include('"10⁻³"').and.to.include('"10⁰"');
+      // Over more than 4 decades only the decades are ticked.
+      expect(logAxis([1e-7, 0.5])?.values).to.deep.equal([1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1]);
+      expect(logAxis([0.02, 0.05], [1e-4, 1])?.domain).to.deep.equal([1e-4, 1]);
+    });
+
+    it('axis and statistic labels: built-in parameters and statistics in paper notation; coupled sweep keys named once', () => {
+      const base = readResults(QUICKSTART).data;
+      const coupled = (key: string, points: Record<string, unknown>[]): StoredResults => ({
+        ...base,
+        spec: { ...base.spec, sweep: { [key]: points.map((p) => Object.values(p)) } },
+        results: points.map((point, i) => ({ ...base.results[i], point })),
+      });
+      const ebn0 = coupled('channel.params.ebN0Db, candidates.log-mpa-awgn.channel.params.ebN0Db, candidates.max-log-mpa-awgn.channel.params.ebN0Db', [
+        { 'channel.params.ebN0Db': 0, 'candidates.log-mpa-awgn.channel.params.ebN0Db': 0, 'candidates.max-log-mpa-awgn.channel.params.ebN0Db': 0 },
+        { 'channel.params.ebN0Db': 2, 'candidates.log-mpa-awgn.channel.params.ebN0Db': 2, 'candidates.max-log-mpa-awgn.channel.params.ebN0Db': 2 },
+      ]);
+      const params = sweptParams(ebn0);
+      expect(defaultParam(params).label).to.equal('Eb/N0 (dB)');
+      expect(params.map((p) => p.label)).to.deep.equal(['Eb/N0 (dB)', 'Eb/N0 (dB)', 'Eb/N0 (dB)']);
+      // Coupled paths of other parameters, or with other values, are still named.
+      const lSnr = coupled('scenario.sequenceLength, channel.params.snrDb', [
+        { 'scenario.sequenceLength': 10, 'channel.params.snrDb': 0 },
+        { 'scenario.sequenceLength': 20, 'channel.params.snrDb': 5 },
+      ]);
+      expect(sweptParams(lSnr)[0].label).to.equal('Pilot length L, with SNR (dB)');
+      const differ = coupled('channel.params.snrDb, candidates.a.channel.params.snrDb', [
+        { 'channel.params.snrDb': 0, 'candidates.a.channel.params.snrDb': 3 },
+        { 'channel.params.snrDb': 5, 'candidates.a.channel.params.snrDb': 8 },
+      ]);
+      expect(sweptParams(differ)[0].label).to.equal('SNR (dB), with SNR (dB)');
+      const label = (name: string) => statisticLabel({ name, kind: 'rate', description: 'x', decibel: false, scale: 'log', interval: 'wilson' } as never);
+      expect(['pmd', 'pfa', 'pmd+pfa', 'ber', 'bler', 'ser'].map(label)).to.deep.equal(['P_MD', 'P_FA', 'P_MD + P_FA', 'BER', 'BLER', 'SER']);
+      expect(sweptParams(readResults(SWEEP2D).data).map((p) => p.label)).to.deep.equal(['SNR (dB)', 'Pilot length L']);
+    });
+
+    it('trade-off figure: P_MD against P_FA, one curve per candidate through its points in sweep order, log-log', async () => {
+      const data = labelled();
+      const stats = describeStatistics(data);
+      const [pfa, pmdStat] = [pickStatistic(stats, 'pfa'), pickStatistic(stats, 'pmd')];
+      const rows = tradeOffRows(plotRuns([{ file: '', dir: '', data }]), pfa, pmdStat, 'scenario.sequenceLength');
+      expect(rows).to.have.length(8);
+      for (const r of data.results) {
+        const row = rows.find((w) => w.candidate === r.candidate && w.order === r.point['scenario.sequenceLength']);
+        expect(row, `${r.candidate} at ${JSON.stringify(r.point)}`).to.not.equal(undefined);
+        expect(row?.x).to.equal(r.metrics.pfa.value);
+        expect(row?.y).to.equal(r.metrics.pmd.value);
+        expect([row?.xLow, row?.xHigh]).to.deep.equal([r.metrics.pfa.low, r.metrics.pfa.high]);
+        expect([row?.yLow, row?.yHigh]).to.deep.equal([r.metrics.pmd.low, r.metrics.pmd.high]);
+      }
+      const x = resolveParam('sequenceLength', sweptParams(data));
+      const figure = buildTradeOff(plotRuns([{ file: '', dir: '', data }]), pfa, pmdStat, x, figureOptions({ preset: 'ieee-column' }));
+      const spec = figure.spec as { encoding: { x: { title: string; scale: { type: string } } }; layer: { encoding: { y: { title: string; scale: { type: string } }; order?: unknown } }[] };
+      expect(spec.encoding.x.title).to.equal('P_FA');
+      expect(spec.encoding.x.scale.type).to.equal('log');
+      expect(spec.layer.find((l) => l.encoding.order !== undefined)?.encoding.y.scale.type).to.equal('log');
+      const svg = await renderSvg(figure.spec);
+      expect(svg).to.include('>P_FA</text>').and.to.include('>P_MD</text>');
+      // Each curve visits its points in the order of L: the line's vertices are the rows' pixels in that order.
+      const lines = markGroups(svg, 'series').flat();
+      expect(lines).to.have.length(2);
+      const pts = markGroups(svg, 'points').flat().filter((p) => p.includes('series: energy-fa'));
+      const pixel = (p: string) => (p.match(/translate\(([-\d.]+),([-\d.]+)\)/) as RegExpMatchArray).slice(1, 3).map(Number);
+      const byL = data.results
+        .filter((r) => r.candidate === 'energy-fa')
+        .sort((a, b) => (a.point['scenario.sequenceLength'] as number) - (b.point['scenario.sequenceLength'] as number))
+        .map((r) => pts.find((p) => p.includes(`P_FA: ${Number(r.metrics.pfa.value).toPrecision(12).replace(/\.?0+$/, '')}`)) as string);
+      const vertices = (lines[0].match(/ d="M([^"]+)"/) as RegExpMatchArray)[1].split('L').map((v) => v.split(',').map(Number));
+      expect(vertices).to.have.length(4);
+      vertices.forEach((v, i) => {
+        const [px, py] = pixel(byL[i]);
+        expect(v[0]).to.be.closeTo(px, 0.01);
+        expect(v[1]).to.be.closeTo(py, 0.01);
+      });
+      // gfra plot --x pfa --y pmd
+      const dir = tempDir();
+      fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(data));
+      const files = await plotResults(dir, { x: 'pfa', y: 'pmd', preset: 'ieee-column', format: 'svg' });
+      expect(files.map((f) => path.basename(f))).to.deep.equal(['pmd-vs-pfa.svg', 'pmd-vs-pfa.vl.json']);
+    });
+
+    it('PDF: one page of the printed size in points (inches x 72), the DejaVu font embedded, text as text', async () => {
+      const dir = tempDir();
+      fs.copyFileSync(path.join(QUICKSTART, 'results.json'), path.join(dir, 'results.json'));
+      const [file] = await plotResults(dir, { metric: 'pmd', preset: 'ieee-column', format: 'pdf', out: path.join(dir, 'fig') });
+      expect(path.basename(file)).to.equal('fig.pdf');
+      const pdf = fs.readFileSync(file);
+      const text = pdf.toString('latin1');
+      expect(text.startsWith('%PDF-')).to.equal(true);
+      expect(text.match(/\/Type \/Page\b/g)).to.have.length(1);
+      expect(text).to.include('/MediaBox [0 0 252 187.2]'); // 3.5 x 2.6 in
+      expect(text).to.match(/\/BaseFont \/[A-Z]{6}\+DejaVuSans\b/);
+      expect(text).to.include('/FontFile2');
+      const streams = pdfStreams(pdf);
+      // Text drawing operators in the page, and the font's unicode map holds the characters drawn:
+      // the superscript minus of 10⁻² (U+207B) and the letters of "Pilot length L".
+      expect(streams.some((s) => /BT[\s\S]*Tf[\s\S]*T[Jj][\s\S]*ET/.test(s))).to.equal(true);
+      const cmap = streams.find((s) => s.includes('begincmap')) as string;
+      expect(cmap).to.be.a('string');
+      for (const ch of ['⁻', 'P', 'L', 'g', 'h', '_']) {
+        expect(cmap.toUpperCase(), `glyph of ${ch}`).to.include(`<${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}>`);
+      }
+      const size = await plotResults(dir, { metric: 'pmd', size: '2x1.5', format: 'pdf', out: path.join(dir, 'small') });
+      expect(fs.readFileSync(size[0]).toString('latin1')).to.include('/MediaBox [0 0 144 108]');
+    });
+
+    it('gfra plot command line: --preset, --no-title/--title, --format, --legend, --ylim, --log-x reach the figure', async () => {
+      const dir = tempDir();
+      fs.writeFileSync(path.join(dir, 'results.json'), JSON.stringify(labelled()));
+      const stdout = process.stdout.write;
+      const printed: string[] = [];
+      process.stdout.write = ((chunk: string) => printed.push(String(chunk)) > 0) as typeof process.stdout.write;
+      let codes: number[];
+      try {
+        codes = [
+          await main(['plot', dir, '--metric', 'pmd', '--preset', 'ieee-column', '--no-title', '--format', 'pdf,svg', '--legend', 'bottom-left', '--ylim', '1e-3,1', '--log-x', '--out', path.join(dir, 'a')]),
+          await main(['plot', dir, '--metric', 'pmd', '--size', '3.5x2', '--title', 'My title', '--format', 'svg', '--out', path.join(dir, 'b')]),
+          await main(['plot', dir, '--x', 'pfa', '--y', 'pmd', '--preset', 'ieee-page', '--format', 'svg', '--out', path.join(dir, 'c')]),
+        ];
+      } finally {
+        process.stdout.write = stdout;
+      }
+      expect(codes).to.deep.equal([0, 0, 0]);
+      expect(printed.join('')).to.include(path.join(dir, 'a.pdf')).and.to.include(path.join(dir, 'a.vl.json'));
+      const a = fs.readFileSync(path.join(dir, 'a.svg'), 'utf8');
+      expect(svgSize(a)).to.deep.equal({ width: 252, height: 187.2 });
+      expect(a).to.not.include('>quickstart</text>');
+      expect(a).to.include('>Detector A</text>').and.to.include('>10²</text>');
+      const spec = JSON.parse(fs.readFileSync(path.join(dir, 'a.vl.json'), 'utf8')) as { layer: { encoding: { color: { legend: { orient: string } }; y: { scale: { domain: number[] } } } }[] };
+      expect(spec.layer[1].encoding.color.legend.orient).to.equal('bottom-left');
+      expect(spec.layer[1].encoding.y.scale.domain).to.deep.equal([1e-3, 1]);
+      expect(fs.readFileSync(path.join(dir, 'a.pdf')).toString('latin1')).to.include('/MediaBox [0 0 252 187.2]');
+      const b = fs.readFileSync(path.join(dir, 'b.svg'), 'utf8');
+      expect(b).to.include('>My title</text>');
+      expect(svgSize(b)).to.deep.equal({ width: 252, height: 144 });
+      const c = fs.readFileSync(path.join(dir, 'c.svg'), 'utf8');
+      expect(svgSize(c).width).to.be.closeTo(515.52, 0.01);
+      expect(c).to.include('>P_FA</text>');
+    });
   });
 });

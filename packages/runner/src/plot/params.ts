@@ -5,6 +5,7 @@
  */
 import { GfraUserError } from '@gfra/core';
 import { sweepAxes } from '../spec/sweep';
+import { shownPointKeys } from '../results/format';
 import type { StoredResults } from '../results/read';
 
 export interface SweptParam {
@@ -20,28 +21,51 @@ export interface SweptParam {
   readonly label: string;
 }
 
-/** Axis titles of the common scenario and plugin parameters (paper symbol, unit). */
+/** Axis titles of the built-in scenario and plugin parameters (name, paper symbol, unit). */
 const LABELS: Readonly<Record<string, string>> = {
   snrDb: 'SNR (dB)',
-  sequenceLength: 'pilot length L (symbols)',
-  numAntennas: 'antennas M',
-  numDevices: 'devices N',
-  numActive: 'active devices K',
-  bitsPerDevice: 'bits per device J',
-  activityProb: 'activity probability ε',
-  noiseVar: 'noise variance σ²',
-  maxIterations: 'iterations T',
-  falseAlarm: 'target false-alarm probability',
+  ebN0Db: 'Eb/N0 (dB)',
+  esN0Db: 'Es/N0 (dB)',
+  sequenceLength: 'Pilot length L',
+  numAntennas: 'Antennas M',
+  numDevices: 'Devices N',
+  numActive: 'Active devices K',
+  expectedActive: 'Expected active devices',
+  bitsPerDevice: 'Bits per device J',
+  activityProb: 'Activity probability',
+  activityThreshold: 'Activity threshold',
+  noiseVar: 'Noise variance σ²',
+  maxIterations: 'Iterations T',
+  iterations: 'Iterations T',
+  falseAlarm: 'Target false-alarm probability',
+  numGroups: 'Groups',
+  ratio: 'Ratio',
+  threshold: 'Threshold',
 };
 
 export function shortName(path: string): string {
   return path.split('.').pop() as string;
 }
 
-/** An axis title for a parameter path: `pilot length L (symbols)`, or the short name. */
+/**
+ * An axis title for a parameter path: `Pilot length L`, or the short name. `coupled` are the
+ * other paths of its sweep key that are worth naming (see {@link sweptParams}).
+ */
 export function paramLabel(path: string, coupled: readonly string[] = []): string {
-  const base = LABELS[shortName(path)] ?? shortName(path);
-  return coupled.length === 0 ? base : `${base}, with ${coupled.map(shortName).join(', ')}`;
+  const label = (p: string) => LABELS[shortName(p)] ?? shortName(p);
+  return coupled.length === 0 ? label(path) : `${label(path)}, with ${coupled.map(label).join(', ')}`;
+}
+
+/**
+ * The other paths of a coupled key that an axis title of `path` names: not those with the same
+ * last part and the same values at every point (`channel.params.ebN0Db` and
+ * `candidates.x.channel.params.ebN0Db` are one Eb/N0), as in the results table ({@link shownPointKeys}).
+ */
+function namedCoupled(path: string, coupled: readonly string[], data: StoredResults): string[] {
+  // The points restricted to the key's paths, `path` first, so it is the one kept of equal ones.
+  const paths = [path, ...coupled];
+  const shown = new Set(shownPointKeys(data.results.map((r) => Object.fromEntries(paths.filter((p) => p in r.point).map((p) => [p, r.point[p]])))));
+  return coupled.filter((p) => shown.has(p));
 }
 
 /**
@@ -53,7 +77,7 @@ export function sweptParams(data: StoredResults): SweptParam[] {
   const fromSpec = axes.flatMap((axis) =>
     axis.paths.map((path) => {
       const coupled = axis.paths.filter((p) => p !== path);
-      return { path, short: shortName(path), key: axis.key, coupled, label: paramLabel(path, coupled) };
+      return { path, short: shortName(path), key: axis.key, coupled, label: paramLabel(path, namedCoupled(path, coupled, data)) };
     }),
   );
   const known = new Set(fromSpec.map((p) => p.path));

@@ -1,32 +1,75 @@
 /**
  * Headless rendering: Vega-Lite -> Vega (compiled by vega-lite) -> SVG (vega's SVG renderer,
- * no browser or canvas needed) -> PNG (resvg, with the DejaVu fonts shipped by an npm package,
- * so a figure renders the same on every machine whatever fonts it has installed).
+ * no browser or canvas needed) -> PNG (resvg) or PDF (pdfkit with svg-to-pdfkit, vector, the
+ * text as text). All three use the DejaVu fonts shipped by an npm package, so a figure renders the
+ * same on every machine whatever fonts it has installed; Vega's layout measures text with them.
  */
-import * as path from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { dejaVuFile, faceOf, pdfKit, registerDejaVu, textWidth, type PdfKitDocument } from './fonts';
+
+interface TextItem {
+  readonly fontSize?: number;
+  readonly fontWeight?: string | number;
+  readonly fontStyle?: string;
+}
+
+let measuring = false;
+
+/** Let Vega measure text with DejaVu Sans instead of its 0.8 em per character guess. */
+function measureWithDejaVu(): void {
+  if (measuring) return;
+  const metrics = (vega as unknown as { textMetrics: { width: (item: TextItem, text: unknown) => number } }).textMetrics;
+  metrics.width = (item: TextItem, text: unknown) => {
+    const bold = item.fontWeight === 'bold' || (typeof item.fontWeight === 'number' && item.fontWeight >= 600);
+    return textWidth(text === null || text === undefined ? '' : String(text), item.fontSize ?? 11, bold, item.fontStyle === 'italic');
+  };
+  measuring = true;
+}
+
+/**
+ * Vega-Lite's warnings, less the one a figure always triggers on purpose: marker shape and dash
+ * encode the same field as colour with their own legends off (the colour legend draws both).
+ */
+const logger = {
+  level(): number {
+    return 2;
+  },
+  warn(...args: unknown[]) {
+    if (!args.some((a) => typeof a === 'string' && a.startsWith('Conflicting legend property "disable"'))) console.warn('WARN', ...args);
+    return this;
+  },
+  info() {
+    return this;
+  },
+  debug() {
+    return this;
+  },
+  error(...args: unknown[]) {
+    console.error('ERROR', ...args);
+    return this;
+  },
+};
 
 /** Compile a Vega-Lite spec and render it to an SVG document. */
 export async function renderSvg(spec: Record<string, unknown>): Promise<string> {
-  const compiled = compile(spec as unknown as TopLevelSpec).spec;
+  measureWithDejaVu();
+  const compiled = compile(spec as unknown as TopLevelSpec, { logger: logger as never }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
-    return await view.toSVG();
+    // A solid line's dash is [1, 0] (a dash scale needs a value per series); drop it from the SVG.
+    return (await view.toSVG()).replace(/ stroke-dasharray="1,0"/g, '');
   } finally {
     view.finalize();
   }
 }
 
-let fontFiles: string[] | undefined;
-
-function dejaVu(): string[] {
-  if (fontFiles === undefined) {
-    const dir = path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
-    fontFiles = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf', 'DejaVuSans-Oblique.ttf'].map((f) => path.join(dir, f));
-  }
-  return fontFiles;
+/** Width and height of an SVG document in its own units (Vega writes px; gfra's print figures use 1 px = 1 pt). */
+export function svgSize(svg: string): { width: number; height: number } {
+  const m = svg.match(/^<svg [^>]*?width="([\d.]+)" height="([\d.]+)"/);
+  if (m === null) throw new Error('not an SVG document with a width and height');
+  return { width: Number(m[1]), height: Number(m[2]) };
 }
 
 /** Rasterise an SVG document to PNG at `scale` times its size (2 = print-friendly). */
@@ -35,11 +78,42 @@ export function renderPng(svg: string, scale = 2): Buffer {
     fitTo: { mode: 'zoom', value: scale },
     background: 'white',
     font: {
-      fontFiles: dejaVu(),
+      fontFiles: [dejaVuFile('regular'), dejaVuFile('bold'), dejaVuFile('oblique'), dejaVuFile('boldOblique')],
       loadSystemFonts: false,
       defaultFontFamily: 'DejaVu Sans',
       sansSerifFamily: 'DejaVu Sans',
     },
   });
   return resvg.render().asPng();
+}
+
+type SvgToPdf = (doc: PdfKitDocument, svg: string, x: number, y: number, options: Record<string, unknown>) => void;
+
+/**
+ * A one-page vector PDF of an SVG document, the page exactly the SVG's size with 1 SVG unit =
+ * 1 pt (so a figure laid out at 252 x 187 units is a 3.5 x 2.6 in page). The DejaVu faces are
+ * embedded (subset) and text stays text.
+ */
+export async function renderPdf(svg: string): Promise<Buffer> {
+  const { width, height } = svgSize(svg);
+  const PDFDocument = pdfKit();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const svgToPdf = require('svg-to-pdfkit') as SvgToPdf;
+  const doc = new PDFDocument({ size: [width, height], margin: 0, info: { Producer: 'gfra', Creator: 'gfra plot' } });
+  registerDejaVu(doc);
+  const chunks: Buffer[] = [];
+  const done = new Promise<Buffer>((resolve, reject) => {
+    doc.on('data', (chunk) => chunks.push(chunk as Buffer));
+    doc.on('end', () => resolve(Buffer.concat(chunks)));
+    doc.on('error', (err) => reject(err));
+  });
+  svgToPdf(doc, svg, 0, 0, {
+    width,
+    height,
+    assumePt: true,
+    fontCallback: (_family: string, bold: boolean, italic: boolean) => `DejaVu-${faceOf(bold, italic)}`,
+    warningCallback: () => undefined,
+  });
+  doc.end();
+  return done;
 }

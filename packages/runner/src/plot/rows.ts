@@ -47,6 +47,11 @@ export interface ChartRow {
   readonly repetitions?: number;
   /** Trials the statistic left out, in words (`3 non-finite`), when it left any out. */
   readonly skipped?: string;
+  /** Trade-off figures (statistic against statistic): the x statistic's interval ends in plotted units. */
+  readonly xLow?: number | null;
+  readonly xHigh?: number | null;
+  /** Trade-off figures: the place of the point along the swept parameter (the curve joins points in this order). */
+  readonly order?: number;
 }
 
 /** Unique labels for runs: the spec name, else the run directory, else numbered. */
@@ -90,6 +95,61 @@ function resultStatistic(r: JobResult, name: string): JobResult['metrics'][strin
   return d === undefined ? undefined : { value: d, low: null, high: null, events: null, samples: r.trials };
 }
 
+interface Plotted {
+  readonly y: number;
+  readonly yLow: number | null;
+  readonly yHigh: number | null;
+  readonly bound: boolean;
+}
+
+/**
+ * A statistic's value in plotted units: the estimate, the interval's upper end for a rate
+ * without an observed error (a bound), 10 log10 for dB means; null when nothing is drawable
+ * (a zero-width bound, or a non-positive mean in dB).
+ */
+function plotted(m: JobResult['metrics'][string], stat: StatisticDescription): Plotted | null {
+  if (m.value === null) return null;
+  if (stat.scale === 'log') {
+    const bound = m.value <= 0;
+    const y = bound ? positive(m.high) : m.value;
+    return y === null ? null : { y, yLow: bound ? null : positive(m.low), yHigh: bound ? null : positive(m.high), bound };
+  }
+  if (stat.decibel) {
+    const y = db(m.value);
+    return y === null ? null : { y, yLow: db(m.low), yHigh: db(m.high), bound: false };
+  }
+  return { y: m.value, yLow: m.low, yHigh: m.high, bound: false };
+}
+
+/** The other swept values of a point, `snrDb=0, numAntennas=16` ('' with none). */
+function panelOf(run: PlotRun, point: JobResult['point'], panelBy: readonly string[]): string {
+  return panelBy
+    .map((p) => {
+      const v = p in point ? point[p] : getPath(run.data.spec, p);
+      return `${shortName(p)}=${v === undefined ? '-' : JSON.stringify(v)}`;
+    })
+    .join(', ');
+}
+
+/** A result as figures draw it (with repetitions: pooled). */
+type PlottedResult = ReturnType<typeof plottedResults>[number];
+
+function common(run: PlotRun, r: PlottedResult, m: JobResult['metrics'][string], prefix: boolean) {
+  return {
+    series: prefix ? `${run.label}/${r.candidate}` : r.candidate,
+    run: run.label,
+    candidate: r.candidate,
+    value: m.value as number,
+    low: m.low,
+    high: m.high,
+    events: m.events,
+    samples: m.samples,
+    trials: r.trials,
+    ...(r.repetitions === undefined ? {} : { repetitions: r.repetitions }),
+    ...(skippedText(m.skipped) === '' ? {} : { skipped: skippedText(m.skipped) }),
+  };
+}
+
 /** Rows of `stat` against the swept parameter `xPath`, over every run that sweeps it. */
 export function chartRows(runs: readonly PlotRun[], xPath: string, stat: StatisticDescription): ChartRow[] {
   const prefix = runs.length > 1;
@@ -99,57 +159,55 @@ export function chartRows(runs: readonly PlotRun[], xPath: string, stat: Statist
     for (const r of plottedResults(run.data)) {
       if (!(xPath in r.point)) continue;
       const m = resultStatistic(r, stat.name);
-      if (m === undefined || m.value === null) continue;
+      if (m === undefined) continue;
+      const p = plotted(m, stat);
+      if (p === null) continue;
       const raw = r.point[xPath];
-      const x = typeof raw === 'number' ? raw : JSON.stringify(raw);
-      const panel = panelBy
-        .map((p) => {
-          const v = p in r.point ? r.point[p] : getPath(run.data.spec, p);
-          return `${shortName(p)}=${v === undefined ? '-' : JSON.stringify(v)}`;
-        })
-        .join(', ');
-      let y: number | null;
-      let yLow: number | null = null;
-      let yHigh: number | null = null;
-      let bound = false;
-      if (stat.scale === 'log') {
-        bound = m.value <= 0;
-        y = bound ? positive(m.high) : m.value;
-        if (!bound) {
-          yLow = positive(m.low);
-          yHigh = positive(m.high);
-        }
-      } else if (stat.decibel) {
-        y = db(m.value);
-        yLow = db(m.low);
-        yHigh = db(m.high);
-      } else {
-        y = m.value;
-        yLow = m.low;
-        yHigh = m.high;
-      }
-      if (y === null) continue; // nothing drawable: a zero-width bound, or a non-positive mean in dB
       rows.push({
-        series: prefix ? `${run.label}/${r.candidate}` : r.candidate,
-        run: run.label,
-        candidate: r.candidate,
-        x,
-        panel,
-        y,
-        yLow,
-        yHigh,
-        bound,
-        marker: bound ? MARKER_BOUND : MARKER_ESTIMATE,
-        value: m.value,
-        low: m.low,
-        high: m.high,
-        events: m.events,
-        samples: m.samples,
-        trials: r.trials,
-        ...(r.repetitions === undefined ? {} : { repetitions: r.repetitions }),
-        ...(skippedText(m.skipped) === '' ? {} : { skipped: skippedText(m.skipped) }),
+        ...common(run, r, m, prefix),
+        x: typeof raw === 'number' ? raw : JSON.stringify(raw),
+        panel: panelOf(run, r.point, panelBy),
+        ...p,
+        marker: p.bound ? MARKER_BOUND : MARKER_ESTIMATE,
       });
     }
+  }
+  return rows;
+}
+
+/**
+ * Rows of a trade-off figure: `yStat` against `xStat` at every point of every run, one curve per
+ * series through its points in the order of the swept parameter `alongPath` (e.g. a swept
+ * threshold; the sweep order when undefined or not numeric), panels by the other swept
+ * parameters. The `value`, `low`, `high` and `events` fields are the y statistic's. A point
+ * without an observed error in either statistic is a bound (its interval's upper end).
+ */
+export function tradeOffRows(runs: readonly PlotRun[], xStat: StatisticDescription, yStat: StatisticDescription, alongPath?: string): ChartRow[] {
+  const prefix = runs.length > 1;
+  const panelBy = alongPath === undefined ? [] : panelPaths(runs, alongPath);
+  const rows: ChartRow[] = [];
+  for (const run of runs) {
+    plottedResults(run.data).forEach((r, index) => {
+      const mx = resultStatistic(r, xStat.name);
+      const my = resultStatistic(r, yStat.name);
+      if (mx === undefined || my === undefined) return;
+      const px = plotted(mx, xStat);
+      const py = plotted(my, yStat);
+      if (px === null || py === null) return;
+      const along = alongPath === undefined ? undefined : r.point[alongPath];
+      const bound = px.bound || py.bound;
+      rows.push({
+        ...common(run, r, my, prefix),
+        x: px.y,
+        xLow: px.yLow,
+        xHigh: px.yHigh,
+        panel: panelOf(run, r.point, panelBy),
+        ...py,
+        bound,
+        marker: bound ? MARKER_BOUND : MARKER_ESTIMATE,
+        order: typeof along === 'number' ? along : index,
+      });
+    });
   }
   return rows;
 }
