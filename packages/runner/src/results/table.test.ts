@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { planObject } from '../plan/load';
 import { builtinRegistry } from '../spec/plugins';
 import { tinySpec } from '../testing';
+import { pointLabel } from '../spec/sweep';
 import { candidateLabels, formatTable, shownPointKeys, type JobResult } from './format';
 
 describe('results table: labels and coupled sweep keys', () => {
@@ -25,6 +26,9 @@ describe('results table: labels and coupled sweep keys', () => {
     expect(shownPointKeys(differ)).to.deep.equal(['channel.params.snrDb', 'candidates.b.channel.params.snrDb']);
     const table = formatTable([result('a', 0), result('b', 0)]);
     expect(table.split('\n')[0].match(/ebN0Db/g)).to.have.length(1);
+    // And in point labels (gfra compare, progress, warnings).
+    expect(pointLabel(result('a', 4).point)).to.equal('ebN0Db=4');
+    expect(pointLabel({ 'channel.params.snrDb': 0, 'candidates.b.channel.params.snrDb': 5 })).to.equal('snrDb=0, snrDb=5');
   });
 
   it('shows candidates under their labels', () => {

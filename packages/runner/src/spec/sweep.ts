@@ -305,9 +305,20 @@ export function substitutePoint(spec: Spec, point: Assignment): Spec {
   return out;
 }
 
-/** A short label for a point: `sequenceLength=20, snrDb=10`. */
+/**
+ * A short label for a point: `sequenceLength=20, snrDb=10`. Coupled keys that set one parameter in
+ * several slots (same last segment, same value) appear once.
+ */
 export function pointLabel(point: Assignment): string {
   const entries = Object.entries(point);
   if (entries.length === 0) return '(single point)';
-  return entries.map(([k, v]) => `${k.split('.').pop()}=${JSON.stringify(v)}`).join(', ');
+  const shown = new Set<string>();
+  const parts: string[] = [];
+  for (const [k, v] of entries) {
+    const part = `${k.split('.').pop()}=${JSON.stringify(v)}`;
+    if (shown.has(part)) continue;
+    shown.add(part);
+    parts.push(part);
+  }
+  return parts.join(', ');
 }
