@@ -23,7 +23,7 @@ export function dejaVuFile(face: FontFace): string {
   return path.join(dir, FILES[face]);
 }
 
-/** The minimal part of pdfkit's document that this module and pdf.ts use. */
+/** The minimal part of pdfkit's document that this module and render.ts use. */
 export interface PdfKitDocument {
   registerFont(name: string, file: string): PdfKitDocument;
   font(name: string): PdfKitDocument;
