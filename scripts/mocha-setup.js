@@ -7,8 +7,28 @@
 //
 // CLI processes a test spawns (packages/runner/bin/gfra.js) do not inherit the condition: they run
 // dist when it was built from exactly the sources on disk, else the sources (bin/build-state.js).
+//
+// Every temporary folder the tests make (with os.tmpdir(), in this process, its worker threads and
+// the processes it starts) lands in one folder per test run, removed when mocha exits
+// (GFRA_KEEP_TEST_TMP=1 keeps it, for debugging).
 'use strict';
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
+if (process.env.GFRA_TEST_TMP === undefined) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gfra-tests-'));
+  process.env.GFRA_TEST_TMP = dir;
+  process.env.TMPDIR = dir;
+  if (!process.env.GFRA_KEEP_TEST_TMP) {
+    process.on('exit', () => {
+      try {
+        fs.rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // a file still held open elsewhere: leave the folder
+      }
+    });
+  }
+}
 const boot = require('../packages/runner/bin/boot');
 process.env.TS_NODE_TRANSPILE_ONLY = 'true';
 process.env.TS_NODE_PROJECT = process.env.TS_NODE_PROJECT || path.join(__dirname, '..', 'tsconfig.base.json');
