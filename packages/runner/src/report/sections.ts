@@ -3,7 +3,7 @@
  * sortable table, time per candidate, and the environment of each run.
  */
 import { UPSTREAM_SLOTS } from '@gfra/core';
-import { formatNumber, pointCandidateKey, shownPointKeys, skippedText } from '../results/format';
+import { candidateLabels, failureLine, formatNumber, pointCandidateKey, shownPointKeys, skippedText } from '../results/format';
 import { shortName, sweptParams } from '../plot/params';
 import type { PlotRun } from '../plot/rows';
 import type { SlotConfig } from '../spec/schema';
@@ -93,11 +93,12 @@ export function resultsTable(input: PlotRun | readonly PlotRun[], series?: reado
   const runs: readonly PlotRun[] = Array.isArray(input) ? input : [input as PlotRun];
   series ??= reportSeries(runs);
   const all = runs.flatMap((run) => run.data.results.map((r) => ({ run, r })));
-  if (all.length === 0) return '<p>(no results)</p>';
+  const failures = runs.flatMap((run) => run.data.failures ?? []);
+  if (all.length === 0 && failures.length === 0) return '<p>(no results)</p>';
   const several = runs.length > 1;
-  const keys = shownPointKeys(all.map(({ r }) => r.point));
+  const keys = shownPointKeys([...all.map(({ r }) => r.point), ...failures.map((f) => f.point)]);
   const stats = [...new Set(all.flatMap(({ r }) => Object.keys(r.metrics)))];
-  const repeated = all.some(({ r }) => r.repetition !== undefined);
+  const repeated = all.some(({ r }) => r.repetition !== undefined) || failures.some((f) => f.repetition !== undefined);
   const spread = runs.some((run) => (run.data.pooled ?? []).length > 0);
   const sub = ['value', 'low', 'high', ...(spread ? ['sd', 'min', 'max'] : [])];
   const fixed: [string, string][] = [
@@ -167,6 +168,29 @@ export function resultsTable(input: PlotRun | readonly PlotRun[], series?: reado
       );
     });
   }
+  // Jobs that failed: a row each (stop "failed", the message on hover), and the messages below.
+  const failed: string[] = [];
+  for (const run of runs) {
+    const labels = candidateLabels({ candidates: run.data.spec?.candidates ?? {} });
+    for (const f of run.data.failures ?? []) {
+      // A candidate without any result has no series (no toggle): its label, as the series would be named.
+      const known = series.some((x) => x.run === run.label && x.candidate === f.candidate);
+      const name = known ? seriesName(series, run.label, f.candidate) : `${several ? `${run.label}/` : ''}${labels[f.candidate] ?? f.candidate}`;
+      const cells: (SortCell | undefined)[] = [
+        ...(several ? [{ text: run.label }] : []),
+        { text: name, title: f.candidate },
+        ...keys.map((k): SortCell | undefined => (k in f.point ? { text: compact(f.point[k]), sort: typeof f.point[k] === 'number' ? (f.point[k] as number) : compact(f.point[k]) } : undefined)),
+        ...(repeated ? [f.repetition === undefined ? undefined : { text: String(f.repetition), sort: f.repetition }] : []),
+        undefined,
+        undefined,
+        undefined,
+        { text: 'failed', title: f.message },
+        ...stats.flatMap(() => sub.map(() => undefined)),
+      ];
+      body.push(`<tr class="failed" data-series="${esc(name)}">${cells.map(td).join('')}</tr>`);
+      failed.push(`<li>${esc(`${several ? `${run.label}: ` : ''}${failureLine(f)}`)}</li>`);
+    }
+  }
   return [
     '<div class="scroll">',
     '<table class="results sortable">',
@@ -174,6 +198,7 @@ export function resultsTable(input: PlotRun | readonly PlotRun[], series?: reado
     '<tbody>',
     ...body,
     '</tbody></table></div>',
+    ...(failed.length > 0 ? [`<p class="note">Jobs that failed (no result; the run went on without them):</p>`, `<ul class="failures">${failed.join('')}</ul>`] : []),
   ].join('\n');
 }
 
