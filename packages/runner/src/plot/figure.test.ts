@@ -10,7 +10,7 @@ import { tinySpec } from '../testing';
 import { PALETTE } from './chart-spec';
 import { buildFigure, buildTradeOff, figureOptions, plotResults, statisticLabel, wrapText, writeDefaultFigures } from './figure';
 import { defaultParam, resolveParam, sweptParams } from './params';
-import { renderPng, renderSvg, svgSize } from './render';
+import { renderPng, renderSvg, svgSize, withDpi } from './render';
 import { DASHES, logAxis, powerOfTen, PRESETS, SHAPES } from './style';
 import { readResults, type StoredResults } from '../results/read';
 import { chartRows, DETECTOR_TIME, MARKER_BOUND, plotRuns, tradeOffRows } from './rows';
@@ -570,5 +570,41 @@ describe('plot: figures from results.json', function () {
       expect(svgSize(c).width).to.be.closeTo(515.52, 0.01);
       expect(c).to.include('>P_FA</text>');
     });
+  });
+});
+
+describe('plot: PNG resolution', () => {
+  /** CRC-32 of PNG chunks, bit by bit (independent of zlib's). */
+  const crc32 = (bytes: Buffer): number => {
+    let c = 0xffffffff;
+    for (const b of bytes) {
+      c ^= b;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+    }
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunks = (png: Buffer) => {
+    const out: { type: string; data: Buffer; crcOk: boolean }[] = [];
+    for (let at = 8; at < png.length; ) {
+      const length = png.readUInt32BE(at);
+      const type = png.toString('latin1', at + 4, at + 8);
+      const data = png.subarray(at + 8, at + 8 + length);
+      out.push({ type, data, crcOk: png.readUInt32BE(at + 8 + length) === crc32(png.subarray(at + 4, at + 8 + length)) });
+      at += 12 + length;
+    }
+    return out;
+  };
+
+  it('records 300 dpi in a print PNG (pHYs after IHDR, valid CRCs, still decodes)', () => {
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="252" height="187.2"><rect width="100" height="50" fill="black"/></svg>';
+    const png = withDpi(renderPng(svg, 300 / 72), 300);
+    const list = chunks(png);
+    expect(list.map((c) => c.type).slice(0, 2)).to.deep.equal(['IHDR', 'pHYs']);
+    expect(list.every((c) => c.crcOk)).to.equal(true);
+    const phys = list[1].data;
+    // 300 dots per inch = 11811 per metre, unit byte 1 (metre).
+    expect([phys.readUInt32BE(0), phys.readUInt32BE(4), phys[8]]).to.deep.equal([11811, 11811, 1]);
+    const decoded = decodePng(png);
+    expect([decoded.width, decoded.height]).to.deep.equal([1050, 780]);
   });
 });

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { GfraUserError } from '@gfra/core';
 import { chartSpec } from './chart-spec';
 import { defaultParam, resolveParam, sweptParams, type SweptParam } from './params';
-import { renderPdf, renderPng, renderSvg } from './render';
+import { renderPdf, renderPng, renderSvg, withDpi } from './render';
 import { candidateLabels } from '../results/format';
 import { readResults, type LoadedResults } from '../results/read';
 import { chartRows, plotRuns, tradeOffRows, type ChartRow, type PlotRun } from './rows';
@@ -216,7 +216,10 @@ export async function writeFigure(figure: Figure, files: readonly string[]): Pro
   for (const file of files) {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     const ext = path.extname(file).toLowerCase();
-    if (ext === '.png') fs.writeFileSync(file, renderPng(svg, pngScale(figure)));
+    if (ext === '.png') {
+      const png = renderPng(svg, pngScale(figure));
+      fs.writeFileSync(file, figure.print === undefined ? png : withDpi(png, PRINT_DPI));
+    }
     else if (ext === '.pdf') fs.writeFileSync(file, await renderPdf(svg));
     else if (ext === '.json') fs.writeFileSync(file, `${JSON.stringify(figure.spec, null, 2)}\n`);
     else fs.writeFileSync(file, svg);

@@ -4,6 +4,7 @@
  * text as text). All three use the DejaVu fonts shipped by an npm package, so a figure renders the
  * same on every machine whatever fonts it has installed; Vega's layout measures text with them.
  */
+import * as zlib from 'node:zlib';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
@@ -85,6 +86,27 @@ export function renderPng(svg: string, scale = 2): Buffer {
     },
   });
   return resvg.render().asPng();
+}
+
+/**
+ * The PNG with its resolution recorded (a pHYs chunk after IHDR, in pixels per metre), so that
+ * LaTeX and word processors place a 300 dpi print figure at its physical size.
+ */
+export function withDpi(png: Buffer, dpi: number): Buffer {
+  const signature = 8;
+  const ihdrEnd = signature + 8 + png.readUInt32BE(signature) + 4;
+  if (png.toString('latin1', signature + 4, signature + 8) !== 'IHDR') throw new Error('not a PNG (no IHDR chunk first)');
+  const perMetre = Math.round(dpi / 0.0254);
+  const body = Buffer.alloc(4 + 9);
+  body.write('pHYs', 0, 'latin1');
+  body.writeUInt32BE(perMetre, 4);
+  body.writeUInt32BE(perMetre, 8);
+  body.writeUInt8(1, 12); // unit: metre
+  const chunk = Buffer.alloc(4 + body.length + 4);
+  chunk.writeUInt32BE(9, 0);
+  body.copy(chunk, 4);
+  chunk.writeUInt32BE(zlib.crc32(body), 4 + body.length);
+  return Buffer.concat([png.subarray(0, ihdrEnd), chunk, png.subarray(ihdrEnd)]);
 }
 
 type SvgToPdf = (doc: PdfKitDocument, svg: string, x: number, y: number, options: Record<string, unknown>) => void;
