@@ -174,7 +174,7 @@ describe('plot: figures from results.json', function () {
     expect(bound[0].y).to.equal(zero?.metrics.pmd.high).and.to.be.greaterThan(0);
     expect(bound[0].marker).to.equal(MARKER_BOUND);
     expect([bound[0].yLow, bound[0].yHigh]).to.deep.equal([null, null]); // no error bar below it
-    expect(bound[0].panel).to.equal('snrDb=20');
+    expect(bound[0].panel).to.equal('SNR = 20 dB');
 
     const figure = figureOf(SWEEP2D, 'sequenceLength', 'pmd');
     const svg = await renderSvg(figure.spec);
@@ -202,7 +202,7 @@ describe('plot: figures from results.json', function () {
     expect(svg).to.include('no error observed'); // explained in the subtitle
     // Panels split by the other swept parameter; each has one line per candidate, and the line
     // of the candidate with the bound stops before it.
-    expect(svg).to.include('>snrDb=0</text>').and.to.include('>snrDb=20</text>');
+    expect(svg).to.include('>SNR = 0 dB</text>').and.to.include('>SNR = 20 dB</text>');
     const lines = markGroups(svg, 'series').flat();
     expect(lines).to.have.length(4);
     const faLines = lines.filter((l) => l.includes(`series: ${zero?.candidate}`)).map((l) => (l.match(/ d="([^"]+)"/) as RegExpMatchArray)[1].split('L').length);

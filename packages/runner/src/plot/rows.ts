@@ -8,7 +8,7 @@ import { skippedText, type JobResult } from '../results/format';
 import type { LoadedResults, StoredResults } from '../results/read';
 import { plottedResults } from '../results/repetitions';
 import { getPath } from '../spec/sweep';
-import { shortName, sweptParams } from './params';
+import { paramLabel, shortName, sweptParams } from './params';
 import { DETECTOR_TIME, type StatisticDescription } from '../results/statistics';
 
 export { DETECTOR_TIME };
@@ -121,14 +121,19 @@ function plotted(m: JobResult['metrics'][string], stat: StatisticDescription): P
   return { y: m.value, yLow: m.low, yHigh: m.high, bound: false };
 }
 
-/** The other swept values of a point, `snrDb=0, numAntennas=16` ('' with none). */
+/**
+ * The other swept values of a point as a panel header, named as on axes: `SNR = 0 dB, Antennas
+ * M = 16` ('' with none); coupled keys that give the same text appear once.
+ */
 function panelOf(run: PlotRun, point: JobResult['point'], panelBy: readonly string[]): string {
-  return panelBy
-    .map((p) => {
-      const v = p in point ? point[p] : getPath(run.data.spec, p);
-      return `${shortName(p)}=${v === undefined ? '-' : JSON.stringify(v)}`;
-    })
-    .join(', ');
+  const parts = panelBy.map((p) => {
+    const v = p in point ? point[p] : getPath(run.data.spec, p);
+    const value = v === undefined ? '-' : typeof v === 'string' ? v : JSON.stringify(v);
+    const label = paramLabel(p);
+    const unit = /^(.*) \(([^()]+)\)$/.exec(label);
+    return unit === null ? `${label} = ${value}` : `${unit[1]} = ${value} ${unit[2]}`;
+  });
+  return [...new Set(parts)].join(', ');
 }
 
 /** A result as figures draw it (with repetitions: pooled). */
