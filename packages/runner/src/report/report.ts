@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readResults } from '../results/read';
 import { plotRuns, type PlotRun } from '../plot/rows';
+import { legendSymbol } from '../plot/style';
 import { clientScript, inlineLibraries } from './assets';
 import { chartSet, reportSeries, trainingChart } from './charts';
 import { compareSection, type RunComparisons } from './compare';
@@ -47,7 +48,7 @@ const STYLE = `
   .toggles label { cursor: pointer; display: inline-flex; align-items: center; gap: 5px; }
   .toggles button, .downloads button { font-size: 12px; }
   .downloads { display: flex; flex-wrap: wrap; gap: 8px; margin: 6px 0 10px; }
-  .swatch { display: inline-block; width: 18px; height: 4px; border-radius: 2px; }
+  .swatch { display: inline-block; width: 26px; height: 10px; }
   .error { color: #b00020; font-weight: bold; }
   #vg-tooltip-element { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; }
 `;
@@ -119,7 +120,11 @@ export function buildReport(runs: readonly PlotRun[], generated = new Date(), co
       ? `<div class="warning" id="settings-warning" role="alert"><b>⚠ These runs were not estimated alike.</b> They differ in ${esc(differenceText(differences))}. Their curves share an axis, but differences between them may come from these settings (other random draws, other stopping rules or confidence levels), not only from the candidates.</div>`
       : '';
   const toggles = series
-    .map((s) => `<label><input type="checkbox" value="${esc(s.name)}" checked><span class="swatch" style="background:${esc(s.color)}"></span>${esc(s.name)}</label>`)
+    .map(
+      (s, i) =>
+        // The swatch is the series' legend symbol (colour and marker, as in every chart).
+        `<label><input type="checkbox" value="${esc(s.name)}" checked><svg class="swatch" viewBox="-1.15 -0.45 2.3 0.9" aria-hidden="true"><path d="${esc(legendSymbol(i))}" fill="${esc(s.color)}" stroke="${esc(s.color)}" stroke-width="0.14"/></svg>${esc(s.name)}</label>`,
+    )
     .join('');
   const client = { series: series.map((s) => ({ name: s.name, color: s.color })), charts, training: training ?? null, csv: csvs.map((c) => ({ file: c.file, text: c.text })) };
   return [
