@@ -104,7 +104,7 @@ export async function serveWorker(options: WorkerOptions): Promise<void> {
   const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
   log(`gfra worker ${id} ready: backend ${backend.backend} (${backend.provider}), gfra ${build.gfra} (sources ${build.sources.slice(0, 12)}), tfjs ${build.tfjs}; waiting for runs on ${display}`);
 
-  const process1 = async (attachment: Attached, job: Job<BatchJobData, BatchReply>): Promise<BatchReply> => {
+  const runBatchJob = async (attachment: Attached, job: Job<BatchJobData, BatchReply>): Promise<BatchReply> => {
     const { key, batch, first, count, artifact } = job.data;
     const planned = attachment.descriptor.jobs[key];
     if (planned === undefined) throw new Error(`the run descriptor has no job ${JSON.stringify(key)}`);
@@ -193,7 +193,7 @@ export async function serveWorker(options: WorkerOptions): Promise<void> {
     const prepared = new Map<string, Promise<PreparedJob>>();
     const connection = redis.duplicate();
     connection.on('error', () => undefined);
-    const bull = new BullWorker<BatchJobData, BatchReply>(queueName(run), async (job) => process1(attachment, job), {
+    const bull = new BullWorker<BatchJobData, BatchReply>(queueName(run), async (job) => runBatchJob(attachment, job), {
       connection,
       prefix: KEY_PREFIX,
       concurrency: 1,
