@@ -22,7 +22,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Job, Queue, QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { GfraUserError, type Registry, type TrialRange } from '@gfra/core';
 import type { Completed, Executor, ExecutorContext } from '../engine/executors';
 import { accumulateJob, batchRange, jobFailure, type BatchOutput, type BatchSource } from '../engine/montecarlo';
@@ -43,6 +43,7 @@ import {
   HEARTBEAT_TTL_MS,
   KEY_PREFIX,
   parseRedisUrl,
+  connectRedis,
   pluginModuleFiles,
   processName,
   queueName,
@@ -101,14 +102,7 @@ async function* coordinate(ctx: ExecutorContext, options: BullmqExecutorOptions,
   const note = (message: string) => ctx.onProgress?.({ type: 'note', message });
   const warn = (message: string) => ctx.onProgress?.({ type: 'warning', message });
   const run = options.specHash;
-  const redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-  } catch (err) {
-    redis.disconnect();
-    throw new GfraUserError(`cannot reach Redis at ${display}: ${(err instanceof Error ? err.message : String(err)).replace(/\.+$/, '')}. Start it (redis-server --port 6379) or give --redis redis://HOST:PORT`);
-  }
+  const redis = await connectRedis(url, display);
   let lock: { release: () => Promise<void> } | undefined;
   let queue: Queue<BatchJobData, BatchReply> | undefined;
   let events: QueueEvents | undefined;

@@ -20,7 +20,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { GfraUserError, PLUGIN_KINDS, type Registry, type TrialValues } from '@gfra/core';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import type { BatchOutput } from '../engine/montecarlo';
 import type { PlannedJob } from '../plan/plan';
 import type { JobFailure, ThresholdSummary } from '../results/format';
@@ -260,6 +260,22 @@ export function parseRedisUrl(url: string): { url: string; display: string } {
   // Never print a password.
   const display = `${parsed.protocol}//${parsed.hostname}${parsed.port === '' ? '' : `:${parsed.port}`}${parsed.pathname === '/' ? '' : parsed.pathname}`;
   return { url, display };
+}
+
+/**
+ * A connection to Redis (retrying a lost connection forever, as BullMQ requires), or a
+ * {@link GfraUserError} saying that the server cannot be reached and how to start one.
+ */
+export async function connectRedis(url: string, display: string): Promise<Redis> {
+  const redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new GfraUserError(`cannot reach Redis at ${display}: ${(err instanceof Error ? err.message : String(err)).replace(/\.+$/, '')}. Start it (redis-server --port 6379) or give --redis redis://HOST:PORT`);
+  }
+  return redis;
 }
 
 /** This process, as a worker or coordinator names it. */

@@ -11,8 +11,8 @@
  * exits at once (the queue gives that batch to another worker once its lock expires).
  */
 import { Worker as BullWorker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
-import { GfraUserError, selectBackend, type BackendChoice, type BackendSelection } from '@gfra/core';
+import type { Redis } from 'ioredis';
+import { selectBackend, type BackendChoice, type BackendSelection } from '@gfra/core';
 import { jobFailure, PreparedJob } from '../engine/montecarlo';
 import { builtinRegistry, loadPluginModules } from '../spec/plugins';
 import { fetchArtifact } from './artifacts';
@@ -29,6 +29,7 @@ import {
   incompatibilities,
   KEY_PREFIX,
   parseRedisUrl,
+  connectRedis,
   processName,
   queueName,
   refusedKey,
@@ -83,14 +84,7 @@ export async function serveWorker(options: WorkerOptions): Promise<void> {
   const backend: BackendSelection = await selectBackend(options.backend ?? 'auto');
   const me = processName();
   const id = `${me.host}:${me.pid}:${Math.random().toString(36).slice(2, 8)}`;
-  const redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-  } catch (err) {
-    redis.disconnect();
-    throw new GfraUserError(`cannot reach Redis at ${display}: ${(err instanceof Error ? err.message : String(err)).replace(/\.+$/, '')}. Start it (redis-server --port 6379) or give --redis redis://HOST:PORT`);
-  }
+  const redis = await connectRedis(url, display);
   const build = { gfra: gfraVersion(), sources: gfraSourcesHash(), tfjs: tf.version_core };
   let batches = 0;
   let attached: Attached | undefined;
