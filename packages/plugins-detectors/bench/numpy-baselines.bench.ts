@@ -255,6 +255,11 @@ interface CheckLine {
 async function crossCheck(python: string): Promise<CheckLine[]> {
   const lines: CheckLine[] = [];
   const inputPath = tmpFile('check-input.json');
+  /** The numpy side's outputs for `input` (written to a temporary JSON file the driver reads). */
+  const numpyOutputs = (workload: string, input: Record<string, unknown>): Record<string, Encoded> => {
+    fs.writeFileSync(inputPath, JSON.stringify(input));
+    return (runPython(python, { task: 'check', workload, input: inputPath }).outputs ?? {}) as Record<string, Encoded>;
+  };
   const compare = (name: string, output: string, g: number[], n: number[], tolerance: number, decisions: string) =>
     lines.push({ name, output, ...disagreement(g, n), tolerance, decisions });
   const decisionsDiffer = (g: ArrayLike<number>, n: ArrayLike<number>) => {
@@ -271,17 +276,13 @@ async function crossCheck(python: string): Promise<CheckLine[]> {
     const scenario: Scenario = { numDevices: w.N, numAntennas: w.M, sequenceLength: w.L, bitsPerDevice: 0 };
     const det = new MmvAmpDetector(MMV_AMP_PARAMS, scenario);
     const est = det.detect(obs as Parameters<MmvAmpDetector['detect']>[0]);
-    fs.writeFileSync(
-      inputPath,
-      JSON.stringify({
-        y: await encodeComplex(obs.y),
-        codebook: await encodeComplex(obs.codebook as ComplexTensor),
-        beta: await encodeReal(obs.largeScaleFading as tf.Tensor),
-        eps: await encodeReal(obs.activityProbability as tf.Tensor),
-        iterations: MMV_AMP_PARAMS.maxIterations,
-      }),
-    );
-    const out = (runPython(python, { task: 'check', workload: 'mmv-amp', input: inputPath }).outputs ?? {}) as Record<string, Encoded>;
+    const out = numpyOutputs('mmv-amp', {
+      y: await encodeComplex(obs.y),
+      codebook: await encodeComplex(obs.codebook as ComplexTensor),
+      beta: await encodeReal(obs.largeScaleFading as tf.Tensor),
+      eps: await encodeReal(obs.activityProbability as tf.Tensor),
+      iterations: MMV_AMP_PARAMS.maxIterations,
+    });
     const name = `mmv-amp ${perTrial ? 'per-trial' : 'per-run'} (B = 8, ${det.diagnostics().divergedTrials} diverged)`;
     const act = await (est.activity as tf.Tensor).data();
     compare(name, 'LLR scores', Array.from(await (est.activityScore as tf.Tensor).data()), flatOf(out.activityScore), 1e-4, decisionsDiffer(act, flatOf(out.activity)));
@@ -296,20 +297,16 @@ async function crossCheck(python: string): Promise<CheckLine[]> {
     const obs = scmaObservation(200, 'check');
     const det = new ScmaMpaDetector({ iterations: 10, variant: 'log-mpa' }, SCMA_SCENARIO);
     const est = det.detect(obs as Parameters<ScmaMpaDetector['detect']>[0]);
-    fs.writeFileSync(
-      inputPath,
-      JSON.stringify({
-        y: await encodeComplex(obs.y),
-        codebook: await encodeComplex(obs.codebook as ComplexTensor),
-        channel: await encodeComplex(obs.channel as ComplexTensor),
-        noiseVar: SCMA_NOISE_VAR,
-        N: 6,
-        Q: 4,
-        J: 2,
-        iterations: 10,
-      }),
-    );
-    const out = (runPython(python, { task: 'check', workload: 'scma-mpa', input: inputPath }).outputs ?? {}) as Record<string, Encoded>;
+    const out = numpyOutputs('scma-mpa', {
+      y: await encodeComplex(obs.y),
+      codebook: await encodeComplex(obs.codebook as ComplexTensor),
+      channel: await encodeComplex(obs.channel as ComplexTensor),
+      noiseVar: SCMA_NOISE_VAR,
+      N: 6,
+      Q: 4,
+      J: 2,
+      iterations: 10,
+    });
     const msg = await (est.message as tf.Tensor).data();
     compare('scma-mpa (B = 200)', 'bit LLRs', Array.from(await (est.bitLLR as tf.Tensor).data()), flatOf(out.bitLLR), 1e-4, decisionsDiffer(msg, flatOf(out.message)));
     tf.dispose([est.message, est.bitLLR, est.activity].filter((t) => t !== undefined) as tf.Tensor[]);
@@ -327,17 +324,13 @@ async function crossCheck(python: string): Promise<CheckLine[]> {
     const orders = randomOrders(w.N, COVARIANCE_PARAMS.sweeps, new RandomStreams(['numpy-baselines']).onceGenerator('coordinate-order'));
     const gamma = det.estimate(obs as Parameters<CovarianceMlDetector['estimate']>[0]);
     const est = det.detect(obs as Parameters<CovarianceMlDetector['detect']>[0]);
-    fs.writeFileSync(
-      inputPath,
-      JSON.stringify({
-        y: await encodeComplex(obs.y),
-        codebook: await encodeComplex(obs.codebook as ComplexTensor),
-        beta: await encodeReal(obs.largeScaleFading as tf.Tensor),
-        noiseVar: NOISE_VAR,
-        orders,
-      }),
-    );
-    const out = (runPython(python, { task: 'check', workload: 'covariance-ml', input: inputPath }).outputs ?? {}) as Record<string, Encoded>;
+    const out = numpyOutputs('covariance-ml', {
+      y: await encodeComplex(obs.y),
+      codebook: await encodeComplex(obs.codebook as ComplexTensor),
+      beta: await encodeReal(obs.largeScaleFading as tf.Tensor),
+      noiseVar: NOISE_VAR,
+      orders,
+    });
     const act = await (est.activity as tf.Tensor).data();
     compare('covariance-ml (B = 4)', 'gamma', Array.from(await gamma.data()), flatOf(out.gamma), 1e-6, decisionsDiffer(act, flatOf(out.activity)));
     tf.dispose([gamma, est.activity, est.activityScore, est.message].filter((t) => t !== undefined) as tf.Tensor[]);

@@ -269,21 +269,26 @@ export function formatCompare(rows: readonly CompareRow[], labels: Readonly<Reco
   return blocks.join('\n\n');
 }
 
-/** Read a run (its folder or results.json) and its store, and compare. */
-export async function compareRun(target: string, options: CompareOptions): Promise<CompareRow[]> {
+/** Read a run (its folder or results.json) and its store, and compare; also the run itself. */
+async function compareStored(target: string, options: CompareOptions): Promise<{ rows: CompareRow[]; data: ReturnType<typeof readResults>['data'] }> {
   const { data, dir } = readResults(target);
   const store = await ResultsStore.open(dir, { readOnly: true });
   try {
     const batches = await store.batches(data.specHash);
-    return compareRows(data, batches, options);
+    return { rows: compareRows(data, batches, options), data };
   } finally {
     store.close();
   }
 }
 
-/** `gfra compare`: the tables, or the rows as JSON. */
+/** Read a run (its folder or results.json) and its store, and compare. */
+export async function compareRun(target: string, options: CompareOptions): Promise<CompareRow[]> {
+  return (await compareStored(target, options)).rows;
+}
+
+/** `gfra compare`: the tables (candidates under their labels), or the rows as JSON. */
 export async function compareCommand(target: string, options: CompareOptions & { readonly json?: boolean }): Promise<string> {
-  const rows = await compareRun(target, options);
-  return options.json === true ? JSON.stringify(rows, null, 2) : formatCompare(rows, candidateLabels(readResults(target).data.spec));
+  const { rows, data } = await compareStored(target, options);
+  return options.json === true ? JSON.stringify(rows, null, 2) : formatCompare(rows, candidateLabels(data.spec));
 }
 

@@ -12,7 +12,8 @@
  * once. The bar and the percentage show the same thing: work done over work expected.
  */
 import type { ProgressEvent } from '../engine/events';
-import { formatNumber, shownPointKeys, type JobResult } from '../results/format';
+import { formatNumber, type JobResult } from '../results/format';
+import { pointLabel } from '../spec/sweep';
 
 export interface ProgressSink {
   readonly onProgress: (event: ProgressEvent) => void;
@@ -30,10 +31,9 @@ export function clock(seconds: number): string {
   return `${h > 0 ? `${h}:${String(m).padStart(2, '0')}` : m}:${String(r).padStart(2, '0')}`;
 }
 
-/** A point as `key=value, ...` with coupled keys once. */
+/** A point as `key=value, ...` (coupled keys once); '' without a sweep. */
 function pointText(point: Readonly<Record<string, unknown>>): string {
-  const keys = shownPointKeys([point]);
-  return keys.length === 0 ? '' : keys.map((k) => `${k.split('.').pop()}=${JSON.stringify(point[k])}`).join(', ');
+  return Object.keys(point).length === 0 ? '' : pointLabel(point);
 }
 
 /** One line for a finished job: candidate, point, trials, up to three statistics, time, stop. */

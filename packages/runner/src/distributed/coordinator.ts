@@ -193,9 +193,9 @@ async function* coordinate(ctx: ExecutorContext, options: BullmqExecutorOptions,
     }, 2000);
 
     const scheduler = new Scheduler();
-    const sources = ctx.jobs.map(({ job, artifact, resume }, position) => {
+    const sources = ctx.jobs.map(({ job, artifact, resume }) => {
       const hash = artifact === undefined ? undefined : artifactHash.get(artifact);
-      return new RemoteSource(job, position, run, hash, resume?.length ?? 0, scheduler, submit, discard, ctx.signal, backends);
+      return new RemoteSource(job, run, hash, resume?.length ?? 0, scheduler, submit, discard, ctx.signal, backends);
     });
     scheduler.sources = sources;
 
@@ -353,7 +353,6 @@ class RemoteSource implements BatchSource {
 
   constructor(
     readonly job: PlannedJob,
-    readonly position: number,
     private readonly run: string,
     private readonly artifact: string | undefined,
     start: number,

@@ -12,7 +12,7 @@
  */
 import { Worker as BullWorker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { selectBackend, type BackendChoice, type BackendSelection } from '@gfra/core';
+import { selectBackend, type BackendChoice, type BackendSelection, type Registry } from '@gfra/core';
 import { jobFailure, PreparedJob } from '../engine/montecarlo';
 import { builtinRegistry, loadPluginModules } from '../spec/plugins';
 import { fetchArtifact } from './artifacts';
@@ -73,6 +73,8 @@ interface Attached {
   readonly descriptor: RunDescriptor;
   readonly bull: BullWorker<BatchJobData, BatchReply>;
   readonly prepared: Map<string, Promise<PreparedJob>>;
+  /** Built-in plugins and the run's plugin modules. */
+  readonly registry: Registry;
   /** The connection BullMQ was given (it does not close it). */
   readonly connection: Redis;
 }
@@ -108,7 +110,7 @@ export async function serveWorker(options: WorkerOptions): Promise<void> {
     if (preparing === undefined) {
       // Environment errors (Redis, the cache folder) throw: the queue retries the batch.
       const dir = artifact === undefined ? undefined : await fetchArtifact(redis, artifact, options.cache);
-      preparing = PreparedJob.prepare(planned, { registry: registryOf(attachment), artifact: dir, warn: (m) => log(`warning: ${m}`) });
+      preparing = PreparedJob.prepare(planned, { registry: attachment.registry, artifact: dir, warn: (m) => log(`warning: ${m}`) });
       attachment.prepared.set(cacheKey, preparing);
       while (attachment.prepared.size > PREPARED_KEPT) {
         const [oldest, evicted] = attachment.prepared.entries().next().value as [string, Promise<PreparedJob>];
@@ -147,8 +149,6 @@ export async function serveWorker(options: WorkerOptions): Promise<void> {
     }
   };
 
-  const registries = new WeakMap<Attached, ReturnType<typeof builtinRegistry>>();
-  const registryOf = (a: Attached) => registries.get(a) as ReturnType<typeof builtinRegistry>;
 
   const refuse = async (run: string, descriptor: RunDescriptor | undefined, why: string[]) => {
     refused.add(run);
@@ -198,8 +198,7 @@ export async function serveWorker(options: WorkerOptions): Promise<void> {
     });
     // A coordinator that ends its run removes the queue under a batch in progress: not an error here.
     bull.on('error', () => undefined);
-    const attachment: Attached = { run, descriptor, bull, prepared, connection };
-    registries.set(attachment, registry);
+    const attachment: Attached = { run, descriptor, bull, prepared, connection, registry };
     void bull.run().catch(() => undefined);
     log(`serving run ${run.slice(0, 12)} ("${descriptor.specName}" from ${descriptor.coordinator.host}:${descriptor.coordinator.pid})`);
     return attachment;

@@ -145,6 +145,14 @@ export function buildFigure(runs: readonly PlotRun[], x: SweptParam, stat: Stati
     statistic: stat.name,
     scale: stat.scale,
     xScale: options.logX ? 'log' : 'linear',
+    ...seriesAndLayout(runs, options),
+  });
+  return { spec, rows, ...(options.print === undefined ? {} : { print: options.print }) };
+}
+
+/** What every figure of these runs shares: its series (in spec order) with their labels, and the layout options. */
+function seriesAndLayout(runs: readonly PlotRun[], options: FigureOptions) {
+  return {
     series: allSeries(runs),
     labels: seriesLabels(runs),
     interactive: options.interactive,
@@ -152,8 +160,7 @@ export function buildFigure(runs: readonly PlotRun[], x: SweptParam, stat: Stati
     legend: options.legend,
     xlim: options.xlim,
     ylim: options.ylim,
-  });
-  return { spec, rows, ...(options.print === undefined ? {} : { print: options.print }) };
+  };
 }
 
 /**
@@ -179,13 +186,7 @@ export function buildTradeOff(
     statistic: yStat.name,
     scale: yStat.scale,
     xScale: options.logX || xStat.scale === 'log' ? 'log' : 'linear',
-    series: allSeries(runs),
-    labels: seriesLabels(runs),
-    interactive: options.interactive,
-    print: options.print,
-    legend: options.legend,
-    xlim: options.xlim,
-    ylim: options.ylim,
+    ...seriesAndLayout(runs, options),
     tradeOff: true,
   });
   return { spec, rows, ...(options.print === undefined ? {} : { print: options.print }) };
