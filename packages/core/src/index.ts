@@ -32,3 +32,4 @@ export * from './threshold';
 export * from './coherence';
 export * from './qpsk';
 export * from './path-loss';
+export * from './blas';
