@@ -35,14 +35,20 @@ function batch(key: string, B: number): { x: ComplexTensor; obs: ObservationWith
 const free = (...ts: (tf.Tensor | undefined)[]) => tf.dispose(ts.filter((t): t is tf.Tensor => t !== undefined));
 
 describe('detector:amp-unfolded (AMP-NN)', () => {
-  it('V = 0 with eps(n) = p reproduces mmv-amp (residual tau, matrix Onsager, U iterations) exactly', () => {
+  it('V = 0 with eps(n) = p reproduces mmv-amp (residual tau, matrix Onsager, U iterations) to float32 rounding', () => {
     const { x, obs } = batch('exact', 5);
     const amp = new MmvAmpDetector({ maxIterations: 8, noiseEstimate: 'residual', onsager: 'matrix', threshold: { rule: 'map' } }, scenario);
     const unf = new AmpUnfoldedDetector(params(), scenario, new RandomStreams(['w']));
     const a = amp.detect(obs);
     const b = unf.detect(obs);
-    expect(Array.from(b.channel?.re.dataSync() ?? [])).to.deep.equal(Array.from(a.channel?.re.dataSync() ?? []));
-    expect(Array.from(b.channel?.im.dataSync() ?? [])).to.deep.equal(Array.from(a.channel?.im.dataSync() ?? []));
+    // mmv-amp runs the host kernel (float32 BLAS products), amp-unfolded the tfjs iteration: the
+    // same operations in another order. Per iteration each entry rounds sums of <= N + L terms,
+    // ~ sqrt(N + L) u relative (u = 2^-24); 8 iterations accumulate at most 8 times that, 4e-6
+    // at N + L = 52; we allow 2e-5 on ||X_unfolded - X_amp||_F / ||X_amp||_F.
+    const flat = (e: typeof a) => [...Array.from(e.channel?.re.dataSync() ?? []), ...Array.from(e.channel?.im.dataSync() ?? [])];
+    const [pa, pb] = [flat(a), flat(b)];
+    const diff = Math.sqrt(pa.reduce((s, v, i) => s + (v - pb[i]) ** 2, 0) / pa.reduce((s, v) => s + v * v, 0));
+    expect(diff, 'relative difference of the channel estimates').to.be.at.most(2e-5);
     unf.priors().forEach((e) => expect(e).to.be.closeTo(0.1, 1e-6));
     free(x.re, x.im, obs.y.re, obs.y.im, obs.codebook?.re, obs.codebook?.im, obs.largeScaleFading, obs.activityProbability);
     free(a.channel?.re, a.channel?.im, a.activity, a.activityScore, a.message, b.channel?.re, b.channel?.im, b.activity, b.activityScore);

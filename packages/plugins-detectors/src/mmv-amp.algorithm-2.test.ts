@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { cx, RandomStreams, TwoClassTraffic, type ComplexTensor, type Scenario } from '@gfra/core';
+import { hostMmvAmp } from './algorithms/amp-host';
 import { DIVERGENCE_GROWTH, MmvAmpDetector } from './mmv-amp';
 
 /**
@@ -198,13 +199,44 @@ describe('detector:mmv-amp as Algorithm 2 of Cui, Li, Zhang (per-device eps_n)',
 
   it('each draw: the detector equals an independent float64 implementation on every trial where that one converges', function () {
     // Converged: the reference's residual energy ||R_t||_F^2 varies by less than 1e-3 (relative)
-    // over the last 5 iterations and did not grow (the divergence rule); only there is the
-    // iteration a contraction, so that float32 rounding stays small. Tolerance on
-    // ||Xhat_32 - Xhat_64||_F / ||Xhat_64||_F: one iteration rounds each entry of sums of
-    // <= N + L = 120 terms, ~ sqrt(120) u ~ 7e-7 relative (random walk, u = 2^-24), and T = 50
-    // iterations accumulate at most ~ T times that, 3.3e-5, when the iteration does not amplify
-    // errors; we allow 1e-4. On the other trials (still oscillating, or diverged) float32 and
-    // float64 may part ways; they are counted in the title.
+    // over the last 5 iterations and did not grow (the divergence rule).
+    // (1) The detector's algorithm run in float64 (hostMmvAmp with precision "float64": the same
+    //     code, float64 storage and products) equals the reference to 1e-9 relative on every
+    //     converged trial: only the order of float64 sums differs.
+    // (2) The float32 detector: one iteration rounds each entry of sums of <= N + L = 120 terms,
+    //     ~ sqrt(120) u ~ 7e-7 relative (random walk, u = 2^-24), and T = 50 iterations accumulate
+    //     at most ~ T times that, 3.3e-5, when the iteration does not amplify errors; we allow 1e-4
+    //     on ||Xhat_32 - Xhat_64||_F / ||Xhat_64||_F. Some converged trials do amplify them (a slow
+    //     contraction): trial 10 of draw "prior" lands 2e-5 or 2.4e-4 from float64 with the same
+    //     float32 kernel, depending only on the order of its sums (the trial's position in a BLAS
+    //     product). So 1e-4 is required of 95 % of the compared trials and 1e-3 of all of them.
+    // On the other trials (still oscillating, or diverged) float32 and float64 may part ways;
+    // they are counted in the title.
+    const relative = (a: Host, b: Host) => {
+      let diff = 0;
+      let size = 0;
+      for (let i = 0; i < N * M; i++) {
+        diff += (a.re[i] - b.re[i]) ** 2 + (a.im[i] - b.im[i]) ** 2;
+        size += b.re[i] ** 2 + b.im[i] ** 2;
+      }
+      return Math.sqrt(diff / size);
+    };
+    const float64Kernel = (draw: Draw, b: number): Host => {
+      const eps = Float64Array.from(draw.eps, (e) => Math.log(e) - Math.log1p(-e));
+      const state = hostMmvAmp(
+        { yRe: draw.y[b].re, yIm: draw.y[b].im, sRe: draw.pilots.re, sIm: draw.pilots.im, perTrial: false, B: 1, L, M, K: N, Q: 1, beta: new Float64Array(N).fill(L), logOdds: eps, firstTrial: 0, precision: 'float64' },
+        { iterations: ITERATIONS, noise: { estimate: 'residual' }, onsager: 'matrix', damping: 0 },
+      );
+      const { width, column } = state.layout;
+      const out = { re: new Float64Array(N * M), im: new Float64Array(N * M) };
+      for (let n = 0; n < N; n++)
+        for (let m = 0; m < M; m++) {
+          out.re[n * M + m] = state.x[n * width + column(0) + m];
+          out.im[n * M + m] = state.x[(N + n) * width + column(0) + m];
+        }
+      return out;
+    };
+    const errors: number[] = [];
     const summary: string[] = [];
     for (const key of KEYS) {
       const { draw, uniform } = results.get(key)!;
@@ -222,19 +254,17 @@ describe('detector:mmv-amp as Algorithm 2 of Cui, Li, Zhang (per-device eps_n)',
         }
         compared++;
         expect(uniform.diverged[b], `draw ${key}, trial ${b}: the float32 detector flags a trial that converges in float64`).to.equal(false);
-        const est = uniform.estimate[b];
-        let diff = 0;
-        let size = 0;
-        for (let i = 0; i < N * M; i++) {
-          diff += (est.re[i] - ref.x.re[i]) ** 2 + (est.im[i] - ref.x.im[i]) ** 2;
-          size += ref.x.re[i] ** 2 + ref.x.im[i] ** 2;
-        }
-        expect(Math.sqrt(diff / size), `draw ${key}, trial ${b}: float32 detector vs float64 reference`).to.be.at.most(1e-4);
+        expect(relative(float64Kernel(draw, b), ref.x), `draw ${key}, trial ${b}: float64 kernel vs float64 reference`).to.be.at.most(1e-9);
+        const error = relative(uniform.estimate[b], ref.x);
+        errors.push(error);
+        expect(error, `draw ${key}, trial ${b}: float32 detector vs float64 reference`).to.be.at.most(1e-3);
       }
       expect(compared, `draw ${key}: trials compared`).to.be.above(0);
       summary.push(`${key}: ${compared} compared, diverged ${diverged.join(',') || 'none'}, unsettled ${unsettled.join(',') || 'none'}`);
     }
-    this.test!.title += ` [first ${REFERENCE_TRIALS} trials per draw, float64: ${summary.join('; ')}]`;
+    const within = errors.filter((e) => e <= 1e-4).length;
+    expect(within, `compared trials within 1e-4 of float64 (of ${errors.length}; largest ${Math.max(...errors).toExponential(1)})`).to.be.at.least(Math.ceil(0.95 * errors.length));
+    this.test!.title += ` [first ${REFERENCE_TRIALS} trials per draw, float64: ${summary.join('; ')}; float32 within 1e-4: ${within} of ${errors.length}, largest ${Math.max(...errors).toExponential(1)}]`;
   });
 
   it('reports the divergent draws, and the flagged trials are the failures (their MSE exceeds that of the others, 5 SE)', function () {

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'tsyringe';
-import { cx, definePlugin, numSequences, TOKENS, type Capability, type Detector, type Estimate, type ObservationWith, type Scenario } from '@gfra/core';
-import { bernoulliGaussianDenoiser, bernoulliLogOdds, mmvAmp, type AmpIterate } from './algorithms/amp';
-import { bestSequence, decideActivity } from './decision';
+import { definePlugin, numSequences, TOKENS, type Capability, type ComplexTensor, type Detector, type Estimate, type ObservationWith, type RealArray, type Scenario } from '@gfra/core';
+import type { AmpIterate } from './algorithms/amp';
+import { hostMmvAmp, type HostAmpLayout } from './algorithms/amp-host';
 
 export const MmvAmpThreshold = Type.Union(
   [
@@ -149,43 +149,75 @@ export class MmvAmpDetector implements Detector {
   ) {}
 
   detect(obs: MmvAmpObservation): Estimate {
-    const { numDevices: N, numAntennas: M } = this.scenario;
+    const { numDevices: N, numAntennas: M, sequenceLength: L } = this.scenario;
     const Q = numSequences(this.scenario);
-    const eps = obs.activityProbability;
-    return cx.tidy((): Estimate => {
-      const state = mmvAmp(obs.y, obs.codebook, {
+    const K = N * Q;
+    const B = obs.y.re.shape[0];
+    const eps = obs.activityProbability.dataSync();
+    const beta = obs.largeScaleFading.dataSync();
+    // log(p / (1 - p)), p = eps_n / Q: the prior of one of device n's Q rows
+    const odds = Float64Array.from(eps, (e) => Math.log(e / Q) - Math.log1p(-e / Q));
+    const rowOdds = Q === 1 ? odds : Float64Array.from({ length: K }, (_, k) => odds[Math.floor(k / Q)]);
+    const observer = this.observer;
+    const state = hostMmvAmp(
+      {
+        yRe: obs.y.re.dataSync(),
+        yIm: obs.y.im.dataSync(),
+        sRe: obs.codebook.re.dataSync(),
+        sIm: obs.codebook.im.dataSync(),
+        perTrial: obs.codebook.re.rank === 3,
+        B,
+        L,
+        M,
+        K,
+        Q,
+        beta,
+        logOdds: rowOdds,
+        firstTrial: obs.trials?.first ?? 0,
+      },
+      {
         iterations: this.params.maxIterations,
-        sequencesPerDevice: Q,
-        beta: obs.largeScaleFading,
-        logOdds: this.priorLogOdds(eps, Q),
         noise: this.params.noiseEstimate === 'state-evolution' ? { estimate: 'state-evolution', noiseVar: this.noiseVar(obs), eps } : { estimate: 'residual' },
         onsager: this.params.onsager,
-        observe: this.observer,
         damping: this.params.damping ?? 0,
-        trackResidual: true,
-      });
-      const B = state.tau2.shape[1];
-      this.countDiverged(state.residualNorms as tf.Tensor2D);
-      const energy = tf.reshape(state.energy, [N, Q, B]);
-      const { best, message } = bestSequence(energy, 1); // [N, B]: q*_n and ||z_{n,q*}||^2
-      const beta = tf.transpose(obs.largeScaleFading); // [N, B]
-      const logOdds = tf.reshape(this.priorLogOdds(eps, 1), [N, 1]); // log(eps/Q) - log(1 - eps/Q)
-      const { llr } = bernoulliGaussianDenoiser(best, beta, state.tau2, M, logOdds);
-      const rule = this.params.threshold;
-      const tau = rule.rule === 'map' ? tf.neg(logOdds) : rule.rule === 'large-m' ? tf.scalar(0) : tf.scalar(rule.value);
-      const activity = decideActivity(llr, tau);
-      // Channel estimate: the row of X_T at the selected sequence.
-      const x = tf.reshape(state.x, [2, N, Q, B, M]);
-      const pick = Q === 1 ? x : tf.mul(x, tf.reshape(tf.cast(tf.oneHot(message, Q), 'float32').transpose([0, 2, 1]), [1, N, Q, B, 1]));
-      const h = tf.transpose(tf.sum(pick, 2), [0, 2, 1, 3]); // [2, B, N, M]
-      const [re, im] = tf.unstack(h, 0) as [tf.Tensor3D, tf.Tensor3D];
-      return {
-        activityScore: tf.transpose(llr) as tf.Tensor2D,
-        activity: tf.transpose(activity) as tf.Tensor2D,
-        message: tf.transpose(message) as tf.Tensor2D,
-        channel: { re, im },
-      };
-    });
+        ...(observer !== undefined ? { observe: (t: number, z: RealArray, tau2: Float64Array, x: RealArray, layout: HostAmpLayout) => this.observeIterate(observer, t, z, tau2, x, B, K, M, layout) } : {}),
+      },
+    );
+    this.countDiverged(state.residualNorms, B, this.params.maxIterations);
+    const rule = this.params.threshold;
+    const score = new Float32Array(B * N);
+    const activity = new Float32Array(B * N);
+    const message = new Int32Array(B * N);
+    const hRe = new Float32Array(B * N * M);
+    const hIm = new Float32Array(B * N * M);
+    const { x, energy, tau2, layout } = state;
+    const W = layout.width;
+    for (let b = 0; b < B; b++) {
+      const t2 = tau2[b];
+      const col = layout.column(b);
+      for (let n = 0; n < N; n++) {
+        // q*_n = arg max_q ||z_{n,q}||^2 (the first on ties), then LLR_n = M (pi - psi)   (35)-(37)
+        let q = 0;
+        for (let j = 1; j < Q; j++) if (energy[b * K + n * Q + j] > energy[b * K + n * Q + q]) q = j;
+        const bn = beta[b * N + n];
+        const llr = Math.fround((bn * energy[b * K + n * Q + q]) / (t2 * (bn + t2)) - M * Math.log1p(bn / t2));
+        const level = rule.rule === 'map' ? -odds[n] : rule.rule === 'large-m' ? 0 : rule.value;
+        score[b * N + n] = llr;
+        activity[b * N + n] = llr > Math.fround(level) ? 1 : 0;
+        message[b * N + n] = q;
+        const k = n * Q + q;
+        for (let m = 0; m < M; m++) {
+          hRe[(b * N + n) * M + m] = x[k * W + col + m];
+          hIm[(b * N + n) * M + m] = x[(K + k) * W + col + m];
+        }
+      }
+    }
+    return {
+      activityScore: tf.tensor2d(score, [B, N]),
+      activity: tf.tensor2d(activity, [B, N]),
+      message: tf.tensor2d(message, [B, N], 'int32'),
+      channel: { re: tf.tensor3d(hRe, [B, N, M]), im: tf.tensor3d(hIm, [B, N, M]) },
+    };
   }
 
   /**
@@ -202,15 +234,34 @@ export class MmvAmpDetector implements Detector {
     return this.lastFlags;
   }
 
-  /** Flags the trials whose residual grew (one [B] readback) and adds them to the counts. */
-  private countDiverged(norms: tf.Tensor2D): void {
-    // ||R_T||^2 <= G min_t ||R_t||^2 (false, i.e. diverged, also when ||R_T|| is NaN or infinite)
-    const ok = tf.tidy(() => tf.lessEqual(tf.gather(norms, norms.shape[0] - 1), tf.mul(DIVERGENCE_GROWTH, tf.min(norms, 0))));
-    const flags = Array.from(ok.dataSync(), (v) => v === 0);
-    ok.dispose();
+  /** Flags the trials whose residual grew ([T + 1, B] norms) and adds them to the counts. */
+  private countDiverged(norms: Float64Array, B: number, T: number): void {
+    const flags = Array.from({ length: B }, (_, b) => {
+      let least = Infinity;
+      for (let t = 0; t <= T; t++) least = Math.min(least, Math.fround(norms[t * B + b]));
+      // ||R_T||^2 <= G min_t ||R_t||^2 fails (diverged) also when ||R_T|| is NaN or infinite
+      return !(Math.fround(norms[T * B + b]) <= DIVERGENCE_GROWTH * least);
+    });
     this.lastFlags = flags;
     this.trialsSeen += flags.length;
     this.divergedSeen += flags.filter((f) => f).length;
+  }
+
+  /** Hands one iteration to a {@link trace} observer as tensors [B, K, M] (freed after it returns). */
+  private observeIterate(observe: (it: AmpIterate) => void, t: number, z: RealArray, tau2: Float64Array, x: RealArray, B: number, K: number, M: number, layout: HostAmpLayout): void {
+    const unstack = (v: RealArray): ComplexTensor => {
+      const re = new Float32Array(B * K * M);
+      const im = new Float32Array(B * K * M);
+      const W = layout.width;
+      for (let b = 0; b < B; b++)
+        for (let k = 0; k < K; k++)
+          for (let m = 0; m < M; m++) {
+            re[(b * K + k) * M + m] = v[k * W + layout.column(b) + m];
+            im[(b * K + k) * M + m] = v[(K + k) * W + layout.column(b) + m];
+          }
+      return { re: tf.tensor3d(re, [B, K, M]), im: tf.tensor3d(im, [B, K, M]) };
+    };
+    tf.tidy(() => observe({ t, z: unstack(z), tau2: tf.tensor1d(Float32Array.from(tau2)), x: unstack(x) }));
   }
 
   /**
@@ -224,12 +275,6 @@ export class MmvAmpDetector implements Detector {
     } finally {
       this.observer = undefined;
     }
-  }
-
-  /** [N*reps] log(p / (1 - p)) with p = eps_n / Q, each device's value repeated `reps` times. */
-  private priorLogOdds(eps: tf.Tensor1D, reps: number): tf.Tensor1D {
-    const odds = bernoulliLogOdds(eps, numSequences(this.scenario)) as tf.Tensor1D;
-    return reps === 1 ? odds : (tf.reshape(tf.tile(tf.expandDims(odds, 1), [1, reps]), [-1]) as tf.Tensor1D);
   }
 
   /** sigma^2, which noiseEstimate "state-evolution" (and only it) requires. */

@@ -1,148 +1,15 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { BerMetric, Generator, messageBits, normalCdf, type Scenario } from '@gfra/core';
+import { BerMetric, messageBits, normalCdf, type Scenario } from '@gfra/core';
 import { ScmaMpaDetector, type ScmaMpaParams } from './scma-mpa';
-import { scma6x4, type Book, type Cplx } from './testing/scma-reference';
+import { bruteForce, naiveMpa, scma6x4, simulate, type Book, type Cplx, type Trials } from './testing/scma-reference';
 
-// ---------------------------------------------------------------------------------------------
-// Test data and an independent brute-force reference (plain JavaScript, float64)
-// ---------------------------------------------------------------------------------------------
-
-
+// Test data and the independent references (brute force, a naive loop MPA; plain JavaScript,
+// float64) are in testing/scma-reference.ts.
 
 /** Average codeword energy of user 0. */
 function energy(book: Book): number {
   return book[0].reduce((s, cw) => s + cw.reduce((e, [a, b]) => e + a * a + b * b, 0), 0) / book[0].length;
-}
-
-interface Trials {
-  readonly B: number;
-  readonly N: number;
-  readonly L: number;
-  readonly M: number;
-  readonly Q: number;
-  /** messages[b][n] */
-  readonly messages: number[][];
-  /** h[b][n][l][m] */
-  readonly h: Cplx[][][][];
-  /** y[b][l][m] */
-  readonly y: Cplx[][][];
-  readonly sigma2: number;
-}
-
-/** Draw B trials: uniform messages, h CN(0, 1) per (n, l, m) or 1 (awgn), noise CN(0, sigma2) (0: noiseless). */
-function simulate(book: Book, B: number, M: number, sigma2: number, mode: 'rayleigh' | 'awgn', seed: string): Trials {
-  const N = book.length;
-  const Q = book[0].length;
-  const L = book[0][0].length;
-  const g = Generator.fromKey(['scma-mpa-test', seed]);
-  const cn = (v: number): Cplx => [Math.sqrt(v / 2) * g.normal(), Math.sqrt(v / 2) * g.normal()];
-  const messages: number[][] = [];
-  const h: Cplx[][][][] = [];
-  const y: Cplx[][][] = [];
-  for (let b = 0; b < B; b++) {
-    const m = Array.from({ length: N }, () => g.integer(Q));
-    const hb = Array.from({ length: N }, () => Array.from({ length: L }, () => Array.from({ length: M }, (): Cplx => (mode === 'awgn' ? [1, 0] : cn(1)))));
-    const yb = Array.from({ length: L }, (_, l) =>
-      Array.from({ length: M }, (_, mm): Cplx => {
-        const w = sigma2 > 0 ? cn(sigma2) : ([0, 0] as Cplx);
-        let re = w[0];
-        let im = w[1];
-        for (let n = 0; n < N; n++) {
-          const [xr, xi] = book[n][m[n]][l];
-          const [hr, hi] = hb[n][l][mm];
-          re += hr * xr - hi * xi;
-          im += hr * xi + hi * xr;
-        }
-        return [re, im];
-      }),
-    );
-    messages.push(m);
-    h.push(hb);
-    y.push(yb);
-  }
-  return { B, N, L, M, Q, messages, h, y, sigma2 };
-}
-
-interface Reference {
-  /** Joint ML decision: argmax over all Q^N hypotheses of p(y | q_1..q_N). */
-  readonly jointMl: number[][];
-  /** Exact bitwise-MAP LLRs log P(b = 1 | y) / P(b = 0 | y) (uniform priors), [b][n][j]. */
-  readonly llr: number[][][];
-  /** Max-log bit metrics: max over hypotheses with b = 1 minus max with b = 0, [b][n][j]. */
-  readonly maxLogLlr: number[][][];
-  /** Per trial: the largest |log p(y | q)| over the hypotheses (the size of the numbers MPA adds). */
-  readonly maxMetric: number[];
-}
-
-/**
- * Brute force over all Q^N joint hypotheses, every user on every RE (zeros included; no use of
- * the factor graph): log p(y | q) = -sum_{l,m} |y - sum_n h x_{n, q_n}|^2 / sigma^2 + const.
- */
-function bruteForce(book: Book, t: Trials, sigma2: number): Reference {
-  const { N, L, M, Q } = t;
-  const J = Math.log2(Q);
-  const H = Q ** N;
-  const LM = L * M;
-  const jointMl: number[][] = [];
-  const llr: number[][][] = [];
-  const maxLogLlr: number[][][] = [];
-  const maxMetric: number[] = [];
-  const metric = new Float64Array(H);
-  // hx[((n * Q + q) * LM + i) * 2 + part]: h[n, l, m] x_{n, q}[l], i = l * M + m
-  const hx = new Float64Array(N * Q * LM * 2);
-  for (let b = 0; b < t.B; b++) {
-    for (let n = 0; n < N; n++) {
-      for (let q = 0; q < Q; q++) {
-        for (let l = 0; l < L; l++) {
-          for (let m = 0; m < M; m++) {
-            const [xr, xi] = book[n][q][l];
-            const [hr, hi] = t.h[b][n][l][m];
-            const k = ((n * Q + q) * LM + l * M + m) * 2;
-            hx[k] = hr * xr - hi * xi;
-            hx[k + 1] = hr * xi + hi * xr;
-          }
-        }
-      }
-    }
-    let best = 0;
-    for (let c = 0; c < H; c++) {
-      let d = 0;
-      for (let i = 0; i < LM; i++) {
-        const [yr, yi] = t.y[b][Math.floor(i / M)][i % M];
-        let re = yr;
-        let im = yi;
-        for (let n = 0; n < N; n++) {
-          const q = (c >> (n * J)) & (Q - 1); // user n's codeword is digit n of c (base Q, least significant first)
-          const k = ((n * Q + q) * LM + i) * 2;
-          re -= hx[k];
-          im -= hx[k + 1];
-        }
-        d += re * re + im * im;
-      }
-      metric[c] = -d / sigma2;
-      if (metric[c] > metric[best]) best = c;
-    }
-    jointMl.push(Array.from({ length: N }, (_, n) => (best >> (n * J)) & (Q - 1)));
-    maxMetric.push(metric.reduce((a, v) => Math.max(a, Math.abs(v)), 0));
-    const top = metric[best];
-    const sums = Array.from({ length: N }, () => Array.from({ length: J }, () => [0, 0]));
-    const maxes = Array.from({ length: N }, () => Array.from({ length: J }, () => [-Infinity, -Infinity]));
-    for (let c = 0; c < H; c++) {
-      const p = Math.exp(metric[c] - top);
-      for (let n = 0; n < N; n++) {
-        const q = (c >> (n * J)) & (Q - 1);
-        for (let j = 0; j < J; j++) {
-          const bit = (q >> (J - 1 - j)) & 1; // MSB first
-          sums[n][j][bit] += p;
-          if (metric[c] > maxes[n][j][bit]) maxes[n][j][bit] = metric[c];
-        }
-      }
-    }
-    llr.push(sums.map((u) => u.map(([p0, p1]) => Math.log(p1) - Math.log(p0))));
-    maxLogLlr.push(maxes.map((u) => u.map(([m0, m1]) => m1 - m0)));
-  }
-  return { jointMl, llr, maxLogLlr, maxMetric };
 }
 
 /** The codebook as the [L, N*Q] side information (column n*Q + q). */
@@ -204,84 +71,6 @@ function pairedBitDifference(t: Trials, a: (b: number, n: number, j: number) => 
   return { berA: errA / n, berB: errB / n, mean, se: Math.sqrt(variance / n), bits: n };
 }
 
-/**
- * A naive per-trial loop implementation of the MPA equations in the plugin's doc comment (flooding
- * schedule, uniform priors), written independently of the vectorised plugin.
- */
-function naiveMpa(book: Book, t: Trials, iterations: number, maxLog: boolean): { llr: number[][][]; maxMetric: number[] } {
-  const { N, L, M, Q } = t;
-  const J = Math.log2(Q);
-  const lse = (xs: number[]) => {
-    const top = Math.max(...xs);
-    return maxLog ? top : top + Math.log(xs.reduce((s, x) => s + Math.exp(x - top), 0));
-  };
-  const onRe = Array.from({ length: L }, (_, l) => [...Array(N).keys()].filter((n) => book[n].some((cw) => cw[l][0] !== 0 || cw[l][1] !== 0)));
-  const out: number[][][] = [];
-  const maxMetric: number[] = [];
-  for (let b = 0; b < t.B; b++) {
-    // phi[l][c], c indexes the codewords of onRe[l] (base Q, first user most significant)
-    const phi = onRe.map((us, l) =>
-      Array.from({ length: Q ** us.length }, (_, c) => {
-        let d = 0;
-        for (let m = 0; m < M; m++) {
-          let [re, im] = t.y[b][l][m];
-          us.forEach((n, k) => {
-            const q = Math.floor(c / Q ** (us.length - 1 - k)) % Q;
-            const [xr, xi] = book[n][q][l];
-            const [hr, hi] = t.h[b][n][l][m];
-            re -= hr * xr - hi * xi;
-            im -= hr * xi + hi * xr;
-          });
-          d += re * re + im * im;
-        }
-        return -d / t.sigma2;
-      }),
-    );
-    maxMetric.push(Math.max(...phi.flat().map(Math.abs)));
-    const vf = onRe.map((us) => us.map(() => new Array<number>(Q).fill(0))); // vf[l][k][q]: user onRe[l][k] -> RE l
-    let fv = onRe.map((us) => us.map(() => new Array<number>(Q).fill(0))); // fv[l][k][q]: RE l -> user onRe[l][k]
-    for (let it = 0; it < iterations; it++) {
-      fv = onRe.map((us, l) =>
-        us.map((_, k) =>
-          Array.from({ length: Q }, (_, q) => {
-            const terms: number[] = [];
-            for (let c = 0; c < phi[l].length; c++) {
-              const digits = us.map((__, kk) => Math.floor(c / Q ** (us.length - 1 - kk)) % Q);
-              if (digits[k] !== q) continue;
-              terms.push(phi[l][c] + digits.reduce((s, dq, kk) => (kk === k ? s : s + vf[l][kk][dq]), 0));
-            }
-            return lse(terms);
-          }),
-        ),
-      );
-      onRe.forEach((us, l) =>
-        us.forEach((n, k) => {
-          for (let q = 0; q < Q; q++) {
-            let sum = 0;
-            onRe.forEach((us2, l2) => {
-              if (l2 !== l && us2.includes(n)) sum += fv[l2][us2.indexOf(n)][q];
-            });
-            vf[l][k][q] = sum;
-          }
-        }),
-      );
-    }
-    const belief = Array.from({ length: N }, (_, n) =>
-      Array.from({ length: Q }, (_, q) => onRe.reduce((s, us, l) => (us.includes(n) ? s + fv[l][us.indexOf(n)][q] : s), 0)),
-    );
-    out.push(
-      belief.map((bn) =>
-        Array.from({ length: J }, (_, j) => {
-          const ones = bn.filter((_, q) => (q >> (J - 1 - j)) & 1);
-          const zeros = bn.filter((_, q) => !((q >> (J - 1 - j)) & 1));
-          return lse(ones) - lse(zeros);
-        }),
-      ),
-    );
-  }
-  return { llr: out, maxMetric };
-}
-
 /** float32 unit roundoff. */
 const U32 = 2 ** -24;
 
@@ -301,6 +90,49 @@ describe('detector:scma-mpa', () => {
     expect(g.users).to.deep.equal([[1, 2, 4], [0, 2, 5], [1, 3, 5], [0, 3, 4]]);
     det.dispose();
     tf.dispose([cb.re, cb.im]);
+  });
+
+  it('keeps the factor graph while the codebook values stay the same, rebuilds it when they change', () => {
+    const det = new ScmaMpaDetector({ iterations: 1, variant: 'log-mpa' }, { numDevices: 6, numAntennas: 1, sequenceLength: 4, bitsPerDevice: 2 });
+    const a = codebookTensor(SCMA);
+    const copy = codebookTensor(SCMA); // another tensor, same values
+    const moved = codebookTensor([SCMA[1], SCMA[0], ...SCMA.slice(2)]); // users 0 and 1 swapped
+    const first = det.factorGraph(a).users;
+    expect(det.factorGraph(copy).users).to.equal(first); // the same object: not rebuilt
+    expect(det.factorGraph(moved).users).to.deep.equal([[0, 2, 4], [1, 2, 5], [0, 3, 5], [1, 3, 4]]);
+    expect(det.factorGraph(a).users).to.deep.equal(first);
+    det.dispose();
+    tf.dispose([a.re, a.im, copy.re, copy.im, moved.re, moved.im]);
+  });
+
+  it('gives the same numbers whatever the batch split (10 trials at once and as 3 + 7), leaking no tensor', () => {
+    const t = simulate(SCMA, 10, 2, sigma2At(6), 'rayleigh', 'split');
+    const s: Scenario = { numDevices: 6, numAntennas: 2, sequenceLength: 4, bitsPerDevice: 2 };
+    const codebook = codebookTensor(SCMA);
+    for (const variant of ['log-mpa', 'max-log-mpa'] as const) {
+      const det = new ScmaMpaDetector({ iterations: 5, variant }, s);
+      const run = (from: number, to: number) =>
+        tf.tidy(() => {
+          const part = <T>(xs: T[]) => xs.slice(from, to);
+          const y = { re: tf.tensor(part(t.y).map((r) => r.map((c) => c.map((z) => z[0])))), im: tf.tensor(part(t.y).map((r) => r.map((c) => c.map((z) => z[1])))) };
+          const h = (p: 0 | 1) => tf.tensor(part(t.h).map((hb) => hb.map((hn) => hn.map((hl) => hl.map((z) => z[p])))));
+          const est = det.detect({ y, codebook, channel: { re: h(0), im: h(1) }, noiseVar: t.sigma2 });
+          expect(est.message?.dtype).to.equal('int32');
+          expect(est.bitLLR?.dtype).to.equal('float32');
+          expect(est.activity?.shape).to.deep.equal([to - from, 6]);
+          return { message: Array.from(est.message?.dataSync() ?? []), llr: Array.from(est.bitLLR?.dataSync() ?? []) };
+        });
+      const before = tf.memory().numTensors;
+      const whole = run(0, 10);
+      const head = run(0, 3);
+      const tail = run(3, 10);
+      expect(tf.memory().numTensors).to.equal(before);
+      expect(whole.message).to.have.length(60);
+      expect([...head.message, ...tail.message], variant).to.deep.equal(whole.message);
+      expect([...head.llr, ...tail.llr], variant).to.deep.equal(whole.llr);
+      det.dispose();
+    }
+    tf.dispose([codebook.re, codebook.im]);
   });
 
   it('declares its needs, outputs and checks; rejects a block-fading channel and oversized graphs with clear messages', () => {

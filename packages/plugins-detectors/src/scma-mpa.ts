@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'tsyringe';
 import {
-  cx,
   definePlugin,
   deviceSequences,
   numSequences,
@@ -15,6 +14,9 @@ import {
   type Scenario,
 } from '@gfra/core';
 import { refusePerTrialCodebook } from './codebook';
+import { mpaDetectHost, scmaFactorGraph, type ScmaFactorGraph } from './algorithms/mpa-host';
+
+export { MAX_HYPOTHESES_PER_RESOURCE } from './algorithms/mpa-host';
 
 export const ScmaMpaParams = Type.Object(
   {
@@ -31,51 +33,6 @@ export type ScmaMpaParams = Static<typeof ScmaMpaParams>;
 /** Side information scma-mpa always requires. */
 const REQUIRES = ['codebook', 'channelState', 'noiseVariance'] as const;
 type ScmaMpaObservation = ObservationWith<(typeof REQUIRES)[number]>;
-
-/** Largest number of joint hypotheses Q^{d_f} per resource element the detector accepts. */
-export const MAX_HYPOTHESES_PER_RESOURCE = 2 ** 14;
-
-/**
- * Log-prior added to the metric of a joint hypothesis in which some user sends a message it does
- * not have (q >= Q_n, per-device bits). Finite, so that the 0/1 matrix products of the schedule
- * stay free of NaN (0 * -Infinity); large enough that such hypotheses never contribute, and small
- * enough that the few of them a message sums (about d_f d_v; the schedule subtracts them again, so
- * they do not pile up over iterations) stay far from the float32 range (3.4e38).
- */
-const IMPOSSIBLE = -1e30;
-
-/** A resource element's entry counts as zero when |x|^2 <= this times the largest |x|^2 of the codebook. */
-const ZERO_ENTRY = 1e-10;
-
-/** The factor graph of a codebook and the constant tensors of the message schedule. */
-interface Graph {
-  /** d_f: largest number of users sharing a resource element (REs with fewer get zero-codeword dummy slots). */
-  readonly degree: number;
-  /** users[l][k]: the user in slot k of resource element l, -1 for a dummy slot. */
-  readonly users: readonly (readonly number[])[];
-  /** [L, d, C] complex: X[l, k, c] = x_{users[l][k], q_k(c)}[l], the slot-k codeword value in joint hypothesis c. */
-  readonly hypotheses: ComplexTensor;
-  /** [d*Q, C]: 1 where q_k(c) = q (row k*Q + q). */
-  readonly expand: tf.Tensor2D;
-  /** [d*Q*R] int32: hypotheses c with q_k(c) = q, R = C/Q of them for each (k, q), in order. */
-  readonly groups: tf.Tensor1D;
-  /** [1, E, E] with E = L*d edges: 1 where two different edges belong to the same (real) user. */
-  readonly siblings: tf.Tensor3D;
-  /** [E, N]: 1 where edge e belongs to user n. */
-  readonly edgeUser: tf.Tensor2D;
-  /** [L*d] int32: row n*L + l of the channel [B, N*L, M] that slot (l, k) sees (0 for dummies). */
-  readonly channelRows: tf.Tensor1D;
-  /** [J*Q/2] int32: symbols q whose bit j is 1 (block j), and those whose bit j is 0. */
-  readonly bitOnes: tf.Tensor1D;
-  readonly bitZeros: tf.Tensor1D;
-  /**
-   * Per-device bits only: [1, L, C] log-prior of joint hypothesis c on RE l, 0 or
-   * {@link IMPOSSIBLE} where a slot's message q_k >= Q_{users[l][k]}.
-   */
-  readonly hypothesisPrior?: tf.Tensor3D;
-  /** Per-device bits only: [1, N, Q] 0 where q < Q_n, -Infinity elsewhere (added to the final belief). */
-  readonly messagePrior?: tf.Tensor3D;
-}
 
 /**
  * Message passing algorithm (MPA) detector for sparse code multiple access (SCMA), over the factor
@@ -104,14 +61,19 @@ interface Graph {
  *
  * The factor graph is read from the codebook: user n is on RE l when any of its codewords is
  * non-zero there. Resource elements with fewer than d_f users get dummy slots with zero codewords.
- * The whole batch is processed at once; per iteration the cost is O(B L Q^{d_f} d_f).
+ * The message passing runs on the host ({@link mpaDetectHost}: float64 arithmetic, one trial at a
+ * time, so a trial's outputs do not depend on the batch it is in); the graph tables
+ * ({@link scmaFactorGraph}) are built once per codebook (kept while the codebook's values stay
+ * the same). Per trial and iteration the cost is O(L Q^{d_f} d_f) additions and L Q^{d_f}
+ * exponentials (none for max-log). Inputs are read back once per detect (y, h, and the codebook,
+ * compared with the cached one); the outputs are float32/int32 tensors.
  *
  * Heterogeneous rates (`scenario.bitsPerDevice` a list, device n with Q_n = 2^{J_n} <= Q
  * messages, as in the SCMA baseline of Z. Ma, W. Wu, M. Jian, F. Gao, X. Shen, "Joint
  * constellation design and multiuser detection for grant-free NOMA", IEEE Trans. Wireless Commun.
  * 2022, Sec. IV): the prior of device n is uniform on [0, Q_n), ln(1/Q_n), and zero on q >= Q_n.
  * The codebook columns q >= Q_n (zeros) are never hypothesised: joint hypotheses with such a
- * message get log-prior -1e30 in phi_l (a finite stand-in for -Infinity), and the final belief is
+ * message get log-prior -1e30 in phi_l (`IMPOSSIBLE_LOG_PRIOR` of the algorithm layer, a finite stand-in for -Infinity), and the final belief is
  * -Infinity there, so the decision always lies in [0, Q_n). The constant ln(1/Q_n) itself changes
  * no decision and is left out, as the uniform prior is above.
  *
@@ -129,7 +91,8 @@ interface Graph {
  * while the output has J = max J_n columns; use the message decisions, e.g. metrics bler or ser),
  * and the hypotheses per RE are still counted as Q^{d_f} with Q = 2^{max J_n} (the impossible ones
  * are computed and masked). Deviations from the source: none (flooding schedule; user -> RE messages
- * are normalised to max 0, which changes no decision or LLR). Exact (bitwise MAP) on tree-shaped
+ * are normalised to max 0, which changes no decision or LLR; float64 arithmetic, outputs rounded to
+ * float32). Exact (bitwise MAP) on tree-shaped
  * factor graphs, approximate on loopy ones such as the 6x4 SCMA graph.
  */
 @injectable()
@@ -149,25 +112,26 @@ export class ScmaMpaDetector implements Detector {
         : [],
   });
 
-  private graph: Graph | undefined;
-  private graphFor: ComplexTensor | undefined;
+
+  private graph: ScmaFactorGraph | undefined;
+  /** The codebook values [L, N*Q] the graph was built from. */
+  private graphRe: Float32Array | undefined;
+  private graphIm: Float32Array | undefined;
 
   constructor(
     @inject(TOKENS.params) private readonly params: ScmaMpaParams,
     @inject(TOKENS.scenario) private readonly scenario: Scenario,
   ) {}
 
-  /** The factor graph of `codebook` (built once per codebook and kept). */
+  /** The factor graph of `codebook` (built once per codebook values and kept). */
   factorGraph(codebook: ComplexTensor): { degree: number; users: readonly (readonly number[])[] } {
     const g = this.buildGraph(codebook);
     return { degree: g.degree, users: g.users };
   }
 
-  private buildGraph(codebook: ComplexTensor): Graph {
+  private buildGraph(codebook: ComplexTensor): ScmaFactorGraph {
     refusePerTrialCodebook(codebook, 'scma-mpa');
-    if (this.graph !== undefined && this.graphFor === codebook) return this.graph;
-    this.disposeGraph();
-    const { numDevices: N, sequenceLength: L, bitsPerDevice: J } = this.scenario;
+    const { numDevices: N, sequenceLength: L } = this.scenario;
     const Q = numSequences(this.scenario);
     const shape = codebook.re.shape;
     if (shape.length !== 2 || shape[0] !== L || shape[1] !== N * Q) {
@@ -175,181 +139,58 @@ export class ScmaMpaDetector implements Detector {
     }
     const re = codebook.re.dataSync();
     const im = codebook.im.dataSync();
-    const at = (l: number, n: number, q: number) => l * N * Q + n * Q + q;
-    let peak = 0;
-    for (let i = 0; i < re.length; i++) peak = Math.max(peak, re[i] * re[i] + im[i] * im[i]);
-    const users: number[][] = [];
-    for (let l = 0; l < L; l++) {
-      const on: number[] = [];
-      for (let n = 0; n < N; n++) {
-        let used = false;
-        for (let q = 0; q < Q && !used; q++) used = re[at(l, n, q)] ** 2 + im[at(l, n, q)] ** 2 > ZERO_ENTRY * peak;
-        if (used) on.push(n);
-      }
-      users.push(on);
-    }
-    const d = Math.max(1, ...users.map((u) => u.length));
-    const C = Q ** d;
-    if (C > MAX_HYPOTHESES_PER_RESOURCE) {
-      throw new Error(
-        `the codebook puts up to ${d} users on one resource element, so MPA needs Q^d_f = ${Q}^${d} = ${C} joint hypotheses per resource element (limit ${MAX_HYPOTHESES_PER_RESOURCE}). Use a sparser codebook`,
-      );
-    }
-    for (const on of users) while (on.length < d) on.push(-1);
-    const R = C / Q;
-    // digit k of hypothesis c (slot 0 most significant)
-    const digit = (c: number, k: number) => Math.floor(c / Q ** (d - 1 - k)) % Q;
-
-    const xRe = new Float32Array(L * d * C);
-    const xIm = new Float32Array(L * d * C);
-    for (let l = 0; l < L; l++) {
-      for (let k = 0; k < d; k++) {
-        const n = users[l][k];
-        if (n < 0) continue;
-        for (let c = 0; c < C; c++) {
-          xRe[(l * d + k) * C + c] = re[at(l, n, digit(c, k))];
-          xIm[(l * d + k) * C + c] = im[at(l, n, digit(c, k))];
-        }
-      }
-    }
-    const expand = new Float32Array(d * Q * C);
-    const groups = new Int32Array(d * Q * R);
-    for (let k = 0; k < d; k++) {
-      const filled = new Array<number>(Q).fill(0);
-      for (let c = 0; c < C; c++) {
-        const q = digit(c, k);
-        expand[(k * Q + q) * C + c] = 1;
-        groups[(k * Q + q) * R + filled[q]++] = c;
-      }
-    }
-    const E = L * d;
-    const edgeOf = (l: number, k: number) => l * d + k;
-    const siblings = new Float32Array(E * E);
-    const edgeUser = new Float32Array(E * N);
-    const channelRows = new Int32Array(E);
-    for (let l = 0; l < L; l++) {
-      for (let k = 0; k < d; k++) {
-        const n = users[l][k];
-        if (n < 0) continue;
-        const e = edgeOf(l, k);
-        edgeUser[e * N + n] = 1;
-        channelRows[e] = n * L + l;
-        for (let l2 = 0; l2 < L; l2++) {
-          for (let k2 = 0; k2 < d; k2++) {
-            const e2 = edgeOf(l2, k2);
-            if (e2 !== e && users[l2][k2] === n) siblings[e * E + e2] = 1;
-          }
-        }
-      }
-    }
-    let hypothesisPrior: tf.Tensor3D | undefined;
-    let messagePrior: tf.Tensor3D | undefined;
-    if (this.scenario.deviceBits !== undefined) {
-      const Qn = deviceSequences(this.scenario);
-      const hp = new Float32Array(L * C);
-      for (let l = 0; l < L; l++) {
-        for (let c = 0; c < C; c++) {
-          let possible = true;
-          for (let k = 0; k < d && possible; k++) possible = users[l][k] < 0 || digit(c, k) < Qn[users[l][k]];
-          if (!possible) hp[l * C + c] = IMPOSSIBLE;
-        }
-      }
-      const mp = new Float32Array(N * Q);
-      for (let n = 0; n < N; n++) for (let q = Qn[n]; q < Q; q++) mp[n * Q + q] = -Infinity;
-      hypothesisPrior = tf.keep(tf.tensor3d(hp, [1, L, C]));
-      messagePrior = tf.keep(tf.tensor3d(mp, [1, N, Q]));
-    }
-    const ones: number[] = [];
-    const zeros: number[] = [];
-    for (let j = 0; j < J; j++) {
-      for (let q = 0; q < Q; q++) ((q >> (J - 1 - j)) & 1 ? ones : zeros).push(q);
-    }
-    this.graph = {
-      degree: d,
-      users,
-      hypotheses: cx.keep({ re: tf.tensor3d(xRe, [L, d, C]), im: tf.tensor3d(xIm, [L, d, C]) }),
-      expand: tf.keep(tf.tensor2d(expand, [d * Q, C])),
-      groups: tf.keep(tf.tensor1d(groups, 'int32')),
-      siblings: tf.keep(tf.tensor3d(siblings, [1, E, E])),
-      edgeUser: tf.keep(tf.tensor2d(edgeUser, [E, N])),
-      channelRows: tf.keep(tf.tensor1d(channelRows, 'int32')),
-      bitOnes: tf.keep(tf.tensor1d(ones, 'int32')),
-      bitZeros: tf.keep(tf.tensor1d(zeros, 'int32')),
-      hypothesisPrior,
-      messagePrior,
-    };
-    this.graphFor = codebook;
+    if (this.graph !== undefined && sameValues(re, this.graphRe) && sameValues(im, this.graphIm)) return this.graph;
+    this.graph = scmaFactorGraph(re, im, N, Q, this.scenario.deviceBits === undefined ? undefined : deviceSequences(this.scenario));
+    this.graphRe = Float32Array.from(re);
+    this.graphIm = Float32Array.from(im);
     return this.graph;
   }
 
   detect(obs: ScmaMpaObservation): Estimate {
     const { numDevices: N, numAntennas: M, sequenceLength: L, bitsPerDevice: J } = this.scenario;
-    const Q = numSequences(this.scenario);
-    const B = obs.y.re.shape[0];
+    const yShape = obs.y.re.shape;
+    const B = yShape[0];
+    if (yShape.length !== 3 || yShape[1] !== L || yShape[2] !== M) {
+      throw new Error(`y has shape [${yShape}]; expected [B, L, M] = [${B}, ${L}, ${M}]. Check scenario.sequenceLength and numAntennas`);
+    }
     const hShape = obs.channel.re.shape;
     if (hShape.length !== 4 || hShape[0] !== B || hShape[1] !== N || hShape[2] !== L || hShape[3] !== M) {
       throw new Error(`channel state has shape [${hShape}]; expected per-resource [B, N, L, M] = [${B}, ${N}, ${L}, ${M}] (use a per-resource channel such as per-resource-rayleigh)`);
     }
     const g = this.buildGraph(obs.codebook);
-    const d = g.degree;
-    const C = Q ** d;
-    const R = C / Q;
-    const E = L * d;
-    const sigma2 = obs.noiseVar;
-    const maxLog = this.params.variant === 'max-log-mpa';
-    const reduce = (x: tf.Tensor, axis: number) => (maxLog ? tf.max(x, axis) : tf.logSumExp(x, axis));
-    const channel = obs.channel;
-    return cx.tidy((): Estimate => {
-      // phi[b*L + l, c] = -(1/sigma^2) sum_m |y[b, l, m] - sum_k h[b, u_k, l, m] X[l, k, c]|^2
-      const rows = cx.reshape(channel, [B, N * L, M]);
-      const slots = { re: tf.gather(rows.re, g.channelRows, 1), im: tf.gather(rows.im, g.channelRows, 1) }; // [B, L*d, M]
-      const hT = cx.reshape(cx.transpose(cx.reshape(slots, [B, L, d, M]), [1, 0, 3, 2]), [L, B * M, d]);
-      const s = cx.matmul(hT, g.hypotheses); // [L, B*M, C]
-      const yT = cx.reshape(cx.transpose(obs.y, [1, 0, 2]), [L, B * M, 1]);
-      const dist = tf.sum(tf.reshape(cx.abs2(cx.sub(yT, s)), [L, B, M, C]), 2); // [L, B, C]
-      const metric = tf.mul(tf.transpose(dist, [1, 0, 2]), -1 / sigma2); // [B, L, C]
-      const phi = tf.reshape(g.hypothesisPrior === undefined ? metric : tf.add(metric, g.hypothesisPrior), [B * L, C]);
-
-      // Messages on edges (b, l, k): user -> RE `toRe` and RE -> user `toUser`, [B, E, Q].
-      let toRe: tf.Tensor = tf.zeros([B, E, Q]);
-      let toUser: tf.Tensor = toRe;
-      for (let t = 0; t < this.params.iterations; t++) {
-        const prior = tf.matMul(tf.reshape(toRe, [B * L, d * Q]) as tf.Tensor2D, g.expand); // [B*L, C]
-        const grouped = tf.reshape(tf.gather(tf.add(phi, prior), g.groups, 1), [B * L, d, Q, R]);
-        // exclude the recipient's own incoming message (constant over each group)
-        toUser = tf.sub(tf.reshape(reduce(grouped, 3), [B, E, Q]), toRe);
-        if (t < this.params.iterations - 1) {
-          const sum = tf.matMul(g.siblings, toUser); // [B, E, Q]
-          toRe = tf.sub(sum, tf.max(sum, 2, true));
-        }
-      }
-      // belief[b, n, q] = sum of the RE -> user messages of user n
-      const perQ = tf.reshape(tf.transpose(toUser, [0, 2, 1]), [B * Q, E]);
-      const sums = tf.transpose(tf.reshape(tf.matMul(perQ as tf.Tensor2D, g.edgeUser), [B, Q, N]), [0, 2, 1]); // [B, N, Q]
-      const belief = g.messagePrior === undefined ? sums : tf.add(sums, g.messagePrior);
-      const message = tf.cast(tf.argMax(belief, 2), 'int32') as tf.Tensor2D;
-      const activity = tf.ones([B, N]) as tf.Tensor2D;
-      if (this.scenario.deviceBits !== undefined) return { message, activity };
-      const half = Q / 2;
-      const ones = reduce(tf.reshape(tf.gather(belief, g.bitOnes, 2), [B, N, J, half]), 3);
-      const zeros = reduce(tf.reshape(tf.gather(belief, g.bitZeros, 2), [B, N, J, half]), 3);
-      const bitLLR = tf.sub(ones, zeros) as tf.Tensor3D;
-      return { message, bitLLR, activity };
-    });
-  }
-
-  private disposeGraph(): void {
-    const g = this.graph;
-    if (g === undefined) return;
-    cx.dispose(g.hypotheses);
-    tf.dispose([g.expand, g.groups, g.siblings, g.edgeUser, g.channelRows, g.bitOnes, g.bitZeros]);
-    if (g.hypothesisPrior !== undefined) tf.dispose(g.hypothesisPrior);
-    if (g.messagePrior !== undefined) tf.dispose(g.messagePrior);
-    this.graph = undefined;
-    this.graphFor = undefined;
+    const message = new Int32Array(B * N);
+    const bitLLR = this.scenario.deviceBits === undefined ? new Float32Array(B * N * J) : undefined;
+    mpaDetectHost(
+      g,
+      {
+        trials: B,
+        antennas: M,
+        yRe: obs.y.re.dataSync(),
+        yIm: obs.y.im.dataSync(),
+        hRe: obs.channel.re.dataSync(),
+        hIm: obs.channel.im.dataSync(),
+        noiseVar: obs.noiseVar,
+      },
+      this.params,
+      { message, bitLLR },
+    );
+    return {
+      message: tf.tensor2d(message, [B, N], 'int32'),
+      ...(bitLLR === undefined ? {} : { bitLLR: tf.tensor3d(bitLLR, [B, N, J]) }),
+      activity: tf.ones([B, N]),
+    };
   }
 
   dispose(): void {
-    this.disposeGraph();
+    this.graph = undefined;
+    this.graphRe = undefined;
+    this.graphIm = undefined;
   }
+}
+
+/** Whether `a` holds the same values as `b` (as float32; -0 and 0 differ). */
+function sameValues(a: ArrayLike<number>, b: Float32Array | undefined): boolean {
+  if (b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
 }

@@ -4,6 +4,8 @@
  * from each other.
  */
 export * from './amp';
+export * from './amp-host';
+export * from './mpa-host';
 export * from './covariance';
 export * from './group-lasso';
 export * from './host-complex';

@@ -4,6 +4,7 @@ import { RandomStreams, train, type Scenario, type TrainConfig, type TrainingBat
 import { scalarBgDenoiser } from '../algorithms/amp';
 import { synthetic, type SyntheticBatch, type SyntheticObservation } from '../testing/synthetic';
 import { DlMampnetDetector, poolUnpool, type DlMampnetParams } from './index';
+import { ampNonlinearity } from './network';
 
 const params = (p: Partial<DlMampnetParams> = {}): DlMampnetParams => ({
   layers: 4,
@@ -124,6 +125,52 @@ describe('detector:dl-mampnet', () => {
       expect(g[i], `autodiff, ${label}`).to.be.closeTo(fd, 1e-4 * Math.max(1e-2, Math.abs(fd)) + 1e-6);
     });
     tf.dispose([zs, taus, t1s, t2s, eta, derivative, auto]);
+  });
+
+  it('the fused layer op (ampNonlinearity) equals v eta and (v / C) sum eta\' of scalarBgDenoiser bit for bit, and its hand-written gradient equals autodiff of that formulation (float32, rel 1e-5)', () => {
+    const [B, M, K] = [5, 3, 8];
+    const g = new RandomStreams(['dl-mampnet-fused']).onceGenerator('values');
+    const draw = (shape: number[], f: () => number) => tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, f), shape);
+    // z spans inactive (|z| ~ tau) to strongly active entries; tau2, theta2 over orders of magnitude
+    const z = draw([B, M, K], () => g.normal() * 10 ** (1.5 * g.uniform())) as tf.Tensor3D;
+    const tau2 = draw([B, 1, 1], () => 10 ** (2 * g.uniform() - 1)) as tf.Tensor3D;
+    const theta1 = draw([M, K], () => 3 + 2 * g.normal()) as tf.Tensor2D;
+    const theta2 = draw([M, K], () => 10 ** (3 * g.uniform() - 1)) as tf.Tensor2D;
+    const v = tf.scalar(0.8);
+    const C = 2 * 7 * M;
+    const upX = draw([B, M, K], () => g.normal());
+    const upO = draw([B, 1, 1], () => g.normal());
+    const previous = (zz: tf.Tensor, t: tf.Tensor, a: tf.Tensor, b: tf.Tensor, vv: tf.Tensor) => {
+      const den = scalarBgDenoiser(zz, t, a, b);
+      return { x: tf.mul(vv, den.eta), onsager: tf.reshape(tf.div(tf.mul(vv, tf.sum(den.derivative, [1, 2])), C), [B, 1, 1]) };
+    };
+    const fused = (zz: tf.Tensor, t: tf.Tensor, a: tf.Tensor, b: tf.Tensor, vv: tf.Tensor) =>
+      ampNonlinearity(zz as tf.Tensor3D, t as tf.Tensor3D, a as tf.Tensor2D, b as tf.Tensor2D, vv as tf.Scalar, C);
+    const objective = (f: typeof previous) => (zz: tf.Tensor, t: tf.Tensor, a: tf.Tensor, b: tf.Tensor, vv: tf.Tensor) => {
+      const out = f(zz, t, a, b, vv);
+      return tf.add(tf.sum(tf.mul(out.x, upX)), tf.sum(tf.mul(out.onsager, upO)));
+    };
+    tf.tidy(() => {
+      const [ref, got] = [previous(z, tau2, theta1, theta2, v), fused(z, tau2, theta1, theta2, v)];
+      expect(Array.from(got.x.dataSync()), 'X').to.deep.equal(Array.from(ref.x.dataSync()));
+      expect(Array.from(got.onsager.dataSync()), 'Onsager').to.deep.equal(Array.from(ref.onsager.dataSync()));
+      const inputs = [z, tau2, theta1, theta2, v];
+      const gRef = tf.grads(objective(previous))(inputs);
+      const gGot = tf.grads(objective(fused))(inputs);
+      ['z', 'tau2', 'theta1', 'theta2', 'v'].forEach((name, i) => {
+        expect(gGot[i].shape, name).to.deep.equal(inputs[i].shape);
+        const [a, b] = [Array.from(gGot[i].dataSync()), Array.from(gRef[i].dataSync())];
+        expect(b.every(Number.isFinite), `${name}: finite reference`).to.equal(true);
+        expect(relErr(a, b), `gradient wrt ${name}`).to.be.below(1e-5);
+      });
+    });
+    // no gradient tape: nothing saved, nothing left
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      fused(z, tau2, theta1, theta2, v);
+    });
+    expect(tf.memory().numTensors).to.equal(before);
+    tf.dispose([z, tau2, theta1, theta2, v, upX, upO]);
   });
 
   it('with theta_1 = log((Q - eps)/eps), theta_2 = beta_n / 2, B_t = S_r^T, v_t = 1 its AMP layers are the AMP iterations (float64 reference, rel 1e-4), and the error falls over layers', () => {

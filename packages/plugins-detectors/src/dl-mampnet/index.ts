@@ -168,6 +168,8 @@ export class DlMampnetDetector implements Detector, Trainable {
   /** Phase being trained: 1..T (AMP layer t, MSE), T+1 or T+2 (BCE); 0 = full network. */
   private stage = 0;
   private training = false;
+  /** theta2Init was seen > 0 (see {@link theta2Known}). */
+  private theta2Set = false;
   /** The last forward pass in training mode, for the loss of the same batch. */
   private cache: { obs: DlMampnetObservation; out: DlMampnetForward } | undefined;
 
@@ -203,12 +205,22 @@ export class DlMampnetDetector implements Detector, Trainable {
   }
 
   /**
+   * Whether theta2Init holds its estimate (> 0). Read from the variable until it does, then
+   * remembered (the estimate, once set by fit or loaded with trained weights, is never reset to
+   * 0), so that a training step does not wait for a download.
+   */
+  private theta2Known(): boolean {
+    this.theta2Set ||= this.network.theta2Init.dataSync()[0] > 0;
+    return this.theta2Set;
+  }
+
+  /**
    * theta2Init, or (untrained, "data" not yet estimated) the same estimate from this batch:
    * mean_b (||Y_r||^2 / sigma^2 - L M) / (2 eps N M), at least 1e-3.
    */
   private theta2Scale(obs: DlMampnetObservation, yRows: tf.Tensor3D): tf.Scalar {
     const stored = this.network.theta2Init;
-    if (stored.dataSync()[0] > 0) return stored as unknown as tf.Scalar;
+    if (this.theta2Known()) return stored as unknown as tf.Scalar;
     return theta2FromData([yRows], obs.activityProbability, this.scenario);
   }
 
@@ -272,7 +284,7 @@ export class DlMampnetDetector implements Detector, Trainable {
   }
 
   async fit(ctx: FitContext): Promise<void> {
-    if (this.params.theta2Init === 'data' && this.network.theta2Init.dataSync()[0] <= 0) {
+    if (this.params.theta2Init === 'data' && !this.theta2Known()) {
       // Data-dependent initial theta_2, before phase 1. A resumed training finds the stored value
       // (> 0) and skips this.
       this.stage = 1;
@@ -287,7 +299,7 @@ export class DlMampnetDetector implements Detector, Trainable {
         }
         return theta2FromData(ys, (obs as DlMampnetObservation).activityProbability, this.scenario).dataSync()[0];
       });
-      this.network.theta2Init.assign(tf.scalar(value));
+      tf.tidy(() => this.network.theta2Init.assign(tf.scalar(value)));
       this.cache = undefined;
     }
     await runLayerwiseSchedule(ctx, this.params.layers, this.params.schedule, {

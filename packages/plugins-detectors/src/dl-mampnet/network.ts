@@ -6,7 +6,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { cx, matMul2d, numSequences, type ComplexTensor, type RandomStreams, type Scenario } from '@gfra/core';
-import { scalarBgDenoiser } from '../algorithms/amp';
 
 /** The options that shape the network (a subset of the plugin's parameters). */
 export interface NetworkOptions {
@@ -91,6 +90,109 @@ export function theta2FromData(yRows: tf.Tensor3D[], activityProbability: tf.Ten
   const energy = tf.concat(yRows.map((y) => tf.sum(tf.square(y), [1, 2])));
   const excess = tf.sub(tf.mean(energy), L * M);
   return tf.maximum(tf.div(excess, tf.mul(eps, 2 * N * M)), 1e-3) as tf.Scalar;
+}
+
+/** What {@link ampNonlinearity} returns for one AMP layer. */
+export interface AmpNonlinearity {
+  /** X_t = v_t eta(Z_t), [B, M, 2NQ]. */
+  readonly x: tf.Tensor3D;
+  /** The Onsager coefficient (v_t / C) sum_j eta'_j(Z_t) per trial, [B, 1, 1]. */
+  readonly onsager: tf.Tensor3D;
+}
+
+/**
+ * The per-entry part of one AMP layer, as one differentiable op with a hand-written gradient:
+ * X = v eta(Z) and the Onsager coefficient (v / C) sum_{m,r} eta'(Z)_{m,r} per trial, with eta,
+ * eta' the Bernoulli-Gaussian denoiser `scalarBgDenoiser` (algorithms/amp.ts). The forward pass runs
+ * exactly the ops of `scalarBgDenoiser` (the same numbers); the gradient replaces tfjs's op-by-op
+ * backward pass (about three times as many kernels over [B, M, 2NQ], each broadcast operand cast
+ * and reduced on its own) by the closed form below, with the sums over the batch done as one
+ * matrix product. With S = theta2 + tau^2, g = theta2 / S, a = 1/s = g / tau^2, w = a z^2,
+ * l = log c = (1/2) log(S / tau^2) + theta1 - w/2, p = sigmoid(-l), q = 1 - p,
+ * eta = g p z, eta' = g p (1 + q w), and upstream gradients e = v dX, d = (v / C) d(onsager):
+ *
+ *   dl = -p q P,  P = g (e z + d (1 + (q - p) w))          (through p)
+ *   W  = d g p q - dl / 2                                   (through w = a z^2)
+ *   dz = e g p + 2 a z W,   dtheta1 = sum_b dl
+ *   dg = p (e z + d (1 + q w)),   da = z^2 W
+ *   dtheta2 = sum_b [(dg tau^2 + da) / S^2 + dl / (2 S)]
+ *   dtau^2  = sum_{m,r} [-(dg theta2 / S + da / s - dl / 2) / S] + sum_{m,r} (-da / s - dl / 2) / tau^2
+ *   dv      = sum (dX eta) + sum_b d(onsager)_b (sum eta')_b / C
+ *
+ * @param z      Z_t [B, M, 2NQ]
+ * @param tau2   tau_t^2 [B, 1, 1]
+ * @param theta1 [M, 2NQ]
+ * @param theta2 [M, 2NQ] (positive)
+ * @param v      v_t (scalar)
+ * @param C      the Onsager normalisation (2LM or LM)
+ */
+export function ampNonlinearity(z: tf.Tensor3D, tau2: tf.Tensor3D, theta1: tf.Tensor2D, theta2: tf.Tensor2D, v: tf.Scalar, C: number): AmpNonlinearity {
+  const [B, M, K2] = z.shape;
+  const forwardFunc = (_backend: unknown, save: (tensors: tf.Tensor[]) => void): tf.Tensor[] => {
+    // scalarBgDenoiser's ops, in its order (see there), keeping what the gradient needs
+    const sumVar = tf.add(theta2, tau2);
+    const s = tf.div(tf.mul(tau2, sumVar), theta2);
+    const z2 = tf.square(z);
+    const logC = tf.sub(tf.add(tf.mul(0.5, tf.log1p(tf.div(theta2, tau2))), theta1), tf.div(z2, tf.mul(2, s)));
+    const p = tf.sigmoid(tf.neg(logC));
+    const g = tf.div(theta2, sumVar);
+    const gp = tf.mul(g, p);
+    const eta = tf.mul(gp, z);
+    const derivative = tf.mul(g, tf.add(p, tf.div(tf.mul(tf.mul(p, tf.sub(1, p)), z2), s)));
+    const x = tf.mul(v, eta);
+    const sumDer = tf.sum(derivative, [1, 2]);
+    const onsager = tf.reshape(tf.div(tf.mul(v, sumDer), C), [B, 1, 1]);
+    save([z, p, g, s, sumDer, tau2, theta2, v]);
+    return [x, onsager];
+  };
+  const backwardsFunc = (dys: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+    const [dx, dOnsager] = dys as tf.Tensor[];
+    const [zS, p, g, s, sumDer, tau2S, theta2S, vS] = saved; // inputs too: the caller's scope may have freed them
+    const grads = tf.tidy(() => {
+      const flat = (t: tf.Tensor) => tf.reshape(t, [B, M * K2]) as tf.Tensor2D;
+      const ones = tf.ones([1, B]) as tf.Tensor2D;
+      // sum over the batch axis of [B, M, 2NQ] as one matrix product -> [M, 2NQ]
+      const overBatch = (t: tf.Tensor) => tf.reshape(tf.matMul(ones, flat(t)), [M, K2]);
+      // sum over the entries of each trial -> [B, 1, 1]
+      const overEntries = (t: tf.Tensor) => tf.reshape(tf.sum(flat(t), 1), [B, 1, 1]);
+      const d = tf.mul(dOnsager, tf.div(vS, C)); // [B, 1, 1]
+      const xz = tf.mul(dx, zS); // dX z
+      const ez = tf.mul(xz, vS); // e z
+      const q = tf.sub(1, p);
+      const pq = tf.mul(p, q);
+      const z2 = tf.square(zS);
+      const w = tf.div(z2, s);
+      const P = tf.mul(g, tf.add(ez, tf.mul(d, tf.add(1, tf.mul(tf.sub(q, p), w)))));
+      const nl = tf.mul(pq, P); // -dl
+      const half = tf.mul(nl, 0.5); // -dl / 2
+      const W = tf.add(tf.mul(d, tf.mul(g, pq)), half);
+      const gp = tf.mul(g, p);
+      const dz = tf.add(tf.mul(gp, tf.mul(dx, vS)), tf.div(tf.mul(tf.mul(zS, W), 2), s));
+      const dg = tf.mul(p, tf.add(ez, tf.mul(d, tf.add(1, tf.mul(q, w)))));
+      const da = tf.mul(z2, W);
+      const S = tf.add(theta2S, tau2S);
+      const dTheta1 = tf.neg(overBatch(nl));
+      const dTheta2 = overBatch(tf.div(tf.sub(tf.div(tf.add(tf.mul(dg, tau2S), da), S), half), S));
+      const A = tf.div(da, s);
+      const viaS = overEntries(tf.div(tf.add(tf.add(tf.div(tf.mul(dg, theta2S), S), A), half), S));
+      const viaTau = tf.div(overEntries(tf.sub(half, A)), tau2S);
+      const dTau2 = tf.sub(viaTau, viaS);
+      const dv = tf.add(tf.sum(tf.mul(xz, gp)), tf.div(tf.sum(tf.mul(tf.reshape(dOnsager, [B]), sumDer)), C));
+      return { z: dz, tau2: dTau2, theta1: dTheta1, theta2: dTheta2, v: dv };
+    });
+    return {
+      z: () => grads.z,
+      tau2: () => grads.tau2,
+      theta1: () => grads.theta1,
+      theta2: () => grads.theta2,
+      v: () => grads.v,
+    };
+  };
+  // tf.customGrad allows one output only; the engine's kernel runner (which customGrad calls)
+  // takes several, with the same saving and tape semantics
+  const engine = tf.engine() as unknown as { runKernelFunc(params: { forwardFunc: unknown; backwardsFunc: unknown; inputs: Record<string, tf.Tensor> }): tf.Tensor[] };
+  const [x, onsager] = engine.runKernelFunc({ forwardFunc, backwardsFunc, inputs: { z, tau2, theta1, theta2, v } }) as tf.Tensor3D[];
+  return { x, onsager };
 }
 
 /**
@@ -255,11 +357,9 @@ export class DlMampnetNetwork {
       const z = tf.add(x, br) as tf.Tensor3D;
       const theta1 = tf.add(base1, layer.dTheta1);
       const theta2t = tf.exp(tf.add(logInit, layer.dLogTheta2)) as tf.Tensor2D; // [M, 2NQ]
-      const den = scalarBgDenoiser(z, tf.reshape(tau2, [B, 1, 1]), theta1, theta2t);
-      const xNext = tf.mul(layer.v, den.eta) as tf.Tensor3D;
+      const { x: xNext, onsager: b } = ampNonlinearity(z, tf.reshape(tau2, [B, 1, 1]), theta1 as tf.Tensor2D, theta2t, layer.v as tf.Scalar, C);
       // R_t = Y - S_r X_t + (v_t / C) (sum_j eta'_j) R_{t-1}
-      const sx = tf.reshape(matMul2d(tf.reshape(xNext, [B * M, K2]) as tf.Tensor2D, Sr.transpose() as tf.Tensor2D), [B, M, 2 * L]);
-      const b = tf.reshape(tf.div(tf.mul(layer.v, tf.sum(den.derivative, [1, 2])), C), [B, 1, 1]);
+      const sx = tf.reshape(matMul2d(tf.reshape(xNext, [B * M, K2]) as tf.Tensor2D, SrT), [B, M, 2 * L]);
       r = tf.add(tf.sub(y, sx), tf.mul(b, r)) as tf.Tensor3D;
       x = xNext;
       xs.push(x);

@@ -1,0 +1,349 @@
+/**
+ * The AMP iteration of {@link mmvAmp} on the host: the same algorithm, the same equations, in
+ * typed arrays, with the two codebook products per iteration done by the {@link blas} of
+ * `@gfra/core` (OpenBLAS when it loads) and everything else (denoiser, Onsager term, residual
+ * norms) fused into one pass per trial. Not differentiable: the trainable unrolled networks keep
+ * the tfjs {@link mmvAmp}.
+ *
+ * References as in `amp.ts`: L. Liu, W. Yu, "Massive connectivity with massive MIMO - Part I",
+ * IEEE TSP 2018; equation numbers of Z. Ma, W. Wu, F. Gao, X. Shen, "Model-driven deep learning
+ * for non-coherent massive machine-type communications", Sec. III-B: Z_t = X_t + S^H R_t (14),
+ * the Bernoulli-Gaussian MMSE denoiser (28)-(32), the residual with the matrix Onsager term (15),
+ * the scalar b_t (16), the state evolution (33)-(34).
+ *
+ * Layout. Matrices are stacked-real and row-major, one column per (trial, antenna):
+ *   R, Y [2L, W] (rows 0 .. L-1 the real parts, L .. 2L-1 the imaginary parts), Z, X [2K, W],
+ * and the shared codebook S_hat = [[Re S, -Im S], [Im S, Re S]] [2L, 2K], so that S X is S_hat X
+ * and S^H R is S_hat^T R. Trial b occupies the M columns starting at {@link HostAmpLayout.column}(b).
+ *
+ * Same numbers whatever the batch split: a BLAS product's rounding depends on the matrix sizes and
+ * on an entry's position in them. With a shared codebook the products therefore run over fixed
+ * chunks of {@link TRIALS_PER_PRODUCT} trial slots, and global trial t always sits in slot
+ * t mod TRIALS_PER_PRODUCT of its chunk (the columns of slots without a trial of this batch are
+ * zero and stay zero); with one codebook per trial, each trial has its own products. Everything
+ * else is computed per trial, in float64, from that trial's numbers only.
+ */
+import { blas, type Gemm, type RealArray } from '@gfra/core';
+
+/**
+ * Trials per shared-codebook product: large enough for the BLAS to run near its peak (about 90 %
+ * of a whole-batch product at L = 30, K = 200, M = 4 on the machine gfra was tuned on), small
+ * enough that padding a batch to whole chunks costs little.
+ */
+export const TRIALS_PER_PRODUCT = 16;
+
+/** Where each trial's columns are in the stacked matrices of {@link hostMmvAmp}. */
+export interface HostAmpLayout {
+  /** W: columns of every stacked matrix (slots x M). */
+  readonly width: number;
+  /** First column of trial b (its M columns follow). */
+  column(b: number): number;
+}
+
+/** Inputs of {@link hostMmvAmp} (host arrays, row-major as `dataSync()` gives them). */
+export interface HostAmpInput {
+  /** [B, L, M]: real and imaginary parts of Y. */
+  readonly yRe: ArrayLike<number>;
+  readonly yIm: ArrayLike<number>;
+  /** [L, K] (shared) or [B, L, K] (one codebook per trial, with `perTrial`). */
+  readonly sRe: ArrayLike<number>;
+  readonly sIm: ArrayLike<number>;
+  readonly perTrial: boolean;
+  readonly B: number;
+  readonly L: number;
+  readonly M: number;
+  /** N Q: codebook columns. */
+  readonly K: number;
+  /** Q: sequences per device. */
+  readonly Q: number;
+  /** [B, N] beta_n. */
+  readonly beta: ArrayLike<number>;
+  /** [K] log(p_k / (1 - p_k)) per row. */
+  readonly logOdds: ArrayLike<number>;
+  /** Global index of trial 0 of the batch (0 when unknown). */
+  readonly firstTrial: number;
+  /**
+   * Storage and products in float32 (the default, as the tfjs path) or float64 (for checks
+   * against float64 references; the scalar work is float64 either way).
+   */
+  readonly precision?: 'float32' | 'float64';
+}
+
+/** Options as {@link AmpOptions} of the tfjs `mmvAmp`, with host arrays. */
+export interface HostAmpOptions {
+  readonly iterations: number;
+  /** `residual`, or `state-evolution` with sigma^2 and eps_n ([N]). */
+  readonly noise: { readonly estimate: 'residual' } | { readonly estimate: 'state-evolution'; readonly noiseVar: number; readonly eps: ArrayLike<number> };
+  readonly onsager: 'matrix' | 'scalar';
+  /** d in [0, 1) (see `mmvAmp`); 0: none. */
+  readonly damping: number;
+  /** Called after iteration t with Z_t, tau_t^2 ([B]) and X_{t+1} (overwritten afterwards: copy what you keep). */
+  readonly observe?: (t: number, z: RealArray, tau2: Float64Array, x: RealArray, layout: HostAmpLayout) => void;
+}
+
+/** What {@link hostMmvAmp} returns. */
+export interface HostAmpState {
+  readonly layout: HostAmpLayout;
+  /** [2K, W] the last denoiser input Z_{T-1}. */
+  readonly z: RealArray;
+  /** [2K, W] the last estimate X_T. */
+  readonly x: RealArray;
+  /** [B, K] ||z_k||^2 of the last denoiser input. */
+  readonly energy: Float64Array;
+  /** [B] the last tau^2. */
+  readonly tau2: Float64Array;
+  /** [T + 1, B] ||R_t||_F^2 for t = 0 .. T. */
+  readonly residualNorms: Float64Array;
+}
+
+/**
+ * T iterations of AMP with the Bernoulli-Gaussian MMSE vector denoiser (see {@link mmvAmp} for
+ * the equations, including damping and the state-evolution noise): from X_0 = 0, R_0 = Y,
+ *
+ *   Z_t = X_t + S^H R_t,   X_{t+1} = eta(Z_t) (damped from t = 1 on),
+ *   R_{t+1} = Y - S X_{t+1} + (1/L) R_t [ (sum_k phi_k omega_k) I_M + Z_t^H diag(c) Z_t ]
+ *
+ * (or b_t R_t with the scalar b_t of (16)), per trial, with tau_t^2 = ||R_t||_F^2 / (L M) or the
+ * recursion (33)-(34).
+ */
+export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAmpState {
+  const { B, L, M, K, Q, perTrial } = input;
+  const N = K / Q;
+  const T = options.iterations;
+  const damping = options.damping;
+  if (!(damping >= 0 && damping < 1)) throw new Error(`AMP damping must be in [0, 1) (got ${damping}); 0 disables damping`);
+  const se = options.noise.estimate === 'state-evolution';
+  const scalarOnsager = options.onsager === 'scalar';
+  const double = input.precision === 'float64';
+  const Real = double ? Float64Array : Float32Array;
+  const gemm = (double ? blas().dgemm : blas().sgemm) as Gemm<RealArray>;
+
+  // Column layout: shared codebook, slots in chunks aligned to the global trial index; per trial, packed.
+  const G = TRIALS_PER_PRODUCT;
+  const offset = perTrial ? 0 : input.firstTrial % G;
+  const slots = perTrial ? B : Math.ceil((offset + B) / G) * G;
+  const W = slots * M;
+  const column = (b: number) => (offset + b) * M;
+  const layout: HostAmpLayout = { width: W, column };
+
+  // S_hat [2L, 2K] per codebook (one, or one per trial)
+  const twoL = 2 * L;
+  const twoK = 2 * K;
+  const books = perTrial ? B : 1;
+  const sHat = new Real(books * twoL * twoK);
+  for (let c = 0; c < books; c++) {
+    const base = c * twoL * twoK;
+    const src = c * L * K;
+    for (let l = 0; l < L; l++) {
+      const top = base + l * twoK;
+      const bottom = base + (L + l) * twoK;
+      for (let k = 0; k < K; k++) {
+        const re = input.sRe[src + l * K + k];
+        const im = input.sIm[src + l * K + k];
+        sHat[top + k] = re;
+        sHat[top + K + k] = -im;
+        sHat[bottom + k] = im;
+        sHat[bottom + K + k] = re;
+      }
+    }
+  }
+
+  const y = new Real(twoL * W);
+  for (let b = 0; b < B; b++) {
+    const col = column(b);
+    for (let l = 0; l < L; l++)
+      for (let m = 0; m < M; m++) {
+        y[l * W + col + m] = input.yRe[(b * L + l) * M + m];
+        y[(L + l) * W + col + m] = input.yIm[(b * L + l) * M + m];
+      }
+  }
+  let r: RealArray = Real.from(y);
+  let rNext: RealArray = new Real(twoL * W);
+  const z = new Real(twoK * W);
+  const x = new Real(twoK * W);
+
+  /** Z += S_hat^T R (14), or R_next -= S_hat X (15): over fixed chunks (shared) or per trial. */
+  const product = (transposed: boolean, from: RealArray, to: RealArray): void => {
+    const [rows, inner] = transposed ? [twoK, twoL] : [twoL, twoK];
+    const alpha = transposed ? 1 : -1;
+    if (perTrial) {
+      for (let b = 0; b < B; b++) gemm(transposed, false, rows, M, inner, alpha, sHat, b * twoL * twoK, twoK, from, column(b), W, 1, to, column(b), W);
+    } else {
+      const n = G * M;
+      for (let c0 = 0; c0 < W; c0 += n) gemm(transposed, false, rows, n, inner, alpha, sHat, 0, twoK, from, c0, W, 1, to, c0, W);
+    }
+  };
+
+  /** ||R_b||_F^2 of trial b in `v` [2L, W]. */
+  const residualEnergy = (v: RealArray, b: number): number => {
+    const col = column(b);
+    let s = 0;
+    for (let row = 0; row < twoL; row++) {
+      const o = row * W + col;
+      for (let m = 0; m < M; m++) s += v[o + m] * v[o + m];
+    }
+    return s;
+  };
+
+  const residualNorms = new Float64Array((T + 1) * B);
+  for (let b = 0; b < B; b++) residualNorms[b] = residualEnergy(y, b);
+  // tau_0^2: ||Y||_F^2 / (L M), or sigma^2 + (1/L) sum_n eps_n beta_n   (33)
+  const tau = new Float64Array(B);
+  const noise = options.noise;
+  for (let b = 0; b < B; b++) {
+    if (noise.estimate === 'state-evolution') {
+      let s = 0;
+      for (let n = 0; n < N; n++) s += input.beta[b * N + n] * noise.eps[n];
+      tau[b] = noise.noiseVar + s / L;
+    } else tau[b] = residualNorms[b] / (L * M);
+  }
+  const energy = new Float64Array(B * K);
+  const tauUsed = new Float64Array(B);
+
+  // per trial: sum_k phi omega, sum_k c ||z_k||^2, the state-evolution sum of (34), and G
+  const sums = new Float64Array(3 * B);
+  // matrix Onsager: per trial, [c Re Z | c Im Z; c Im Z | -c Re Z] [2K, 2M] and G = [Re G | Im G] [M, 2M]
+  const weighted = scalarOnsager ? undefined : new Real(B * twoK * 2 * M);
+  const gram = new Real(B * 2 * M * M);
+  const noiseVar = noise.estimate === 'state-evolution' ? noise.noiseVar : 0;
+  for (let t = 0; t < T; t++) {
+    z.set(x);
+    product(true, r, z); // Z_t = X_t + S^H R_t   (14)
+    for (let b = 0; b < B; b++) tauUsed[b] = t === 0 || se ? tau[b] : residualNorms[t * B + b] / (L * M);
+    denoise(z, x, W, column(0), B, K, Q, M, input.beta, input.logOdds, tauUsed, damping > 0 && t > 0 ? damping : 0, weighted, energy, sums);
+    // G_b = Z_b^H diag(c) Z_b = [Re Z; Im Z]^T weighted_b, one product per trial
+    if (weighted !== undefined) for (let b = 0; b < B; b++) gemm(true, false, M, 2 * M, twoK, 1, z, column(b), W, weighted, b * twoK * 2 * M, 2 * M, 0, gram, b * 2 * M * M, 2 * M);
+    for (let b = 0; b < B; b++) {
+      const col = column(b);
+      const sumGain = sums[3 * b];
+      if (se) tau[b] = noiseVar + sums[3 * b + 2] / L; // (34)
+      // R_next = Y + onsager, then (below) - S X_{t+1}   (15)
+      if (weighted === undefined) scaledResidual(y, r, rNext, W, col, twoL, M, (sumGain + sums[3 * b + 1] / M) / L); // b_t of (16)
+      else matrixOnsager(y, r, rNext, W, col, L, M, gram, 2 * M * M * b, sumGain);
+    }
+    product(false, x, rNext); // R_{t+1} = Y + onsager - S X_{t+1}   (15)
+    [r, rNext] = [rNext, r];
+    for (let b = 0; b < B; b++) residualNorms[(t + 1) * B + b] = residualEnergy(r, b);
+    options.observe?.(t, z, tauUsed, x, layout);
+  }
+  return { layout, z, x, energy, tau2: tauUsed, residualNorms };
+}
+
+/**
+ * The denoiser (28)-(32) on Z_t (z [2K, W], trial b in the M columns from col0 + b M), row by
+ * row over all trials (contiguous memory): writes X_{t+1} = eta(Z_t) into x (or
+ * (1 - d) eta(Z_t) + d X_t with `mix` = d > 0), ||z_k||^2 into energy[b K + k], and per trial b
+ * sums[3b .. 3b + 2] = [sum_k phi_k omega_k, sum_k c_k ||z_k||^2,
+ * sum_k (phi omega tau^2 + phi (1 - phi) omega^2 ||z_k||^2 / M)] and, unless `weighted` is
+ * undefined, trial b's [c Re Z | c Im Z; c Im Z | -c Re Z] ([2K, 2M] row-major from b 2K 2M;
+ * c_k = phi_k (1 - phi_k) omega_k^2 / tau^2), so that [Re Z; Im Z]^T times it is
+ * [Re G | Im G] with G = Z^H diag(c) Z.
+ */
+function denoise(
+  z: RealArray,
+  x: RealArray,
+  W: number,
+  col0: number,
+  B: number,
+  K: number,
+  Q: number,
+  M: number,
+  beta: ArrayLike<number>,
+  logOdds: ArrayLike<number>,
+  tau2: Float64Array,
+  mix: number,
+  weighted: RealArray | undefined,
+  energy: Float64Array,
+  sums: Float64Array,
+): void {
+  const N = K / Q;
+  const twoM = 2 * M;
+  sums.fill(0);
+  for (let n = 0; n < N; n++) {
+    for (let b = 0; b < B; b++) {
+      const t2 = tau2[b];
+      const bn = beta[b * N + n];
+      const omega = bn / (bn + t2);
+      const mPsi = M * Math.log1p(bn / t2);
+      const a = bn / (t2 * (bn + t2)); // pi = a ||z||^2 / M
+      const col = col0 + b * M;
+      for (let q = 0; q < Q; q++) {
+        const k = n * Q + q;
+        const re = k * W + col;
+        const im = (K + k) * W + col;
+        let e = 0;
+        for (let m = 0; m < M; m++) {
+          const zr = z[re + m];
+          const zi = z[im + m];
+          e += zr * zr + zi * zi;
+        }
+        energy[b * K + k] = e;
+        const phi = 1 / (1 + Math.exp(mPsi - a * e - logOdds[k]));
+        const gain = phi * omega;
+        const v = phi * (1 - phi) * omega * omega;
+        const c = v / t2;
+        sums[3 * b] += gain;
+        sums[3 * b + 1] += c * e;
+        sums[3 * b + 2] += gain * t2 + (v * e) / M;
+        if (mix > 0) {
+          const g = (1 - mix) * gain;
+          for (let m = 0; m < M; m++) {
+            x[re + m] = g * z[re + m] + mix * x[re + m];
+            x[im + m] = g * z[im + m] + mix * x[im + m];
+          }
+        } else {
+          for (let m = 0; m < M; m++) {
+            x[re + m] = gain * z[re + m];
+            x[im + m] = gain * z[im + m];
+          }
+        }
+        if (weighted === undefined) continue;
+        const top = (b * 2 * K + k) * twoM;
+        const bottom = (b * 2 * K + K + k) * twoM;
+        for (let m = 0; m < M; m++) {
+          const cr = c * z[re + m];
+          const ci = c * z[im + m];
+          weighted[top + m] = cr;
+          weighted[top + M + m] = ci;
+          weighted[bottom + m] = ci;
+          weighted[bottom + M + m] = -cr;
+        }
+      }
+    }
+  }
+}
+
+/** rNext = Y + b_t R for trial b's columns (the scalar Onsager term (16)). */
+function scaledResidual(y: RealArray, r: RealArray, rNext: RealArray, W: number, col: number, rows: number, M: number, bt: number): void {
+  for (let row = 0; row < rows; row++) {
+    const o = row * W + col;
+    for (let m = 0; m < M; m++) rNext[o + m] = y[o + m] + bt * r[o + m];
+  }
+}
+
+/**
+ * rNext = Y + (1/L) (R G + (sum_k phi_k omega_k) R) for trial b's columns: the matrix Onsager
+ * term of (15), G = [Re G | Im G] ([M, 2M] row-major at gram[g0 ..]).
+ */
+function matrixOnsager(y: RealArray, r: RealArray, rNext: RealArray, W: number, col: number, L: number, M: number, gram: RealArray, g0: number, sumGain: number): void {
+  const twoM = 2 * M;
+  for (let l = 0; l < L; l++) {
+    const re = l * W + col;
+    const im = (L + l) * W + col;
+    // (R G)_lj = sum_i r_li G_ij
+    for (let j = 0; j < M; j++) {
+      let sr = sumGain * r[re + j];
+      let si = sumGain * r[im + j];
+      for (let i = 0; i < M; i++) {
+        const xr = r[re + i];
+        const xi = r[im + i];
+        const gr = gram[g0 + i * twoM + j];
+        const gi = gram[g0 + i * twoM + M + j];
+        sr += xr * gr - xi * gi;
+        si += xr * gi + xi * gr;
+      }
+      rNext[re + j] = y[re + j] + sr / L;
+      rNext[im + j] = y[im + j] + si / L;
+    }
+  }
+}
