@@ -42,6 +42,13 @@ class JobsFailed extends Error {
 }
 
 /** A word of a command line as a POSIX shell reads it. */
+/** `--workers`: `auto` or a number (checked by runSpec, which knows the jobs). */
+function parseWorkers(value: string): number | 'auto' {
+  const v = value.trim();
+  if (v.toLowerCase() === 'auto') return 'auto';
+  return Number(v === '' ? Number.NaN : v);
+}
+
 function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
@@ -87,7 +94,7 @@ function program(): Command {
         'bullmq',
       ]),
     )
-    .option('--workers <n>', 'run the jobs on n worker threads (default 1: in this thread; with --executor pool, one per core; more than the jobs or cores gains nothing)', (v) => Number(v.trim() === '' ? Number.NaN : v))
+    .option('--workers <n>', 'worker threads for the jobs: a number, or auto (the default: one per core when the run has 2 or more jobs and 2000 or more trials planned, else this thread); 1 runs them in this thread', parseWorkers)
     .option('--redis <url>', 'with --executor bullmq: the Redis server the workers connect to (redis://host:port[/db])')
     .option('--quiet', 'no progress output')
     .option('--no-plot', 'do not write the default figures (SVG and PNG) next to results.json')
@@ -97,7 +104,7 @@ function program(): Command {
     .action(
       async (
         specFile: string,
-        opts: { out?: string; backend: BackendChoice; candidate?: string[]; executor?: 'inline' | 'pool' | 'bullmq'; workers?: number; redis?: string; quiet?: boolean; plot?: boolean; retrain?: boolean; artifacts?: string; wait?: boolean },
+        opts: { out?: string; backend: BackendChoice; candidate?: string[]; executor?: 'inline' | 'pool' | 'bullmq'; workers?: number | 'auto'; redis?: string; quiet?: boolean; plot?: boolean; retrain?: boolean; artifacts?: string; wait?: boolean },
       ) => {
       // A first line at once: loading tfjs and the plugins takes a moment.
       if (opts.quiet !== true) process.stderr.write(`gfra run ${specFile}: validating and planning\n`);
@@ -131,7 +138,7 @@ function program(): Command {
           out: opts.out,
           backend: opts.backend,
           candidates: opts.candidate,
-          workers: opts.workers,
+          workers: opts.workers ?? (opts.executor === undefined ? 'auto' : undefined),
           executor: opts.executor,
           redis: opts.redis,
           onProgress: (event) => {
@@ -163,7 +170,7 @@ function program(): Command {
           if (opts.backend !== 'auto') rerun.push('--backend', opts.backend);
           if (opts.candidate !== undefined) rerun.push('--candidate', ...opts.candidate);
           if (opts.executor !== undefined) rerun.push('--executor', opts.executor);
-          if (opts.workers !== undefined && opts.workers > 1) rerun.push('--workers', String(opts.workers));
+          if (opts.workers !== undefined && opts.workers !== 'auto') rerun.push('--workers', String(opts.workers));
           if (opts.redis !== undefined) rerun.push('--redis', opts.redis);
           if (opts.artifacts !== undefined) rerun.push('--artifacts', opts.artifacts);
           if (quiet) rerun.push('--quiet');

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { GfraUserError, selectBackend, type BackendChoice, type BackendSelection } from '@gfra/core';
+import { blas, GfraUserError, selectBackend, type BackendChoice, type BackendSelection } from '@gfra/core';
 import { inlineExecutor, poolExecutor } from './engine/executors';
 import type { ProgressEvent } from './engine/events';
 import type { LoadedSpec } from './plan/load';
@@ -40,8 +40,13 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Only these candidates (default: all). */
   readonly candidates?: readonly string[];
-  /** Worker threads of the pool executor; 1 (the default) runs the jobs in this thread. */
-  readonly workers?: number;
+  /**
+   * Worker threads of the pool executor; 1 (the default) runs the jobs in this thread. `auto`
+   * (the CLI's default): one per core, at most one per job, when the run has at least 2 jobs to
+   * run and at least {@link AUTO_POOL_MIN_TRIALS} trials planned for them, else this thread (see
+   * {@link autoWorkers}).
+   */
+  readonly workers?: number | 'auto';
   /**
    * Where the jobs run: `inline` (this thread), `pool` (worker threads; `workers` of them, default
    * one per core) or `bullmq` (`gfra worker` processes on any machine, through Redis at `redis`).
@@ -92,6 +97,7 @@ function environment(backend: BackendSelection): Record<string, string> {
     cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
     cores: String(os.availableParallelism()),
     memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    blas: blas().description,
   };
 }
 
@@ -133,7 +139,9 @@ export async function runSpec(loaded: LoadedSpec, options: RunOptions = {}): Pro
   }
   const jobs = loaded.jobs.filter((job) => only === undefined || only.includes(job.candidate));
   const executor = checkExecutor(options, jobs.length);
-  const workers = executor === 'pool' ? Math.min(checkWorkers(options.workers ?? os.availableParallelism(), jobs.length), Math.max(1, jobs.length)) : 1;
+  const auto = options.workers === 'auto' && options.executor === undefined;
+  const requested = options.workers === 'auto' ? undefined : options.workers;
+  const workers = executor === 'pool' ? Math.min(checkWorkers(requested ?? os.availableParallelism(), jobs.length), Math.max(1, jobs.length)) : auto ? 0 : 1;
   const warn = (message: string) => options.onProgress?.({ type: 'warning', message });
   const outDir = options.out ?? defaultOutDir(spec.name, warn);
   prepareOutputDir(outDir);
@@ -166,13 +174,16 @@ async function runInto(
   const warn = (message: string) => options.onProgress?.({ type: 'warning', message });
   const note = (message: string) => options.onProgress?.({ type: 'note', message });
   const backend = await selectBackend(options.backend ?? 'auto');
+  blasNotice(warn);
   const resultsFile = path.join(outDir, 'results.json');
   const distributed =
     executorName === 'bullmq'
       ? (await import('./distributed/coordinator')).bullmqExecutor({ redis: options.redis as string, specHash: hash, specName: spec.name, allJobs: loaded.jobs })
       : undefined;
+  // workers = 0: `--workers auto`, decided below once the jobs to run are known
+  let threads = workers;
   const executorEnvironment = (): Record<string, string> =>
-    distributed?.environment() ?? { executor: executorName === 'pool' && workers > 1 ? `pool (${workers} worker threads)` : 'inline' };
+    distributed?.environment() ?? { executor: threads > 1 ? `pool (${threads} worker threads${workers === 0 ? ', --workers auto' : ''})` : 'inline' };
 
   // What the store holds: this spec's finished jobs and committed batches, and other specs.
   const specs = await store.specs();
@@ -271,7 +282,11 @@ async function runInto(
   const runnable = toRun.filter((_, i) => !trainingFailures.has(i));
   const trained = new Map([...trainedAt].map(([i, summary]) => [runnable.indexOf(toRun[i]), summary]));
   const executorJobs = runnable.map((job, i) => ({ job, artifact: trained.get(i)?.dir, resume: batches.get(jobKeyString(keyOf(job))) }));
-  const executor = distributed?.executor ?? (workers === 1 ? inlineExecutor : poolExecutor(Math.min(workers, Math.max(1, runnable.length))));
+  if (workers === 0) {
+    threads = autoWorkers(executorJobs.map(({ job, resume }) => Math.max(0, job.montecarlo.maxTrials - (resume ?? []).reduce((n, b) => n + b.count, 0))));
+    if (runnable.length > 0) note(threads > 1 ? `running the ${runnable.length} jobs on ${threads} worker threads (--workers auto; --workers 1 runs them in this thread)` : `running the jobs in this thread (--workers auto: ${autoReason(executorJobs.length)})`);
+  }
+  const executor = distributed?.executor ?? (threads <= 1 ? inlineExecutor : poolExecutor(Math.min(threads, Math.max(1, runnable.length))));
   // A store that cannot be written ends the run (after the batch in flight).
   const halt = new AbortController();
   let storeError: unknown;
@@ -349,7 +364,7 @@ export function specChanges(a: unknown, b: unknown): string {
 
 /** `--executor`, `--workers` and `--redis` together: which executor runs the jobs. */
 function checkExecutor(options: RunOptions, jobs: number): ExecutorName {
-  const name = options.executor ?? (options.workers !== undefined && options.workers > 1 ? 'pool' : 'inline');
+  const name = options.executor ?? (typeof options.workers === 'number' && options.workers > 1 ? 'pool' : 'inline');
   if (!EXECUTOR_NAMES.includes(name)) throw new GfraUserError(`--executor must be one of ${EXECUTOR_NAMES.join(', ')} (got ${JSON.stringify(name)})`);
   if (name === 'bullmq') {
     if (options.redis === undefined) throw new GfraUserError('--executor bullmq needs --redis URL (e.g. --redis redis://127.0.0.1:6379): the Redis server the workers (gfra worker --redis URL) connect to');
@@ -357,11 +372,52 @@ function checkExecutor(options: RunOptions, jobs: number): ExecutorName {
   } else if (options.redis !== undefined) {
     throw new GfraUserError(`--redis is for --executor bullmq (this run uses --executor ${name})`);
   }
-  if (name === 'inline' && options.workers !== undefined && options.workers !== 1) {
+  if (name === 'inline' && options.executor !== undefined && options.workers === 'auto') {
+    throw new GfraUserError('--executor inline runs the jobs in this thread: leave out --workers auto (or use --executor pool)');
+  }
+  if (name === 'inline' && typeof options.workers === 'number' && options.workers !== 1) {
     checkWorkers(options.workers, jobs);
     throw new GfraUserError(`--executor inline runs the jobs in this thread: leave out --workers ${options.workers} (or use --executor pool)`);
   }
   return name;
+}
+
+let blasNoticed = false;
+
+/**
+ * Once per process: where no native BLAS loads, the classical receivers' host kernels run on the
+ * JavaScript path; say so, and how to get the fast path.
+ */
+function blasNotice(warn: (message: string) => void): void {
+  const missing = blas().missing;
+  if (blasNoticed || missing === undefined) return;
+  blasNoticed = true;
+  warn(missing);
+}
+
+/** Trials planned over the jobs to run below which `--workers auto` keeps them in this thread. */
+export const AUTO_POOL_MIN_TRIALS = 2000;
+
+/**
+ * `--workers auto`: one worker thread per core, at most one per job, when there are at least 2
+ * jobs to run and at least {@link AUTO_POOL_MIN_TRIALS} trials left to plan for them (each job's
+ * maxTrials less its stored trials: an upper bound, event targets may stop it sooner); else 1
+ * (this thread). A worker costs about a second to start (tfjs and the plugins load in it), which
+ * a short run does not win back.
+ *
+ * @param trialsLeft per job to run: the trials it may still need
+ */
+export function autoWorkers(trialsLeft: readonly number[], cores = os.availableParallelism()): number {
+  const total = trialsLeft.reduce((s, t) => s + t, 0);
+  if (cores < 2 || trialsLeft.length < 2 || total < AUTO_POOL_MIN_TRIALS) return 1;
+  return Math.min(cores, trialsLeft.length);
+}
+
+/** Why `--workers auto` ran in this thread, for the note. */
+function autoReason(jobs: number): string {
+  if (os.availableParallelism() < 2) return 'this machine has one core';
+  if (jobs < 2) return 'one job to run';
+  return `fewer than ${AUTO_POOL_MIN_TRIALS} trials planned`;
 }
 
 /** `--workers`: a positive integer (any count; more than the jobs or cores gains nothing). */
