@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import type { Scenario } from '@gfra/core';
-import { covarianceLassoHost } from './algorithms/covariance';
+import { covarianceLassoGram, covarianceLassoHost } from './algorithms/covariance';
+import { interleavedColumns } from './algorithms/covariance-host';
 import { CovarianceLassoDetector, type CovarianceLassoParams } from './covariance-lasso';
 import { covarianceLassoObjective } from './testing/lasso-reference';
 import { synthetic, type SyntheticBatch } from './testing/synthetic';
@@ -109,6 +110,41 @@ describe('detector:covariance-lasso', () => {
       }
     });
   }
+
+  it('reaches the optimum (KKT) also where c_n comes from the Hermitian form of Sigma_hat (2 M > L: L = 6, M = 5, N = 12, lambda = 0.3)', () => {
+    const wide = synthetic({ scenario: { ...small, numAntennas: 5 }, trials: 3, activityProb: 0.3, snrDb: [5, 15], key: 'covariance-lasso-wide' });
+    for (let b = 0; b < wide.y.length; b++) {
+      const r = solve(wide, b, 0.3, 3000);
+      const g = correlations(wide, b, r);
+      expect(r.some((rn) => rn > 0), 'some active coordinates').to.equal(true);
+      r.forEach((rn, n) => {
+        expect(rn).to.be.at.least(0);
+        if (rn > 0) expect(g[n], `trial ${b}, r_${n} > 0`).to.be.closeTo(0.3, 1e-7);
+        else expect(g[n], `trial ${b}, r_${n} = 0`).to.be.at.most(0.3 + 1e-7);
+      });
+    }
+  });
+
+  it('a shared Gram matrix and any batch split give the same r, bit for bit', () => {
+    const { sequenceLength: L, numDevices: N, numAntennas: M } = small;
+    const { aRe, aIm } = pilotArrays(data);
+    const gram = covarianceLassoGram(interleavedColumns(aRe, aIm, L, N), L, N);
+    for (let b = 0; b < data.y.length; b++) {
+      const own = covarianceLassoHost(aRe, aIm, data.y[b].re, data.y[b].im, L, N, M, data.noiseVar, 0.3, 50);
+      const shared = covarianceLassoHost(aRe, aIm, data.y[b].re, data.y[b].im, L, N, M, data.noiseVar, 0.3, 50, true, undefined, gram);
+      expect(Array.from(shared), `trial ${b}`).to.deep.equal(Array.from(own));
+    }
+    tf.tidy(() => {
+      const det = new CovarianceLassoDetector(params({ lambda: 0.3, sweeps: 50 }), small);
+      const obs = data.observation();
+      const whole = det.estimate(obs).arraySync();
+      const part = (first: number, count: number) =>
+        det.estimate({ ...obs, y: { re: obs.y.re.slice([first, 0, 0], [count, -1, -1]), im: obs.y.im.slice([first, 0, 0], [count, -1, -1]) } }).arraySync();
+      expect([...part(0, 1), ...part(1, 2)]).to.deep.equal(whole);
+      expect(whole.flat().some((v) => v > 0)).to.equal(true);
+      tf.dispose([obs.y.re, obs.y.im, obs.codebook!.re, obs.codebook!.im, obs.largeScaleFading!, obs.activityProbability!]);
+    });
+  });
 
   it('the objective (evaluated directly on the L x L matrices) never increases over sweeps', () => {
     const { sequenceLength: L, numDevices: N, numAntennas: M } = small;

@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'tsyringe';
 import { cx, definePlugin, numSequences, TOKENS, type Capability, type Detector, type Estimate, type ObservationWith, type ParamProblem, type Scenario } from '@gfra/core';
-import { covarianceLassoHost } from './algorithms/covariance';
-import { hostCodebook } from './codebook';
+import { covarianceLassoGram, covarianceLassoHost } from './algorithms/covariance';
+import { interleavedColumns } from './algorithms/covariance-host';
+import { hostCodebook, isPerTrialCodebook } from './codebook';
 import { decideActivity, PowerThreshold, powerScore } from './decision';
 
 export const CovarianceLassoParams = Type.Object(
@@ -102,10 +103,12 @@ export class CovarianceLassoDetector implements Detector {
     const yIm = obs.y.im.dataSync();
     const per = L * M;
     const out = new Float32Array(B * N);
+    const { lambda, sweeps, subtractNoise } = this.params;
+    // a per-run codebook: one Gram matrix for the whole batch (it depends on the pilots only)
+    const gram = isPerTrialCodebook(obs.codebook) ? undefined : covarianceLassoGram(interleavedColumns(cb.re, cb.im, L, N), L, N);
     for (let b = 0; b < B; b++) {
-      const { lambda, sweeps, subtractNoise } = this.params;
       const { re: aRe, im: aIm } = cb.trial(b);
-      const r = covarianceLassoHost(aRe, aIm, yRe.subarray(b * per, (b + 1) * per), yIm.subarray(b * per, (b + 1) * per), L, N, M, obs.noiseVar, lambda, sweeps, subtractNoise);
+      const r = covarianceLassoHost(aRe, aIm, yRe.subarray(b * per, (b + 1) * per), yIm.subarray(b * per, (b + 1) * per), L, N, M, obs.noiseVar, lambda, sweeps, subtractNoise, undefined, gram);
       out.set(r, b * N);
     }
     return tf.tensor2d(out, [B, N]);

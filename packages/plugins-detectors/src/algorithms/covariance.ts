@@ -32,7 +32,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { cx, type ComplexTensor, type Generator } from '@gfra/core';
-import { adjointTimes, columnMajor, gramColumns, sampleCovariance } from './host-complex';
+import { hermitianForm, hermitianRankOneUpdate, hermitianSampleCovariance, hermitianTimes, interleavedAdjoint, interleavedColumns, rowsTimesNorm2 } from './covariance-host';
 
 /** Coordinate order of each sweep: `sweeps` times 0, 1, ..., K - 1 (one shared array). */
 export function cyclicOrders(K: number, sweeps: number): readonly (readonly number[])[] {
@@ -105,20 +105,23 @@ export function mapPriorWeights(eps: ArrayLike<number>, beta: ArrayLike<number>,
 }
 
 /**
- * Covariance coordinate descent for one trial in float64 on the host. b = u^H Sigma_hat u is
- * computed from Y as ||Y^H u||^2 / M (cost L M) when M < L, otherwise from Sigma_hat (cost L^2).
+ * Covariance coordinate descent for one trial in float64 on the host. Sigma^{-1} is kept as a
+ * Hermitian matrix (upper triangle, interleaved; `covariance-host.ts`), so u = Sigma^{-1} s_k reads
+ * each stored entry once and the Sherman-Morrison update writes half the matrix. b = u^H Sigma_hat u
+ * is ||Y^H u||^2 / M (cost L M) when 2 M <= L, otherwise the Hermitian form of Sigma_hat (cost
+ * L (L + 1) / 2). Each trial's numbers depend only on its own inputs and the coordinate orders.
  */
 export class CovarianceCd {
   /** The estimate gamma (length K), updated in place by {@link sweep}. */
   readonly gamma: Float64Array;
-  /** Y^T as row-major [M, L] (column m of Y contiguous), when M < L. */
-  private readonly yt: { re: Float64Array; im: Float64Array } | undefined;
-  /** Sigma_hat, row-major [L, L], when M >= L. */
-  private readonly cov: { re: Float64Array; im: Float64Array } | undefined;
-  private readonly wr: Float64Array;
-  private readonly wi: Float64Array;
-  private readonly ur: Float64Array;
-  private readonly ui: Float64Array;
+  /** Y^H, row-major interleaved [M, L], when 2 M <= L. */
+  private readonly yAdjoint: Float64Array | undefined;
+  /** Sigma_hat, Hermitian upper triangle interleaved [L, L], when 2 M > L. */
+  private readonly cov: Float64Array | undefined;
+  /** Sigma^{-1}, Hermitian upper triangle interleaved [L, L]. */
+  private readonly w: Float64Array;
+  /** u = Sigma^{-1} s_k, interleaved [L]. */
+  private readonly u: Float64Array;
 
   /**
    * MAP: the weight c_k of the linear prior term - sum_k c_k gamma_k (see {@link mapPriorWeights});
@@ -127,115 +130,52 @@ export class CovarianceCd {
   prior: Float64Array | undefined;
 
   /**
-   * @param sRe, sIm codebook, column-major: column k at [k L, (k + 1) L)
+   * @param columns  codebook, column-major interleaved ({@link interleavedColumns}): column k at
+   *                 [2 k L, 2 (k + 1) L); may be shared by several trials (only read)
    * @param yRe, yIm received block, row-major [L, M]
    */
   constructor(
-    private readonly sRe: Float64Array,
-    private readonly sIm: Float64Array,
+    private readonly columns: Float64Array,
     yRe: ArrayLike<number>,
     yIm: ArrayLike<number>,
     private readonly L: number,
     private readonly M: number,
     noiseVar: number,
   ) {
-    const K = sRe.length / L;
+    const K = columns.length / (2 * L);
     this.gamma = new Float64Array(K);
-    if (M >= L) {
-      this.cov = sampleCovariance(yRe, yIm, L, M);
-    } else {
-      const re = new Float64Array(M * L);
-      const im = new Float64Array(M * L);
-      for (let i = 0; i < L; i++) {
-        for (let m = 0; m < M; m++) {
-          re[m * L + i] = yRe[i * M + m];
-          im[m * L + i] = yIm[i * M + m];
-        }
-      }
-      this.yt = { re, im };
-    }
-    this.wr = new Float64Array(L * L);
-    this.wi = new Float64Array(L * L);
-    for (let i = 0; i < L; i++) this.wr[i * L + i] = 1 / noiseVar;
-    this.ur = new Float64Array(L);
-    this.ui = new Float64Array(L);
+    if (2 * M <= L) this.yAdjoint = interleavedAdjoint(yRe, yIm, L, M);
+    else this.cov = hermitianSampleCovariance(yRe, yIm, L, M);
+    this.w = new Float64Array(2 * L * L);
+    for (let i = 0; i < L; i++) this.w[2 * (i * L + i)] = 1 / noiseVar;
+    this.u = new Float64Array(2 * L);
   }
 
   /** One sweep over the coordinates in `order`. */
   sweep(order: readonly number[]): void {
-    const { L, M, sRe, sIm, wr, wi, ur, ui, gamma } = this;
-    for (const k of order) {
-      // u = Sigma^{-1} s_k, a = s_k^H u
-      const off = k * L;
+    const { L, M, columns, w, u, gamma, yAdjoint, cov, prior } = this;
+    const L2 = 2 * L;
+    for (let n = 0; n < order.length; n++) {
+      const k = order[n];
+      const off = k * L2;
+      // u = Sigma^{-1} s_k, a = s_k^H u (real), b = u^H Sigma_hat u
+      hermitianTimes(w, L, columns, off, u);
       let a = 0;
-      for (let i = 0; i < L; i++) {
-        let r = 0;
-        let im = 0;
-        const row = i * L;
-        for (let j = 0; j < L; j++) {
-          const xr = sRe[off + j];
-          const xi = sIm[off + j];
-          const pr = wr[row + j];
-          const pi = wi[row + j];
-          r += pr * xr - pi * xi;
-          im += pr * xi + pi * xr;
-        }
-        ur[i] = r;
-        ui[i] = im;
-        a += sRe[off + i] * r + sIm[off + i] * im;
-      }
-      // b = u^H Sigma_hat u
-      let b = 0;
-      if (this.yt !== undefined) {
-        const { re: ytr, im: yti } = this.yt;
-        for (let m = 0; m < M; m++) {
-          let r = 0;
-          let im = 0;
-          const row = m * L;
-          for (let i = 0; i < L; i++) {
-            // conj(y_i) u_i
-            const yr = ytr[row + i];
-            const yi = yti[row + i];
-            r += yr * ur[i] + yi * ui[i];
-            im += yr * ui[i] - yi * ur[i];
-          }
-          b += r * r + im * im;
-        }
-        b /= M;
-      } else {
-        const { re: cr, im: ci } = this.cov as { re: Float64Array; im: Float64Array };
-        for (let i = 0; i < L; i++) {
-          let vr = 0;
-          let vi = 0;
-          const row = i * L;
-          for (let j = 0; j < L; j++) {
-            vr += cr[row + j] * ur[j] - ci[row + j] * ui[j];
-            vi += cr[row + j] * ui[j] + ci[row + j] * ur[j];
-          }
-          b += ur[i] * vr + ui[i] * vi;
-        }
-      }
-      const d = Math.max(coordinateStep(a, b, this.prior?.[k]), -gamma[k]);
+      for (let j = 0; j < L2; j++) a += columns[off + j] * u[j];
+      const b = yAdjoint !== undefined ? rowsTimesNorm2(yAdjoint, M, L, u) / M : hermitianForm(cov as Float64Array, L, u);
+      const d = Math.max(coordinateStep(a, b, prior?.[k]), -gamma[k]);
       if (d === 0) continue;
       gamma[k] += d;
       // Sigma^{-1} -= c u u^H, c = d / (1 + d a)
-      const c = d / (1 + d * a);
-      for (let i = 0; i < L; i++) {
-        const cr = c * ur[i];
-        const cim = c * ui[i];
-        const row = i * L;
-        for (let j = 0; j < L; j++) {
-          wr[row + j] -= cr * ur[j] + cim * ui[j];
-          wi[row + j] -= cim * ur[j] - cr * ui[j];
-        }
-      }
+      hermitianRankOneUpdate(w, L, d / (1 + d * a), u);
     }
   }
 }
 
 /**
  * Covariance coordinate descent in float64 on the host, trial by trial ({@link CovarianceCd}):
- * every trial steps through the same coordinate orders. Not differentiable.
+ * every trial steps through the same coordinate orders. Not differentiable. Each trial's gamma
+ * depends only on its own y (and codebook, and prior), so it is the same whatever the batch.
  *
  * @param y        [B, L, M] complex received signal
  * @param codebook [L, K] complex, or [B, L, K] (one per trial)
@@ -259,16 +199,13 @@ export function covarianceCdHost(
   const cbIm = codebook.im.dataSync();
   // per-trial codebook [B, L, K]: trial b's own columns
   const perTrial = codebook.re.rank === 3;
-  const shared = perTrial ? undefined : columnMajor(cbRe, cbIm, L, K);
-  const columnsOf = (b: number) => shared ?? columnMajor(cbRe.subarray(b * L * K, (b + 1) * L * K), cbIm.subarray(b * L * K, (b + 1) * L * K), L, K);
+  const shared = perTrial ? undefined : interleavedColumns(cbRe, cbIm, L, K);
+  const columnsOf = (b: number) => shared ?? interleavedColumns(cbRe.subarray(b * L * K, (b + 1) * L * K), cbIm.subarray(b * L * K, (b + 1) * L * K), L, K);
   const yRe = y.re.dataSync();
   const yIm = y.im.dataSync();
   const per = L * M;
-  const trials = Array.from({ length: B }, (_, b) => {
-    const s = columnsOf(b);
-    return new CovarianceCd(s.re, s.im, yRe.subarray(b * per, (b + 1) * per), yIm.subarray(b * per, (b + 1) * per), L, M, noiseVar);
-  });
-  if (prior !== undefined) trials.forEach((t, b) => (t.prior = Float64Array.from(prior.subarray(b * K, (b + 1) * K))));
+  const trials = Array.from({ length: B }, (_, b) => new CovarianceCd(columnsOf(b), yRe.subarray(b * per, (b + 1) * per), yIm.subarray(b * per, (b + 1) * per), L, M, noiseVar));
+  if (prior !== undefined) trials.forEach((t, b) => (t.prior = prior.slice(b * K, (b + 1) * K)));
   const gammaOf = (): Float32Array => {
     const out = new Float32Array(B * K);
     trials.forEach((t, b) => out.set(t.gamma, b * K));
@@ -354,38 +291,64 @@ export function covarianceCdTf(
 }
 
 /**
- * Sufficient statistics of the covariance LASSO of one trial: c_n = Re(b_n^H vec(Z)) =
- * a_n^H Z a_n with Z = Sigma_hat - sigma^2 I (or Sigma_hat), and the Gram matrix
- * G_ij = Re(b_i^H b_j) = |a_i^H a_j|^2 ([N, N] row-major; G_nn = ||b_n||^2 = ||a_n||^4).
- * Inputs as in {@link covarianceLassoHost}.
+ * The Gram matrix of the covariance LASSO, G_ij = Re(b_i^H b_j) = |a_i^H a_j|^2 ([N, N] row-major,
+ * symmetric; G_nn = ||b_n||^2 = ||a_n||^4), of the pilots A given as interleaved columns
+ * ({@link interleavedColumns}, column n at [2 n L, 2 (n + 1) L)). It depends on the pilots only:
+ * compute it once for a codebook shared by several trials and pass it to {@link covarianceLassoHost}.
  */
-function lassoStatistics(
-  aRe: ArrayLike<number>,
-  aIm: ArrayLike<number>,
-  yRe: ArrayLike<number>,
-  yIm: ArrayLike<number>,
-  L: number,
-  N: number,
-  M: number,
-  sigma2: number,
-  subtractNoise: boolean,
-): { c: Float64Array; gram: Float64Array } {
-  const all = Array.from({ length: N }, (_, n) => n);
-  const cols = columnMajor(aRe, aIm, L, N);
-  // a_n^H Z a_n = (1/M) sum_m |a_n^H y_m|^2 - sigma^2 ||a_n||^2 (Z = Sigma_hat - sigma^2 I).
-  const p = adjointTimes(aRe, aIm, L, N, all, yRe, yIm, 0, M); // A^H Y, [N, M]
-  const c = new Float64Array(N);
-  for (let n = 0; n < N; n++) {
-    let energy = 0;
-    for (let m = 0; m < M; m++) energy += p.re[n * M + m] * p.re[n * M + m] + p.im[n * M + m] * p.im[n * M + m];
-    let norm2 = 0;
-    for (let l = 0; l < L; l++) norm2 += cols.re[n * L + l] ** 2 + cols.im[n * L + l] ** 2;
-    c[n] = energy / M - (subtractNoise ? sigma2 * norm2 : 0);
-  }
-  const g = gramColumns(aRe, aIm, L, N, all); // A^H A
+export function covarianceLassoGram(columns: Float64Array, L: number, N: number): Float64Array {
+  const L2 = 2 * L;
   const gram = new Float64Array(N * N);
-  for (let i = 0; i < N * N; i++) gram[i] = g.re[i] * g.re[i] + g.im[i] * g.im[i];
-  return { c, gram };
+  for (let i = 0; i < N; i++) {
+    const oi = i * L2;
+    for (let j = i; j < N; j++) {
+      const oj = j * L2;
+      // a_i^H a_j = sum_l conj(a_li) a_lj
+      let re = 0;
+      let im = 0;
+      for (let l = 0; l < L2; l += 2) {
+        const ar = columns[oi + l];
+        const ai = columns[oi + l + 1];
+        const br = columns[oj + l];
+        const bi = columns[oj + l + 1];
+        re += ar * br + ai * bi;
+        im += ar * bi - ai * br;
+      }
+      const g = re * re + im * im;
+      gram[i * N + j] = g;
+      gram[j * N + i] = g;
+    }
+  }
+  return gram;
+}
+
+/**
+ * c_n = Re(b_n^H vec(Z)) = a_n^H Z a_n of one trial, Z = Sigma_hat - sigma^2 I (or Sigma_hat):
+ * ||Y^H a_n||^2 / M - sigma^2 ||a_n||^2 when 2 M <= L, else the Hermitian form of Z.
+ * Pilots as interleaved columns ({@link covarianceLassoGram}), Y row-major [L, M].
+ */
+function lassoCorrelations(columns: Float64Array, yRe: ArrayLike<number>, yIm: ArrayLike<number>, L: number, N: number, M: number, sigma2: number, subtractNoise: boolean): Float64Array {
+  const L2 = 2 * L;
+  const noise = subtractNoise ? sigma2 : 0;
+  const c = new Float64Array(N);
+  const a = new Float64Array(L2);
+  if (2 * M <= L) {
+    const yAdjoint = interleavedAdjoint(yRe, yIm, L, M);
+    for (let n = 0; n < N; n++) {
+      a.set(columns.subarray(n * L2, (n + 1) * L2));
+      let norm2 = 0;
+      for (let l = 0; l < L2; l++) norm2 += a[l] * a[l];
+      c[n] = rowsTimesNorm2(yAdjoint, M, L, a) / M - noise * norm2;
+    }
+  } else {
+    const z = hermitianSampleCovariance(yRe, yIm, L, M);
+    for (let l = 0; l < L; l++) z[2 * (l * L + l)] -= noise;
+    for (let n = 0; n < N; n++) {
+      a.set(columns.subarray(n * L2, (n + 1) * L2));
+      c[n] = hermitianForm(z, L, a);
+    }
+  }
+  return c;
 }
 
 /**
@@ -402,12 +365,14 @@ function lassoStatistics(
  *
  * computed without forming L^2-vectors: the solver keeps q_n = Re(b_n^H res) = c_n - sum_j G_nj r_j
  * with c_n = a_n^H Z a_n and G_ij = |a_i^H a_j|^2 (so ||b_n||^2 = ||a_n||^4), and after a change
- * d of r_n updates q -= d G_{:,n}. One sweep costs O(N^2), the set-up O(N L M + N^2 L).
- * A zero pilot column (||b_n|| = 0) keeps r_n = 0.
+ * d of r_n updates q -= d G_{n,:} (G is symmetric). One sweep costs O(N^2), the set-up
+ * O(N L min(M, L)) plus O(N^2 L) for G unless `gram` is given. A zero pilot column
+ * (||b_n|| = 0) keeps r_n = 0.
  *
  * @param aRe, aIm pilots A, row-major [L, N]
  * @param yRe, yIm Y of one trial, row-major [L, M]
  * @param onSweep  called after sweep s (0-based) with the current r (a view: copy to keep it)
+ * @param gram     G of these pilots ({@link covarianceLassoGram}), to share it between trials
  * @returns r (length N), r_n >= 0
  */
 export function covarianceLassoHost(
@@ -423,19 +388,22 @@ export function covarianceLassoHost(
   sweeps: number,
   subtractNoise = true,
   onSweep?: (sweep: number, r: Float64Array) => void,
+  gram?: Float64Array,
 ): Float64Array {
-  const { c, gram } = lassoStatistics(aRe, aIm, yRe, yIm, L, N, M, sigma2, subtractNoise);
+  const columns = interleavedColumns(aRe, aIm, L, N);
+  const g = gram ?? covarianceLassoGram(columns, L, N);
   const r = new Float64Array(N);
-  const q = Float64Array.from(c); // Re(b_n^H res) at r = 0
+  const q = lassoCorrelations(columns, yRe, yIm, L, N, M, sigma2, subtractNoise); // Re(b_n^H res) at r = 0
   for (let s = 0; s < sweeps; s++) {
     for (let n = 0; n < N; n++) {
-      const gnn = gram[n * N + n];
+      const row = n * N;
+      const gnn = g[row + n];
       if (!(gnn > 0)) continue;
       const next = Math.max(0, (q[n] + gnn * r[n] - lambda) / gnn);
       const d = next - r[n];
       if (d === 0) continue;
       r[n] = next;
-      for (let j = 0; j < N; j++) q[j] -= d * gram[j * N + n];
+      for (let j = 0; j < N; j++) q[j] -= d * g[row + j];
     }
     if (onSweep !== undefined) onSweep(s, r);
   }

@@ -59,9 +59,14 @@ export function covarianceObjective(gamma: ArrayLike<number>, codebook: Columns,
 
 /**
  * Reference coordinate descent for the covariance ML estimate of one trial, in float64 with plain
- * loops (Sherman-Morrison on the complex inverse).
+ * loops (Sherman-Morrison on the complex inverse, full L x L matrices).
+ *
+ * MAP with `prior` (the weights c_k of the linear term - sum_k c_k gamma_k): the step is the root
+ * u = 1 + d a of c u^2 - a u + b = 0 that tends to the ML step b / a as c -> 0,
+ * u = 2 b / (a + sqrt(max(0, a^2 - 4 c b))), so d = (u - 1) / a.
  *
  * @param orders coordinate order of each sweep
+ * @param prior  MAP weights c_k (length K); undefined: ML
  * @returns gamma (length K) after all sweeps
  */
 export function covarianceCoordinateDescent(
@@ -71,6 +76,7 @@ export function covarianceCoordinateDescent(
   M: number,
   noiseVar: number,
   orders: readonly (readonly number[])[],
+  prior?: ArrayLike<number>,
 ): number[] {
   const { re: cr, im: ci } = sampleCovariance(y.re, y.im, L, M);
   const wr = new Float64Array(L * L);
@@ -105,7 +111,8 @@ export function covarianceCoordinateDescent(
         }
         b += ur[i] * vr + ui[i] * vi;
       }
-      const d = Math.max((b - a) / (a * a), -gamma[k]);
+      const step = prior === undefined ? (b - a) / (a * a) : ((2 * b) / (a + Math.sqrt(Math.max(0, a * a - 4 * prior[k] * b))) - 1) / a;
+      const d = Math.max(step, -gamma[k]);
       gamma[k] += d;
       const c = d / (1 + d * a);
       for (let i = 0; i < L; i++) {

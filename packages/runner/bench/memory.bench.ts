@@ -1,0 +1,107 @@
+/**
+ * Memory over a long sweep: one `gfra run` (this process, inline executor) of a sweep whose jobs
+ * never reach their event target, stopped after `--minutes` (default 30) by the same abort a
+ * Ctrl-C gives. The resident set size (RSS), the V8 heap and the number of live tfjs tensors are
+ * sampled every 10 s; the first 3 minutes are the warm-up (tfjs, the wasm backend, DuckDB and the
+ * plugins' caches fill), after which memory should stay flat: the bench prints the samples'
+ * range after the warm-up against the value at its end, and fails (exit code 1) when RSS grows by
+ * more than 10 % or tensors are left alive.
+ *
+ * Workload: mmv-amp (host BLAS kernel), covariance-ml and correlation-energy candidates over an
+ * SNR sweep of 6 points, N = 100, L = 30, M = 4, batches of 100, each job capped at 20 s, and the
+ * sweep repeated with new seeds (a new output folder per round) until the time is up.
+ *
+ * Usage: pnpm bench -- --memory [--minutes M]
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { blas } from '@gfra/core';
+import { loadSpec } from '../src/plan/load';
+import { runSpec } from '../src/run';
+
+function spec(round: number): Record<string, unknown> {
+  return {
+    name: 'memory-bench',
+    seed: 100 + round,
+    scenario: { numDevices: 100, numAntennas: 4, sequenceLength: 30, bitsPerDevice: 0 },
+    traffic: { plugin: 'bernoulli', params: { activityProb: 0.1 } },
+    channel: { plugin: 'rayleigh', params: { snrDb: 10 } },
+    encoder: { plugin: 'gaussian-pilots', params: {} },
+    candidates: {
+      amp: { detector: { plugin: 'mmv-amp', params: {} } },
+      cov: { detector: { plugin: 'covariance-ml', params: { sweeps: 10 } } },
+      energy: { detector: { plugin: 'correlation-energy', params: { threshold: { rule: 'false-alarm', falseAlarm: 0.05 } } } },
+    },
+    metrics: [{ plugin: 'activity', params: {} }],
+    sweep: { 'channel.params.snrDb': [0, 4, 8, 12, 16, 20] },
+    montecarlo: { batchSize: 100, targetEvents: 1e9, maxTrials: 1e7, maxSeconds: 20 },
+  };
+}
+
+interface Sample {
+  readonly seconds: number;
+  readonly rss: number;
+  readonly heap: number;
+  readonly tensors: number;
+}
+
+const MiB = 2 ** 20;
+
+export async function main(args: string[]): Promise<number> {
+  const at = args.indexOf('--minutes');
+  const minutes = at >= 0 ? Number(args[at + 1]) : 30;
+  if (!(minutes > 0)) {
+    process.stderr.write('--minutes must be a positive number\n');
+    return 2;
+  }
+  const warmup = Math.min(3, minutes / 4) * 60;
+  process.stdout.write(`memory over ${minutes} min of sweeps (mmv-amp, covariance-ml, correlation-energy; 6 SNR points, 20 s per job), warm-up ${(warmup / 60).toFixed(1)} min; BLAS: ${blas().description}\n`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gfra-bench-memory-'));
+  const start = performance.now();
+  const elapsed = () => (performance.now() - start) / 1000;
+  const samples: Sample[] = [];
+  const sample = () => {
+    const m = process.memoryUsage();
+    samples.push({ seconds: elapsed(), rss: m.rss, heap: m.heapUsed, tensors: tf.memory().numTensors });
+    const s = samples[samples.length - 1];
+    if (samples.length % 6 === 1) process.stdout.write(`  ${(s.seconds / 60).toFixed(1).padStart(5)} min  rss ${(s.rss / MiB).toFixed(0)} MiB  heap ${(s.heap / MiB).toFixed(0)} MiB  tensors ${s.tensors}\n`);
+  };
+  const timer = setInterval(sample, 10000);
+  const stop = new AbortController();
+  const deadline = setTimeout(() => stop.abort(), minutes * 60000);
+  try {
+    for (let round = 0; !stop.signal.aborted; round++) {
+      const file = path.join(dir, `spec-${round}.json`);
+      fs.writeFileSync(file, JSON.stringify(spec(round)));
+      await runSpec(loadSpec(file), { out: path.join(dir, `out-${round}`), backend: 'wasm', workers: 1, signal: stop.signal });
+      fs.rmSync(path.join(dir, `out-${round}`), { recursive: true, force: true });
+    }
+  } finally {
+    clearInterval(timer);
+    clearTimeout(deadline);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  sample();
+  const after = samples.filter((s) => s.seconds >= warmup);
+  if (after.length < 2) {
+    process.stdout.write('too short to judge (fewer than 2 samples after the warm-up)\n');
+    return 0;
+  }
+  const range = (key: 'rss' | 'heap') => [Math.min(...after.map((s) => s[key])), Math.max(...after.map((s) => s[key]))];
+  const [rssLow, rssHigh] = range('rss');
+  const [heapLow, heapHigh] = range('heap');
+  const first = after[0];
+  const last = after[after.length - 1];
+  const growth = last.rss / first.rss - 1;
+  process.stdout.write(
+    `after the warm-up (${after.length} samples over ${((last.seconds - first.seconds) / 60).toFixed(1)} min):\n` +
+      `  rss  ${(first.rss / MiB).toFixed(0)} -> ${(last.rss / MiB).toFixed(0)} MiB (${(100 * growth).toFixed(1)} %), range ${(rssLow / MiB).toFixed(0)} .. ${(rssHigh / MiB).toFixed(0)} MiB, peak/start ${(rssHigh / first.rss).toFixed(3)}\n` +
+      `  heap ${(first.heap / MiB).toFixed(0)} -> ${(last.heap / MiB).toFixed(0)} MiB, range ${(heapLow / MiB).toFixed(0)} .. ${(heapHigh / MiB).toFixed(0)} MiB\n` +
+      `  live tensors at the end: ${last.tensors}\n`,
+  );
+  const flat = rssHigh <= 1.1 * first.rss && last.tensors <= first.tensors;
+  process.stdout.write(flat ? '  flat: peak RSS within 10 % of its value after the warm-up, no tensors left behind\n' : '  NOT flat\n');
+  return flat ? 0 : 1;
+}
