@@ -198,9 +198,9 @@ export class MmvAmpDetector implements Detector {
       for (let n = 0; n < N; n++) {
         // q*_n = arg max_q ||z_{n,q}||^2 (the first on ties), then LLR_n = M (pi - psi)   (35)-(37)
         let q = 0;
-        for (let j = 1; j < Q; j++) if (energy[b * K + n * Q + j] > energy[b * K + n * Q + q]) q = j;
+        for (let j = 1; j < Q; j++) if (energy[(n * Q + j) * B + b] > energy[(n * Q + q) * B + b]) q = j;
         const bn = beta[b * N + n];
-        const llr = Math.fround((bn * energy[b * K + n * Q + q]) / (t2 * (bn + t2)) - M * Math.log1p(bn / t2));
+        const llr = Math.fround((bn * energy[(n * Q + q) * B + b]) / (t2 * (bn + t2)) - M * Math.log1p(bn / t2));
         const level = rule.rule === 'map' ? -odds[n] : rule.rule === 'large-m' ? 0 : rule.value;
         score[b * N + n] = llr;
         activity[b * N + n] = llr > Math.fround(level) ? 1 : 0;

@@ -88,7 +88,7 @@ export interface HostAmpState {
   readonly z: RealArray;
   /** [2K, W] the last estimate X_T. */
   readonly x: RealArray;
-  /** [B, K] ||z_k||^2 of the last denoiser input. */
+  /** [K, B] ||z_k||^2 of the last denoiser input (row k: every trial). */
   readonly energy: Float64Array;
   /** [B] the last tau^2. */
   readonly tau2: Float64Array;
@@ -197,22 +197,26 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
       tau[b] = noise.noiseVar + s / L;
     } else tau[b] = residualNorms[b] / (L * M);
   }
-  const energy = new Float64Array(B * K);
+  const energy = new Float64Array(K * B);
+  // beta_n per device, all trials side by side: [N, B]
+  const betaByDevice = new Float64Array(N * B);
+  for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) betaByDevice[n * B + b] = input.beta[b * N + n];
   const tauUsed = new Float64Array(B);
 
   // per trial: sum_k phi omega, sum_k c ||z_k||^2, the state-evolution sum of (34), and G
   const sums = new Float64Array(3 * B);
-  // matrix Onsager: per trial, [c Re Z | c Im Z; c Im Z | -c Re Z] [2K, 2M] and G = [Re G | Im G] [M, 2M]
-  const weighted = scalarOnsager ? undefined : new Real(B * twoK * 2 * M);
+  // matrix Onsager: [c Re Z | c Im Z; c Im Z | -c Re Z] [2K, 2M] per trial, side by side in a
+  // [2K, B 2M] matrix, and G = [Re G | Im G] [M, 2M] per trial
+  const weighted = scalarOnsager ? undefined : new Real(twoK * B * 2 * M);
   const gram = new Real(B * 2 * M * M);
   const noiseVar = noise.estimate === 'state-evolution' ? noise.noiseVar : 0;
   for (let t = 0; t < T; t++) {
     z.set(x);
     product(true, r, z); // Z_t = X_t + S^H R_t   (14)
     for (let b = 0; b < B; b++) tauUsed[b] = t === 0 || se ? tau[b] : residualNorms[t * B + b] / (L * M);
-    denoise(z, x, W, column(0), B, K, Q, M, input.beta, input.logOdds, tauUsed, damping > 0 && t > 0 ? damping : 0, weighted, energy, sums);
+    denoise(z, x, W, column(0), B, K, Q, M, betaByDevice, input.logOdds, tauUsed, damping > 0 && t > 0 ? damping : 0, weighted, energy, sums);
     // G_b = Z_b^H diag(c) Z_b = [Re Z; Im Z]^T weighted_b, one product per trial
-    if (weighted !== undefined) for (let b = 0; b < B; b++) gemm(true, false, M, 2 * M, twoK, 1, z, column(b), W, weighted, b * twoK * 2 * M, 2 * M, 0, gram, b * 2 * M * M, 2 * M);
+    if (weighted !== undefined) for (let b = 0; b < B; b++) gemm(true, false, M, 2 * M, twoK, 1, z, column(b), W, weighted, b * 2 * M, B * 2 * M, 0, gram, b * 2 * M * M, 2 * M);
     for (let b = 0; b < B; b++) {
       const col = column(b);
       const sumGain = sums[3 * b];
@@ -232,10 +236,11 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
 /**
  * The denoiser (28)-(32) on Z_t (z [2K, W], trial b in the M columns from col0 + b M), row by
  * row over all trials (contiguous memory): writes X_{t+1} = eta(Z_t) into x (or
- * (1 - d) eta(Z_t) + d X_t with `mix` = d > 0), ||z_k||^2 into energy[b K + k], and per trial b
+ * (1 - d) eta(Z_t) + d X_t with `mix` = d > 0), ||z_k||^2 into energy[k B + b], and per trial b
  * sums[3b .. 3b + 2] = [sum_k phi_k omega_k, sum_k c_k ||z_k||^2,
  * sum_k (phi omega tau^2 + phi (1 - phi) omega^2 ||z_k||^2 / M)] and, unless `weighted` is
- * undefined, trial b's [c Re Z | c Im Z; c Im Z | -c Re Z] ([2K, 2M] row-major from b 2K 2M;
+ * undefined, trial b's [c Re Z | c Im Z; c Im Z | -c Re Z] (the [2K, 2M] block at columns
+ * b 2M .. b 2M + 2M - 1 of the row-major [2K, B 2M] `weighted`;
  * c_k = phi_k (1 - phi_k) omega_k^2 / tau^2), so that [Re Z; Im Z]^T times it is
  * [Re G | Im G] with G = Z^H diag(c) Z.
  */
@@ -248,7 +253,7 @@ function denoise(
   K: number,
   Q: number,
   M: number,
-  beta: ArrayLike<number>,
+  beta: Float64Array,
   logOdds: ArrayLike<number>,
   tau2: Float64Array,
   mix: number,
@@ -262,7 +267,7 @@ function denoise(
   for (let n = 0; n < N; n++) {
     for (let b = 0; b < B; b++) {
       const t2 = tau2[b];
-      const bn = beta[b * N + n];
+      const bn = beta[n * B + b];
       const omega = bn / (bn + t2);
       const mPsi = M * Math.log1p(bn / t2);
       const a = bn / (t2 * (bn + t2)); // pi = a ||z||^2 / M
@@ -277,7 +282,7 @@ function denoise(
           const zi = z[im + m];
           e += zr * zr + zi * zi;
         }
-        energy[b * K + k] = e;
+        energy[k * B + b] = e;
         const phi = 1 / (1 + Math.exp(mPsi - a * e - logOdds[k]));
         const gain = phi * omega;
         const v = phi * (1 - phi) * omega * omega;
@@ -298,8 +303,8 @@ function denoise(
           }
         }
         if (weighted === undefined) continue;
-        const top = (b * 2 * K + k) * twoM;
-        const bottom = (b * 2 * K + K + k) * twoM;
+        const top = k * B * twoM + b * twoM;
+        const bottom = (K + k) * B * twoM + b * twoM;
         for (let m = 0; m < M; m++) {
           const cr = c * z[re + m];
           const ci = c * z[im + m];
