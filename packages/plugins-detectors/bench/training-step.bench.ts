@@ -21,7 +21,11 @@
  * and last progress report, so phase set-up is not timed. Numbers are noisy on a shared machine:
  * compare runs made one after the other.
  *
- * Usage: pnpm bench -- --training [--quick] [--backend wasm|cpu|tensorflow] [--only dl-mampnet|learned-pilots]
+ * `--profile` adds a load-independent measure: the kernels one step of the timed phase runs
+ * (forward, gradient and update; tf.profile over 20 steps after the warm-up), with the kernels
+ * that take the most time under profiling.
+ *
+ * Usage: pnpm bench -- --training [--quick] [--profile] [--backend wasm|cpu|tensorflow] [--only dl-mampnet|learned-pilots]
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -113,13 +117,59 @@ async function timedRun(problem: TrainingProblem, config: TrainConfig, phase: st
   return { rate: (steps * 1000) / (last.at - first.at), cpuRate: (steps * 1000) / (last.cpu - first.cpu), steps };
 }
 
+/** Steps of the timed phase that `--profile` records. */
+const PROFILED_STEPS = 20;
+
+/** Kernels per step of the timed phase, and the kernels by total time (ms per step), from tf.profile over {@link PROFILED_STEPS} steps. */
+async function profiledRun(problem: TrainingProblem, config: TrainConfig, phase: string): Promise<{ kernelsPerStep: number; msPerStep: number; top: { name: string; count: number; ms: number }[] }> {
+  const abort = new AbortController();
+  const engine = tf.engine() as unknown as { state: { activeProfile: { kernels: unknown[] } } };
+  let first: { step: number; kernel: number } | undefined;
+  let last: { step: number; kernel: number } | undefined;
+  const info = await tf.profile(async () => {
+    try {
+      await train(problem, {
+        config,
+        signal: abort.signal,
+        onProgress: (p) => {
+          if (p.phase !== phase) return;
+          const kernel = engine.state.activeProfile.kernels.length;
+          if (first === undefined) first = { step: p.step, kernel };
+          last = { step: p.step, kernel };
+          if (last.step - first.step >= PROFILED_STEPS) abort.abort();
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof TrainingInterrupted)) throw err;
+    }
+  });
+  if (first === undefined || last === undefined || last.step === first.step) throw new Error(`phase "${phase}" ran fewer than two steps`);
+  const steps = last.step - first.step;
+  const kernels = info.kernels.slice(first.kernel, last.kernel);
+  const byName = new Map<string, { count: number; ms: number }>();
+  let total = 0;
+  for (const k of kernels) {
+    const e = byName.get(k.name) ?? { count: 0, ms: 0 };
+    const ms = Number(k.kernelTimeMs) || 0;
+    e.count += 1;
+    e.ms += ms;
+    total += ms;
+    byName.set(k.name, e);
+  }
+  const top = [...byName.entries()]
+    .map(([name, e]) => ({ name, count: e.count / steps, ms: e.ms / steps }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 15);
+  return { kernelsPerStep: kernels.length / steps, msPerStep: total / steps, top };
+}
+
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const k = Math.floor(s.length / 2);
   return s.length % 2 === 1 ? s[k] : (s[k - 1] + s[k]) / 2;
 }
 
-async function bench(w: Workload, runs: number, seconds: number): Promise<{ rate: number; cpuRate: number }> {
+async function bench(w: Workload, runs: number, seconds: number, profile: boolean): Promise<{ rate: number; cpuRate: number }> {
   const file = path.join(EXAMPLES, w.spec);
   const spec = JSON.parse(require('node:fs').readFileSync(file, 'utf8')) as Record<string, any>;
   w.edit(spec);
@@ -141,6 +191,11 @@ async function bench(w: Workload, runs: number, seconds: number): Promise<{ rate
       cpuRates.push(cpuRate);
       console.log(`    run ${r + 1}: ${rate.toFixed(2)} steps/s, ${cpuRate.toFixed(2)} steps per CPU-second (${steps} steps)`);
     }
+    if (profile) {
+      const p = await profiledRun(problem, config, w.phase);
+      console.log(`    ${p.kernelsPerStep.toFixed(1)} kernels per step, ${p.msPerStep.toFixed(2)} ms of kernel time per step under tf.profile; by time:`);
+      for (const k of p.top) console.log(`      ${k.name.padEnd(28)} ${k.count.toFixed(1).padStart(7)} per step ${k.ms.toFixed(3).padStart(9)} ms`);
+    }
     return { rate: median(rates), cpuRate: median(cpuRates) };
   } finally {
     pipeline.dispose();
@@ -159,7 +214,7 @@ export async function main(argv: string[]): Promise<number> {
     if (only !== undefined && w.name !== only) continue;
     console.log(`  ${w.name}: ${w.describe}`);
     const before = tf.memory().numTensors;
-    const { rate, cpuRate } = await bench(w, runs, seconds);
+    const { rate, cpuRate } = await bench(w, runs, seconds, argv.includes('--profile'));
     console.log(`  ${w.name.padEnd(16)} ${rate.toFixed(2).padStart(8)} steps/s   ${cpuRate.toFixed(2).padStart(8)} steps per CPU-second   (tensors left: ${tf.memory().numTensors - before})`);
   }
   return 0;

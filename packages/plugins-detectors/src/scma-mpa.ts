@@ -73,8 +73,8 @@ type ScmaMpaObservation = ObservationWith<(typeof REQUIRES)[number]>;
  * constellation design and multiuser detection for grant-free NOMA", IEEE Trans. Wireless Commun.
  * 2022, Sec. IV): the prior of device n is uniform on [0, Q_n), ln(1/Q_n), and zero on q >= Q_n.
  * The codebook columns q >= Q_n (zeros) are never hypothesised: joint hypotheses with such a
- * message get log-prior -1e30 in phi_l (`IMPOSSIBLE_LOG_PRIOR` of the algorithm layer, a finite stand-in for -Infinity), and the final belief is
- * -Infinity there, so the decision always lies in [0, Q_n). The constant ln(1/Q_n) itself changes
+ * message get log-prior -1e30 in phi_l (`IMPOSSIBLE_LOG_PRIOR` of the algorithm layer, a finite
+ * stand-in for -Infinity), and the final belief is -Infinity there, so the decision always lies in [0, Q_n). The constant ln(1/Q_n) itself changes
  * no decision and is left out, as the uniform prior is above.
  *
  * @input  y        [B, L, M] complex
@@ -92,8 +92,8 @@ type ScmaMpaObservation = ObservationWith<(typeof REQUIRES)[number]>;
  * and the hypotheses per RE are still counted as Q^{d_f} with Q = 2^{max J_n} (the impossible ones
  * are computed and masked). Deviations from the source: none (flooding schedule; user -> RE messages
  * are normalised to max 0, which changes no decision or LLR; float64 arithmetic, outputs rounded to
- * float32). Exact (bitwise MAP) on tree-shaped
- * factor graphs, approximate on loopy ones such as the 6x4 SCMA graph.
+ * float32). Exact (bitwise MAP) on tree-shaped factor graphs, approximate on loopy ones such as
+ * the 6x4 SCMA graph.
  */
 @injectable()
 export class ScmaMpaDetector implements Detector {
@@ -111,7 +111,6 @@ export class ScmaMpaDetector implements Detector {
         ? [{ path: '', message: 'SCMA detection needs scenario.bitsPerDevice >= 1 (got 0)', hint: 'Set scenario.bitsPerDevice to log2 of the codebook size' }]
         : [],
   });
-
 
   private graph: ScmaFactorGraph | undefined;
   /** The codebook values [L, N*Q] the graph was built from. */
