@@ -126,7 +126,7 @@ describe('gfra run: nothing lost, nothing silent', function () {
         const antennas = workers === 1 ? [2, 4] : [2, 4, 8];
         const spec = longRun(dir, antennas);
         const out = path.join(dir, 'out');
-        const args = ['run', spec, '--out', out, '--quiet', '--no-plot', ...(workers > 1 ? ['--workers', String(workers)] : [])];
+        const args = ['run', spec, '--out', out, '--quiet', '--no-plot', '--workers', String(workers)];
         const running = workers === 1 ? [2] : [2, 4]; // the jobs running when the signal comes
         const r = await interruptRun(dir, args, running.map((m) => path.join(dir, `started-${m}`)));
         expect(r.code, r.stderr).to.equal(130);
