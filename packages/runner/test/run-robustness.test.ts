@@ -140,7 +140,7 @@ describe('gfra run: nothing lost, nothing silent', function () {
         }
         expect(r.stderr).to.include('interrupted: finishing the current batch and saving results (Ctrl-C again to quit now)');
         expect(r.stderr).to.include(`interrupted: 0 of ${antennas.length} jobs finished, ${running.length} stopped at a batch boundary (stop "interrupted"); saved in ${path.join(out, 'results.json')} with "complete": false`);
-        expect(r.stderr).to.include(`Run it again to resume where it stopped: gfra run ${spec} --out ${out}${workers > 1 ? ' --workers 2' : ''} --quiet --no-plot`);
+        expect(r.stderr).to.include(`Run it again to resume where it stopped: gfra run ${spec} --out ${out} --workers ${workers} --quiet --no-plot`);
         expect(fs.readdirSync(out).sort()).to.deep.equal([STORE_FILE, 'results.json']); // no temporary or lock file left
       });
     }
