@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'tsyringe';
 import { definePlugin, numSequences, TOKENS, type Capability, type ComplexTensor, type Detector, type Estimate, type ObservationWith, type RealArray, type Scenario } from '@gfra/core';
 import type { AmpIterate } from './algorithms/amp';
-import { hostMmvAmp, type HostAmpLayout } from './algorithms/amp-host';
+import { hostMmvAmp, HostAmpWorkspace, type HostAmpLayout } from './algorithms/amp-host';
 
 export const MmvAmpThreshold = Type.Union(
   [
@@ -142,6 +142,8 @@ export class MmvAmpDetector implements Detector {
   private trialsSeen = 0;
   private divergedSeen = 0;
   private lastFlags: boolean[] = [];
+  /** The host kernel's buffers, reused by every detect() (its results are read before the next). */
+  private readonly workspace = new HostAmpWorkspace();
 
   constructor(
     @inject(TOKENS.params) private readonly params: MmvAmpParams,
@@ -174,6 +176,7 @@ export class MmvAmpDetector implements Detector {
         beta,
         logOdds: rowOdds,
         firstTrial: obs.trials?.first ?? 0,
+        workspace: this.workspace,
       },
       {
         iterations: this.params.maxIterations,

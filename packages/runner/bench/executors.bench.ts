@@ -1,16 +1,18 @@
 /**
  * Throughput of the executors on one compute-bound spec, as trials per second and as ratios
- * against the inline executor measured in the same run: inline (this thread), pool (2 worker
- * threads) and bullmq (2 local `gfra worker` processes through a redis-server started here).
+ * against the inline executor measured in the same run: inline and pool (2 worker threads) as a
+ * user runs them, `gfra run --workers 1|2` processes timed from their start to their exit (the
+ * compiled build when it is current, as after `pnpm install`), and bullmq (2 local `gfra worker`
+ * processes through a redis-server started here, the coordinator in this process).
  *
  * Workload (stated in the output): mmv-amp (50 iterations) with N = 100 devices, eps = 0.1,
  * L = 30, M = 4, Rayleigh at 4 SNR points (4 jobs), batches of 100 trials, every job stopped at
- * maxTrials (no event target), so every executor runs exactly the same trials. The wall time of
- * each run is timed from the call to the results; the pool's worker threads start inside it, the
- * bullmq workers are started (and ready) before it, as long-lived workers are. The three runs
+ * maxTrials (no event target), so every executor runs exactly the same trials. The pool's worker
+ * threads start inside its timing; the bullmq workers are started (and ready) before the
+ * coordinator's, as long-lived workers are. The three runs
  * must give identical numbers (checked). Without redis-server, bullmq is left out (said).
  *
- * Usage: pnpm bench [--quick] (--quick: 1000 trials per job instead of 6000; the pool's and the
+ * Usage: pnpm bench [--quick] (--quick: 2000 trials per job instead of 12000; the pool's and the
  * workers' start-up, about a second, weighs more in a short run)
  */
 import { spawn } from 'node:child_process';
@@ -47,7 +49,7 @@ export async function main(args: string[]): Promise<number> {
   const quick = args.includes('--quick');
   const withRedis = redisAvailable();
   if (!withRedis) process.stdout.write('redis-server is not installed (apt-get install redis-server): the bullmq executor is left out\n');
-  const trials = quick ? 1000 : 6000;
+  const trials = quick ? 2000 : 12000;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gfra-bench-exec-'));
   const file = path.join(dir, 'spec.json');
   fs.writeFileSync(file, JSON.stringify(spec(trials)));
@@ -74,9 +76,23 @@ export async function main(args: string[]): Promise<number> {
       const seconds = (performance.now() - start) / 1000;
       return { name, seconds, trialsPerSecond: total / seconds, numbers: strip(run.results.results) };
     };
+    // inline and the pool as a user runs them: `gfra run` processes (the compiled build when it is
+    // current), timed from the process start to its exit
+    const cli = async (name: string, workers: number) => {
+      const out = path.join(dir, name.replace(/\W+/g, '-'));
+      const start = performance.now();
+      const child = spawn(process.execPath, [BIN, 'run', file, '--out', out, '--workers', String(workers), '--backend', 'wasm', '--quiet', '--no-plot'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: '1' } });
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((r) => child.once('exit', r));
+      const seconds = (performance.now() - start) / 1000;
+      if (code !== 0) throw new Error(`gfra run --workers ${workers} exited with ${code}: ${stderr}`);
+      const results = (JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as { results: JobResult[] }).results;
+      return { name, seconds, trialsPerSecond: total / seconds, numbers: strip(results) };
+    };
     const rows = [
-      await timed('inline', { executor: 'inline' }),
-      await timed('pool, 2 worker threads', { executor: 'pool', workers: 2 }),
+      await cli('inline (gfra run --workers 1)', 1),
+      await cli('pool (gfra run --workers 2)', 2),
       ...(redis === undefined ? [] : [await timed('bullmq, 2 local workers', { executor: 'bullmq', redis: redis.url })]),
     ];
     const base = rows[0];

@@ -33,6 +33,36 @@ import { blas, type Gemm, type RealArray } from '@gfra/core';
  */
 export const TRIALS_PER_PRODUCT = 16;
 
+/**
+ * Buffers that {@link hostMmvAmp} reuses from one call to the next (a detector keeps one): without
+ * it every call allocates its state afresh, megabytes per batch, and the garbage collector's
+ * threads then take a good part of a core from the other workers. The arrays of the state a call
+ * returns belong to the workspace and are overwritten by the next call that uses it.
+ */
+export class HostAmpWorkspace {
+  private readonly buffers = new Map<string, RealArray>();
+
+  /** A zero-filled array of `length` entries of the given precision, reused under `name`. */
+  take(name: string, length: number, double: boolean): RealArray;
+  take(name: string, length: number, double: true): Float64Array;
+  take(name: string, length: number, double: boolean): RealArray {
+    const key = `${name}:${double ? 64 : 32}`;
+    let buffer = this.buffers.get(key);
+    if (buffer === undefined || buffer.length < length) {
+      buffer = double ? new Float64Array(length) : new Float32Array(length);
+      this.buffers.set(key, buffer);
+    }
+    const view = buffer.length === length ? buffer : buffer.subarray(0, length);
+    view.fill(0);
+    return view;
+  }
+}
+
+/** Fresh arrays (no workspace): the `take` of {@link HostAmpWorkspace} without reuse. */
+const fresh = {
+  take: (_name: string, length: number, double: boolean): RealArray => (double ? new Float64Array(length) : new Float32Array(length)),
+} as HostAmpWorkspace;
+
 /** Where each trial's columns are in the stacked matrices of {@link hostMmvAmp}. */
 export interface HostAmpLayout {
   /** W: columns of every stacked matrix (slots x M). */
@@ -68,6 +98,8 @@ export interface HostAmpInput {
    * against float64 references; the scalar work is float64 either way).
    */
   readonly precision?: 'float32' | 'float64';
+  /** Buffers to reuse (the returned state's arrays then belong to it); omitted: fresh arrays. */
+  readonly workspace?: HostAmpWorkspace;
 }
 
 /** Options as {@link AmpOptions} of the tfjs `mmvAmp`, with host arrays. */
@@ -120,7 +152,9 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
   const se = options.noise.estimate === 'state-evolution';
   const scalarOnsager = options.onsager === 'scalar';
   const double = input.precision === 'float64';
-  const Real = double ? Float64Array : Float32Array;
+  const ws = input.workspace ?? fresh;
+  const real = (name: string, length: number) => ws.take(name, length, double);
+  const f64 = (name: string, length: number) => ws.take(name, length, true) as Float64Array;
   const gemm = (double ? blas().dgemm : blas().sgemm) as Gemm<RealArray>;
 
   // Column layout: shared codebook, slots in chunks aligned to the global trial index; per trial, packed.
@@ -135,7 +169,7 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
   const twoL = 2 * L;
   const twoK = 2 * K;
   const books = perTrial ? B : 1;
-  const sHat = new Real(books * twoL * twoK);
+  const sHat = real('sHat', books * twoL * twoK);
   for (let c = 0; c < books; c++) {
     const base = c * twoL * twoK;
     const src = c * L * K;
@@ -153,7 +187,7 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
     }
   }
 
-  const y = new Real(twoL * W);
+  const y = real('y', twoL * W);
   for (let b = 0; b < B; b++) {
     const col = column(b);
     for (let l = 0; l < L; l++)
@@ -162,10 +196,11 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
         y[(L + l) * W + col + m] = input.yIm[(b * L + l) * M + m];
       }
   }
-  let r: RealArray = Real.from(y);
-  let rNext: RealArray = new Real(twoL * W);
-  const z = new Real(twoK * W);
-  const x = new Real(twoK * W);
+  let r: RealArray = real('r', twoL * W);
+  r.set(y);
+  let rNext: RealArray = real('rNext', twoL * W);
+  const z = real('z', twoK * W);
+  const x = real('x', twoK * W);
 
   /** Z += S_hat^T R (14), or R_next -= S_hat X (15): over fixed chunks (shared) or per trial. */
   const product = (transposed: boolean, from: RealArray, to: RealArray): void => {
@@ -190,10 +225,10 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
     return s;
   };
 
-  const residualNorms = new Float64Array((T + 1) * B);
+  const residualNorms = f64('residualNorms', (T + 1) * B);
   for (let b = 0; b < B; b++) residualNorms[b] = residualEnergy(y, b);
   // tau_0^2: ||Y||_F^2 / (L M), or sigma^2 + (1/L) sum_n eps_n beta_n   (33)
-  const tau = new Float64Array(B);
+  const tau = f64('tau', B);
   const noise = options.noise;
   for (let b = 0; b < B; b++) {
     if (noise.estimate === 'state-evolution') {
@@ -202,18 +237,18 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
       tau[b] = noise.noiseVar + s / L;
     } else tau[b] = residualNorms[b] / (L * M);
   }
-  const energy = new Float64Array(K * B);
+  const energy = f64('energy', K * B);
   // beta_n per device, all trials side by side: [N, B]
-  const betaByDevice = new Float64Array(N * B);
+  const betaByDevice = f64('betaByDevice', N * B);
   for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) betaByDevice[n * B + b] = input.beta[b * N + n];
-  const tauUsed = new Float64Array(B);
+  const tauUsed = f64('tauUsed', B);
 
   // per trial: sum_k phi omega, sum_k c ||z_k||^2, the state-evolution sum of (34), and G
-  const sums = new Float64Array(3 * B);
+  const sums = f64('sums', 3 * B);
   // matrix Onsager: [c Re Z | c Im Z; c Im Z | -c Re Z] [2K, 2M] per trial, side by side in a
   // [2K, B 2M] matrix, and G = [Re G | Im G] [M, 2M] per trial
-  const weighted = scalarOnsager ? undefined : new Real(twoK * B * 2 * M);
-  const gram = new Real(B * 2 * M * M);
+  const weighted = scalarOnsager ? undefined : real('weighted', twoK * B * 2 * M);
+  const gram = real('gram', B * 2 * M * M);
   const noiseVar = noise.estimate === 'state-evolution' ? noise.noiseVar : 0;
   for (let t = 0; t < T; t++) {
     z.set(x);
@@ -252,11 +287,12 @@ function bySubBatches(input: HostAmpInput, options: HostAmpOptions, ranges: read
   const T = options.iterations;
   const W = B * M;
   const double = input.precision === 'float64';
-  const z = double ? new Float64Array(2 * K * W) : new Float32Array(2 * K * W);
-  const x = double ? new Float64Array(2 * K * W) : new Float32Array(2 * K * W);
-  const energy = new Float64Array(K * B);
-  const tau2 = new Float64Array(B);
-  const residualNorms = new Float64Array((T + 1) * B);
+  const ws = input.workspace ?? fresh;
+  const z = ws.take('merged z', 2 * K * W, double);
+  const x = ws.take('merged x', 2 * K * W, double);
+  const energy = ws.take('merged energy', K * B, true) as Float64Array;
+  const tau2 = ws.take('merged tau2', B, true) as Float64Array;
+  const residualNorms = ws.take('merged residualNorms', (T + 1) * B, true) as Float64Array;
   const slice = (v: ArrayLike<number>, from: number, to: number, per: number): ArrayLike<number> =>
     ArrayBuffer.isView(v) ? (v as Float32Array).subarray(from * per, to * per) : Array.prototype.slice.call(v, from * per, to * per);
   for (const [from, to] of ranges) {

@@ -9,6 +9,7 @@ import { GfraUserError, selectBackend } from '@gfra/core';
 import { builtinRegistry, loadPluginModules } from '../spec/plugins';
 import type { WorkerCommand, WorkerData, WorkerMessage } from './executors';
 import { jobFailure, runJob } from './montecarlo';
+import type { BatchRecord } from '../results/store';
 
 async function serve(): Promise<void> {
   const port = parentPort;
@@ -38,18 +39,27 @@ async function serve(): Promise<void> {
       return;
     }
     const { position, job, artifact, total, resume, commit } = command;
+    // One batch in commit at a time, overlapped with the next batch's computation: a batch waits
+    // only for the previous one's commit (a failed commit fails the job at the next batch, or at
+    // its end), and the job's result is sent once its last batch is committed.
+    let previous: Promise<void> = Promise.resolve();
+    const commitBatch = (record: BatchRecord): Promise<void> =>
+      new Promise<void>((resolve, reject) => {
+        seq += 1;
+        waiting.set(seq, { resolve, reject });
+        send({ type: 'batch', position, seq, record });
+      });
     runJob(job, {
       registry,
       artifact,
       resume,
       ...(commit
         ? {
-            onBatch: (record) =>
-              new Promise<void>((resolve, reject) => {
-                seq += 1;
-                waiting.set(seq, { resolve, reject });
-                send({ type: 'batch', position, seq, record });
-              }),
+            onBatch: async (record) => {
+              await previous;
+              previous = commitBatch(record);
+              previous.catch(() => undefined); // observed by the next batch or the flush below
+            },
           }
         : {}),
       index: position,
@@ -59,11 +69,16 @@ async function serve(): Promise<void> {
         if (e.type === 'batch') send({ type: 'progress', position, trials: e.trials, fraction: e.fraction, seconds: e.seconds });
         else if (e.type === 'warning') send({ type: 'warning', message: e.message });
       },
-    }).then(
-      (result) => send({ type: 'result', position, result }),
-      // A job that throws is recorded; this worker goes on with the next one.
-      (err: unknown) => send({ type: 'job-failed', position, failure: jobFailure(job, err) }),
-    );
+    })
+      .then(async (result) => {
+        await previous;
+        send({ type: 'result', position, result });
+      })
+      .catch(async (err: unknown) => {
+        // A job that throws is recorded (after its last commit settled); this worker goes on with the next one.
+        await previous.catch(() => undefined);
+        send({ type: 'job-failed', position, failure: jobFailure(job, err) });
+      });
   });
   send({ type: 'ready' });
 }
