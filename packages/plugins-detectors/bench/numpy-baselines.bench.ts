@@ -1,7 +1,8 @@
 /**
  * gfra's classical receivers beside numpy implementations of the same algorithms
- * (bench/numpy/*.py), same workloads, one thread each (tfjs wasm is single-threaded under Node;
- * the numpy child runs with OMP/OPENBLAS/MKL_NUM_THREADS = 1), in one invocation; printed as
+ * (bench/numpy/*.py), same workloads, one thread each (gfra's host kernels call OpenBLAS pinned
+ * to one thread; the numpy child runs with OMP/OPENBLAS/MKL_NUM_THREADS = 1), in one invocation;
+ * printed as
  * trials/s and the ratio gfra / numpy (> 1: gfra faster).
  *
  * Workloads (unit-norm complex Gaussian pilots, sigma^2 = 1, beta_n from the path-loss geometry
@@ -36,7 +37,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { Generator, RandomStreams, selectBackend, type ComplexTensor, type Detector, type Estimate, type Observation, type Scenario } from '@gfra/core';
+import { blas, Generator, RandomStreams, selectBackend, type ComplexTensor, type Detector, type Estimate, type Observation, type Scenario } from '@gfra/core';
 import { randomOrders } from '../src/algorithms/covariance';
 import { CovarianceMlDetector, type CovarianceMlParams } from '../src/covariance-ml';
 import { MmvAmpDetector, type MmvAmpParams } from '../src/mmv-amp';
@@ -292,7 +293,7 @@ async function crossCheck(python: string): Promise<CheckLine[]> {
     disposeObservation(obs);
   }
 
-  // scma-mpa (float32 on both sides)
+  // scma-mpa (gfra float64 on the host, rounded to float32; numpy float32)
   {
     const obs = scmaObservation(200, 'check');
     const det = new ScmaMpaDetector({ iterations: 10, variant: 'log-mpa' }, SCMA_SCENARIO);
@@ -446,7 +447,7 @@ export async function main(argv: string[]): Promise<number> {
   const pyAt = argv.indexOf('--python');
   const backend = await selectBackend('wasm');
   const found = findPython(pyAt >= 0 ? argv[pyAt + 1] : undefined);
-  console.log(`gfra (tfjs ${backend.backend}, single-threaded under Node) against numpy, one thread each; ${runs === 1 ? '1 timed run' : `median of ${runs} timed runs`} of >= ${MIN_SECONDS} s per side`);
+  console.log(`gfra (host kernels, BLAS: ${blas().description}; tfjs ${backend.backend} for the rest) against numpy, one thread each; ${runs === 1 ? '1 timed run' : `median of ${runs} timed runs`} of >= ${MIN_SECONDS} s per side`);
   if (found.python === undefined) {
     console.log(`no python with numpy found (${found.tried.join('; ')}): gfra's figures alone`);
   } else {

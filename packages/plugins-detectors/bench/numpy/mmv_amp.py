@@ -22,8 +22,8 @@ Differences from gfra (none in the mathematics): complex64 arrays instead of gfr
 float32 layout ([Re; Im] rows, real(S) = [[Sr, -Si], [Si, Sr]]), so sums run in a different order
 and the outputs agree to float32 rounding, not bit for bit; the Onsager term R Z^H diag(c) Z is
 formed directly in complex arithmetic. With a codebook per run the arrays are kept in the layout
-[rows, B, M] so that S^H R and S X are one 2-D matrix product for the whole batch (gfra does the
-same); per trial they are [B, rows, M] and the products are batched (np.matmul over B).
+[rows, B, M] so that S^H R and S X are one 2-D matrix product for the whole batch (gfra: one
+product per chunk of 16 trials); per trial they are [B, rows, M] and the products are batched (np.matmul over B).
 """
 import numpy as np
 

@@ -16,10 +16,12 @@ and T flooding iterations on the messages of the E = L d_f edges, starting from 
     toRe       = S toUser - max_q (S toUser)                        (S: same-user sibling edges; not after the last iteration)
     belief     = sum over a user's edges of toUser; message = argmax_q; bit LLR = LSE_{bit 1} - LSE_{bit 0} (MSB first)
 
-LSE = max + log(sum(exp(x - max))) per group (as tf.logSumExp). Differences from gfra: none in
-the mathematics; gfra does the complex products in split re/im float32 tensors and gathers the
-hypothesis groups with tf.gather, here complex64 and a row gather in a transposed layout
-(hypotheses first), so sums run in another order and results agree to float32 rounding. The per-device-bits branch of gfra (heterogeneous J_n) is not implemented (not benched).
+LSE = max + log(sum(exp(x - max))) per group. Differences from gfra: none in the mathematics;
+gfra runs the message passing on the host in float64, one trial at a time (products of
+exponentials, recomputed in the log domain where they underflow), here batched in complex64 /
+float32 with a row gather in a transposed layout (hypotheses first), so sums run in another order
+and results agree to float32 rounding. The per-device-bits branch of gfra (heterogeneous J_n) is
+not implemented (not benched).
 """
 import numpy as np
 
