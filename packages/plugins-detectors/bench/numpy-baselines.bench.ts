@@ -2,8 +2,7 @@
  * gfra's classical receivers beside numpy implementations of the same algorithms
  * (bench/numpy/*.py), same workloads, one thread each (gfra's host kernels call OpenBLAS pinned
  * to one thread; the numpy child runs with OMP/OPENBLAS/MKL_NUM_THREADS = 1), in one invocation;
- * printed as
- * trials/s and the ratio gfra / numpy (> 1: gfra faster).
+ * printed as trials/s and the ratio gfra / numpy (> 1: gfra faster).
  *
  * Workloads (unit-norm complex Gaussian pilots, sigma^2 = 1, beta_n from the path-loss geometry
  * of pilot-detectors.bench.ts, d ~ U[0.05, 1] km: SNR 3.9 .. 52.8 dB, one fixed geometry; activity
