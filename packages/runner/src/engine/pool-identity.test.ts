@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { blas } from '@gfra/core';
+import { blas, resetBlasForTests } from '@gfra/core';
 import { loadSpec } from '../plan/load';
 import { autoWorkers, AUTO_POOL_MIN_TRIALS, runSpec } from '../run';
 
@@ -49,5 +49,29 @@ describe('pool executor with the host kernels: identical numbers', () => {
     expect(autoWorkers([10 * AUTO_POOL_MIN_TRIALS], 8)).to.equal(1);
     expect(autoWorkers([AUTO_POOL_MIN_TRIALS, AUTO_POOL_MIN_TRIALS, 0], 8)).to.equal(3);
     expect(autoWorkers([AUTO_POOL_MIN_TRIALS, AUTO_POOL_MIN_TRIALS], 1)).to.equal(1);
+  });
+
+  it('without a native BLAS the run goes on in JavaScript and says so once per process, with how to get the fast path', async function () {
+    // (where this machine has no native BLAS, an earlier run in this process already gave the notice)
+    if (!blas().native) this.skip();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gfra-no-blas-'));
+    const file = path.join(dir, 'spec.json');
+    fs.writeFileSync(file, JSON.stringify({ ...spec(50), candidates: { amp: { detector: { plugin: 'mmv-amp', params: { maxIterations: 5 } } } }, montecarlo: { batchSize: 50, targetEvents: 1e9, maxTrials: 50, maxSeconds: 600 } }));
+    process.env.GFRA_BLAS_LIBRARY = path.join(dir, 'libnot-a-blas.so');
+    resetBlasForTests();
+    try {
+      const warnings: string[] = [];
+      const onProgress = (e: { type: string; message?: string }) => void (e.type === 'warning' && warnings.push(e.message ?? ''));
+      const first = await runSpec(loadSpec(file), { out: path.join(dir, 'a'), backend: 'wasm', onProgress });
+      await runSpec(loadSpec(file), { out: path.join(dir, 'b'), backend: 'wasm', onProgress });
+      const notices = warnings.filter((w) => w.includes('BLAS_LIBRARY'));
+      expect(notices, warnings.join('\n')).to.have.length(1);
+      expect(notices[0]).to.include('the classical receivers run on the slower JavaScript path').and.include('apt-get install libopenblas0-pthread');
+      expect(first.results.environment?.blas).to.equal('JavaScript');
+      expect(first.results.results.map((r) => r.trials)).to.deep.equal([50, 50]);
+    } finally {
+      delete process.env.GFRA_BLAS_LIBRARY;
+      resetBlasForTests();
+    }
   });
 });
