@@ -245,6 +245,7 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
 
   // per trial: sum_k phi omega, sum_k c ||z_k||^2, the state-evolution sum of (34), and G
   const sums = f64('sums', 3 * B);
+  const inverseTau2 = f64('inverseTau2', B);
   // matrix Onsager: [c Re Z | c Im Z; c Im Z | -c Re Z] [2K, 2M] per trial, side by side in a
   // [2K, B 2M] matrix, and G = [Re G | Im G] [M, 2M] per trial
   const weighted = scalarOnsager ? undefined : real('weighted', twoK * B * 2 * M);
@@ -254,7 +255,7 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
     z.set(x);
     product(true, r, z); // Z_t = X_t + S^H R_t   (14)
     for (let b = 0; b < B; b++) tauUsed[b] = t === 0 || se ? tau[b] : residualNorms[t * B + b] / (L * M);
-    denoise(z, x, W, column(0), B, K, Q, M, betaByDevice, input.logOdds, tauUsed, damping > 0 && t > 0 ? damping : 0, weighted, energy, sums);
+    denoise(z, x, W, column(0), B, K, Q, M, betaByDevice, input.logOdds, tauUsed, damping > 0 && t > 0 ? damping : 0, weighted, energy, sums, inverseTau2);
     // G_b = Z_b^H diag(c) Z_b = [Re Z; Im Z]^T weighted_b, one product per trial
     if (weighted !== undefined) for (let b = 0; b < B; b++) gemm(true, false, M, 2 * M, twoK, 1, z, column(b), W, weighted, b * 2 * M, B * 2 * M, 0, gram, b * 2 * M * M, 2 * M);
     for (let b = 0; b < B; b++) {
@@ -335,7 +336,7 @@ function bySubBatches(input: HostAmpInput, options: HostAmpOptions, ranges: read
  * undefined, trial b's [c Re Z | c Im Z; c Im Z | -c Re Z] (the [2K, 2M] block at columns
  * b 2M .. b 2M + 2M - 1 of the row-major [2K, B 2M] `weighted`;
  * c_k = phi_k (1 - phi_k) omega_k^2 / tau^2), so that [Re Z; Im Z]^T times it is
- * [Re G | Im G] with G = Z^H diag(c) Z.
+ * [Re G | Im G] with G = Z^H diag(c) Z. `inverseTau2` [B] is scratch (1 / tau^2 per trial).
  */
 function denoise(
   z: RealArray,
@@ -353,19 +354,23 @@ function denoise(
   weighted: RealArray | undefined,
   energy: Float64Array,
   sums: Float64Array,
+  inverseTau2: Float64Array,
 ): void {
   const N = K / Q;
   const twoM = 2 * M;
+  const invM = 1 / M;
   sums.fill(0);
+  for (let b = 0; b < B; b++) inverseTau2[b] = 1 / tau2[b];
   for (let n = 0; n < N; n++) {
     for (let b = 0; b < B; b++) {
       const t2 = tau2[b];
       const bn = beta[n * B + b];
+      const it2 = inverseTau2[b];
       const omega = bn / (bn + t2);
-      const a = omega / t2; // pi = a ||z||^2 / M
+      const a = omega * it2; // pi = a ||z||^2 / M
       // exp(M psi) = (1 + beta / tau^2)^M by repeated squaring (no logarithm per row); where it
       // overflows, M psi itself
-      const power = integerPower(1 + bn / t2, M);
+      const power = integerPower(1 + bn * it2, M);
       const mPsi = power < Infinity ? 0 : M * Math.log1p(bn / t2);
       const col = col0 + b * M;
       for (let q = 0; q < Q; q++) {
@@ -383,10 +388,10 @@ function denoise(
         const phi = power < Infinity ? 1 / (1 + power * approxExp(-a * e - logOdds[k])) : 1 / (1 + approxExp(mPsi - a * e - logOdds[k]));
         const gain = phi * omega;
         const v = phi * (1 - phi) * omega * omega;
-        const c = v / t2;
+        const c = v * it2;
         sums[3 * b] += gain;
         sums[3 * b + 1] += c * e;
-        sums[3 * b + 2] += gain * t2 + (v * e) / M;
+        sums[3 * b + 2] += gain * t2 + v * e * invM;
         if (mix > 0) {
           const g = (1 - mix) * gain;
           for (let m = 0; m < M; m++) {
