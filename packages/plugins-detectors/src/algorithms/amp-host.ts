@@ -1,8 +1,8 @@
 /**
  * The AMP iteration of {@link mmvAmp} on the host: the same algorithm, the same equations, in
  * typed arrays, with the two codebook products per iteration done by the {@link blas} of
- * `@gfra/core` (OpenBLAS when it loads) and everything else (denoiser, Onsager term, residual
- * norms) fused into one pass per trial. Not differentiable: the trainable unrolled networks keep
+ * `@gfra/core` (OpenBLAS when it loads), the denoiser fused into one pass over the rows of Z for
+ * all trials, and the Onsager term and residual norms per trial. Not differentiable: the trainable unrolled networks keep
  * the tfjs {@link mmvAmp}.
  *
  * References as in `amp.ts`: L. Liu, W. Yu, "Massive connectivity with massive MIMO - Part I",
@@ -21,8 +21,9 @@
  * chunks of {@link TRIALS_PER_PRODUCT} trial slots, and global trial t always sits in slot
  * t mod TRIALS_PER_PRODUCT of its chunk (the columns of slots without a trial of this batch are
  * zero and stay zero); with one codebook per trial, each trial has its own products (and runs all
- * its iterations before the next trial's). Everything else is computed per trial, in float64,
- * from that trial's numbers only.
+ * its iterations before the next trial's). Everything else is computed per trial from that
+ * trial's numbers only: in float64, except the M x M matrix Z^H diag(c) Z of the Onsager term,
+ * one float32 (float64 with `precision`) BLAS product per trial.
  */
 import { blas, type Gemm, type RealArray } from '@gfra/core';
 
