@@ -273,12 +273,18 @@ export function ampUnrolled(y: ComplexTensor, pilots: ComplexTensor, beta: tf.Te
   });
 }
 
-/** Per-entry real Bernoulli-Gaussian MMSE denoiser and its derivative (see {@link scalarBgDenoiser}). */
+/** Per-entry real Bernoulli-Gaussian MMSE denoiser, its derivative and the intermediates a hand-written gradient needs (see {@link scalarBgDenoiser}). */
 export interface ScalarDenoiserOutput {
   /** eta(Z): posterior mean. */
   readonly eta: tf.Tensor;
   /** d eta / d Z. */
   readonly derivative: tf.Tensor;
+  /** p: posterior probability that the entry is non-zero. */
+  readonly posterior: tf.Tensor;
+  /** g = theta2 / (theta2 + tau^2). */
+  readonly gain: tf.Tensor;
+  /** s = tau^2 (theta2 + tau^2) / theta2. */
+  readonly s: tf.Tensor;
 }
 
 /**
@@ -302,5 +308,5 @@ export function scalarBgDenoiser(z: tf.Tensor, tau2: tf.Tensor, theta1: tf.Tenso
   const g = tf.div(theta2, sumVar);
   const eta = tf.mul(tf.mul(g, p), z);
   const derivative = tf.mul(g, tf.add(p, tf.div(tf.mul(tf.mul(p, tf.sub(1, p)), z2), s)));
-  return { eta, derivative };
+  return { eta, derivative, posterior: p, gain: g, s };
 }

@@ -112,7 +112,7 @@ describe('detector:dl-mampnet', () => {
     const cases: [number, number, number, number][] = [];
     for (const tau2 of [0.3, 1, 7]) for (const theta2 of [0.5, 20, 800]) for (const theta1 of [-1, 2.944, 6]) for (const z of [-9, -2.5, -0.3, 0.01, 1.2, 4, 30]) cases.push([z, tau2, theta1, theta2]);
     const [zs, taus, t1s, t2s] = [0, 1, 2, 3].map((i) => tf.tensor1d(cases.map((c) => c[i])));
-    const { eta, derivative } = scalarBgDenoiser(zs, taus, t1s, t2s);
+    const { eta, derivative, posterior, gain, s } = scalarBgDenoiser(zs, taus, t1s, t2s);
     const auto = tf.grad((z: tf.Tensor) => tf.sum(scalarBgDenoiser(z, taus, t1s, t2s).eta))(zs);
     const [e, d, g] = [eta.dataSync(), derivative.dataSync(), auto.dataSync()];
     cases.forEach(([z, tau2, theta1, theta2], i) => {
@@ -124,7 +124,7 @@ describe('detector:dl-mampnet', () => {
       expect(d[i], `eta', ${label}`).to.be.closeTo(fd, 1e-4 * Math.max(1e-2, Math.abs(fd)) + 1e-6);
       expect(g[i], `autodiff, ${label}`).to.be.closeTo(fd, 1e-4 * Math.max(1e-2, Math.abs(fd)) + 1e-6);
     });
-    tf.dispose([zs, taus, t1s, t2s, eta, derivative, auto]);
+    tf.dispose([zs, taus, t1s, t2s, eta, derivative, posterior, gain, s, auto]);
   });
 
   it('the fused layer op (ampNonlinearity) equals v eta and (v / C) sum eta\' of scalarBgDenoiser bit for bit, and its hand-written gradient equals autodiff of that formulation (float32, rel 1e-5)', () => {

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { cx, matMul2d, numSequences, type ComplexTensor, type RandomStreams, type Scenario } from '@gfra/core';
+import { scalarBgDenoiser } from '../algorithms/amp';
 
 /** The options that shape the network (a subset of the plugin's parameters). */
 export interface NetworkOptions {
@@ -103,8 +104,8 @@ export interface AmpNonlinearity {
 /**
  * The per-entry part of one AMP layer, as one differentiable op with a hand-written gradient:
  * X = v eta(Z) and the Onsager coefficient (v / C) sum_{m,r} eta'(Z)_{m,r} per trial, with eta,
- * eta' the Bernoulli-Gaussian denoiser `scalarBgDenoiser` (algorithms/amp.ts). The forward pass runs
- * exactly the ops of `scalarBgDenoiser` (the same numbers); the gradient replaces tfjs's op-by-op
+ * eta' the Bernoulli-Gaussian denoiser `scalarBgDenoiser` (algorithms/amp.ts). The forward pass calls
+ * `scalarBgDenoiser` (the same numbers); the gradient replaces tfjs's op-by-op
  * backward pass (about three times as many kernels over [B, M, 2NQ], each broadcast operand cast
  * and reduced on its own) by the closed form below, with the sums over the batch done as one
  * matrix product. With S = theta2 + tau^2, g = theta2 / S, a = 1/s = g / tau^2, w = a z^2,
@@ -129,16 +130,8 @@ export interface AmpNonlinearity {
 export function ampNonlinearity(z: tf.Tensor3D, tau2: tf.Tensor3D, theta1: tf.Tensor2D, theta2: tf.Tensor2D, v: tf.Scalar, C: number): AmpNonlinearity {
   const [B, M, K2] = z.shape;
   const forwardFunc = (_backend: unknown, save: (tensors: tf.Tensor[]) => void): tf.Tensor[] => {
-    // scalarBgDenoiser's ops, in its order (see there), keeping what the gradient needs
-    const sumVar = tf.add(theta2, tau2);
-    const s = tf.div(tf.mul(tau2, sumVar), theta2);
-    const z2 = tf.square(z);
-    const logC = tf.sub(tf.add(tf.mul(0.5, tf.log1p(tf.div(theta2, tau2))), theta1), tf.div(z2, tf.mul(2, s)));
-    const p = tf.sigmoid(tf.neg(logC));
-    const g = tf.div(theta2, sumVar);
-    const gp = tf.mul(g, p);
-    const eta = tf.mul(gp, z);
-    const derivative = tf.mul(g, tf.add(p, tf.div(tf.mul(tf.mul(p, tf.sub(1, p)), z2), s)));
+    // scalarBgDenoiser itself, keeping what the gradient needs
+    const { eta, derivative, posterior: p, gain: g, s } = scalarBgDenoiser(z, tau2, theta1, theta2);
     const x = tf.mul(v, eta);
     const sumDer = tf.sum(derivative, [1, 2]);
     const onsager = tf.reshape(tf.div(tf.mul(v, sumDer), C), [B, 1, 1]);
