@@ -88,30 +88,39 @@ const WORKLOADS: readonly Workload[] = [
   },
 ];
 
+/**
+ * One call of the trainer: `onStep` sees every step of `phase` and returns true to stop the
+ * training there (an interrupted training is the expected end).
+ */
+async function trainUntil(problem: TrainingProblem, config: TrainConfig, phase: string, onStep: (step: number) => boolean): Promise<void> {
+  const abort = new AbortController();
+  try {
+    await train(problem, {
+      config,
+      signal: abort.signal,
+      onProgress: (p) => {
+        if (p.phase === phase && onStep(p.step)) abort.abort();
+      },
+    });
+  } catch (err) {
+    if (!(err instanceof TrainingInterrupted)) throw err;
+  }
+}
+
 /** One call of the trainer, aborted once `seconds` of the timed phase have passed; its steps/s there. */
 async function timedRun(problem: TrainingProblem, config: TrainConfig, phase: string, seconds: number): Promise<{ rate: number; cpuRate: number; steps: number }> {
-  const abort = new AbortController();
   let first: { step: number; at: number; cpu: number } | undefined;
   let last: { step: number; at: number; cpu: number } | undefined;
   const cpuMs = () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
   };
-  try {
-    await train(problem, {
-      config,
-      signal: abort.signal,
-      onProgress: (p) => {
-        if (p.phase !== phase) return;
-        const [at, cpu] = [performance.now(), cpuMs()];
-        if (first === undefined) first = { step: p.step, at, cpu };
-        last = { step: p.step, at, cpu };
-        if (at - first.at >= seconds * 1000) abort.abort();
-      },
-    });
-  } catch (err) {
-    if (!(err instanceof TrainingInterrupted)) throw err;
-  }
+  await trainUntil(problem, config, phase, (step) => {
+    const [at, cpu] = [performance.now(), cpuMs()];
+    first ??= { step, at, cpu };
+    last = { step, at, cpu };
+    return at - first.at >= seconds * 1000;
+  });
   if (first === undefined || last === undefined || last.step === first.step) throw new Error(`phase "${phase}" ran fewer than two steps`);
   const steps = last.step - first.step;
   return { rate: (steps * 1000) / (last.at - first.at), cpuRate: (steps * 1000) / (last.cpu - first.cpu), steps };
@@ -122,27 +131,17 @@ const PROFILED_STEPS = 20;
 
 /** Kernels per step of the timed phase, and the kernels by total time (ms per step), from tf.profile over {@link PROFILED_STEPS} steps. */
 async function profiledRun(problem: TrainingProblem, config: TrainConfig, phase: string): Promise<{ kernelsPerStep: number; msPerStep: number; top: { name: string; count: number; ms: number }[] }> {
-  const abort = new AbortController();
   const engine = tf.engine() as unknown as { state: { activeProfile: { kernels: unknown[] } } };
   let first: { step: number; kernel: number } | undefined;
   let last: { step: number; kernel: number } | undefined;
-  const info = await tf.profile(async () => {
-    try {
-      await train(problem, {
-        config,
-        signal: abort.signal,
-        onProgress: (p) => {
-          if (p.phase !== phase) return;
-          const kernel = engine.state.activeProfile.kernels.length;
-          if (first === undefined) first = { step: p.step, kernel };
-          last = { step: p.step, kernel };
-          if (last.step - first.step >= PROFILED_STEPS) abort.abort();
-        },
-      });
-    } catch (err) {
-      if (!(err instanceof TrainingInterrupted)) throw err;
-    }
-  });
+  const info = await tf.profile(() =>
+    trainUntil(problem, config, phase, (step) => {
+      const kernel = engine.state.activeProfile.kernels.length;
+      first ??= { step, kernel };
+      last = { step, kernel };
+      return last.step - first.step >= PROFILED_STEPS;
+    }),
+  );
   if (first === undefined || last === undefined || last.step === first.step) throw new Error(`phase "${phase}" ran fewer than two steps`);
   const steps = last.step - first.step;
   const kernels = info.kernels.slice(first.kernel, last.kernel);
