@@ -44,8 +44,8 @@ export class HostAmpWorkspace {
   private readonly buffers = new Map<string, RealArray>();
 
   /** A zero-filled array of `length` entries of the given precision, reused under `name`. */
-  take(name: string, length: number, double: boolean): RealArray;
   take(name: string, length: number, double: true): Float64Array;
+  take(name: string, length: number, double: boolean): RealArray;
   take(name: string, length: number, double: boolean): RealArray {
     const key = `${name}:${double ? 64 : 32}`;
     let buffer = this.buffers.get(key);
@@ -58,11 +58,6 @@ export class HostAmpWorkspace {
     return view;
   }
 }
-
-/** Fresh arrays (no workspace): the `take` of {@link HostAmpWorkspace} without reuse. */
-const fresh = {
-  take: (_name: string, length: number, double: boolean): RealArray => (double ? new Float64Array(length) : new Float32Array(length)),
-} as HostAmpWorkspace;
 
 /** Where each trial's columns are in the stacked matrices of {@link hostMmvAmp}. */
 export interface HostAmpLayout {
@@ -99,7 +94,7 @@ export interface HostAmpInput {
    * against float64 references; the scalar work is float64 either way).
    */
   readonly precision?: 'float32' | 'float64';
-  /** Buffers to reuse (the returned state's arrays then belong to it); omitted: fresh arrays. */
+  /** Buffers to reuse (the returned state's arrays then belong to it); omitted: a fresh workspace per call. */
   readonly workspace?: HostAmpWorkspace;
 }
 
@@ -153,9 +148,9 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
   const se = options.noise.estimate === 'state-evolution';
   const scalarOnsager = options.onsager === 'scalar';
   const double = input.precision === 'float64';
-  const ws = input.workspace ?? fresh;
+  const ws = input.workspace ?? new HostAmpWorkspace();
   const real = (name: string, length: number) => ws.take(name, length, double);
-  const f64 = (name: string, length: number) => ws.take(name, length, true) as Float64Array;
+  const f64 = (name: string, length: number) => ws.take(name, length, true);
   const gemm = (double ? blas().dgemm : blas().sgemm) as Gemm<RealArray>;
 
   // Column layout: shared codebook, slots in chunks aligned to the global trial index; per trial, packed.
@@ -289,12 +284,13 @@ function bySubBatches(input: HostAmpInput, options: HostAmpOptions, ranges: read
   const T = options.iterations;
   const W = B * M;
   const double = input.precision === 'float64';
-  const ws = input.workspace ?? fresh;
+  // the sub-batches share the buffers (each is copied out before the next runs)
+  const ws = input.workspace ?? new HostAmpWorkspace();
   const z = ws.take('merged z', 2 * K * W, double);
   const x = ws.take('merged x', 2 * K * W, double);
-  const energy = ws.take('merged energy', K * B, true) as Float64Array;
-  const tau2 = ws.take('merged tau2', B, true) as Float64Array;
-  const residualNorms = ws.take('merged residualNorms', (T + 1) * B, true) as Float64Array;
+  const energy = ws.take('merged energy', K * B, true);
+  const tau2 = ws.take('merged tau2', B, true);
+  const residualNorms = ws.take('merged residualNorms', (T + 1) * B, true);
   const slice = (v: ArrayLike<number>, from: number, to: number, per: number): ArrayLike<number> =>
     ArrayBuffer.isView(v) ? (v as Float32Array).subarray(from * per, to * per) : Array.prototype.slice.call(v, from * per, to * per);
   for (const [from, to] of ranges) {
@@ -309,6 +305,7 @@ function bySubBatches(input: HostAmpInput, options: HostAmpOptions, ranges: read
         beta: slice(input.beta, from, to, N),
         B: n,
         firstTrial: input.firstTrial + from,
+        workspace: ws,
       },
       options,
     );
