@@ -141,7 +141,7 @@ export async function runSpec(loaded: LoadedSpec, options: RunOptions = {}): Pro
   const executor = checkExecutor(options, jobs.length);
   const auto = options.workers === 'auto' && options.executor === undefined;
   const requested = options.workers === 'auto' ? undefined : options.workers;
-  const workers = executor === 'pool' ? Math.min(checkWorkers(requested ?? os.availableParallelism(), jobs.length), Math.max(1, jobs.length)) : auto ? 0 : 1;
+  const workers = executor === 'pool' ? Math.min(checkWorkers(requested ?? os.availableParallelism(), jobs.length), Math.max(1, jobs.length)) : auto ? 'auto' : 1;
   const warn = (message: string) => options.onProgress?.({ type: 'warning', message });
   const outDir = options.out ?? defaultOutDir(spec.name, warn);
   prepareOutputDir(outDir);
@@ -163,7 +163,7 @@ async function runInto(
   loaded: LoadedSpec,
   jobs: readonly PlannedJob[],
   executorName: ExecutorName,
-  workers: number,
+  workers: number | 'auto',
   outDir: string,
   store: ResultsStore,
   options: RunOptions,
@@ -180,10 +180,10 @@ async function runInto(
     executorName === 'bullmq'
       ? (await import('./distributed/coordinator')).bullmqExecutor({ redis: options.redis as string, specHash: hash, specName: spec.name, allJobs: loaded.jobs })
       : undefined;
-  // workers = 0: `--workers auto`, decided below once the jobs to run are known
-  let threads = workers;
+  // `--workers auto` is decided below, once the jobs to run are known
+  let threads = workers === 'auto' ? 1 : workers;
   const executorEnvironment = (): Record<string, string> =>
-    distributed?.environment() ?? { executor: threads > 1 ? `pool (${threads} worker threads${workers === 0 ? ', --workers auto' : ''})` : 'inline' };
+    distributed?.environment() ?? { executor: threads > 1 ? `pool (${threads} worker threads${workers === 'auto' ? ', --workers auto' : ''})` : 'inline' };
 
   // What the store holds: this spec's finished jobs and committed batches, and other specs.
   const specs = await store.specs();
@@ -282,7 +282,7 @@ async function runInto(
   const runnable = toRun.filter((_, i) => !trainingFailures.has(i));
   const trained = new Map([...trainedAt].map(([i, summary]) => [runnable.indexOf(toRun[i]), summary]));
   const executorJobs = runnable.map((job, i) => ({ job, artifact: trained.get(i)?.dir, resume: batches.get(jobKeyString(keyOf(job))) }));
-  if (workers === 0) {
+  if (workers === 'auto') {
     threads = autoWorkers(executorJobs.map(({ job, resume }) => Math.max(0, job.montecarlo.maxTrials - (resume ?? []).reduce((n, b) => n + b.count, 0))));
     if (runnable.length > 0) note(threads > 1 ? `running the ${runnable.length} jobs on ${threads} worker threads (--workers auto; --workers 1 runs them in this thread)` : `running the jobs in this thread (--workers auto: ${autoReason(executorJobs.length)})`);
   }

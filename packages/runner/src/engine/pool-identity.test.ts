@@ -5,27 +5,26 @@ import * as path from 'node:path';
 import { blas, resetBlasForTests } from '@gfra/core';
 import { loadSpec } from '../plan/load';
 import { autoWorkers, AUTO_POOL_MIN_TRIALS, runSpec } from '../run';
+import { tinySpec } from '../testing';
 
 /**
  * The host kernels (BLAS products through koffi, in worker threads too) give the same numbers
  * whatever the executor, worker count and batch size.
  */
 describe('pool executor with the host kernels: identical numbers', () => {
-  const spec = (batchSize: number) => ({
-    name: 'pool-identity',
-    seed: 11,
-    scenario: { numDevices: 60, numAntennas: 4, sequenceLength: 24, bitsPerDevice: 0 },
-    traffic: { plugin: 'bernoulli', params: { activityProb: 0.1 } },
-    channel: { plugin: 'rayleigh', params: { snrDb: 5 } },
-    encoder: { plugin: 'gaussian-pilots', params: {} },
-    candidates: {
-      amp: { detector: { plugin: 'mmv-amp', params: { maxIterations: 20 } } },
-      cov: { detector: { plugin: 'covariance-ml', params: { sweeps: 5 } } },
-    },
-    metrics: [{ plugin: 'activity', params: {} }],
-    sweep: { 'channel.params.snrDb': [0, 10] },
-    montecarlo: { batchSize, targetEvents: 1e9, maxTrials: 150, maxSeconds: 3600 },
-  });
+  const spec = (batchSize: number) =>
+    tinySpec({
+      name: 'pool-identity',
+      seed: 11,
+      scenario: { numDevices: 60, numAntennas: 4, sequenceLength: 24, bitsPerDevice: 0 },
+      traffic: { plugin: 'bernoulli', params: { activityProb: 0.1 } },
+      candidates: {
+        amp: { detector: { plugin: 'mmv-amp', params: { maxIterations: 20 } } },
+        cov: { detector: { plugin: 'covariance-ml', params: { sweeps: 5 } } },
+      },
+      sweep: { 'channel.params.snrDb': [0, 10] },
+      montecarlo: { batchSize, targetEvents: 1e9, maxTrials: 150, maxSeconds: 3600 },
+    });
 
   it(`mmv-amp and covariance-ml: 2 worker threads with batches of 64 = this thread with batches of 50 (BLAS: ${blas().description})`, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gfra-pool-identity-'));
@@ -41,6 +40,19 @@ describe('pool executor with the host kernels: identical numbers', () => {
     expect(inline.environment?.executor).to.equal('inline');
     expect(pool.results).to.deep.equal(inline.results);
     expect(inline.results.map((r) => r.trials)).to.deep.equal([150, 150, 150, 150]);
+  });
+
+  it('--workers auto with --executor inline is refused, saying what to do', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gfra-auto-inline-'));
+    const file = path.join(dir, 'spec.json');
+    fs.writeFileSync(file, JSON.stringify(spec(50)));
+    let message = '';
+    try {
+      await runSpec(loadSpec(file), { out: path.join(dir, 'out'), backend: 'wasm', executor: 'inline', workers: 'auto' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).to.equal('--executor inline runs the jobs in this thread: leave out --workers auto (or use --executor pool)');
   });
 
   it('--workers auto: one worker per core (at most one per job) from 2 jobs and AUTO_POOL_MIN_TRIALS trials planned; else this thread', () => {
