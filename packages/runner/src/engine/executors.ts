@@ -23,8 +23,10 @@ export interface ExecutorContext {
   readonly jobs: readonly { readonly job: PlannedJob; readonly artifact?: string; readonly resume?: readonly BatchRecord[] }[];
   readonly onProgress?: (event: ProgressEvent) => void;
   /**
-   * Called with every batch a job runs (in this thread, whichever thread ran it); the job's next
-   * batch waits until it resolves. When it rejects, the job fails with that error.
+   * Called with every batch a job runs (in this thread, whichever thread ran it), one call of a job
+   * at a time: its next batch is not handed over before the call resolves (inline it is not even
+   * computed before; a pool worker computes it meanwhile). When it rejects, the job fails with
+   * that error, and a job's result or failure comes only after its last call settled.
    */
   readonly onBatch?: (position: number, record: BatchRecord) => Promise<void>;
   readonly signal?: AbortSignal;
@@ -89,7 +91,7 @@ export type WorkerMessage =
   | { readonly type: 'ready' }
   | { readonly type: 'progress'; readonly position: number; readonly trials: number; readonly fraction: number; readonly seconds: number }
   | { readonly type: 'warning'; readonly message: string }
-  /** A batch to commit; the worker waits for `committed` with the same seq. */
+  /** A batch to commit; the worker sends the job's next batch, or its result, only after `committed` with the same seq. */
   | { readonly type: 'batch'; readonly position: number; readonly seq: number; readonly record: BatchRecord }
   | { readonly type: 'result'; readonly position: number; readonly result: JobResult }
   /** The job threw; the worker takes the next one. */
@@ -106,7 +108,7 @@ export type WorkerCommand =
       readonly job: PlannedJob;
       readonly artifact?: string;
       readonly resume?: readonly BatchRecord[];
-      /** Whether to send every batch (`batch`) and wait for `committed`. */
+      /** Whether to send every batch (`batch`), one awaiting `committed` at a time. */
       readonly commit: boolean;
     }
   /** The main thread committed batch `seq` (or could not: `error`). */
