@@ -1,8 +1,11 @@
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { blas, resetBlasForTests, RandomStreams, type ComplexTensor } from '@gfra/core';
 import { mmvAmp } from './amp';
 import { approxExp, hostMmvAmp, TRIALS_PER_PRODUCT, type HostAmpInput, type HostAmpOptions, type HostAmpState } from './amp-host';
+import { ampWasm } from './wasm';
 
 /** A batch Y = S X + W with Q sequences per device (row nQ + q of X active for the sent q). */
 function draw(B: number, L: number, N: number, Q: number, M: number, perTrial: boolean, key: string) {
@@ -124,6 +127,31 @@ describe('hostMmvAmp: the AMP iteration on the host (BLAS products)', () => {
       tf.dispose([d.y.re, d.y.im, d.s.re, d.s.im, d.beta]);
     });
   }
+
+  // The WebAssembly denoiser repeats the JavaScript loop operation for operation in float64: equal bits.
+  for (const [c, m] of settings.flatMap((c) => [3, 4, 5].map((m) => [c, m] as const))) {
+    it(`${c.name}, M = ${m}: the WebAssembly kernels give the JavaScript loops' numbers bit for bit`, () => {
+      expect(ampWasm(), 'the WebAssembly kernels load (Node >= 16.4 has WebAssembly SIMD)').to.not.equal(undefined);
+      const d = draw(B, L, N, c.Q, m, c.perTrial, `wasm ${c.name}`);
+      const K = N * c.Q;
+      const seen: number[][] = [];
+      const observe = (t: number, z: ArrayLike<number>) => void (t === 5 && seen.push(Array.from(z)));
+      const wasm = hostMmvAmp({ ...input(d, L, m, N, c.Q), wasm: true }, { ...c.options, observe });
+      const js = hostMmvAmp({ ...input(d, L, m, N, c.Q), wasm: false }, { ...c.options, observe });
+      expect(seen[0], 'Z_5').to.deep.equal(seen[1]);
+      for (let b = 0; b < B; b++) expect(trialX(wasm, b, K, m), `trial ${b}: X_T`).to.deep.equal(trialX(js, b, K, m));
+      expect(Array.from(wasm.energy)).to.deep.equal(Array.from(js.energy));
+      expect(Array.from(wasm.residualNorms)).to.deep.equal(Array.from(js.residualNorms));
+      expect(Array.from(wasm.tau2)).to.deep.equal(Array.from(js.tau2));
+      tf.dispose([d.y.re, d.y.im, d.s.re, d.s.im, d.beta]);
+    });
+  }
+
+  it('the WebAssembly kernels are the compilation of their AssemblyScript sources (pnpm run build:wasm)', function () {
+    this.timeout(60_000);
+    const run = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'scripts', 'build-wasm.js'), '--check'], { encoding: 'utf8' });
+    expect(run.status, run.stderr).to.equal(0);
+  });
 
   it('the JavaScript fallback gives the native path\'s numbers to float32 rounding', function () {
     if (!blas().native) this.skip();

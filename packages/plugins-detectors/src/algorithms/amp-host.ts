@@ -26,6 +26,7 @@
  * one float32 (float64 with `precision`) BLAS product per trial.
  */
 import { blas, type Gemm, type RealArray } from '@gfra/core';
+import { ampWasm, type Arrays, type ArraySpec } from './wasm';
 
 /**
  * Trials per shared-codebook product: large enough for the BLAS to run near its peak (about 90 %
@@ -56,6 +57,13 @@ export class HostAmpWorkspace {
     const view = buffer.length === length ? buffer : buffer.subarray(0, length);
     view.fill(0);
     return view;
+  }
+
+  /** {@link HostAmpWorkspace.take} for every entry of `spec` (name -> [length, float64?]). */
+  arrays<S extends ArraySpec>(spec: S): Arrays<S> {
+    const out: Record<string, RealArray> = {};
+    for (const [name, [length, double]] of Object.entries(spec)) out[name] = this.take(name, length, double);
+    return out as Arrays<S>;
   }
 }
 
@@ -96,6 +104,11 @@ export interface HostAmpInput {
   readonly precision?: 'float32' | 'float64';
   /** Buffers to reuse (the returned state's arrays then belong to it); omitted: a fresh workspace per call. */
   readonly workspace?: HostAmpWorkspace;
+  /**
+   * With float32 storage, run the elementwise passes in the WebAssembly kernels where they load
+   * (default true; the same bits as the JavaScript loops, which run otherwise: see `./wasm`).
+   */
+  readonly wasm?: boolean;
 }
 
 /** Options as {@link AmpOptions} of the tfjs `mmvAmp`, with host arrays. */
@@ -149,9 +162,8 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
   const scalarOnsager = options.onsager === 'scalar';
   const double = input.precision === 'float64';
   const ws = input.workspace ?? new HostAmpWorkspace();
-  const real = (name: string, length: number) => ws.take(name, length, double);
-  const f64 = (name: string, length: number) => ws.take(name, length, true);
   const gemm = (double ? blas().dgemm : blas().sgemm) as Gemm<RealArray>;
+  const kernels = !double && input.wasm !== false ? ampWasm() : undefined;
 
   // Column layout: shared codebook, slots in chunks aligned to the global trial index; per trial, packed.
   const G = TRIALS_PER_PRODUCT;
@@ -160,12 +172,40 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
   const W = slots * M;
   const column = (b: number) => (offset + b) * M;
   const layout: HostAmpLayout = { width: W, column };
-
-  // S_hat [2L, 2K] per codebook (one, or one per trial)
   const twoL = 2 * L;
   const twoK = 2 * K;
   const books = perTrial ? B : 1;
-  const sHat = real('sHat', books * twoL * twoK);
+
+  // Every array of the iteration: in the WebAssembly kernels' memory when they run (the results
+  // are copied to the workspace at the end), else in the workspace.
+  const spec = {
+    // S_hat [2L, 2K] per codebook (one, or one per trial)
+    sHat: [books * twoL * twoK, double],
+    y: [twoL * W, double],
+    r: [twoL * W, double],
+    rNext: [twoL * W, double],
+    z: [twoK * W, double],
+    x: [twoK * W, double],
+    residualNorms: [(T + 1) * B, true],
+    tau: [B, true],
+    energy: [K * B, true],
+    // beta_n per device, all trials side by side: [N, B]
+    betaByDevice: [N * B, true],
+    logOdds: [K, true],
+    tauUsed: [B, true],
+    // per trial: sum_k phi omega, sum_k c ||z_k||^2, the state-evolution sum of (34)
+    sums: [3 * B, true],
+    inverseTau2: [B, true],
+    // matrix Onsager: [c Re Z | c Im Z; c Im Z | -c Re Z] [2K, 2M] per trial, side by side in a
+    // [2K, B 2M] matrix, and G = [Re G | Im G] [M, 2M] per trial
+    weighted: [scalarOnsager ? 0 : twoK * B * 2 * M, double],
+    gram: [B * 2 * M * M, double],
+  } as const satisfies ArraySpec;
+  const buf = kernels !== undefined ? kernels.scratch.arrays(spec) : ws.arrays(spec);
+  const { sHat, y, z, x, residualNorms, tau, energy, betaByDevice, logOdds, tauUsed, sums, inverseTau2, gram } = buf;
+  const weighted = scalarOnsager ? undefined : buf.weighted;
+  let { r, rNext } = buf;
+
   for (let c = 0; c < books; c++) {
     const base = c * twoL * twoK;
     const src = c * L * K;
@@ -182,8 +222,6 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
       }
     }
   }
-
-  const y = real('y', twoL * W);
   for (let b = 0; b < B; b++) {
     const col = column(b);
     for (let l = 0; l < L; l++)
@@ -192,11 +230,9 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
         y[(L + l) * W + col + m] = input.yIm[(b * L + l) * M + m];
       }
   }
-  let r: RealArray = real('r', twoL * W);
   r.set(y);
-  let rNext: RealArray = real('rNext', twoL * W);
-  const z = real('z', twoK * W);
-  const x = real('x', twoK * W);
+  for (let k = 0; k < K; k++) logOdds[k] = input.logOdds[k];
+  for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) betaByDevice[n * B + b] = input.beta[b * N + n];
 
   /** Z += S_hat^T R (14), or R_next -= S_hat X (15): over fixed chunks (shared) or per trial. */
   const product = (transposed: boolean, from: RealArray, to: RealArray): void => {
@@ -221,10 +257,14 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
     return s;
   };
 
-  const residualNorms = f64('residualNorms', (T + 1) * B);
-  for (let b = 0; b < B; b++) residualNorms[b] = residualEnergy(y, b);
+  const at = (v: RealArray | undefined): number => (v === undefined ? 0 : v.byteOffset);
+  /** residualNorms[t B + b] = ||V_b||_F^2 for every trial. */
+  const residualEnergies = (v: RealArray, t: number): void => {
+    if (kernels !== undefined) kernels.exports.residualEnergies(at(v), W, column(0), B, twoL, M, at(residualNorms) + 8 * t * B);
+    else for (let b = 0; b < B; b++) residualNorms[t * B + b] = residualEnergy(v, b);
+  };
+  residualEnergies(y, 0);
   // tau_0^2: ||Y||_F^2 / (L M), or sigma^2 + (1/L) sum_n eps_n beta_n   (33)
-  const tau = f64('tau', B);
   const noise = options.noise;
   for (let b = 0; b < B; b++) {
     if (noise.estimate === 'state-evolution') {
@@ -233,41 +273,43 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
       tau[b] = noise.noiseVar + s / L;
     } else tau[b] = residualNorms[b] / (L * M);
   }
-  const energy = f64('energy', K * B);
-  // beta_n per device, all trials side by side: [N, B]
-  const betaByDevice = f64('betaByDevice', N * B);
-  for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) betaByDevice[n * B + b] = input.beta[b * N + n];
-  const tauUsed = f64('tauUsed', B);
 
-  // per trial: sum_k phi omega, sum_k c ||z_k||^2, the state-evolution sum of (34), and G
-  const sums = f64('sums', 3 * B);
-  const inverseTau2 = f64('inverseTau2', B);
-  // matrix Onsager: [c Re Z | c Im Z; c Im Z | -c Re Z] [2K, 2M] per trial, side by side in a
-  // [2K, B 2M] matrix, and G = [Re G | Im G] [M, 2M] per trial
-  const weighted = scalarOnsager ? undefined : real('weighted', twoK * B * 2 * M);
-  const gram = real('gram', B * 2 * M * M);
   const noiseVar = noise.estimate === 'state-evolution' ? noise.noiseVar : 0;
   for (let t = 0; t < T; t++) {
     z.set(x);
     product(true, r, z); // Z_t = X_t + S^H R_t   (14)
     for (let b = 0; b < B; b++) tauUsed[b] = t === 0 || se ? tau[b] : residualNorms[t * B + b] / (L * M);
-    denoise(z, x, W, column(0), B, K, Q, M, betaByDevice, input.logOdds, tauUsed, damping > 0 && t > 0 ? damping : 0, weighted, energy, sums, inverseTau2);
+    const mix = damping > 0 && t > 0 ? damping : 0;
+    if (kernels === undefined) denoise(z, x, W, column(0), B, K, Q, M, betaByDevice, logOdds, tauUsed, mix, weighted, energy, sums, inverseTau2);
+    else {
+      kernels.exports.denoise(at(z), at(x), W, column(0), B, K, Q, M, at(betaByDevice), at(logOdds), at(tauUsed), mix, at(weighted), at(energy), at(sums), at(inverseTau2));
+    }
     // G_b = Z_b^H diag(c) Z_b = [Re Z; Im Z]^T weighted_b, one product per trial
     if (weighted !== undefined) for (let b = 0; b < B; b++) gemm(true, false, M, 2 * M, twoK, 1, z, column(b), W, weighted, b * 2 * M, B * 2 * M, 0, gram, b * 2 * M * M, 2 * M);
-    for (let b = 0; b < B; b++) {
-      const col = column(b);
-      const sumGain = sums[3 * b];
-      if (se) tau[b] = noiseVar + sums[3 * b + 2] / L; // (34)
-      // R_next = Y + onsager, then (below) - S X_{t+1}   (15)
-      if (weighted === undefined) scaledResidual(y, r, rNext, W, col, twoL, M, (sumGain + sums[3 * b + 1] / M) / L); // b_t of (16)
-      else matrixOnsager(y, r, rNext, W, col, L, M, gram, 2 * M * M * b, sumGain);
-    }
+    if (se) for (let b = 0; b < B; b++) tau[b] = noiseVar + sums[2 * B + b] / L; // (34)
+    // R_next = Y + onsager, then (below) - S X_{t+1}   (15)
+    if (kernels !== undefined) kernels.exports.onsager(at(y), at(r), at(rNext), W, column(0), B, L, M, at(gram), weighted !== undefined, at(sums));
+    else
+      for (let b = 0; b < B; b++) {
+        const col = column(b);
+        const sumGain = sums[b];
+        if (weighted === undefined) scaledResidual(y, r, rNext, W, col, twoL, M, (sumGain + sums[B + b] / M) / L); // b_t of (16)
+        else matrixOnsager(y, r, rNext, W, col, L, M, gram, 2 * M * M * b, sumGain);
+      }
     product(false, x, rNext); // R_{t+1} = Y + onsager - S X_{t+1}   (15)
     [r, rNext] = [rNext, r];
-    for (let b = 0; b < B; b++) residualNorms[(t + 1) * B + b] = residualEnergy(r, b);
+    residualEnergies(r, t + 1);
     options.observe?.(t, z, tauUsed, x, layout);
   }
-  return { layout, z, x, energy, tau2: tauUsed, residualNorms };
+  if (kernels === undefined) return { layout, z, x, energy, tau2: tauUsed, residualNorms };
+  // the kernels' memory is scratch: the results move to the workspace
+  const out = ws.arrays({ z: [z.length, false], x: [x.length, false], energy: [energy.length, true], tau2: [B, true], residualNorms: [residualNorms.length, true] });
+  out.z.set(z);
+  out.x.set(x);
+  out.energy.set(energy);
+  out.tau2.set(tauUsed);
+  out.residualNorms.set(residualNorms);
+  return { layout, ...out };
 }
 
 /**
@@ -329,8 +371,8 @@ function bySubBatches(input: HostAmpInput, options: HostAmpOptions, ranges: read
  * The denoiser (28)-(32) on Z_t (z [2K, W], trial b in the M columns from col0 + b M), row by
  * row over all trials (contiguous memory): writes X_{t+1} = eta(Z_t) into x (or
  * (1 - d) eta(Z_t) + d X_t with `mix` = d > 0), ||z_k||^2 into energy[k B + b], and per trial b
- * sums[3b .. 3b + 2] = [sum_k phi_k omega_k, sum_k c_k ||z_k||^2,
- * sum_k (phi omega tau^2 + phi (1 - phi) omega^2 ||z_k||^2 / M)] and, unless `weighted` is
+ * sums[b], sums[B + b], sums[2B + b] = sum_k phi_k omega_k, sum_k c_k ||z_k||^2,
+ * sum_k (phi omega tau^2 + phi (1 - phi) omega^2 ||z_k||^2 / M) and, unless `weighted` is
  * undefined, trial b's [c Re Z | c Im Z; c Im Z | -c Re Z] (the [2K, 2M] block at columns
  * b 2M .. b 2M + 2M - 1 of the row-major [2K, B 2M] `weighted`;
  * c_k = phi_k (1 - phi_k) omega_k^2 / tau^2), so that [Re Z; Im Z]^T times it is
@@ -387,9 +429,9 @@ function denoise(
         const gain = phi * omega;
         const v = phi * (1 - phi) * omega * omega;
         const c = v * it2;
-        sums[3 * b] += gain;
-        sums[3 * b + 1] += c * e;
-        sums[3 * b + 2] += gain * t2 + v * e * invM;
+        sums[b] += gain;
+        sums[B + b] += c * e;
+        sums[2 * B + b] += gain * t2 + v * e * invM;
         if (mix > 0) {
           const g = (1 - mix) * gain;
           for (let m = 0; m < M; m++) {
