@@ -33,14 +33,22 @@ function batch(key: string, B: number): { x: ComplexTensor; obs: ObservationWith
 }
 
 describe('detector:group-lasso-unfolded (GL-NN)', () => {
-  it('V = 0 with the initial tunables reproduces group-lasso (ADMM, U iterations) exactly', () => {
+  // group-lasso runs ADMM in the host kernel (BLAS products, float64 row work), the unrolled
+  // network in tfjs: the same iterates up to float32 rounding. Bound: 10 iterations x 2 products
+  // of <= 40 terms, each ~ sqrt(40) u = 4e-7 relative: 1e-5 of the largest entry.
+  it('V = 0 with the initial tunables reproduces group-lasso (ADMM, U iterations) to float32 rounding', () => {
     const { x, obs } = batch('exact', 4);
     const gl = new GroupLassoDetector({ solver: 'admm', iterations: 10, lambda: 0.3, rho: 1.5, threshold: { rule: 'fixed', value: 0.5 } }, scenario);
     const unf = new GroupLassoUnfoldedDetector(params({ rho: 1.5 }), scenario, new RandomStreams(['w']));
     const a = gl.detect(obs);
     const b = unf.detect(obs);
-    expect(Array.from(b.channel?.re.dataSync() ?? [])).to.deep.equal(Array.from(a.channel?.re.dataSync() ?? []));
-    expect(Array.from(b.channel?.im.dataSync() ?? [])).to.deep.equal(Array.from(a.channel?.im.dataSync() ?? []));
+    for (const part of ['re', 'im'] as const) {
+      const want = Array.from(a.channel?.[part].dataSync() ?? []);
+      const got = Array.from(b.channel?.[part].dataSync() ?? []);
+      expect(got.length).to.equal(want.length).and.to.be.above(0);
+      const scale = Math.max(...want.map(Math.abs));
+      got.forEach((v, i) => expect(v, `${part}[${i}]`).to.be.closeTo(want[i], 1e-5 * scale));
+    }
     expect(Array.from(b.activity?.dataSync() ?? [])).to.deep.equal(Array.from(a.activity?.dataSync() ?? []));
     expect(unf.tunables()).to.deep.equal([0.3, 1.5]);
     tf.dispose([x.re, x.im, obs.y.re, obs.y.im, obs.codebook?.re, obs.codebook?.im, a.channel?.re, a.channel?.im, a.activity, a.activityScore, b.channel?.re, b.channel?.im, b.activity, b.activityScore] as tf.Tensor[]);
