@@ -85,64 +85,54 @@ function rowEnergy(re: usize, im: usize, M: i32): f64 {
 }
 
 /**
- * x = g z + mix x (mix > 0) or x = g z, for M float32 pairs (the re and im rows of one trial),
- * and unless top == 0 the weighted rows [c Re z | c Im z] at top and [c Im z | -c Re z] at bottom.
+ * One row of one trial: x = g z + mix x (mix > 0) or x = g z for the M float32 pairs z (at zre,
+ * zre + 4M), x (at xre, xre + 4M), and the row of the augmented X at lower: [-Im x | Re x]; unless
+ * w == 0, the weighted row [c Re z | c Im z] at w.
  */
 @inline
-function writeRow(zre: usize, zim: usize, xre: usize, xim: usize, M: i32, g: f64, mix: f64, c: f64, top: usize, bottom: usize): void {
+function writeRow(zre: usize, xre: usize, lower: usize, M: i32, g: f64, mix: f64, c: f64, w: usize): void {
   const gV = f64x2.splat(g);
   const mixV = f64x2.splat(mix);
   const cV = f64x2.splat(c);
+  const im = <usize>M << 2;
   let m = 0;
   for (; m + 2 <= M; m += 2) {
     const o = <usize>m << 2;
     const zr = load2(zre + o);
-    const zi = load2(zim + o);
-    if (mix > 0) {
-      store2(xre + o, f64x2.add(f64x2.mul(gV, zr), f64x2.mul(mixV, load2(xre + o))));
-      store2(xim + o, f64x2.add(f64x2.mul(gV, zi), f64x2.mul(mixV, load2(xim + o))));
-    } else {
-      store2(xre + o, f64x2.mul(gV, zr));
-      store2(xim + o, f64x2.mul(gV, zi));
-    }
-    if (top != 0) {
-      const oM = <usize>(M + m) << 2;
-      const cr = f64x2.mul(cV, zr);
-      const ci = f64x2.mul(cV, zi);
-      store2(top + o, cr);
-      store2(top + oM, ci);
-      store2(bottom + o, ci);
-      store2(bottom + oM, f64x2.neg(cr));
+    const zi = load2(zre + im + o);
+    const vr = mix > 0 ? f64x2.add(f64x2.mul(gV, zr), f64x2.mul(mixV, load2(xre + o))) : f64x2.mul(gV, zr);
+    const vi = mix > 0 ? f64x2.add(f64x2.mul(gV, zi), f64x2.mul(mixV, load2(xre + im + o))) : f64x2.mul(gV, zi);
+    store2(xre + o, vr);
+    store2(xre + im + o, vi);
+    store2(lower + o, f64x2.neg(vi));
+    store2(lower + im + o, vr);
+    if (w != 0) {
+      store2(w + o, f64x2.mul(cV, zr));
+      store2(w + im + o, f64x2.mul(cV, zi));
     }
   }
   if (m < M) {
     const o = <usize>m << 2;
     const zr = <f64>load<f32>(zre + o);
-    const zi = <f64>load<f32>(zim + o);
-    if (mix > 0) {
-      store<f32>(xre + o, <f32>(g * zr + mix * <f64>load<f32>(xre + o)));
-      store<f32>(xim + o, <f32>(g * zi + mix * <f64>load<f32>(xim + o)));
-    } else {
-      store<f32>(xre + o, <f32>(g * zr));
-      store<f32>(xim + o, <f32>(g * zi));
-    }
-    if (top != 0) {
-      const oM = <usize>(M + m) << 2;
-      const cr = c * zr;
-      const ci = c * zi;
-      store<f32>(top + o, <f32>cr);
-      store<f32>(top + oM, <f32>ci);
-      store<f32>(bottom + o, <f32>ci);
-      store<f32>(bottom + oM, <f32>-cr);
+    const zi = <f64>load<f32>(zre + im + o);
+    const vr = mix > 0 ? g * zr + mix * <f64>load<f32>(xre + o) : g * zr;
+    const vi = mix > 0 ? g * zi + mix * <f64>load<f32>(xre + im + o) : g * zi;
+    store<f32>(xre + o, <f32>vr);
+    store<f32>(xre + im + o, <f32>vi);
+    store<f32>(lower + o, <f32>-vi);
+    store<f32>(lower + im + o, <f32>vr);
+    if (w != 0) {
+      store<f32>(w + o, <f32>(c * zr));
+      store<f32>(w + im + o, <f32>(c * zi));
     }
   }
 }
 
 /**
- * `denoise` of amp-host.ts for float32 z, x and weighted (weighted = 0: none); beta [N, B],
- * logOdds [K], tau2 [B], energy [K, B], sums [3, B] and inverseTau2 [B] are float64.
- * Trials b, b + 1 (b even) share the lanes of one pass; a trial without a partner, and a pair
- * where (1 + beta / tau^2)^M overflows in either lane, take the one-trial pass.
+ * `denoise` of amp-host.ts for float32 z [K, W], x [2K, W] and weighted [K, B 2M] (weighted = 0:
+ * none); beta [N, B], logOdds [K], tau2 [B], energy [K, B], sums [3, B] and inverseTau2 [B] are
+ * float64. Trials b, b + 1 (b even) share the lanes of one pass; a trial without a partner takes
+ * `denoiseTrial`, and a pair where (1 + beta / tau^2)^M overflows in either lane `denoiseOne`.
  */
 export function denoise(
   z: usize,
@@ -163,13 +153,15 @@ export function denoise(
   inverseTau2: usize,
 ): void {
   const N = K / Q;
+  const P = 2 * M;
   memory.fill(sums, 0, <usize>(3 * B) << 3);
   for (let b = 0; b < B; b++) store<f64>(inverseTau2 + (<usize>b << 3), 1.0 / load<f64>(tau2 + (<usize>b << 3)));
   const gainSums = sums;
   const ceSums = sums + (<usize>B << 3);
   const seSums = sums + (<usize>(2 * B) << 3);
   const invM = f64x2.splat(1.0 / <f64>M);
-  const twoM = 2 * M;
+  const mix1 = 1.0 - mix;
+  const next = <usize>P << 2; // the partner trial's columns
   for (let n = 0; n < N; n++) {
     let b = 0;
     for (; b + 2 <= B; b += 2) {
@@ -185,15 +177,13 @@ export function denoise(
         denoiseOne(z, x, W, col0, B, K, Q, M, n, b + 1, beta, logOdds, tau2, mix, weighted, energy, sums, inverseTau2);
         continue;
       }
-      const col = col0 + b * M;
+      const col = col0 + b * P;
       const negA = f64x2.neg(a);
-      const omega2 = f64x2.mul(omega, omega);
       for (let q = 0; q < Q; q++) {
         const k = n * Q + q;
         const re = z + (<usize>(k * W + col) << 2);
-        const im = z + (<usize>((K + k) * W + col) << 2);
-        const mOff = <usize>M << 2;
-        const e = f64x2.replace_lane(f64x2.splat(rowEnergy(re, im, M)), 1, rowEnergy(re + mOff, im + mOff, M));
+        const im = re + (<usize>M << 2);
+        const e = f64x2.replace_lane(f64x2.splat(rowEnergy(re, im, M)), 1, rowEnergy(re + next, im + next, M));
         v128.store(energy + (<usize>(k * B + b) << 3), e);
         const lo = f64x2.splat(load<f64>(logOdds + (<usize>k << 3)));
         const phi = f64x2.div(ONE, f64x2.add(ONE, f64x2.mul(power, approxExp2(f64x2.sub(f64x2.mul(negA, e), lo)))));
@@ -205,17 +195,12 @@ export function denoise(
         v128.store(ceSums + tb, f64x2.add(v128.load(ceSums + tb), f64x2.mul(c, e)));
         v128.store(seSums + tb, f64x2.add(v128.load(seSums + tb), f64x2.add(f64x2.mul(gain, t2), f64x2.mul(f64x2.mul(v, e), invM))));
         const xre = x + (<usize>(k * W + col) << 2);
-        const xim = x + (<usize>((K + k) * W + col) << 2);
-        const top = weighted == 0 ? 0 : weighted + (<usize>(k * B * twoM + b * twoM) << 2);
-        const bottom = weighted == 0 ? 0 : weighted + (<usize>((K + k) * B * twoM + b * twoM) << 2);
-        const mix1 = 1.0 - mix;
+        const lower = x + (<usize>((K + k) * W + col) << 2);
+        const w = weighted == 0 ? 0 : weighted + (<usize>(k * B * P + b * P) << 2);
         const g0 = mix > 0 ? mix1 * f64x2.extract_lane(gain, 0) : f64x2.extract_lane(gain, 0);
         const g1 = mix > 0 ? mix1 * f64x2.extract_lane(gain, 1) : f64x2.extract_lane(gain, 1);
-        const c0 = f64x2.extract_lane(c, 0);
-        const c1 = f64x2.extract_lane(c, 1);
-        const tM = <usize>twoM << 2;
-        writeRow(re, im, xre, xim, M, g0, mix, c0, top, bottom);
-        writeRow(re + mOff, im + mOff, xre + mOff, xim + mOff, M, g1, mix, c1, top == 0 ? 0 : top + tM, bottom == 0 ? 0 : bottom + tM);
+        writeRow(re, xre, lower, M, g0, mix, f64x2.extract_lane(c, 0), w);
+        writeRow(re + next, xre + next, lower + next, M, g1, mix, f64x2.extract_lane(c, 1), w == 0 ? 0 : w + next);
       }
     }
   }
@@ -249,6 +234,7 @@ function denoiseTrial(
   const N = K / Q;
   let n = 0;
   if (Q == 1) {
+    const P = 2 * M;
     const tb = <usize>b << 3;
     const t2 = f64x2.splat(load<f64>(tau2 + tb));
     const it2 = f64x2.splat(load<f64>(inverseTau2 + tb));
@@ -256,8 +242,10 @@ function denoiseTrial(
     const gainSum = sums + tb;
     const ceSum = sums + (<usize>B << 3) + tb;
     const seSum = sums + (<usize>(2 * B) << 3) + tb;
-    const col = col0 + b * M;
-    const twoM = 2 * M;
+    const col = col0 + b * P;
+    const mix1 = 1.0 - mix;
+    const rowZ = <usize>W << 2; // the next row (device)
+    const rowW = <usize>(B * P) << 2;
     for (; n + 2 <= N; n += 2) {
       const bn = f64x2.replace_lane(f64x2.splat(load<f64>(beta + (<usize>(n * B + b) << 3))), 1, load<f64>(beta + (<usize>((n + 1) * B + b) << 3)));
       const omega = f64x2.div(bn, f64x2.add(bn, t2));
@@ -270,10 +258,8 @@ function denoiseTrial(
       }
       // rows k = n and n + 1 (Q = 1)
       const re0 = z + (<usize>(n * W + col) << 2);
-      const im0 = z + (<usize>((K + n) * W + col) << 2);
-      const re1 = re0 + (<usize>W << 2);
-      const im1 = im0 + (<usize>W << 2);
-      const e = f64x2.replace_lane(f64x2.splat(rowEnergy(re0, im0, M)), 1, rowEnergy(re1, im1, M));
+      const im0 = re0 + (<usize>M << 2);
+      const e = f64x2.replace_lane(f64x2.splat(rowEnergy(re0, im0, M)), 1, rowEnergy(re0 + rowZ, im0 + rowZ, M));
       store<f64>(energy + (<usize>(n * B + b) << 3), f64x2.extract_lane(e, 0));
       store<f64>(energy + (<usize>((n + 1) * B + b) << 3), f64x2.extract_lane(e, 1));
       const lo = v128.load(logOdds + (<usize>n << 3));
@@ -289,16 +275,13 @@ function denoiseTrial(
       store<f64>(gainSum, load<f64>(gainSum) + f64x2.extract_lane(gain, 1));
       store<f64>(ceSum, load<f64>(ceSum) + f64x2.extract_lane(ce, 1));
       store<f64>(seSum, load<f64>(seSum) + f64x2.extract_lane(se, 1));
-      const mix1 = 1.0 - mix;
       const g0 = mix > 0 ? mix1 * f64x2.extract_lane(gain, 0) : f64x2.extract_lane(gain, 0);
       const g1 = mix > 0 ? mix1 * f64x2.extract_lane(gain, 1) : f64x2.extract_lane(gain, 1);
       const xre0 = x + (<usize>(n * W + col) << 2);
-      const xim0 = x + (<usize>((K + n) * W + col) << 2);
-      const rowW = <usize>(B * twoM) << 2;
-      const top = weighted == 0 ? 0 : weighted + (<usize>(n * B * twoM + b * twoM) << 2);
-      const bottom = weighted == 0 ? 0 : weighted + (<usize>((K + n) * B * twoM + b * twoM) << 2);
-      writeRow(re0, im0, xre0, xim0, M, g0, mix, f64x2.extract_lane(c, 0), top, bottom);
-      writeRow(re1, im1, xre0 + (<usize>W << 2), xim0 + (<usize>W << 2), M, g1, mix, f64x2.extract_lane(c, 1), top == 0 ? 0 : top + rowW, bottom == 0 ? 0 : bottom + rowW);
+      const lower0 = x + (<usize>((K + n) * W + col) << 2);
+      const w = weighted == 0 ? 0 : weighted + (<usize>(n * B * P + b * P) << 2);
+      writeRow(re0, xre0, lower0, M, g0, mix, f64x2.extract_lane(c, 0), w);
+      writeRow(re0 + rowZ, xre0 + rowZ, lower0 + rowZ, M, g1, mix, f64x2.extract_lane(c, 1), w == 0 ? 0 : w + rowW);
     }
   }
   for (; n < N; n++) denoiseOne(z, x, W, col0, B, K, Q, M, n, b, beta, logOdds, tau2, mix, weighted, energy, sums, inverseTau2);
@@ -326,7 +309,7 @@ function denoiseOne(
   inverseTau2: usize,
 ): void {
   const invM = 1.0 / <f64>M;
-  const twoM = 2 * M;
+  const P = 2 * M;
   const tb = <usize>b << 3;
   const t2 = load<f64>(tau2 + tb);
   const bn = load<f64>(beta + (<usize>(n * B + b) << 3));
@@ -335,15 +318,14 @@ function denoiseOne(
   const a = omega * it2;
   const power = f64x2.extract_lane(integerPower2(f64x2.splat(1.0 + bn * it2), M), 0);
   const mPsi = power < Infinity ? 0.0 : <f64>M * log1p(bn / t2);
-  const col = col0 + b * M;
+  const col = col0 + b * P;
   const gainSum = sums + tb;
   const ceSum = sums + (<usize>B << 3) + tb;
   const seSum = sums + (<usize>(2 * B) << 3) + tb;
   for (let q = 0; q < Q; q++) {
     const k = n * Q + q;
     const re = z + (<usize>(k * W + col) << 2);
-    const im = z + (<usize>((K + k) * W + col) << 2);
-    const e = rowEnergy(re, im, M);
+    const e = rowEnergy(re, re + (<usize>M << 2), M);
     store<f64>(energy + (<usize>(k * B + b) << 3), e);
     const lo = load<f64>(logOdds + (<usize>k << 3));
     const phi = power < Infinity ? 1.0 / (1.0 + power * approxExp(-a * e - lo)) : 1.0 / (1.0 + approxExp(mPsi - a * e - lo));
@@ -353,41 +335,43 @@ function denoiseOne(
     store<f64>(gainSum, load<f64>(gainSum) + gain);
     store<f64>(ceSum, load<f64>(ceSum) + c * e);
     store<f64>(seSum, load<f64>(seSum) + (gain * t2 + v * e * invM));
-    const top = weighted == 0 ? 0 : weighted + (<usize>(k * B * twoM + b * twoM) << 2);
-    const bottom = weighted == 0 ? 0 : weighted + (<usize>((K + k) * B * twoM + b * twoM) << 2);
-    writeRow(re, im, x + (<usize>(k * W + col) << 2), x + (<usize>((K + k) * W + col) << 2), M, mix > 0 ? (1.0 - mix) * gain : gain, mix, c, top, bottom);
+    const w = weighted == 0 ? 0 : weighted + (<usize>(k * B * P + b * P) << 2);
+    writeRow(re, x + (<usize>(k * W + col) << 2), x + (<usize>((K + k) * W + col) << 2), M, mix > 0 ? (1.0 - mix) * gain : gain, mix, c, w);
   }
 }
 
 /**
- * `matrixOnsager` (weighted != 0) or `scaledResidual` of amp-host.ts for every trial b of the
- * batch: rNext = Y + (1/L) (R G_b + (sum_k phi_k omega_k) R), G_b = [Re G | Im G] ([M, 2M] at
- * gram + b 2M M), or rNext = Y + b_t R with b_t = (sum_k phi_k omega_k + sum_k c_k ||z_k||^2 / M) / L;
- * y, r, rNext [2L, W] and gram float32, sums [3, B] float64. Columns j, j + 1 share the lanes.
+ * `matrixOnsager` (matrix) or `scaledResidual` of amp-host.ts for every trial b of the batch, at
+ * columns col0 + b 2M of y [L, W], r (the first L rows of the augmented [2L, W]) and rNext:
+ * rNext = Y + (1/L) (R G_b + (sum_k phi_k omega_k) R) with G_b = F_11 + F_22 + j (F_12 - F_21) of
+ * the trial's F ([2M, 2M] at gram + b 4M^2, float32), or rNext = Y + b_t R with
+ * b_t = (sum_k phi_k omega_k + sum_k c_k ||z_k||^2 / M) / L; sums [3, B] float64. Columns j,
+ * j + 1 share the lanes.
  */
 export function onsager(y: usize, r: usize, rNext: usize, W: i32, col0: i32, B: i32, L: i32, M: i32, gram: usize, matrix: bool, sums: usize): void {
-  const twoM = 2 * M;
+  const P = 2 * M;
   const Lf = <f64>L;
   const LV = f64x2.splat(Lf);
+  const imOff = <usize>M << 2;
   for (let b = 0; b < B; b++) {
-    const col = col0 + b * M;
+    const col = col0 + b * P;
     const sumGain = load<f64>(sums + (<usize>b << 3));
     if (!matrix) {
       const bt = (sumGain + load<f64>(sums + (<usize>(B + b) << 3)) / <f64>M) / Lf;
-      for (let row = 0; row < 2 * L; row++) {
-        const o = <usize>(row * W + col) << 2;
-        for (let m = 0; m < M; m++) {
-          const p = o + (<usize>m << 2);
-          store<f32>(rNext + p, <f32>(<f64>load<f32>(y + p) + bt * <f64>load<f32>(r + p)));
+      for (let l = 0; l < L; l++) {
+        const o = <usize>(l * W + col) << 2;
+        for (let p = 0; p < P; p++) {
+          const at = o + (<usize>p << 2);
+          store<f32>(rNext + at, <f32>(<f64>load<f32>(y + at) + bt * <f64>load<f32>(r + at)));
         }
       }
       continue;
     }
-    const g0 = gram + (<usize>(b * twoM * M) << 2);
+    const F = gram + (<usize>(b * P * P) << 2);
     const sg = f64x2.splat(sumGain);
     for (let l = 0; l < L; l++) {
       const re = <usize>(l * W + col) << 2;
-      const im = <usize>((L + l) * W + col) << 2;
+      const im = re + imOff;
       let j = 0;
       for (; j + 2 <= M; j += 2) {
         const oj = <usize>j << 2;
@@ -396,8 +380,8 @@ export function onsager(y: usize, r: usize, rNext: usize, W: i32, col0: i32, B: 
         for (let i = 0; i < M; i++) {
           const xr = f64x2.splat(<f64>load<f32>(r + re + (<usize>i << 2)));
           const xi = f64x2.splat(<f64>load<f32>(r + im + (<usize>i << 2)));
-          const gr = load2(g0 + (<usize>(i * twoM + j) << 2));
-          const gi = load2(g0 + (<usize>(i * twoM + M + j) << 2));
+          const gr = f64x2.add(load2(F + (<usize>(i * P + j) << 2)), load2(F + (<usize>((M + i) * P + M + j) << 2)));
+          const gi = f64x2.sub(load2(F + (<usize>(i * P + M + j) << 2)), load2(F + (<usize>((M + i) * P + j) << 2)));
           sr = f64x2.add(sr, f64x2.sub(f64x2.mul(xr, gr), f64x2.mul(xi, gi)));
           si = f64x2.add(si, f64x2.add(f64x2.mul(xr, gi), f64x2.mul(xi, gr)));
         }
@@ -411,8 +395,8 @@ export function onsager(y: usize, r: usize, rNext: usize, W: i32, col0: i32, B: 
         for (let i = 0; i < M; i++) {
           const xr = <f64>load<f32>(r + re + (<usize>i << 2));
           const xi = <f64>load<f32>(r + im + (<usize>i << 2));
-          const gr = <f64>load<f32>(g0 + (<usize>(i * twoM + j) << 2));
-          const gi = <f64>load<f32>(g0 + (<usize>(i * twoM + M + j) << 2));
+          const gr = <f64>load<f32>(F + (<usize>(i * P + j) << 2)) + <f64>load<f32>(F + (<usize>((M + i) * P + M + j) << 2));
+          const gi = <f64>load<f32>(F + (<usize>(i * P + M + j) << 2)) - <f64>load<f32>(F + (<usize>((M + i) * P + j) << 2));
           sr += xr * gr - xi * gi;
           si += xr * gi + xi * gr;
         }
@@ -424,34 +408,50 @@ export function onsager(y: usize, r: usize, rNext: usize, W: i32, col0: i32, B: 
 }
 
 /**
- * `residualEnergy` of amp-host.ts for every trial: out[b] = ||V_b||_F^2 of v [rows, W] (float32),
- * summed over rows, then columns, in order; trials b, b + 1 share the lanes.
+ * `finishTrialResidual` of amp-host.ts for every trial: out[b] = ||R_b||_F^2 of the first L rows
+ * of the augmented r [2L, W] (float32; summed over rows, then columns, in order; trials b, b + 1
+ * share the lanes), and rows L + l = [Im r_l | -Re r_l] written.
  */
-export function residualEnergies(v: usize, W: i32, col0: i32, B: i32, rows: i32, M: i32, out: usize): void {
+export function finishResidual(r: usize, W: i32, col0: i32, B: i32, L: i32, M: i32, out: usize): void {
+  const P = 2 * M;
+  const next = <usize>P << 2;
   let b = 0;
   for (; b + 2 <= B; b += 2) {
-    const col = col0 + b * M;
+    const col = col0 + b * P;
     let s = f64x2.splat(0.0);
-    for (let row = 0; row < rows; row++) {
-      const o = v + (<usize>(row * W + col) << 2);
-      for (let m = 0; m < M; m++) {
-        const p = o + (<usize>m << 2);
-        const e = f64x2.replace_lane(f64x2.splat(<f64>load<f32>(p)), 1, <f64>load<f32>(p + (<usize>M << 2)));
-        s = f64x2.add(s, f64x2.mul(e, e));
+    for (let l = 0; l < L; l++) {
+      const o = r + (<usize>(l * W + col) << 2);
+      for (let p = 0; p < P; p++) {
+        const at = o + (<usize>p << 2);
+        const v = f64x2.replace_lane(f64x2.splat(<f64>load<f32>(at)), 1, <f64>load<f32>(at + next));
+        s = f64x2.add(s, f64x2.mul(v, v));
       }
     }
     v128.store(out + (<usize>b << 3), s);
   }
   if (b < B) {
-    const col = col0 + b * M;
+    const col = col0 + b * P;
     let s = 0.0;
-    for (let row = 0; row < rows; row++) {
-      const o = v + (<usize>(row * W + col) << 2);
-      for (let m = 0; m < M; m++) {
-        const e = <f64>load<f32>(o + (<usize>m << 2));
-        s += e * e;
+    for (let l = 0; l < L; l++) {
+      const o = r + (<usize>(l * W + col) << 2);
+      for (let p = 0; p < P; p++) {
+        const v = <f64>load<f32>(o + (<usize>p << 2));
+        s += v * v;
       }
     }
     store<f64>(out + (<usize>b << 3), s);
+  }
+  // the lower half: a copy with signs flipped (exact), every trial's 2M columns
+  const imOff = <usize>M << 2;
+  for (let l = 0; l < L; l++) {
+    for (let bb = 0; bb < B; bb++) {
+      const o = r + (<usize>(l * W + col0 + bb * P) << 2);
+      const lower = r + (<usize>((L + l) * W + col0 + bb * P) << 2);
+      for (let m = 0; m < M; m++) {
+        const at = <usize>m << 2;
+        store<f32>(lower + at, load<f32>(o + imOff + at));
+        store<f32>(lower + imOff + at, -load<f32>(o + at));
+      }
+    }
   }
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'tsyringe';
 import { cx, definePlugin, numSequences, TOKENS, type Capability, type ComplexTensor, type Detector, type Estimate, type ObservationWith, type ParamProblem, type Scenario } from '@gfra/core';
-import { HostAmpWorkspace } from './algorithms/amp-host';
+import { HostWorkspace } from './algorithms/host-workspace';
 import { hostGroupLassoAdmm, hostGroupLassoBcd } from './algorithms/group-lasso-host';
 import { PowerThreshold, rowEnergyEstimate } from './decision';
 
@@ -85,7 +85,7 @@ export class GroupLassoDetector implements Detector {
   });
 
   /** The host kernels' buffers, reused by every detect(). */
-  private readonly workspace = new HostAmpWorkspace();
+  private readonly workspace = new HostWorkspace();
 
   constructor(
     @inject(TOKENS.params) private readonly params: GroupLassoParams,

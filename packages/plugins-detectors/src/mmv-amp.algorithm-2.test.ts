@@ -232,7 +232,7 @@ describe('detector:mmv-amp as Algorithm 2 of Cui, Li, Zhang (per-device eps_n)',
       for (let n = 0; n < N; n++)
         for (let m = 0; m < M; m++) {
           out.re[n * M + m] = state.x[n * width + column(0) + m];
-          out.im[n * M + m] = state.x[(N + n) * width + column(0) + m];
+          out.im[n * M + m] = state.x[n * width + column(0) + M + m];
         }
       return out;
     };

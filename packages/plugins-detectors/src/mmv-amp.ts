@@ -3,7 +3,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'tsyringe';
 import { definePlugin, numSequences, TOKENS, type Capability, type ComplexTensor, type Detector, type Estimate, type ObservationWith, type RealArray, type Scenario } from '@gfra/core';
 import type { AmpIterate } from './algorithms/amp';
-import { hostMmvAmp, HostAmpWorkspace, type HostAmpLayout } from './algorithms/amp-host';
+import { hostMmvAmp, type HostAmpLayout } from './algorithms/amp-host';
+import { HostWorkspace } from './algorithms/host-workspace';
 
 export const MmvAmpThreshold = Type.Union(
   [
@@ -143,7 +144,7 @@ export class MmvAmpDetector implements Detector {
   private divergedSeen = 0;
   private lastFlags: boolean[] = [];
   /** The host kernel's buffers, reused by every detect() (its results are read before the next). */
-  private readonly workspace = new HostAmpWorkspace();
+  private readonly workspace = new HostWorkspace();
 
   constructor(
     @inject(TOKENS.params) private readonly params: MmvAmpParams,
@@ -211,7 +212,7 @@ export class MmvAmpDetector implements Detector {
         const k = n * Q + q;
         for (let m = 0; m < M; m++) {
           hRe[(b * N + n) * M + m] = x[k * W + col + m];
-          hIm[(b * N + n) * M + m] = x[(K + k) * W + col + m];
+          hIm[(b * N + n) * M + m] = x[k * W + col + M + m];
         }
       }
     }
@@ -250,7 +251,7 @@ export class MmvAmpDetector implements Detector {
     this.divergedSeen += flags.filter((f) => f).length;
   }
 
-  /** Hands one iteration to a {@link trace} observer as tensors [B, K, M] (freed after it returns). */
+  /** Hands one iteration to a {@link trace} observer as tensors [B, K, M] (freed after it returns; rows 0 .. K - 1 of z and x, see `hostMmvAmp`'s layout). */
   private observeIterate(observe: (it: AmpIterate) => void, t: number, z: RealArray, tau2: Float64Array, x: RealArray, B: number, K: number, M: number, layout: HostAmpLayout): void {
     const unstack = (v: RealArray): ComplexTensor => {
       const re = new Float32Array(B * K * M);
@@ -260,7 +261,7 @@ export class MmvAmpDetector implements Detector {
         for (let k = 0; k < K; k++)
           for (let m = 0; m < M; m++) {
             re[(b * K + k) * M + m] = v[k * W + layout.column(b) + m];
-            im[(b * K + k) * M + m] = v[(K + k) * W + layout.column(b) + m];
+            im[(b * K + k) * M + m] = v[k * W + layout.column(b) + M + m];
           }
       return { re: tf.tensor3d(re, [B, K, M]), im: tf.tensor3d(im, [B, K, M]) };
     };

@@ -57,11 +57,11 @@ const input = (d: Draw, L: number, M: number, N: number, Q: number, first = 0, f
   };
 };
 
-/** Trial b's X_T as [K, M] re then im, from the stacked layout. */
+/** Trial b's X_T as [K, M] re then im, from the state's layout (row k: M real parts, then M imaginary parts). */
 function trialX(state: HostAmpState, b: number, K: number, M: number): number[] {
   const { width, column } = state.layout;
   const out: number[] = [];
-  for (const half of [0, K]) for (let k = 0; k < K; k++) for (let m = 0; m < M; m++) out.push(state.x[(half + k) * width + column(b) + m]);
+  for (const part of [0, M]) for (let k = 0; k < K; k++) for (let m = 0; m < M; m++) out.push(state.x[k * width + column(b) + part + m]);
   return out;
 }
 
@@ -143,6 +143,10 @@ describe('hostMmvAmp: the AMP iteration on the host (BLAS products)', () => {
       expect(Array.from(wasm.energy)).to.deep.equal(Array.from(js.energy));
       expect(Array.from(wasm.residualNorms)).to.deep.equal(Array.from(js.residualNorms));
       expect(Array.from(wasm.tau2)).to.deep.equal(Array.from(js.tau2));
+      // without an observer, one codebook per trial runs trial by trial (the kernels' one-trial pass)
+      const [wasmAlone, jsAlone] = [true, false].map((flag) => hostMmvAmp({ ...input(d, L, m, N, c.Q), wasm: flag }, c.options));
+      for (let b = 0; b < B; b++) expect(trialX(wasmAlone, b, K, m), `trial ${b}: X_T without an observer`).to.deep.equal(trialX(jsAlone, b, K, m));
+      expect(Array.from(wasmAlone.residualNorms)).to.deep.equal(Array.from(jsAlone.residualNorms));
       tf.dispose([d.y.re, d.y.im, d.s.re, d.s.im, d.beta]);
     });
   }

@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import { blas, Generator, resetBlasForTests, type Scenario } from '@gfra/core';
 import { groupLassoAdmm, groupLassoBcd } from './group-lasso';
 import { hostGroupLassoAdmm, hostGroupLassoBcd, type HostGroupLassoInput } from './group-lasso-host';
-import { HostAmpWorkspace, TRIALS_PER_PRODUCT } from './amp-host';
+import { TRIALS_PER_PRODUCT } from './amp-host';
+import { HostWorkspace } from './host-workspace';
 import { GroupLassoDetector } from '../group-lasso';
 
 const [L, N, M] = [8, 20, 3];
@@ -273,11 +274,11 @@ describe('group-lasso host kernels (BLAS products, float64 row updates)', () => 
       it(`${solver} (${perTrial ? 'one pilot matrix per trial' : 'shared pilots'}): the same numbers, bit for bit, whatever the batch split and position, with or without a reused workspace`, () => {
         const B = 21;
         const d = draw(`split-${solver}-${perTrial}`, B, perTrial);
-        const run = (first: number, from: number, to: number, workspace?: HostAmpWorkspace) =>
+        const run = (first: number, from: number, to: number, workspace?: HostWorkspace) =>
           solver === 'admm' ? hostGroupLassoAdmm(input(d, 0.15, first, from, to, { workspace }), 1, 25) : hostGroupLassoBcd(input(d, 0.15, first, from, to, { workspace }), 25);
         const first = 3 * TRIALS_PER_PRODUCT - 5; // the batch straddles chunk boundaries
         const whole = run(first, 0, B);
-        const workspace = new HostAmpWorkspace();
+        const workspace = new HostWorkspace();
         const parts = [
           [0, 1],
           [1, 13],

@@ -23,7 +23,8 @@
  * trial from that trial's numbers only, in float64.
  */
 import { blas, type Gemm, type RealArray } from '@gfra/core';
-import { HostAmpWorkspace, TRIALS_PER_PRODUCT } from './amp-host';
+import { TRIALS_PER_PRODUCT } from './amp-host';
+import { HostWorkspace } from './host-workspace';
 
 /** Inputs of {@link hostGroupLassoAdmm} and {@link hostGroupLassoBcd} (host arrays, row-major as `dataSync()` gives them). */
 export interface HostGroupLassoInput {
@@ -49,7 +50,7 @@ export interface HostGroupLassoInput {
    */
   readonly precision?: 'float32' | 'float64';
   /** Buffers to reuse from one call to the next (a detector keeps one); omitted: fresh buffers per call. */
-  readonly workspace?: HostAmpWorkspace;
+  readonly workspace?: HostWorkspace;
 }
 
 /** X [B, N, M] (real and imaginary parts), new arrays owned by the caller. */
@@ -111,7 +112,7 @@ function columnEnergies(input: HostGroupLassoInput, book: number, d: Float64Arra
 export function hostGroupLassoAdmm(input: HostGroupLassoInput, rho: number, iterations: number): HostGroupLassoResult {
   const { B, L, N, M, perTrial } = input;
   const double = input.precision === 'float64';
-  const ws = input.workspace ?? new HostAmpWorkspace();
+  const ws = input.workspace ?? new HostWorkspace();
   const real = (name: string, length: number) => ws.take(name, length, double);
   const f64 = (name: string, length: number) => ws.take(name, length, true);
   const gemm = (double ? blas().dgemm : blas().sgemm) as Gemm<RealArray>;
@@ -230,7 +231,7 @@ export function hostGroupLassoAdmm(input: HostGroupLassoInput, rho: number, iter
 export function hostGroupLassoBcd(input: HostGroupLassoInput, sweeps: number): HostGroupLassoResult {
   const { B, L, N, M, perTrial, lambda } = input;
   const double = input.precision === 'float64';
-  const ws = input.workspace ?? new HostAmpWorkspace();
+  const ws = input.workspace ?? new HostWorkspace();
   const f64 = (name: string, length: number) => ws.take(name, length, true);
   const { dgemm } = blas();
   const out = { re: double ? new Float64Array(B * N * M) : new Float32Array(B * N * M), im: double ? new Float64Array(B * N * M) : new Float32Array(B * N * M) };

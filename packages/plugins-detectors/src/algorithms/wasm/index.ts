@@ -34,7 +34,7 @@ export interface AmpWasmExports {
     inverseTau2: number,
   ): void;
   onsager(y: number, r: number, rNext: number, W: number, col0: number, B: number, L: number, M: number, gram: number, matrix: boolean, sums: number): void;
-  residualEnergies(v: number, W: number, col0: number, B: number, rows: number, M: number, out: number): void;
+  finishResidual(r: number, W: number, col0: number, B: number, L: number, M: number, out: number): void;
 }
 
 /** What {@link WasmScratch.arrays} lays out: name -> [length, float64?]. */
