@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import { Type, type Static } from '@sinclair/typebox';
 import { inject, injectable } from 'tsyringe';
 import {
-  cx,
   definePlugin,
   gammaQuantile,
   numSequences,
@@ -13,8 +12,9 @@ import {
   type ObservationWith,
   type Scenario,
 } from '@gfra/core';
+import { HostWorkspace } from './algorithms/host-workspace';
+import { hostCorrelationEnergy, type HostCorrelationInput } from './algorithms/correlation-energy-host';
 import { isPerTrialCodebook } from './codebook';
-import { bestSequence, decideActivity } from './decision';
 
 export const ThresholdRule = Type.Union(
   [
@@ -73,6 +73,11 @@ type CorrelationEnergyObservation = ObservationWith<(typeof REQUIRES)[number]>;
  *   energy of an inactive and of an active device (E e_k = 1 + beta ||s_k||^2 / v0 when active);
  * - `fixed`: a given tau.
  *
+ * Computed on the host by {@link hostCorrelationEnergy}: the correlations S^H Y as float32 BLAS
+ * products (as the float32 tfjs matmul this detector used before), the norms, v0, energies and
+ * threshold in float64, the score and threshold compared after rounding both to float32. Results do
+ * not depend on the batch split (products over fixed chunks aligned to the global trial index).
+ *
  * @input  y        [B, L, M] complex
  * @input  codebook [L, N*Q] complex, or [B, L, N*Q] (one per trial, encoder redraw "per-trial")
  * @output activityScore [B, N] normalised energy of the strongest sequence
@@ -125,6 +130,9 @@ export class CorrelationEnergyDetector implements Detector {
     @inject(TOKENS.scenario) private readonly scenario: Scenario,
   ) {}
 
+  /** The host kernel's buffers, reused by every detect(). */
+  private readonly workspace = new HostWorkspace();
+
   /** Per-sequence threshold of the false-alarm rule on the normalised energy. */
   falseAlarmThreshold(falseAlarm: number): number {
     return falseAlarmTau(falseAlarm, this.scenario);
@@ -134,30 +142,37 @@ export class CorrelationEnergyDetector implements Detector {
     const { numDevices: N, numAntennas: M, sequenceLength: L } = this.scenario;
     const Q = numSequences(this.scenario);
     const S = obs.codebook;
-    return cx.tidy((): Estimate => {
-      const B = obs.y.re.shape[0];
-      // per-trial codebook [B, L, NQ]: trial b's norms and S_b^H Y_b (batched matmul)
-      const perTrial = isPerTrialCodebook(S);
-      const norms = tf.sum(cx.abs2(S), perTrial ? 1 : 0); // [NQ] or [B, NQ] ||s_k||^2
-      const z = cx.matmul(cx.hermitian(S), obs.y); // [B, NQ, M] = S^H Y
-      const v0 =
-        this.params.noiseLevel === 'known'
-          ? tf.scalar(this.noiseVariance(obs))
-          : tf.reshape(tf.div(tf.sum(cx.abs2(obs.y), [1, 2]), L * M), [B, 1]); // [B, 1]
-      const energy = tf.div(tf.div(tf.sum(cx.abs2(z), 2), tf.mul(norms, M)), v0); // [B, NQ]
-      const { best: score, message } = bestSequence(tf.reshape(energy, [B, N, Q]), 2);
-      const rule = this.params.threshold;
-      let tau: tf.Tensor;
-      if (rule.rule === 'false-alarm') tau = tf.scalar(this.falseAlarmThreshold(rule.falseAlarm));
-      else if (rule.rule === 'fixed') tau = tf.scalar(rule.value);
-      else {
-        const beta = obs.largeScaleFading;
-        if (beta === undefined) throw new Error('the midpoint rule needs the large-scale fading beta_n as side information (or use rule "false-alarm" or "fixed")');
-        const meanNorm = perTrial ? tf.mean(tf.reshape(norms, [B, N, Q]), 2) : tf.mean(tf.reshape(norms, [N, Q]), 1); // [N] or [B, N]
-        tau = tf.add(1, tf.div(tf.mul(beta, meanNorm), tf.mul(2, v0)));
-      }
-      return { activityScore: score, activity: decideActivity(score, tau), message };
+    const B = obs.y.re.shape[0];
+    const rule = this.params.threshold;
+    let threshold: HostCorrelationInput['threshold'];
+    if (rule.rule === 'false-alarm') threshold = { rule: 'scalar', tau: this.falseAlarmThreshold(rule.falseAlarm) };
+    else if (rule.rule === 'fixed') threshold = { rule: 'scalar', tau: rule.value };
+    else {
+      const beta = obs.largeScaleFading;
+      if (beta === undefined) throw new Error('the midpoint rule needs the large-scale fading beta_n as side information (or use rule "false-alarm" or "fixed")');
+      threshold = { rule: 'midpoint', beta: beta.dataSync() };
+    }
+    const out = hostCorrelationEnergy({
+      yRe: obs.y.re.dataSync(),
+      yIm: obs.y.im.dataSync(),
+      sRe: S.re.dataSync(),
+      sIm: S.im.dataSync(),
+      perTrial: isPerTrialCodebook(S),
+      B,
+      L,
+      M,
+      N,
+      Q,
+      firstTrial: obs.trials?.first ?? 0,
+      ...(this.params.noiseLevel === 'known' ? { noiseVar: this.noiseVariance(obs) } : {}),
+      threshold,
+      workspace: this.workspace,
     });
+    return {
+      activityScore: tf.tensor2d(out.score, [B, N]),
+      activity: tf.tensor2d(out.activity, [B, N]),
+      message: tf.tensor2d(out.message, [B, N], 'int32'),
+    };
   }
 
   private noiseVariance(obs: CorrelationEnergyObservation): number {
