@@ -113,7 +113,12 @@ function wasmDisabled(): boolean {
   return mode === 'off' || mode === '0' || mode === 'false';
 }
 
-function instantiate<E>(base64: string, imports: Record<string, Record<string, unknown>>): WasmKernels<E> | null {
+/**
+ * A kernel module from its base64 bytes (a `*.generated.ts` of this folder) with its own scratch
+ * memory, or null where WebAssembly SIMD is missing or GFRA_WASM=off. Each caller keeps its own
+ * instance (one per thread) and treats null as "run the JavaScript loops".
+ */
+export function instantiate<E>(base64: string, imports: Record<string, Record<string, unknown>>): WasmKernels<E> | null {
   const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (wasmDisabled() || api === undefined) return null;
   const bytes = Buffer.from(base64, 'base64');
