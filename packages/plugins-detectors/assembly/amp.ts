@@ -11,14 +11,19 @@
 declare function log1p(x: f64): f64;
 
 const ONE = f64x2.splat(1.0);
+/** 1.5 2^52: y + it - it is y rounded to an integer (ties to even) for |y| < 2^51. */
+const ROUNDING_SHIFT: f64 = 6755399441055744.0;
 
 /** approxExp of amp-host.ts, the same operations, one value per lane. */
 @inline
 function approxExp2(x: v128): v128 {
   const y = f64x2.mul(x, f64x2.splat(Math.LOG2E));
-  const n = f64x2.floor(f64x2.add(y, f64x2.splat(0.5)));
+  // n = y rounded to the nearest integer (ties to even) by the 1.5 2^52 shift; its bits are those
+  // of the shift plus n, so n + 1023 moved to the exponent field is 2^n (n in -1022 .. 1023 where used)
+  const k = f64x2.add(y, f64x2.splat(ROUNDING_SHIFT));
+  const n = f64x2.sub(k, f64x2.splat(ROUNDING_SHIFT));
   const t = f64x2.mul(f64x2.sub(y, n), f64x2.splat(Math.LN2));
-  let a = f64x2.add(f64x2.splat(1.0 / 5040.0), f64x2.div(t, f64x2.splat(40320.0)));
+  let a = f64x2.add(f64x2.splat(1.0 / 5040.0), f64x2.mul(t, f64x2.splat(1.0 / 40320.0)));
   a = f64x2.add(f64x2.splat(1.0 / 720.0), f64x2.mul(t, a));
   a = f64x2.add(f64x2.splat(1.0 / 120.0), f64x2.mul(t, a));
   a = f64x2.add(f64x2.splat(1.0 / 24.0), f64x2.mul(t, a));
@@ -26,9 +31,7 @@ function approxExp2(x: v128): v128 {
   a = f64x2.add(f64x2.splat(1.0 / 2.0), f64x2.mul(t, a));
   a = f64x2.add(ONE, f64x2.mul(t, a));
   const p = f64x2.add(ONE, f64x2.mul(t, a));
-  // 2^n: the float64 with biased exponent n + 1023 (n in -1022 .. 1023 where it is used)
-  const biased = i64x2.add(i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(n)), i64x2.splat(1023));
-  const e = f64x2.mul(p, i64x2.shl(biased, 52));
+  const e = f64x2.mul(p, i64x2.shl(i64x2.add(i64x2.sub(k, f64x2.splat(ROUNDING_SHIFT)), i64x2.splat(1023)), 52));
   // e^x < 3.3e-308 below -708: 0; from 709: Infinity; NaN: NaN
   const special = v128.bitselect(f64x2.splat(Infinity), f64x2.splat(NaN), f64x2.ge(x, f64x2.splat(709.0)));
   return v128.bitselect(v128.bitselect(f64x2.splat(0.0), e, f64x2.lt(x, f64x2.splat(-708.0))), special, f64x2.lt(x, f64x2.splat(709.0)));
@@ -130,9 +133,15 @@ function writeRow(zre: usize, xre: usize, lower: usize, M: i32, g: f64, mix: f64
 
 /**
  * `denoise` of amp-host.ts for float32 z [K, W], x [2K, W] and weighted [K, B 2M] (weighted = 0:
- * none); beta [N, B], logOdds [K], tau2 [B], energy [K, B], sums [3, B] and inverseTau2 [B] are
- * float64. Trials b, b + 1 (b even) share the lanes of one pass; a trial without a partner takes
- * `denoiseTrial`, and a pair where (1 + beta / tau^2)^M overflows in either lane `denoiseOne`.
+ * none); beta [N, B], logOdds [K], tau2 [B], energy [K, B], sums [3, B], inverseTau2 [B] and
+ * scales [2 max(K, Q B)] (scratch) are float64.
+ *
+ * Two passes per device n, so that the long chain of dependent operations per row (omega, the
+ * exponential, phi, the gain: about a hundred cycles) overlaps across rows: the first computes the
+ * energies, sums, gains g and weights c of all of n's rows (trials b, b + 1 side by side in the
+ * lanes; where (1 + beta / tau^2)^M overflows in either lane, `scalarsOne`) into scales, the
+ * second writes the rows of X and weighted. A trial without a partner takes `denoiseTrial` after
+ * all devices.
  */
 export function denoise(
   z: usize,
@@ -151,6 +160,7 @@ export function denoise(
   energy: usize,
   sums: usize,
   inverseTau2: usize,
+  scales: usize,
 ): void {
   const N = K / Q;
   const P = 2 * M;
@@ -160,11 +170,12 @@ export function denoise(
   const ceSums = sums + (<usize>B << 3);
   const seSums = sums + (<usize>(2 * B) << 3);
   const invM = f64x2.splat(1.0 / <f64>M);
-  const mix1 = 1.0 - mix;
+  const mixV = f64x2.splat(1.0 - mix);
   const next = <usize>P << 2; // the partner trial's columns
+  const paired = B & ~1;
+  const cScales = scales + (<usize>(Q * B) << 3);
   for (let n = 0; n < N; n++) {
-    let b = 0;
-    for (; b + 2 <= B; b += 2) {
+    for (let b = 0; b < paired; b += 2) {
       const tb = <usize>b << 3;
       const t2 = v128.load(tau2 + tb);
       const bn = v128.load(beta + (<usize>(n * B + b) << 3));
@@ -173,8 +184,8 @@ export function denoise(
       const a = f64x2.mul(omega, it2);
       const power = integerPower2(f64x2.add(ONE, f64x2.mul(bn, it2)), M);
       if (!i64x2.all_true(f64x2.lt(power, f64x2.splat(Infinity)))) {
-        denoiseOne(z, x, W, col0, B, K, Q, M, n, b, beta, logOdds, tau2, mix, weighted, energy, sums, inverseTau2);
-        denoiseOne(z, x, W, col0, B, K, Q, M, n, b + 1, beta, logOdds, tau2, mix, weighted, energy, sums, inverseTau2);
+        scalarsOne(z, W, col0, B, K, Q, M, n, b, beta, logOdds, tau2, mix, energy, sums, inverseTau2, scales, b, cScales, b, B);
+        scalarsOne(z, W, col0, B, K, Q, M, n, b + 1, beta, logOdds, tau2, mix, energy, sums, inverseTau2, scales, b + 1, cScales, b + 1, B);
         continue;
       }
       const col = col0 + b * P;
@@ -194,23 +205,31 @@ export function denoise(
         v128.store(gainSums + tb, f64x2.add(v128.load(gainSums + tb), gain));
         v128.store(ceSums + tb, f64x2.add(v128.load(ceSums + tb), f64x2.mul(c, e)));
         v128.store(seSums + tb, f64x2.add(v128.load(seSums + tb), f64x2.add(f64x2.mul(gain, t2), f64x2.mul(f64x2.mul(v, e), invM))));
-        const xre = x + (<usize>(k * W + col) << 2);
-        const lower = x + (<usize>((K + k) * W + col) << 2);
-        const w = weighted == 0 ? 0 : weighted + (<usize>(k * B * P + b * P) << 2);
-        const g0 = mix > 0 ? mix1 * f64x2.extract_lane(gain, 0) : f64x2.extract_lane(gain, 0);
-        const g1 = mix > 0 ? mix1 * f64x2.extract_lane(gain, 1) : f64x2.extract_lane(gain, 1);
-        writeRow(re, xre, lower, M, g0, mix, f64x2.extract_lane(c, 0), w);
-        writeRow(re + next, xre + next, lower + next, M, g1, mix, f64x2.extract_lane(c, 1), w == 0 ? 0 : w + next);
+        const at = <usize>(q * B + b) << 3;
+        v128.store(scales + at, mix > 0 ? f64x2.mul(mixV, gain) : gain);
+        v128.store(cScales + at, c);
+      }
+    }
+    for (let q = 0; q < Q; q++) {
+      const k = n * Q + q;
+      const row = <usize>(k * W + col0) << 2;
+      const lowerRow = <usize>((K + k) * W + col0) << 2;
+      const wRow = weighted == 0 ? <usize>0 : weighted + (<usize>(k * B * P) << 2);
+      for (let b = 0; b < paired; b++) {
+        const o = <usize>(b * P) << 2;
+        const at = <usize>(q * B + b) << 3;
+        writeRow(z + row + o, x + row + o, x + lowerRow + o, M, load<f64>(scales + at), mix, load<f64>(cScales + at), wRow == 0 ? <usize>0 : wRow + o);
       }
     }
   }
-  if (B & 1) denoiseTrial(z, x, W, col0, B, K, Q, M, B - 1, beta, logOdds, tau2, mix, weighted, energy, sums, inverseTau2);
+  if (B & 1) denoiseTrial(z, x, W, col0, B, K, Q, M, B - 1, beta, logOdds, tau2, mix, weighted, energy, sums, inverseTau2, scales);
 }
 
 /**
- * Every device of trial b (a trial without a partner: with one codebook per trial, every trial):
- * with Q = 1, devices n, n + 1 share the lanes and the trial's sums take lane 0, then lane 1, as
- * JavaScript's loop over n does; otherwise (or where (1 + beta / tau^2)^M overflows) `denoiseOne`.
+ * Every device of trial b (a trial without a partner: with one codebook per trial, every trial),
+ * in the two passes of `denoise` over all rows: with Q = 1, devices n, n + 1 share the lanes and
+ * the trial's sums take lane 0, then lane 1, as JavaScript's loop over n does; otherwise (or where
+ * (1 + beta / tau^2)^M overflows) `scalarsOne`. Gains and weights of row k at scales[k], [K + k].
  */
 function denoiseTrial(
   z: usize,
@@ -230,30 +249,41 @@ function denoiseTrial(
   energy: usize,
   sums: usize,
   inverseTau2: usize,
+  scales: usize,
 ): void {
   const N = K / Q;
+  const P = 2 * M;
+  const col = col0 + b * P;
+  const cScales = scales + (<usize>K << 3);
   let n = 0;
   if (Q == 1) {
-    const P = 2 * M;
     const tb = <usize>b << 3;
     const t2 = f64x2.splat(load<f64>(tau2 + tb));
     const it2 = f64x2.splat(load<f64>(inverseTau2 + tb));
     const invM = f64x2.splat(1.0 / <f64>M);
+    const mixV = f64x2.splat(1.0 - mix);
     const gainSum = sums + tb;
     const ceSum = sums + (<usize>B << 3) + tb;
     const seSum = sums + (<usize>(2 * B) << 3) + tb;
-    const col = col0 + b * P;
-    const mix1 = 1.0 - mix;
     const rowZ = <usize>W << 2; // the next row (device)
-    const rowW = <usize>(B * P) << 2;
+    // the trial's sums in registers (lane 0, then lane 1: the order of JavaScript's loop over n)
+    let gainAcc = load<f64>(gainSum);
+    let ceAcc = load<f64>(ceSum);
+    let seAcc = load<f64>(seSum);
     for (; n + 2 <= N; n += 2) {
       const bn = f64x2.replace_lane(f64x2.splat(load<f64>(beta + (<usize>(n * B + b) << 3))), 1, load<f64>(beta + (<usize>((n + 1) * B + b) << 3)));
       const omega = f64x2.div(bn, f64x2.add(bn, t2));
       const a = f64x2.mul(omega, it2);
       const power = integerPower2(f64x2.add(ONE, f64x2.mul(bn, it2)), M);
       if (!i64x2.all_true(f64x2.lt(power, f64x2.splat(Infinity)))) {
-        denoiseOne(z, x, W, col0, B, K, Q, M, n, b, beta, logOdds, tau2, mix, weighted, energy, sums, inverseTau2);
-        denoiseOne(z, x, W, col0, B, K, Q, M, n + 1, b, beta, logOdds, tau2, mix, weighted, energy, sums, inverseTau2);
+        store<f64>(gainSum, gainAcc);
+        store<f64>(ceSum, ceAcc);
+        store<f64>(seSum, seAcc);
+        scalarsOne(z, W, col0, B, K, Q, M, n, b, beta, logOdds, tau2, mix, energy, sums, inverseTau2, scales, n, cScales, n, 0);
+        scalarsOne(z, W, col0, B, K, Q, M, n + 1, b, beta, logOdds, tau2, mix, energy, sums, inverseTau2, scales, n + 1, cScales, n + 1, 0);
+        gainAcc = load<f64>(gainSum);
+        ceAcc = load<f64>(ceSum);
+        seAcc = load<f64>(seSum);
         continue;
       }
       // rows k = n and n + 1 (Q = 1)
@@ -269,28 +299,33 @@ function denoiseTrial(
       const c = f64x2.mul(v, it2);
       const ce = f64x2.mul(c, e);
       const se = f64x2.add(f64x2.mul(gain, t2), f64x2.mul(f64x2.mul(v, e), invM));
-      store<f64>(gainSum, load<f64>(gainSum) + f64x2.extract_lane(gain, 0));
-      store<f64>(ceSum, load<f64>(ceSum) + f64x2.extract_lane(ce, 0));
-      store<f64>(seSum, load<f64>(seSum) + f64x2.extract_lane(se, 0));
-      store<f64>(gainSum, load<f64>(gainSum) + f64x2.extract_lane(gain, 1));
-      store<f64>(ceSum, load<f64>(ceSum) + f64x2.extract_lane(ce, 1));
-      store<f64>(seSum, load<f64>(seSum) + f64x2.extract_lane(se, 1));
-      const g0 = mix > 0 ? mix1 * f64x2.extract_lane(gain, 0) : f64x2.extract_lane(gain, 0);
-      const g1 = mix > 0 ? mix1 * f64x2.extract_lane(gain, 1) : f64x2.extract_lane(gain, 1);
-      const xre0 = x + (<usize>(n * W + col) << 2);
-      const lower0 = x + (<usize>((K + n) * W + col) << 2);
-      const w = weighted == 0 ? 0 : weighted + (<usize>(n * B * P + b * P) << 2);
-      writeRow(re0, xre0, lower0, M, g0, mix, f64x2.extract_lane(c, 0), w);
-      writeRow(re0 + rowZ, xre0 + rowZ, lower0 + rowZ, M, g1, mix, f64x2.extract_lane(c, 1), w == 0 ? 0 : w + rowW);
+      gainAcc = gainAcc + f64x2.extract_lane(gain, 0) + f64x2.extract_lane(gain, 1);
+      ceAcc = ceAcc + f64x2.extract_lane(ce, 0) + f64x2.extract_lane(ce, 1);
+      seAcc = seAcc + f64x2.extract_lane(se, 0) + f64x2.extract_lane(se, 1);
+      v128.store(scales + (<usize>n << 3), mix > 0 ? f64x2.mul(mixV, gain) : gain);
+      v128.store(cScales + (<usize>n << 3), c);
     }
+    store<f64>(gainSum, gainAcc);
+    store<f64>(ceSum, ceAcc);
+    store<f64>(seSum, seAcc);
   }
-  for (; n < N; n++) denoiseOne(z, x, W, col0, B, K, Q, M, n, b, beta, logOdds, tau2, mix, weighted, energy, sums, inverseTau2);
+  for (; n < N; n++) scalarsOne(z, W, col0, B, K, Q, M, n, b, beta, logOdds, tau2, mix, energy, sums, inverseTau2, scales, n * Q, cScales, n * Q, 0);
+  const wCol = weighted == 0 ? <usize>0 : weighted + (<usize>(b * P) << 2);
+  const wRow = <usize>(B * P) << 2;
+  for (let k = 0; k < K; k++) {
+    const row = <usize>(k * W + col) << 2;
+    const lower = <usize>((K + k) * W + col) << 2;
+    writeRow(z + row, x + row, x + lower, M, load<f64>(scales + (<usize>k << 3)), mix, load<f64>(cScales + (<usize>k << 3)), wCol == 0 ? <usize>0 : wCol + <usize>k * wRow);
+  }
 }
 
-/** Rows n Q .. n Q + Q - 1 of trial b: the loop body of `denoise` of amp-host.ts. */
-function denoiseOne(
+/**
+ * The scalar part of the loop body of `denoise` of amp-host.ts for rows n Q .. n Q + Q - 1 of
+ * trial b: energies and sums, and the row's gain (times 1 - mix when mixing) and weight c at
+ * gains[first + q stride], weights[first + q stride] (stride 0: q; the caller's layout).
+ */
+function scalarsOne(
   z: usize,
-  x: usize,
   W: i32,
   col0: i32,
   B: i32,
@@ -303,10 +338,14 @@ function denoiseOne(
   logOdds: usize,
   tau2: usize,
   mix: f64,
-  weighted: usize,
   energy: usize,
   sums: usize,
   inverseTau2: usize,
+  gains: usize,
+  gainFirst: i32,
+  weights: usize,
+  weightFirst: i32,
+  stride: i32,
 ): void {
   const invM = 1.0 / <f64>M;
   const P = 2 * M;
@@ -322,6 +361,7 @@ function denoiseOne(
   const gainSum = sums + tb;
   const ceSum = sums + (<usize>B << 3) + tb;
   const seSum = sums + (<usize>(2 * B) << 3) + tb;
+  const step = stride == 0 ? 1 : stride;
   for (let q = 0; q < Q; q++) {
     const k = n * Q + q;
     const re = z + (<usize>(k * W + col) << 2);
@@ -335,8 +375,8 @@ function denoiseOne(
     store<f64>(gainSum, load<f64>(gainSum) + gain);
     store<f64>(ceSum, load<f64>(ceSum) + c * e);
     store<f64>(seSum, load<f64>(seSum) + (gain * t2 + v * e * invM));
-    const w = weighted == 0 ? 0 : weighted + (<usize>(k * B * P + b * P) << 2);
-    writeRow(re, x + (<usize>(k * W + col) << 2), x + (<usize>((K + k) * W + col) << 2), M, mix > 0 ? (1.0 - mix) * gain : gain, mix, c, w);
+    store<f64>(gains + (<usize>(gainFirst + q * step) << 3), mix > 0 ? (1.0 - mix) * gain : gain);
+    store<f64>(weights + (<usize>(weightFirst + q * step) << 3), c);
   }
 }
 

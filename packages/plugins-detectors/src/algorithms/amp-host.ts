@@ -179,6 +179,8 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
     // [3, B]: sum_k phi omega, sum_k c ||z_k||^2, the state-evolution sum of (34)
     sums: [3 * B, true],
     inverseTau2: [B, true],
+    // the WebAssembly denoiser's gains and weights of a device's rows (or of a trial's)
+    scales: [kernels !== undefined ? 2 * Math.max(K, Q * B) : 0, true],
     // matrix Onsager: c_k [Re z_k | Im z_k] per trial, side by side in a [K, B 2M] matrix, and
     // F = [Re Z | Im Z]^T diag(c) [Re Z | Im Z] [2M, 2M] per trial (G = Z^H diag(c) Z from it)
     weighted: [scalarOnsager ? 0 : K * B * P, double],
@@ -217,15 +219,25 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
 
   const at = (v: RealArray | undefined): number => (v === undefined ? 0 : v.byteOffset);
   /** Z = X + S^H R (14) = X + [Re S; Im S]^T [R; R j^-1], or R_next -= S X (15) = [Re S | Im S] [X; X j]: over fixed chunks (shared) or per trial. */
+  // The products' operands as views from their first entry, made once per call: a native BLAS
+  // call with an offset would make three views per call, thousands per batch, for the collector.
+  const views = new Map<RealArray, Map<number, RealArray>>();
+  const from = (v: RealArray, offset: number): RealArray => {
+    let byOffset = views.get(v);
+    if (byOffset === undefined) views.set(v, (byOffset = new Map()));
+    let view = byOffset.get(offset);
+    if (view === undefined) byOffset.set(offset, (view = offset === 0 ? v : v.subarray(offset)));
+    return view;
+  };
   const product = (toZ: boolean): void => {
-    const [a, rows, inner, from, to] = toZ ? [sStacked, K, twoL, r, z] : [sSide, L, twoK, x, rNext];
+    const [a, rows, inner, src, to] = toZ ? [sStacked, K, twoL, r, z] : [sSide, L, twoK, x, rNext];
     const alpha = toZ ? 1 : -1;
     const lda = toZ ? K : twoK;
     if (perTrial) {
-      for (let b = 0; b < B; b++) gemm(toZ, false, rows, P, inner, alpha, a, b * twoL * K, lda, from, column(b), W, 1, to, column(b), W);
+      for (let b = 0; b < B; b++) gemm(toZ, false, rows, P, inner, alpha, from(a, b * twoL * K), 0, lda, from(src, column(b)), 0, W, 1, from(to, column(b)), 0, W);
     } else {
       const n = G * P;
-      for (let c0 = 0; c0 < W; c0 += n) gemm(toZ, false, rows, n, inner, alpha, a, 0, lda, from, c0, W, 1, to, c0, W);
+      for (let c0 = 0; c0 < W; c0 += n) gemm(toZ, false, rows, n, inner, alpha, a, 0, lda, from(src, c0), 0, W, 1, from(to, c0), 0, W);
     }
   };
   /** residualNorms[t B + b] = ||R_b||_F^2 of every trial, and the lower half of the augmented R. */
@@ -251,9 +263,9 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
     for (let b = 0; b < B; b++) tauUsed[b] = t === 0 || se ? tau[b] : residualNorms[t * B + b] / (L * M);
     const mix = damping > 0 && t > 0 ? damping : 0;
     if (kernels === undefined) denoise(z, x, W, column(0), B, K, Q, M, betaByDevice, logOdds, tauUsed, mix, weighted, energy, sums, inverseTau2);
-    else kernels.exports.denoise(at(z), at(x), W, column(0), B, K, Q, M, at(betaByDevice), at(logOdds), at(tauUsed), mix, at(weighted), at(energy), at(sums), at(inverseTau2));
+    else kernels.exports.denoise(at(z), at(x), W, column(0), B, K, Q, M, at(betaByDevice), at(logOdds), at(tauUsed), mix, at(weighted), at(energy), at(sums), at(inverseTau2), at(buf.scales));
     // F_b = [Re Z_b | Im Z_b]^T weighted_b, one product per trial
-    if (weighted !== undefined) for (let b = 0; b < B; b++) gemm(true, false, P, P, K, 1, z, column(b), W, weighted, b * P, B * P, 0, gram, b * P * P, P);
+    if (weighted !== undefined) for (let b = 0; b < B; b++) gemm(true, false, P, P, K, 1, from(z, column(b)), 0, W, from(weighted, b * P), 0, B * P, 0, from(gram, b * P * P), 0, P);
     if (se) for (let b = 0; b < B; b++) tau[b] = noiseVar + sums[2 * B + b] / L; // (34)
     // R_next = Y + onsager, then (below) - S X_{t+1}   (15)
     if (kernels !== undefined) kernels.exports.onsager(at(y), at(r), at(rNext), W, column(0), B, L, M, at(gram), weighted !== undefined, at(sums));
@@ -434,19 +446,23 @@ function integerPower(x: number, M: number): number {
 /** 2^i for i = -1022 .. 1023, at index i + 1022. */
 const POWERS_OF_TWO = Float64Array.from({ length: 2046 }, (_, i) => 2 ** (i - 1022));
 
+/** 1.5 2^52: y + ROUNDING_SHIFT - ROUNDING_SHIFT is y rounded to an integer (ties to even) for |y| < 2^51. */
+const ROUNDING_SHIFT = 6755399441055744;
+
 /**
  * e^x to within 4e-10 relative (float64 arithmetic; Math.exp costs about half of the denoiser's
- * time in V8): e^x = 2^n 2^f with n = round(x log2 e), |f| <= 1/2, and 2^f = e^t, t = f ln 2,
- * |t| <= 0.347, from its Taylor polynomial of degree 8 (remainder <= e^0.347 t^9 / 9! < 3e-10).
- * 0 below -708 (e^x < 3.3e-308), Infinity from 709 (e^x > 8.2e307), NaN for NaN.
+ * time in V8): e^x = 2^n 2^f with n = x log2 e rounded to an integer, |f| <= 1/2, and
+ * 2^f = e^t, t = f ln 2, |t| <= 0.347, from its Taylor polynomial of degree 8 (remainder
+ * <= e^0.347 t^9 / 9! < 3e-10). 0 below -708 (e^x < 3.3e-308), Infinity from 709 (e^x > 8.2e307),
+ * NaN for NaN. The WebAssembly kernels repeat these operations.
  */
 export function approxExp(x: number): number {
   if (!(x < 709)) return x >= 709 ? Infinity : NaN;
   if (x < -708) return 0;
   const y = x * Math.LOG2E;
-  const n = Math.floor(y + 0.5);
+  const n = y + ROUNDING_SHIFT - ROUNDING_SHIFT;
   const t = (y - n) * Math.LN2;
-  const p = 1 + t * (1 + t * (1 / 2 + t * (1 / 6 + t * (1 / 24 + t * (1 / 120 + t * (1 / 720 + t * (1 / 5040 + t / 40320)))))));
+  const p = 1 + t * (1 + t * (1 / 2 + t * (1 / 6 + t * (1 / 24 + t * (1 / 120 + t * (1 / 720 + t * (1 / 5040 + t * (1 / 40320))))))));
   return p * POWERS_OF_TWO[n + 1022];
 }
 
