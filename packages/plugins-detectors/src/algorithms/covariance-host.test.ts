@@ -1,9 +1,12 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
-import { Generator } from '@gfra/core';
-import { CovarianceCd, covarianceCdHost, mapPriorWeights, randomOrders } from './covariance';
-import { hermitianForm, hermitianRankOneUpdate, hermitianTimes, interleavedColumns, rowsTimesNorm2 } from './covariance-host';
+import { Generator, RandomStreams, type Scenario } from '@gfra/core';
+import { CovarianceCd, covarianceCdHost, covarianceLassoGram, covarianceLassoHost, mapPriorWeights, randomOrders } from './covariance';
+import { hermitianForm, hermitianRankOneUpdate, hermitianSampleCovariance, hermitianTimes, interleavedAdjoint, interleavedColumns, rowsTimesNorm2 } from './covariance-host';
+import { covarianceWasm, resetWasmForTests } from './wasm';
+import { CovarianceMlDetector, type CovarianceMlParams } from '../covariance-ml';
 import { covarianceCoordinateDescent } from '../testing/covariance-reference';
+import { synthetic } from '../testing/synthetic';
 
 /** A dense complex matrix: row-major split arrays. */
 interface Dense {
@@ -200,4 +203,145 @@ describe('covariance coordinate descent on the host (float64)', () => {
       }
     }
   });
+});
+
+describe('covariance WebAssembly kernels (assembly/covariance.ts): the same bits as the JavaScript loops', () => {
+  before(function () {
+    // GFRA_WASM=off (or no WebAssembly SIMD): only the JavaScript loops run, nothing to compare
+    if (covarianceWasm() === undefined) this.skip();
+  });
+
+  // b from the Hermitian form of Sigma_hat (2 M > L) and from ||Y^H u||^2 / M (2 M <= L), odd and
+  // even L (the kernels take two rows at a time: odd L leaves a last row) and odd and even M (the
+  // rows of Y^H, also two at a time)
+  const cases = [
+    { L: 7, M: 5, K: 14 },
+    { L: 6, M: 4, K: 11 },
+    { L: 8, M: 3, K: 12 },
+    { L: 9, M: 4, K: 13 },
+  ];
+  for (const { L, M, K } of cases)
+    for (const perTrial of [false, true]) {
+      const label = `L = ${L}, M = ${M}, K = ${K}, ${perTrial ? 'per-trial' : 'per-run'} codebook`;
+      it(`covarianceCdHost: ML and MAP gamma, after every sweep and at the end, bit for bit (${label})`, () => {
+        // more trials than the kernels lay out at once without onSweep (32): two groups
+        const B = 35;
+        const d = batch(`wasm-${L}-${M}-${perTrial}`, B, L, M, K, perTrial);
+        const orders = randomOrders(K, 7, Generator.fromKey(['wasm-orders', L]));
+        for (const objective of ['ml', 'map'] as const) {
+          // MAP weights that differ between trials (batch() gives every trial the same)
+          const prior = objective === 'map' ? Float64Array.from(d.prior, (c, i) => c * (0.5 + Math.floor(i / K) / B)) : undefined;
+          const run = (wasm: boolean, observe: boolean): { gamma: number[]; sweeps: number[][] } =>
+            tf.tidy(() => {
+              const y = { re: tf.tensor3d(d.yRe, [B, L, M]), im: tf.tensor3d(d.yIm, [B, L, M]) };
+              const codebook = perTrial ? { re: tf.tensor3d(d.sRe, [B, L, K]), im: tf.tensor3d(d.sIm, [B, L, K]) } : { re: tf.tensor2d(d.sRe, [L, K]), im: tf.tensor2d(d.sIm, [L, K]) };
+              const sweeps: number[][] = [];
+              const onSweep = observe ? (_s: number, g: tf.Tensor2D) => void sweeps.push(Array.from(g.dataSync())) : undefined;
+              return { gamma: Array.from(covarianceCdHost(y, codebook, 1.3, orders, prior, onSweep, wasm).dataSync()), sweeps };
+            });
+          const js = run(false, true);
+          expect(maxAbs(js.gamma), 'some gamma > 0').to.be.above(0.5);
+          expect(js.sweeps).to.have.length(orders.length);
+          const wasm = run(true, true);
+          expect(wasm.sweeps, `${objective}: gamma after each sweep`).to.deep.equal(js.sweeps);
+          expect(wasm.gamma, `${objective}: gamma`).to.deep.equal(js.gamma);
+          // without onSweep each trial runs all its sweeps in one call
+          expect(run(true, false).gamma, `${objective}: gamma, all sweeps at once`).to.deep.equal(js.gamma);
+        }
+      });
+    }
+
+  for (const { L, M, K } of cases)
+    it(`sweep kernel: the float64 gamma equals CovarianceCd's bit for bit, ML and MAP (L = ${L}, M = ${M}, K = ${K})`, () => {
+      // covarianceCdHost rounds gamma to float32: here the kernel's float64 state itself
+      const kernels = covarianceWasm()!;
+      const d = batch(`wasm-float64-${L}-${M}`, 1, L, M, K, false);
+      const orders = randomOrders(K, 6, Generator.fromKey(['wasm-float64', L]));
+      const columns = interleavedColumns(d.sRe, d.sIm, L, K);
+      for (const objective of ['ml', 'map'] as const) {
+        const prior = objective === 'map' ? d.prior.subarray(0, K) : undefined;
+        const cd = new CovarianceCd(columns, d.yRe, d.yIm, L, M, 0.7);
+        cd.prior = prior;
+        orders.forEach((o) => cd.sweep(o));
+        const useY = 2 * M <= L;
+        const s = kernels.scratch.arrays({ columns: [2 * L * K, true], w: [2 * L * L, true], quad: [useY ? 2 * M * L : 2 * L * L, true], gamma: [K, true], prior: [K, true], order: [orders.length * K, true], work: [8 * L, true] });
+        s.columns.set(columns);
+        for (let i = 0; i < L; i++) s.w[2 * (i * L + i)] = 1 / 0.7;
+        s.quad.set(useY ? interleavedAdjoint(d.yRe, d.yIm, L, M) : hermitianSampleCovariance(d.yRe, d.yIm, L, M));
+        if (prior !== undefined) s.prior.set(prior);
+        orders.forEach((o, i) => s.order.set(o, i * K));
+        const quad = s.quad.byteOffset;
+        kernels.exports.sweep(s.columns.byteOffset, s.w.byteOffset, useY ? 0 : quad, useY ? quad : 0, s.gamma.byteOffset, prior === undefined ? 0 : s.prior.byteOffset, s.order.byteOffset, orders.length * K, L, M, s.work.byteOffset);
+        expect(maxAbs(cd.gamma), 'some gamma > 0').to.be.above(0.5);
+        expect(Array.from(s.gamma), objective).to.deep.equal(Array.from(cd.gamma));
+      }
+    });
+
+  const scenario: Scenario = { numDevices: 24, numAntennas: 5, sequenceLength: 9, bitsPerDevice: 0 };
+  const detectorParams: CovarianceMlParams[] = [
+    { sweeps: 6, order: 'random', threshold: { rule: 'beta', fraction: 0.5 }, precision: 'float64', objective: 'ml' },
+    { sweeps: 6, order: 'random', threshold: { rule: 'beta', fraction: 0.5 }, precision: 'float64', objective: 'map' },
+    { sweeps: 6, order: 'cyclic', threshold: { rule: 'beta', fraction: 0.5 }, precision: 'float64', objective: 'ml', channelEstimate: 'mmse' },
+  ];
+  for (const p of detectorParams)
+    it(`covariance-ml ${p.objective.toUpperCase()}${p.channelEstimate === 'mmse' ? '-MMSE' : ''}: the same outputs with GFRA_WASM=off`, () => {
+      const data = synthetic({ scenario, trials: 3, activityProb: 0.3, snrDb: [3, 20], key: 'wasm-detector' });
+      const detect = () =>
+        tf.tidy(() => {
+          const obs = { ...data.observation(), activityProbability: tf.fill([scenario.numDevices], 0.3) as tf.Tensor1D };
+          const est = new CovarianceMlDetector(p, scenario, new RandomStreams(['wasm'])).detect(obs as Parameters<CovarianceMlDetector['detect']>[0]);
+          return Object.fromEntries(Object.entries(est).map(([key, v]) => [key, 're' in v ? [Array.from(v.re.dataSync()), Array.from(v.im.dataSync())] : Array.from((v as tf.Tensor).dataSync())]));
+        });
+      const withWasm = detect();
+      const before = process.env.GFRA_WASM;
+      process.env.GFRA_WASM = 'off';
+      resetWasmForTests();
+      try {
+        expect(covarianceWasm()).to.equal(undefined);
+        const js = detect();
+        expect(Object.keys(js)).to.include.members(p.channelEstimate === 'mmse' ? ['activityScore', 'activity', 'channel'] : ['activityScore', 'activity']);
+        expect(withWasm).to.deep.equal(js);
+      } finally {
+        if (before === undefined) delete process.env.GFRA_WASM;
+        else process.env.GFRA_WASM = before;
+        resetWasmForTests();
+      }
+    });
+
+  // covariance-lasso: G and the c_n in the kernels or given, b from Y^H (2 M <= L) or from
+  // Sigma_hat - sigma^2 I, odd and even N (the q update takes two entries at a time)
+  const lassoCases = [
+    { L: 7, M: 5, N: 13 },
+    { L: 8, M: 3, N: 12 },
+    { L: 6, M: 2, N: 9 },
+  ];
+  for (const { L, M, N } of lassoCases)
+    for (const perTrial of [false, true])
+      it(`covarianceLassoHost: r after every sweep and at the end, bit for bit (L = ${L}, M = ${M}, N = ${N}, ${perTrial ? 'per-trial' : 'per-run'} pilots)`, () => {
+        const B = 2;
+        const d = batch(`lasso-${L}-${M}-${N}-${perTrial}`, B, L, M, N, perTrial);
+        for (let b = 0; b < B; b++) {
+          const t = perTrial ? b : 0;
+          const [aRe, aIm] = [d.sRe.subarray(t * L * N, (t + 1) * L * N), d.sIm.subarray(t * L * N, (t + 1) * L * N)];
+          const [yRe, yIm] = [d.yRe.subarray(b * L * M, (b + 1) * L * M), d.yIm.subarray(b * L * M, (b + 1) * L * M)];
+          const gram = covarianceLassoGram(interleavedColumns(aRe, aIm, L, N), L, N);
+          for (const subtractNoise of [true, false])
+            for (const shared of [false, true]) {
+              const run = (wasm: boolean) => {
+                const sweeps: number[][] = [];
+                const r = covarianceLassoHost(aRe, aIm, yRe, yIm, L, N, M, 1.1, 0.05, 12, subtractNoise, (_s, v) => sweeps.push(Array.from(v)), shared ? gram : undefined, wasm);
+                const once = covarianceLassoHost(aRe, aIm, yRe, yIm, L, N, M, 1.1, 0.05, 12, subtractNoise, undefined, shared ? gram : undefined, wasm);
+                return { r: Array.from(r), once: Array.from(once), sweeps };
+              };
+              const js = run(false);
+              const label = `trial ${b}, ${subtractNoise ? 'Sigma_hat - sigma^2 I' : 'Sigma_hat'}, ${shared ? 'given' : 'own'} G`;
+              expect(js.r.filter((v) => v > 0).length, `${label}: some r > 0`).to.be.above(0);
+              expect(js.sweeps[0], `${label}: r moves over the sweeps`).to.not.deep.equal(js.r);
+              const wasm = run(true);
+              expect(wasm.sweeps, `${label}: r after each sweep`).to.deep.equal(js.sweeps);
+              expect(wasm.r, label).to.deep.equal(js.r);
+              expect(wasm.once, `${label}: all sweeps at once`).to.deep.equal(js.r);
+            }
+        }
+      });
 });

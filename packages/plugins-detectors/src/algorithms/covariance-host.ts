@@ -11,6 +11,12 @@
  * The loops take two rows at a time (four independent accumulators) so that consecutive
  * floating-point additions do not wait on each other; every entry of a result is a sum in a
  * fixed order that depends only on the sizes, never on other data or on a batch.
+ *
+ * `assembly/covariance.ts` repeats these loops (and the coordinate loops of `covariance.ts`) in
+ * WebAssembly SIMD, one complex entry per f64x2, operation for operation, so with the same bits:
+ * `covarianceCdHost` and `covarianceLassoHost` run them where they load (about 3 times faster),
+ * these functions otherwise (GFRA_WASM=off, no WebAssembly SIMD). A change to a loop here must be
+ * made there too (`covariance-host.test.ts` compares the two bit for bit).
  */
 
 /**

@@ -33,6 +33,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { cx, type ComplexTensor, type Generator } from '@gfra/core';
 import { hermitianForm, hermitianRankOneUpdate, hermitianSampleCovariance, hermitianTimes, interleavedAdjoint, interleavedColumns, rowsTimesNorm2 } from './covariance-host';
+import { covarianceWasm, type CovarianceWasmExports, type WasmKernels } from './wasm';
 
 /** Coordinate order of each sweep: `sweeps` times 0, 1, ..., K - 1 (one shared array). */
 export function cyclicOrders(K: number, sweeps: number): readonly (readonly number[])[] {
@@ -110,6 +111,8 @@ export function mapPriorWeights(eps: ArrayLike<number>, beta: ArrayLike<number>,
  * each stored entry once and the Sherman-Morrison update writes half the matrix. b = u^H Sigma_hat u
  * is ||Y^H u||^2 / M (cost L M) when 2 M <= L, otherwise the Hermitian form of Sigma_hat (cost
  * L (L + 1) / 2). Each trial's numbers depend only on its own inputs and the coordinate orders.
+ * The JavaScript path of {@link covarianceCdHost}; `sweep` of `assembly/covariance.ts` repeats
+ * {@link CovarianceCd.sweep} in WebAssembly with the same bits.
  */
 export class CovarianceCd {
   /** The estimate gamma (length K), updated in place by {@link sweep}. */
@@ -183,6 +186,8 @@ export class CovarianceCd {
  * @param orders   coordinate order of each sweep (its length is the number of sweeps)
  * @param prior    host [B * K] MAP weights c_k ({@link mapPriorWeights}); undefined: ML
  * @param onSweep  called after sweep s (0-based) with the current estimate (freed after it returns)
+ * @param wasm     run the sweeps in the WebAssembly kernels of `assembly/covariance.ts` where they
+ *                 load (default true; the same bits as {@link CovarianceCd}, which runs otherwise)
  * @returns        [B, K] gamma after all sweeps (float32)
  */
 export function covarianceCdHost(
@@ -192,6 +197,7 @@ export function covarianceCdHost(
   orders: readonly (readonly number[])[],
   prior?: Float64Array,
   onSweep?: (sweep: number, gamma: tf.Tensor2D) => void,
+  wasm = true,
 ): tf.Tensor2D {
   const [B, L, M] = y.re.shape as [number, number, number];
   const K = codebook.re.shape[codebook.re.rank - 1] as number;
@@ -199,6 +205,12 @@ export function covarianceCdHost(
   const cbIm = codebook.im.dataSync();
   // per-trial codebook [B, L, K]: trial b's own columns
   const perTrial = codebook.re.rank === 3;
+  const kernels = wasm ? covarianceWasm() : undefined;
+  if (kernels !== undefined) {
+    const cd = { cbRe, cbIm, perTrial, yRe: y.re.dataSync(), yIm: y.im.dataSync(), B, L, M, K, noiseVar };
+    const observe = onSweep === undefined ? undefined : (s: number, gamma: Float64Array) => tf.tidy(() => onSweep(s, tf.tensor2d(Float32Array.from(gamma), [B, K])));
+    return tf.tensor2d(Float32Array.from(covarianceCdWasm(kernels, cd, orders, prior, observe)), [B, K]);
+  }
   const shared = perTrial ? undefined : interleavedColumns(cbRe, cbIm, L, K);
   const columnsOf = (b: number) => shared ?? interleavedColumns(cbRe.subarray(b * L * K, (b + 1) * L * K), cbIm.subarray(b * L * K, (b + 1) * L * K), L, K);
   const yRe = y.re.dataSync();
@@ -216,6 +228,101 @@ export function covarianceCdHost(
     if (onSweep !== undefined) tf.tidy(() => onSweep(sweep, tf.tensor2d(gammaOf(), [B, K])));
   }
   return tf.tensor2d(gammaOf(), [B, K]);
+}
+
+/** The inputs of {@link covarianceCdWasm}: host arrays as `dataSync()` gives them. */
+interface CdBatch {
+  /** [L, K] or, with `perTrial`, [B, L, K]. */
+  readonly cbRe: ArrayLike<number> & { subarray(from: number, to: number): ArrayLike<number> };
+  readonly cbIm: ArrayLike<number> & { subarray(from: number, to: number): ArrayLike<number> };
+  readonly perTrial: boolean;
+  /** [B, L, M]. */
+  readonly yRe: ArrayLike<number> & { subarray(from: number, to: number): ArrayLike<number> };
+  readonly yIm: ArrayLike<number> & { subarray(from: number, to: number): ArrayLike<number> };
+  readonly B: number;
+  readonly L: number;
+  readonly M: number;
+  readonly K: number;
+  readonly noiseVar: number;
+}
+
+/** Trials whose state {@link covarianceCdWasm} lays out at once when nothing is observed per sweep (bounds the kernels' memory). */
+const WASM_TRIALS = 32;
+
+/**
+ * {@link CovarianceCd} for every trial of a batch in the WebAssembly kernels (`assembly/covariance.ts`,
+ * `sweep`: the loop of {@link CovarianceCd.sweep} and the kernels of `covariance-host.ts`, the same
+ * operations in the same order, so the same bits). The trials' states live in the kernels' scratch
+ * memory. Without `onSweep`, groups of {@link WASM_TRIALS} trials, each trial running all its
+ * sweeps in one call (its matrices stay in cache); with it, the whole batch, the trials taking
+ * each sweep in turn, and `onSweep` gets gamma [B * K] (a view into the scratch: copy to keep it;
+ * it must not call these kernels). Returns gamma [B * K].
+ */
+function covarianceCdWasm(
+  kernels: WasmKernels<CovarianceWasmExports>,
+  input: CdBatch,
+  orders: readonly (readonly number[])[],
+  prior: Float64Array | undefined,
+  onSweep: ((sweep: number, gamma: Float64Array) => void) | undefined,
+): Float64Array {
+  const { cbRe, cbIm, perTrial, yRe, yIm, B, L, M, K, noiseVar } = input;
+  const useY = 2 * M <= L;
+  const column = 2 * L * K;
+  const matrix = 2 * L * L;
+  const quad = useY ? 2 * M * L : matrix;
+  const starts = [0];
+  for (const o of orders) starts.push(starts[starts.length - 1] + o.length);
+  const gammaOut = new Float64Array(B * K);
+  const group = onSweep === undefined ? WASM_TRIALS : B;
+  for (let first = 0; first < B; first += group) {
+    const n = Math.min(group, B - first);
+    const books = perTrial ? n : 1;
+    const s = kernels.scratch.arrays({
+      columns: [books * column, true],
+      w: [n * matrix, true],
+      quad: [n * quad, true],
+      gamma: [n * K, true],
+      prior: [prior === undefined ? 0 : n * K, true],
+      order: [starts[orders.length], true],
+      work: [8 * L, true],
+    });
+    for (let t = 0; t < books; t++) {
+      const from = (perTrial ? first + t : 0) * L * K;
+      s.columns.set(interleavedColumns(cbRe.subarray(from, from + L * K), cbIm.subarray(from, from + L * K), L, K), t * column);
+    }
+    const per = L * M;
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < L; i++) s.w[b * matrix + 2 * (i * L + i)] = 1 / noiseVar;
+      const [re, im] = [yRe.subarray((first + b) * per, (first + b + 1) * per), yIm.subarray((first + b) * per, (first + b + 1) * per)];
+      s.quad.set(useY ? interleavedAdjoint(re, im, L, M) : hermitianSampleCovariance(re, im, L, M), b * quad);
+    }
+    if (prior !== undefined) s.prior.set(prior.subarray(first * K, (first + n) * K));
+    orders.forEach((o, i) => s.order.set(o, starts[i]));
+    const { sweep } = kernels.exports;
+    const at = (v: Float64Array, offset: number): number => v.byteOffset + 8 * offset;
+    const run = (b: number, from: number, to: number): void =>
+      sweep(
+        at(s.columns, perTrial ? b * column : 0),
+        at(s.w, b * matrix),
+        useY ? 0 : at(s.quad, b * quad),
+        useY ? at(s.quad, b * quad) : 0,
+        at(s.gamma, b * K),
+        prior === undefined ? 0 : at(s.prior, b * K),
+        at(s.order, from),
+        to - from,
+        L,
+        M,
+        s.work.byteOffset,
+      );
+    if (onSweep === undefined) for (let b = 0; b < n; b++) run(b, 0, starts[orders.length]);
+    else
+      for (let i = 0; i < orders.length; i++) {
+        for (let b = 0; b < n; b++) run(b, starts[i], starts[i + 1]);
+        onSweep(i, s.gamma);
+      }
+    gammaOut.set(s.gamma, first * K);
+  }
+  return gammaOut;
 }
 
 /**
@@ -373,6 +480,9 @@ function lassoCorrelations(columns: Float64Array, yRe: ArrayLike<number>, yIm: A
  * @param yRe, yIm Y of one trial, row-major [L, M]
  * @param onSweep  called after sweep s (0-based) with the current r (a view: copy to keep it)
  * @param gram     G of these pilots ({@link covarianceLassoGram}), to share it between trials
+ * @param wasm     run G (unless given), the c_n and the sweeps in the WebAssembly kernels of
+ *                 `assembly/covariance.ts` where they load (default true; the same bits as the
+ *                 JavaScript loops here, which run otherwise; `onSweep` must not call the kernels)
  * @returns r (length N), r_n >= 0
  */
 export function covarianceLassoHost(
@@ -389,8 +499,11 @@ export function covarianceLassoHost(
   subtractNoise = true,
   onSweep?: (sweep: number, r: Float64Array) => void,
   gram?: Float64Array,
+  wasm = true,
 ): Float64Array {
   const columns = interleavedColumns(aRe, aIm, L, N);
+  const kernels = wasm ? covarianceWasm() : undefined;
+  if (kernels !== undefined) return covarianceLassoWasm(kernels, columns, yRe, yIm, L, N, M, subtractNoise ? sigma2 : 0, lambda, sweeps, onSweep, gram);
   const g = gram ?? covarianceLassoGram(columns, L, N);
   const r = new Float64Array(N);
   const q = lassoCorrelations(columns, yRe, yIm, L, N, M, sigma2, subtractNoise); // Re(b_n^H res) at r = 0
@@ -408,4 +521,54 @@ export function covarianceLassoHost(
     if (onSweep !== undefined) onSweep(s, r);
   }
   return r;
+}
+
+/**
+ * {@link covarianceLassoHost} of one trial in the WebAssembly kernels (`lassoGram`,
+ * `lassoCorrelations`, `lassoSweeps` of `assembly/covariance.ts`: the loops of
+ * {@link covarianceLassoGram}, `lassoCorrelations` and the sweep loop, the same operations in the
+ * same order, so the same bits); `noise` = sigma^2 or 0. Returns r (a copy).
+ */
+function covarianceLassoWasm(
+  kernels: WasmKernels<CovarianceWasmExports>,
+  columns: Float64Array,
+  yRe: ArrayLike<number>,
+  yIm: ArrayLike<number>,
+  L: number,
+  N: number,
+  M: number,
+  noise: number,
+  lambda: number,
+  sweeps: number,
+  onSweep: ((sweep: number, r: Float64Array) => void) | undefined,
+  gram: Float64Array | undefined,
+): Float64Array {
+  const useY = 2 * M <= L;
+  const s = kernels.scratch.arrays({
+    columns: [2 * L * N, true],
+    gram: [N * N, true],
+    quad: [useY ? 2 * M * L : 2 * L * L, true],
+    q: [N, true],
+    r: [N, true],
+    work: [gram === undefined ? 2 * L * N : 2 * L, true],
+  });
+  const { lassoGram, lassoCorrelations, lassoSweeps } = kernels.exports;
+  s.columns.set(columns);
+  if (gram !== undefined) s.gram.set(gram.subarray(0, N * N));
+  else lassoGram(s.columns.byteOffset, L, N, s.gram.byteOffset, s.work.byteOffset);
+  if (useY) {
+    s.quad.set(interleavedAdjoint(yRe, yIm, L, M));
+    lassoCorrelations(s.columns.byteOffset, 0, s.quad.byteOffset, L, N, M, noise, s.q.byteOffset, s.work.byteOffset);
+  } else {
+    s.quad.set(hermitianSampleCovariance(yRe, yIm, L, M));
+    for (let l = 0; l < L; l++) s.quad[2 * (l * L + l)] -= noise;
+    lassoCorrelations(s.columns.byteOffset, s.quad.byteOffset, 0, L, N, M, noise, s.q.byteOffset, s.work.byteOffset);
+  }
+  if (onSweep === undefined) lassoSweeps(s.gram.byteOffset, s.q.byteOffset, s.r.byteOffset, N, lambda, sweeps);
+  else
+    for (let i = 0; i < sweeps; i++) {
+      lassoSweeps(s.gram.byteOffset, s.q.byteOffset, s.r.byteOffset, N, lambda, 1);
+      onSweep(i, s.r);
+    }
+  return s.r.slice();
 }

@@ -12,6 +12,7 @@
  */
 import type { RealArray } from '@gfra/core';
 import { WASM_BASE64 as AMP_WASM } from './amp.generated';
+import { WASM_BASE64 as COVARIANCE_WASM } from './covariance.generated';
 
 /** The exports of `assembly/amp.ts` (pointers are byte offsets into {@link WasmScratch}'s memory). */
 export interface AmpWasmExports {
@@ -32,9 +33,21 @@ export interface AmpWasmExports {
     energy: number,
     sums: number,
     inverseTau2: number,
+    scales: number,
   ): void;
   onsager(y: number, r: number, rNext: number, W: number, col0: number, B: number, L: number, M: number, gram: number, matrix: boolean, sums: number): void;
   finishResidual(r: number, W: number, col0: number, B: number, L: number, M: number, out: number): void;
+}
+
+/**
+ * The exports of `assembly/covariance.ts` (pointers are byte offsets into {@link WasmScratch}'s
+ * memory; complex arrays interleaved float64, Hermitian matrices by their upper triangle).
+ */
+export interface CovarianceWasmExports {
+  sweep(columns: number, w: number, cov: number, yAdjoint: number, gamma: number, prior: number, order: number, count: number, L: number, M: number, work: number): void;
+  lassoGram(columns: number, L: number, N: number, gram: number, work: number): void;
+  lassoCorrelations(columns: number, z: number, yAdjoint: number, L: number, N: number, M: number, noise: number, c: number, work: number): void;
+  lassoSweeps(g: number, q: number, r: number, N: number, lambda: number, sweeps: number): void;
 }
 
 /** What {@link WasmScratch.arrays} lays out: name -> [length, float64?]. */
@@ -102,6 +115,14 @@ export function ampWasm(): WasmKernels<AmpWasmExports> | undefined {
   return amp ?? undefined;
 }
 
+let covariance: WasmKernels<CovarianceWasmExports> | null | undefined;
+
+/** The covariance coordinate-descent kernels of `assembly/covariance.ts` (one instance per thread), or undefined (see the module comment). */
+export function covarianceWasm(): WasmKernels<CovarianceWasmExports> | undefined {
+  if (covariance === undefined) covariance = instantiate<CovarianceWasmExports>(COVARIANCE_WASM, {});
+  return covariance ?? undefined;
+}
+
 /** Whether the WebAssembly kernels run here ("WebAssembly SIMD"), or why not. */
 export function wasmDescription(): string {
   if (wasmDisabled()) return 'off (GFRA_WASM=off)';
@@ -131,4 +152,5 @@ export function instantiate<E>(base64: string, imports: Record<string, Record<st
 /** For tests: forget the instance, so that the next call reads GFRA_WASM again. */
 export function resetWasmForTests(): void {
   amp = undefined;
+  covariance = undefined;
 }
