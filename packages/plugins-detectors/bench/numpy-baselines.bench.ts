@@ -14,8 +14,8 @@
  *   - scma-mpa, the 6x4 SCMA codebook (J = 2), log-MPA, 10 iterations, M = 1, per-resource
  *     Rayleigh CN(0, 1), sigma^2 = 0.1, batches of 1000.
  *   - covariance-ml, default parameters (float64 host path, 50 random-order sweeps, threshold
- *     beta / 2), N = 100, eps = 0.1, M = 16, L = 20, batches of 100; numpy batches each
- *     coordinate step over the trials.
+ *     beta / 2), N = 100, eps = 0.1, M = 16, L = 20, batches of 100, one codebook per run and one
+ *     per trial; numpy batches each coordinate step over the trials.
  * Each side: a warm-up batch, then `runs` timed loops of whole batches of at least 2 s each (at
  * least one batch); the table shows the median of 3 runs (`--quick`: 1 run). gfra's inputs are
  * built once and reused by every batch (the timing is detect() plus the readback of its
@@ -24,7 +24,7 @@
  * Before the timings, a cross-check feeds the same inputs (gfra's tensors, written to a temporary
  * JSON file) to both sides and prints the largest disagreement of the outputs: mmv-amp (LLR scores
  * and channel estimates, both codebook modes, N = 200, L = 30, M = 4, 50 iterations, 8 trials),
- * scma-mpa (bit LLRs) and covariance-ml (gamma, with gfra's coordinate orders).
+ * scma-mpa (bit LLRs) and covariance-ml (gamma, with gfra's coordinate orders, both codebook modes).
  *
  * Usage: pnpm bench -- --numpy [--quick] [--no-check] [--only TEXT] [--python PATH]
  * (`--only TEXT`: just the workloads whose name contains TEXT.)
@@ -314,10 +314,10 @@ async function crossCheck(python: string): Promise<CheckLine[]> {
     disposeObservation(obs);
   }
 
-  // covariance-ml (float64 on both sides; gfra returns gamma rounded to float32)
-  {
-    const w: PilotWorkload = { N: 100, L: 20, M: 16, eps: 0.1, perTrial: false };
-    const obs = pilotObservation(w, 4, pathLossBeta(100), 'check-cov');
+  // covariance-ml (float64 on both sides; gfra returns gamma rounded to float32), both codebook modes
+  for (const perTrial of [false, true]) {
+    const w: PilotWorkload = { N: 100, L: 20, M: 16, eps: 0.1, perTrial };
+    const obs = pilotObservation(w, 4, pathLossBeta(100), `check-cov-${perTrial}`);
     const scenario: Scenario = { numDevices: w.N, numAntennas: w.M, sequenceLength: w.L, bitsPerDevice: 0 };
     const det = new CovarianceMlDetector(COVARIANCE_PARAMS, scenario, new RandomStreams(['numpy-baselines']));
     // the detector's own orders: drawn in its constructor from this stream, exactly so
@@ -332,7 +332,7 @@ async function crossCheck(python: string): Promise<CheckLine[]> {
       orders,
     });
     const act = await (est.activity as tf.Tensor).data();
-    compare('covariance-ml (B = 4)', 'gamma', Array.from(await gamma.data()), flatOf(out.gamma), 1e-6, decisionsDiffer(act, flatOf(out.activity)));
+    compare(`covariance-ml ${perTrial ? 'per-trial' : 'per-run'} (B = 4)`, 'gamma', Array.from(await gamma.data()), flatOf(out.gamma), 1e-6, decisionsDiffer(act, flatOf(out.activity)));
     tf.dispose([gamma, est.activity, est.activityScore, est.message].filter((t) => t !== undefined) as tf.Tensor[]);
     disposeObservation(obs);
   }
@@ -418,21 +418,23 @@ function workloads(): Workload[] {
     },
     numpy: { workload: 'scma-mpa', params: { batch: scmaBatch, M: 1, noiseVar: SCMA_NOISE_VAR, iterations: 10 } },
   });
-  const cov: PilotWorkload = { N: 100, L: 20, M: 16, eps: 0.1, perTrial: false };
-  const covBeta = pathLossBeta(cov.N);
-  list.push({
-    name: 'covariance-ml f64 N=100 M=16 L=20',
-    batch: B,
-    gfra: () => {
-      const obs = pilotObservation(cov, B, covBeta, 'time-cov');
-      const det = new CovarianceMlDetector(COVARIANCE_PARAMS, { numDevices: cov.N, numAntennas: cov.M, sequenceLength: cov.L, bitsPerDevice: 0 }, new RandomStreams(['bench']));
-      return {
-        once: () => tf.tidy(() => void (det.detect(obs as Parameters<CovarianceMlDetector['detect']>[0]) as Estimate).activity?.dataSync()),
-        done: () => disposeObservation(obs),
-      };
-    },
-    numpy: { workload: 'covariance-ml', params: { batch: B, N: cov.N, L: cov.L, M: cov.M, eps: cov.eps, beta: covBeta, noiseVar: NOISE_VAR, sweeps: COVARIANCE_PARAMS.sweeps } },
-  });
+  for (const perTrial of [false, true]) {
+    const cov: PilotWorkload = { N: 100, L: 20, M: 16, eps: 0.1, perTrial };
+    const covBeta = pathLossBeta(cov.N);
+    list.push({
+      name: `covariance-ml f64 N=100 M=16 L=20 ${perTrial ? 'per-trial' : 'per-run'}`,
+      batch: B,
+      gfra: () => {
+        const obs = pilotObservation(cov, B, covBeta, `time-cov-${perTrial}`);
+        const det = new CovarianceMlDetector(COVARIANCE_PARAMS, { numDevices: cov.N, numAntennas: cov.M, sequenceLength: cov.L, bitsPerDevice: 0 }, new RandomStreams(['bench']));
+        return {
+          once: () => tf.tidy(() => void (det.detect(obs as Parameters<CovarianceMlDetector['detect']>[0]) as Estimate).activity?.dataSync()),
+          done: () => disposeObservation(obs),
+        };
+      },
+      numpy: { workload: 'covariance-ml', params: { batch: B, N: cov.N, L: cov.L, M: cov.M, eps: cov.eps, beta: covBeta, noiseVar: NOISE_VAR, sweeps: COVARIANCE_PARAMS.sweeps, perTrial } },
+    });
+  }
   return list;
 }
 
@@ -467,7 +469,7 @@ export async function main(argv: string[]): Promise<number> {
       if (!ok) console.log('  WARNING: a numpy baseline disagrees with gfra beyond float rounding; its timing may not be of the same algorithm');
     }
 
-    console.log(`\n${'workload'.padEnd(36)} ${'batch'.padStart(5)} ${'gfra tr/s'.padStart(10)} ${'numpy tr/s'.padStart(10)} ${'gfra/numpy'.padStart(10)}   runs gfra | numpy`);
+    console.log(`\n${'workload'.padEnd(46)} ${'batch'.padStart(5)} ${'gfra tr/s'.padStart(10)} ${'numpy tr/s'.padStart(10)} ${'gfra/numpy'.padStart(10)}   runs gfra | numpy`);
     const onlyAt = argv.indexOf('--only');
     const only = onlyAt >= 0 ? argv[onlyAt + 1] : undefined;
     for (const w of workloads().filter((x) => only === undefined || x.name.includes(only))) {
@@ -487,7 +489,7 @@ export async function main(argv: string[]): Promise<number> {
       const nm = npRates === undefined ? undefined : median(npRates);
       const list = (xs: number[] | undefined) => (xs === undefined ? '-' : xs.map((x) => x.toPrecision(3)).join(' '));
       console.log(
-        `${w.name.padEnd(36)} ${String(w.batch).padStart(5)} ${fmt(gm, 10)} ${fmt(nm, 10)} ${fmt(nm === undefined ? undefined : gm / nm, 10)}   ${list(gfraRates)} | ${list(npRates)}`,
+        `${w.name.padEnd(46)} ${String(w.batch).padStart(5)} ${fmt(gm, 10)} ${fmt(nm, 10)} ${fmt(nm === undefined ? undefined : gm / nm, 10)}   ${list(gfraRates)} | ${list(npRates)}`,
       );
     }
     console.log(`\n(total ${((performance.now() - t0) / 1000).toFixed(0)} s; gfra/numpy > 1: gfra faster)`);

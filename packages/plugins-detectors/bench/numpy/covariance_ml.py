@@ -71,13 +71,15 @@ def covariance_ml(y, S, noise_var, orders, beta=None, Q=1, fraction=0.5):
     return out
 
 
-def generate(rng, B, N, L, M, eps, beta, noise_var):
-    """As mmv_amp.generate with a codebook per run (unit-norm complex Gaussian columns), float64."""
-    S = rng.standard_normal((L, N)) + 1j * rng.standard_normal((L, N))
-    S /= np.sqrt(np.sum(np.abs(S) ** 2, axis=0, keepdims=True))
+def generate(rng, B, N, L, M, eps, beta, noise_var, per_trial=False):
+    """As mmv_amp.generate (unit-norm complex Gaussian columns, one codebook per run [L, N] or per
+    trial [B, L, N]), float64."""
+    shape = (B, L, N) if per_trial else (L, N)
+    S = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    S /= np.sqrt(np.sum(np.abs(S) ** 2, axis=-2, keepdims=True))
     beta = np.broadcast_to(np.asarray(beta, dtype=np.float64), (B, N)).copy()
     active = rng.random((B, N)) < eps
     h = np.sqrt(beta / 2)[..., None] * (rng.standard_normal((B, N, M)) + 1j * rng.standard_normal((B, N, M)))
     W = np.sqrt(noise_var / 2) * (rng.standard_normal((B, L, M)) + 1j * rng.standard_normal((B, L, M)))
-    Y = np.matmul(S, h * active[..., None]) + W
+    Y = np.matmul(S, h * active[..., None]) + W  # S [L, N] broadcasts over B; [B, L, N] is per trial
     return {"y": Y, "S": S, "beta": beta, "active": active}

@@ -71,7 +71,7 @@ def make(spec):
         d = scma_mpa.generate(rng, B, p["M"], p["noiseVar"], cb)
         return (lambda: scma_mpa.scma_mpa(d["y"], d["channel"], p["noiseVar"], g, p["iterations"])), B
     if w == "covariance-ml":
-        d = covariance_ml.generate(rng, B, p["N"], p["L"], p["M"], p["eps"], p["beta"], p["noiseVar"])
+        d = covariance_ml.generate(rng, B, p["N"], p["L"], p["M"], p["eps"], p["beta"], p["noiseVar"], p.get("perTrial", False))
         orders = covariance_ml.random_orders(rng, p["N"], p["sweeps"])  # once per run, shared by all trials
         return (lambda: covariance_ml.covariance_ml(d["y"], d["S"], p["noiseVar"], orders, beta=d["beta"])), B
     raise ValueError(f"unknown workload {w}")
