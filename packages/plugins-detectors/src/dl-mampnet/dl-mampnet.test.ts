@@ -127,6 +127,7 @@ describe('detector:dl-mampnet', () => {
     tf.dispose([zs, taus, t1s, t2s, eta, derivative, posterior, gain, s, auto]);
   });
 
+  // The tfjs formulation of ampNonlinearity (the fallback); its WebAssembly kernels are checked against it in layer-kernel.test.ts.
   it('the fused layer op (ampNonlinearity) equals v eta and (v / C) sum eta\' of scalarBgDenoiser bit for bit, and its hand-written gradient equals autodiff of that formulation (float32, rel 1e-5)', () => {
     const [B, M, K] = [5, 3, 8];
     const g = new RandomStreams(['dl-mampnet-fused']).onceGenerator('values');
@@ -145,7 +146,7 @@ describe('detector:dl-mampnet', () => {
       return { x: tf.mul(vv, den.eta), onsager: tf.reshape(tf.div(tf.mul(vv, tf.sum(den.derivative, [1, 2])), C), [B, 1, 1]) };
     };
     const fused = (zz: tf.Tensor, t: tf.Tensor, a: tf.Tensor, b: tf.Tensor, vv: tf.Tensor) =>
-      ampNonlinearity(zz as tf.Tensor3D, t as tf.Tensor3D, a as tf.Tensor2D, b as tf.Tensor2D, vv as tf.Scalar, C);
+      ampNonlinearity(zz as tf.Tensor3D, t as tf.Tensor3D, a as tf.Tensor2D, b as tf.Tensor2D, vv as tf.Scalar, C, 'tfjs');
     const objective = (f: typeof previous) => (zz: tf.Tensor, t: tf.Tensor, a: tf.Tensor, b: tf.Tensor, vv: tf.Tensor) => {
       const out = f(zz, t, a, b, vv);
       return tf.add(tf.sum(tf.mul(out.x, upX)), tf.sum(tf.mul(out.onsager, upO)));

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { cx, matMul2d, numSequences, type ComplexTensor, type RandomStreams, type Scenario } from '@gfra/core';
 import { scalarBgDenoiser } from '../algorithms/amp';
+import { layerKernel, type LayerForward, type LayerInputs, type LayerKernel } from './layer-kernel';
 
 /** The options that shape the network (a subset of the plugin's parameters). */
 export interface NetworkOptions {
@@ -120,15 +121,23 @@ export interface AmpNonlinearity {
  *   dtau^2  = sum_{m,r} [-(dg theta2 / S + da / s - dl / 2) / S] + sum_{m,r} (-da / s - dl / 2) / tau^2
  *   dv      = sum (dX eta) + sum_b d(onsager)_b (sum eta')_b / C
  *
+ * Where the WebAssembly kernels load (`layer-kernel.ts`; not with GFRA_WASM=off), forward and
+ * gradient run as one kernel each with the same formulas (float32 per entry, float64 sums, so equal
+ * to this tfjs formulation to float32 rounding, not bit for bit); `implementation` "tfjs" forces the
+ * tfjs formulation.
+ *
  * @param z      Z_t [B, M, 2NQ]
  * @param tau2   tau_t^2 [B, 1, 1]
  * @param theta1 [M, 2NQ]
  * @param theta2 [M, 2NQ] (positive)
  * @param v      v_t (scalar)
  * @param C      the Onsager normalisation (2LM or LM)
+ * @param implementation "auto" (the kernels where they load) or "tfjs"
  */
-export function ampNonlinearity(z: tf.Tensor3D, tau2: tf.Tensor3D, theta1: tf.Tensor2D, theta2: tf.Tensor2D, v: tf.Scalar, C: number): AmpNonlinearity {
+export function ampNonlinearity(z: tf.Tensor3D, tau2: tf.Tensor3D, theta1: tf.Tensor2D, theta2: tf.Tensor2D, v: tf.Scalar, C: number, implementation: 'auto' | 'tfjs' = 'auto'): AmpNonlinearity {
   const [B, M, K2] = z.shape;
+  const kernel = implementation === 'auto' ? layerKernel() : undefined;
+  if (kernel !== undefined) return ampNonlinearityWasm(kernel, z, tau2, theta1, theta2, v, C);
   const forwardFunc = (_backend: unknown, save: (tensors: tf.Tensor[]) => void): tf.Tensor[] => {
     // scalarBgDenoiser itself, keeping what the gradient needs
     const { eta, derivative, posterior: p, gain: g, s } = scalarBgDenoiser(z, tau2, theta1, theta2);
@@ -183,6 +192,45 @@ export function ampNonlinearity(z: tf.Tensor3D, tau2: tf.Tensor3D, theta1: tf.Te
   };
   // tf.customGrad allows one output only; the engine's kernel runner (which customGrad calls)
   // takes several, with the same saving and tape semantics
+  const engine = tf.engine() as unknown as { runKernelFunc(params: { forwardFunc: unknown; backwardsFunc: unknown; inputs: Record<string, tf.Tensor> }): tf.Tensor[] };
+  const [x, onsager] = engine.runKernelFunc({ forwardFunc, backwardsFunc, inputs: { z, tau2, theta1, theta2, v } }) as tf.Tensor3D[];
+  return { x, onsager };
+}
+
+/**
+ * {@link ampNonlinearity} on the WebAssembly kernels: the forward pass reads its inputs once
+ * (dataSync), runs one kernel and builds the two outputs; the gradient reads dX and d(onsager),
+ * runs one kernel and builds the five input gradients. What the gradient needs (the inputs' values,
+ * p and the per-trial sums of eta') stays in host arrays held by the gradient function, so no
+ * tensor is saved: nothing to free when no tape records the op.
+ */
+function ampNonlinearityWasm(kernel: LayerKernel, z: tf.Tensor3D, tau2: tf.Tensor3D, theta1: tf.Tensor2D, theta2: tf.Tensor2D, v: tf.Scalar, C: number): AmpNonlinearity {
+  const [B, M, K2] = z.shape;
+  let inputs: LayerInputs | undefined;
+  let saved: LayerForward | undefined;
+  const forwardFunc = (): tf.Tensor[] => {
+    inputs = {
+      z: z.dataSync() as Float32Array,
+      tau2: tau2.dataSync() as Float32Array,
+      theta1: theta1.dataSync() as Float32Array,
+      theta2: theta2.dataSync() as Float32Array,
+      v: v.dataSync()[0],
+      C,
+    };
+    saved = kernel.forward(inputs);
+    return [tf.tensor3d(saved.x, [B, M, K2]), tf.tensor3d(saved.onsager, [B, 1, 1])];
+  };
+  const backwardsFunc = (dys: tf.Tensor | tf.Tensor[]) => {
+    const [dx, dOnsager] = dys as tf.Tensor[];
+    const grad = kernel.backward(inputs as LayerInputs, saved as LayerForward, dx.dataSync() as Float32Array, dOnsager.dataSync() as Float32Array);
+    return {
+      z: () => tf.tensor3d(grad.z, [B, M, K2]),
+      tau2: () => tf.tensor3d(grad.tau2, [B, 1, 1]),
+      theta1: () => tf.tensor2d(grad.theta1, [M, K2]),
+      theta2: () => tf.tensor2d(grad.theta2, [M, K2]),
+      v: () => tf.scalar(grad.v),
+    };
+  };
   const engine = tf.engine() as unknown as { runKernelFunc(params: { forwardFunc: unknown; backwardsFunc: unknown; inputs: Record<string, tf.Tensor> }): tf.Tensor[] };
   const [x, onsager] = engine.runKernelFunc({ forwardFunc, backwardsFunc, inputs: { z, tau2, theta1, theta2, v } }) as tf.Tensor3D[];
   return { x, onsager };
