@@ -89,11 +89,10 @@ function rowEnergy(re: usize, im: usize, M: i32): f64 {
 
 /**
  * One row of one trial: x = g z + mix x (mix > 0) or x = g z for the M float32 pairs z (at zre,
- * zre + 4M), x (at xre, xre + 4M), and the row of the augmented X at lower: [-Im x | Re x]; unless
- * w == 0, the weighted row [c Re z | c Im z] at w.
+ * zre + 4M) and x (at xre, xre + 4M); unless w == 0, the weighted row [c Re z | c Im z] at w.
  */
 @inline
-function writeRow(zre: usize, xre: usize, lower: usize, M: i32, g: f64, mix: f64, c: f64, w: usize): void {
+function writeRow(zre: usize, xre: usize, M: i32, g: f64, mix: f64, c: f64, w: usize): void {
   const gV = f64x2.splat(g);
   const mixV = f64x2.splat(mix);
   const cV = f64x2.splat(c);
@@ -107,8 +106,6 @@ function writeRow(zre: usize, xre: usize, lower: usize, M: i32, g: f64, mix: f64
     const vi = mix > 0 ? f64x2.add(f64x2.mul(gV, zi), f64x2.mul(mixV, load2(xre + im + o))) : f64x2.mul(gV, zi);
     store2(xre + o, vr);
     store2(xre + im + o, vi);
-    store2(lower + o, f64x2.neg(vi));
-    store2(lower + im + o, vr);
     if (w != 0) {
       store2(w + o, f64x2.mul(cV, zr));
       store2(w + im + o, f64x2.mul(cV, zi));
@@ -122,8 +119,6 @@ function writeRow(zre: usize, xre: usize, lower: usize, M: i32, g: f64, mix: f64
     const vi = mix > 0 ? g * zi + mix * <f64>load<f32>(xre + im + o) : g * zi;
     store<f32>(xre + o, <f32>vr);
     store<f32>(xre + im + o, <f32>vi);
-    store<f32>(lower + o, <f32>-vi);
-    store<f32>(lower + im + o, <f32>vr);
     if (w != 0) {
       store<f32>(w + o, <f32>(c * zr));
       store<f32>(w + im + o, <f32>(c * zi));
@@ -132,7 +127,7 @@ function writeRow(zre: usize, xre: usize, lower: usize, M: i32, g: f64, mix: f64
 }
 
 /**
- * `denoise` of amp-host.ts for float32 z [K, W], x [2K, W] and weighted [K, B 2M] (weighted = 0:
+ * `denoise` of amp-host.ts for float32 z [K, W], x [K, W] and weighted [K, B 2M] (weighted = 0:
  * none); beta [N, B], logOdds [K], tau2 [B], energy [K, B], sums [3, B], inverseTau2 [B] and
  * scales [2 max(K, Q B)] (scratch) are float64.
  *
@@ -213,12 +208,11 @@ export function denoise(
     for (let q = 0; q < Q; q++) {
       const k = n * Q + q;
       const row = <usize>(k * W + col0) << 2;
-      const lowerRow = <usize>((K + k) * W + col0) << 2;
       const wRow = weighted == 0 ? <usize>0 : weighted + (<usize>(k * B * P) << 2);
       for (let b = 0; b < paired; b++) {
         const o = <usize>(b * P) << 2;
         const at = <usize>(q * B + b) << 3;
-        writeRow(z + row + o, x + row + o, x + lowerRow + o, M, load<f64>(scales + at), mix, load<f64>(cScales + at), wRow == 0 ? <usize>0 : wRow + o);
+        writeRow(z + row + o, x + row + o, M, load<f64>(scales + at), mix, load<f64>(cScales + at), wRow == 0 ? <usize>0 : wRow + o);
       }
     }
   }
@@ -314,8 +308,7 @@ function denoiseTrial(
   const wRow = <usize>(B * P) << 2;
   for (let k = 0; k < K; k++) {
     const row = <usize>(k * W + col) << 2;
-    const lower = <usize>((K + k) * W + col) << 2;
-    writeRow(z + row, x + row, x + lower, M, load<f64>(scales + (<usize>k << 3)), mix, load<f64>(cScales + (<usize>k << 3)), wCol == 0 ? <usize>0 : wCol + <usize>k * wRow);
+    writeRow(z + row, x + row, M, load<f64>(scales + (<usize>k << 3)), mix, load<f64>(cScales + (<usize>k << 3)), wCol == 0 ? <usize>0 : wCol + <usize>k * wRow);
   }
 }
 
@@ -448,13 +441,35 @@ export function onsager(y: usize, r: usize, rNext: usize, W: i32, col0: i32, B: 
 }
 
 /**
- * `finishTrialResidual` of amp-host.ts for every trial: out[b] = ||R_b||_F^2 of the first L rows
- * of the augmented r [2L, W] (float32; summed over rows, then columns, in order; trials b, b + 1
- * share the lanes), and rows L + l = [Im r_l | -Re r_l] written.
+ * `finishTrialResidual` of amp-host.ts for every trial: with t (T = Im S X [L, W]; 0: none), first
+ * Re r += Im t, Im r -= Re t (float32 sums, as JavaScript's rounded float64 ones); then out[b] =
+ * ||R_b||_F^2 of the first L rows of the augmented r [2L, W] (float32; summed over rows, then
+ * columns, in order; trials b, b + 1 share the lanes), and rows L + l = [Im r_l | -Re r_l] written.
  */
-export function finishResidual(r: usize, W: i32, col0: i32, B: i32, L: i32, M: i32, out: usize): void {
+export function finishResidual(r: usize, t: usize, W: i32, col0: i32, B: i32, L: i32, M: i32, out: usize): void {
   const P = 2 * M;
   const next = <usize>P << 2;
+  const imOff = <usize>M << 2;
+  if (t != 0) {
+    for (let l = 0; l < L; l++) {
+      for (let bb = 0; bb < B; bb++) {
+        const o = <usize>(l * W + col0 + bb * P) << 2;
+        let m = 0;
+        for (; m + 4 <= M; m += 4) {
+          const at = o + (<usize>m << 2);
+          const tr = v128.load(t + at);
+          v128.store(r + at, f32x4.add(v128.load(r + at), v128.load(t + imOff + at)));
+          v128.store(r + imOff + at, f32x4.sub(v128.load(r + imOff + at), tr));
+        }
+        for (; m < M; m++) {
+          const at = o + (<usize>m << 2);
+          const tr = load<f32>(t + at);
+          store<f32>(r + at, load<f32>(r + at) + load<f32>(t + imOff + at));
+          store<f32>(r + imOff + at, load<f32>(r + imOff + at) - tr);
+        }
+      }
+    }
+  }
   let b = 0;
   for (; b + 2 <= B; b += 2) {
     const col = col0 + b * P;
@@ -482,7 +497,6 @@ export function finishResidual(r: usize, W: i32, col0: i32, B: i32, L: i32, M: i
     store<f64>(out + (<usize>b << 3), s);
   }
   // the lower half: a copy with signs flipped (exact), every trial's 2M columns
-  const imOff = <usize>M << 2;
   for (let l = 0; l < L; l++) {
     for (let bb = 0; bb < B; bb++) {
       const o = r + (<usize>(l * W + col0 + bb * P) << 2);

@@ -14,14 +14,15 @@
  *
  * Layout. Matrices are real and row-major, 2M columns per trial: trial b's row holds the real
  * parts of a complex row in columns {@link HostAmpLayout.column}(b) .. + M - 1 and the imaginary
- * parts in the next M: Y [L, W], Z [K, W]. The complex products are real products with one
- * operand augmented, [V; V j] with V j = [-Im V | Re V]:
- *   S^H R = [Re S; Im S]^T [R; R j^-1]   ([K, 2L] times the augmented residual [2L, W]),
- *   S X = [Re S | Im S] [X; X j]          ([L, 2K] times the augmented estimate [2K, W]),
- * so the codebook is stored twice, [Re S; Im S] [2L, K] and [Re S | Im S] [L, 2K] (half the size
- * of the stacked [[Re S, -Im S], [Im S, Re S]] each), and a product per trial has 2M columns
- * (measured: 1.5 to 2 times faster than M columns of the stacked form at L = 30, K = 200, M = 4).
- * The denoiser writes the lower half of the augmented X, the residual pass that of R.
+ * parts in the next M: Y [L, W], Z [K, W], X [K, W]. The complex products are real products with
+ * the codebook stored once as [Re S; Im S] [2L, K]:
+ *   S^H R = [Re S; Im S]^T [R; R j^-1]   ([K, 2L] times the residual augmented with
+ *                                          R j^-1 = [Im R | -Re R], [2L, W]),
+ *   S X: Re S X = [Re S Re X | Re S Im X] and T = Im S X = [Im S Re X | Im S Im X] ([L, K] times
+ *        [K, W] each), combined as Re(S X) = Re S Re X - Im S Im X, Im(S X) = Re S Im X + Im S Re X,
+ * so that a product per trial has 2M columns (measured: 1.5 to 2 times faster than M columns of
+ * the stacked form [[Re S, -Im S], [Im S, Re S]] at L = 30, K = 200, M = 4) and reads the codebook
+ * once. The residual pass combines T and writes the lower half of the augmented R.
  *
  * Same numbers whatever the batch split: a BLAS product's rounding depends on the matrix sizes and
  * on an entry's position in them. With a shared codebook the products therefore run over fixed
@@ -96,8 +97,8 @@ export interface HostAmpOptions {
   /** d in [0, 1) (see `mmvAmp`); 0: none. */
   readonly damping: number;
   /**
-   * Called after iteration t with Z_t [K, W], tau_t^2 ([B]) and the augmented X_{t+1} [2K, W]
-   * (its first K rows are X_{t+1}; overwritten afterwards: copy what you keep).
+   * Called after iteration t with Z_t [K, W], tau_t^2 ([B]) and X_{t+1} [K, W] (overwritten
+   * afterwards: copy what you keep).
    */
   readonly observe?: (t: number, z: RealArray, tau2: Float64Array, x: RealArray, layout: HostAmpLayout) => void;
 }
@@ -153,22 +154,21 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
   const column = (b: number) => (offset + b) * P;
   const layout: HostAmpLayout = { width: W, column };
   const twoL = 2 * L;
-  const twoK = 2 * K;
   const books = perTrial ? B : 1;
 
   // Every array of the iteration: in the WebAssembly kernels' memory when they run (the results
   // are copied to the workspace at the end), else in the workspace.
   const spec = {
-    // [Re S; Im S] [2L, K] and [Re S | Im S] [L, 2K] per codebook (one, or one per trial)
+    // [Re S; Im S] [2L, K] per codebook (one, or one per trial)
     sStacked: [books * twoL * K, double],
-    sSide: [books * L * twoK, double],
     y: [L * W, double],
     // R, augmented: [R; R j^-1] = [[Re R | Im R]; [Im R | -Re R]] [2L, W]
     r: [twoL * W, double],
     rNext: [twoL * W, double],
     z: [K * W, double],
-    // X, augmented: [X; X j] = [[Re X | Im X]; [-Im X | Re X]] [2K, W]
-    x: [twoK * W, double],
+    x: [K * W, double],
+    // T = Im S X [L, W]
+    t: [L * W, double],
     residualNorms: [(T + 1) * B, true],
     tau: [B, true],
     energy: [K * B, true],
@@ -187,23 +187,19 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
     gram: [B * P * P, double],
   } as const satisfies ArraySpec;
   const buf = kernels !== undefined ? kernels.scratch.arrays(spec) : ws.arrays(spec);
-  const { sStacked, sSide, y, z, x, residualNorms, tau, energy, betaByDevice, logOdds, tauUsed, sums, inverseTau2, gram } = buf;
+  const { sStacked, y, z, x, t: imSX, residualNorms, tau, energy, betaByDevice, logOdds, tauUsed, sums, inverseTau2, gram } = buf;
   const weighted = scalarOnsager ? undefined : buf.weighted;
   let { r, rNext } = buf;
 
+  // row l of a codebook: Re s_l and Im s_l at rows l and L + l of [Re S; Im S]
+  const row = (v: ArrayLike<number>, from: number): ArrayLike<number> => (ArrayBuffer.isView(v) ? (v as Float32Array).subarray(from, from + K) : Array.prototype.slice.call(v, from, from + K));
   for (let c = 0; c < books; c++) {
     const stacked = c * twoL * K;
-    const side = c * L * twoK;
     const src = c * L * K;
-    for (let l = 0; l < L; l++)
-      for (let k = 0; k < K; k++) {
-        const re = input.sRe[src + l * K + k];
-        const im = input.sIm[src + l * K + k];
-        sStacked[stacked + l * K + k] = re;
-        sStacked[stacked + (L + l) * K + k] = im;
-        sSide[side + l * twoK + k] = re;
-        sSide[side + l * twoK + K + k] = im;
-      }
+    for (let l = 0; l < L; l++) {
+      sStacked.set(row(input.sRe, src + l * K), stacked + l * K);
+      sStacked.set(row(input.sIm, src + l * K), stacked + (L + l) * K);
+    }
   }
   for (let b = 0; b < B; b++) {
     const col = column(b);
@@ -218,7 +214,10 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
   for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) betaByDevice[n * B + b] = input.beta[b * N + n];
 
   const at = (v: RealArray | undefined): number => (v === undefined ? 0 : v.byteOffset);
-  /** Z = X + S^H R (14) = X + [Re S; Im S]^T [R; R j^-1], or R_next -= S X (15) = [Re S | Im S] [X; X j]: over fixed chunks (shared) or per trial. */
+  /**
+   * Z = X + S^H R (14) = X + [Re S; Im S]^T [R; R j^-1] (toZ), or R_next -= Re S X and T = Im S X
+   * (15; combined by finishResidual): over fixed chunks (shared) or per trial.
+   */
   // The products' operands as views from their first entry, made once per call: a native BLAS
   // call with an offset would make three views per call, thousands per batch, for the collector.
   const views = new Map<RealArray, Map<number, RealArray>>();
@@ -229,21 +228,24 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
     if (view === undefined) byOffset.set(offset, (view = offset === 0 ? v : v.subarray(offset)));
     return view;
   };
+  // [first entry of the codebook, first column, columns] of each product
+  const spans = perTrial ? Array.from({ length: B }, (_, b) => [b * twoL * K, column(b), P] as const) : Array.from({ length: W / (G * P) }, (_, c) => [0, c * G * P, G * P] as const);
   const product = (toZ: boolean): void => {
-    const [a, rows, inner, src, to] = toZ ? [sStacked, K, twoL, r, z] : [sSide, L, twoK, x, rNext];
-    const alpha = toZ ? 1 : -1;
-    const lda = toZ ? K : twoK;
-    if (perTrial) {
-      for (let b = 0; b < B; b++) gemm(toZ, false, rows, P, inner, alpha, from(a, b * twoL * K), 0, lda, from(src, column(b)), 0, W, 1, from(to, column(b)), 0, W);
-    } else {
-      const n = G * P;
-      for (let c0 = 0; c0 < W; c0 += n) gemm(toZ, false, rows, n, inner, alpha, a, 0, lda, from(src, c0), 0, W, 1, from(to, c0), 0, W);
+    for (const [s0, c0, n] of spans) {
+      if (toZ) gemm(true, false, K, n, twoL, 1, from(sStacked, s0), 0, K, from(r, c0), 0, W, 1, from(z, c0), 0, W);
+      else {
+        gemm(false, false, L, n, K, -1, from(sStacked, s0), 0, K, from(x, c0), 0, W, 1, from(rNext, c0), 0, W);
+        gemm(false, false, L, n, K, 1, from(sStacked, s0 + L * K), 0, K, from(x, c0), 0, W, 0, from(imSX, c0), 0, W);
+      }
     }
   };
-  /** residualNorms[t B + b] = ||R_b||_F^2 of every trial, and the lower half of the augmented R. */
+  /**
+   * R (15) from R_next - Re S X and T = Im S X (none at t = 0, R_0 = Y), then
+   * residualNorms[t B + b] = ||R_b||_F^2 of every trial and the lower half of the augmented R.
+   */
   const finishResidual = (t: number): void => {
-    if (kernels !== undefined) kernels.exports.finishResidual(at(r), W, column(0), B, L, M, at(residualNorms) + 8 * t * B);
-    else for (let b = 0; b < B; b++) residualNorms[t * B + b] = finishTrialResidual(r, W, column(b), L, M);
+    if (kernels !== undefined) kernels.exports.finishResidual(at(r), t > 0 ? at(imSX) : 0, W, column(0), B, L, M, at(residualNorms) + 8 * t * B);
+    else for (let b = 0; b < B; b++) residualNorms[t * B + b] = finishTrialResidual(r, t > 0 ? imSX : undefined, W, column(b), L, M);
   };
   finishResidual(0);
 
@@ -258,7 +260,7 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
   }
   const noiseVar = noise.estimate === 'state-evolution' ? noise.noiseVar : 0;
   for (let t = 0; t < T; t++) {
-    z.set(x.subarray(0, K * W));
+    z.set(x);
     product(true); // Z_t = X_t + S^H R_t   (14)
     for (let b = 0; b < B; b++) tauUsed[b] = t === 0 || se ? tau[b] : residualNorms[t * B + b] / (L * M);
     const mix = damping > 0 && t > 0 ? damping : 0;
@@ -279,11 +281,11 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
     finishResidual(t + 1);
     options.observe?.(t, z, tauUsed, x, layout);
   }
-  if (kernels === undefined) return { layout, z, x: x.subarray(0, K * W), energy, tau2: tauUsed, residualNorms };
+  if (kernels === undefined) return { layout, z, x, energy, tau2: tauUsed, residualNorms };
   // the kernels' memory is scratch: the results move to the workspace
   const out = ws.arrays({ z: [K * W, false], x: [K * W, false], energy: [energy.length, true], tau2: [B, true], residualNorms: [residualNorms.length, true] });
   out.z.set(z);
-  out.x.set(x.subarray(0, K * W));
+  out.x.set(x);
   out.energy.set(energy);
   out.tau2.set(tauUsed);
   out.residualNorms.set(residualNorms);
@@ -349,8 +351,8 @@ function bySubBatches(input: HostAmpInput, options: HostAmpOptions, ranges: read
 /**
  * The denoiser (28)-(32) on Z_t (z [K, W]; row k of trial b: Re z_k at columns col0 + b 2M ..
  * + M - 1, Im z_k at the next M), row by row over all trials (contiguous memory): writes
- * X_{t+1} = eta(Z_t) (or (1 - d) eta(Z_t) + d X_t with `mix` = d > 0) into the augmented
- * x [2K, W] (row k: [Re | Im] x_k, row K + k: [-Im | Re] x_k), ||z_k||^2 into energy[k B + b],
+ * X_{t+1} = eta(Z_t) (or (1 - d) eta(Z_t) + d X_t with `mix` = d > 0) into x [K, W] (row k:
+ * [Re | Im] x_k, as z), ||z_k||^2 into energy[k B + b],
  * and per trial b sums[b], sums[B + b], sums[2B + b] = sum_k phi_k omega_k,
  * sum_k c_k ||z_k||^2, sum_k (phi omega tau^2 + phi (1 - phi) omega^2 ||z_k||^2 / M) and, unless
  * `weighted` is undefined, c_k [Re z_k | Im z_k] at columns b 2M .. b 2M + 2M - 1 of row k of the
@@ -412,14 +414,10 @@ function denoise(
         sums[b] += gain;
         sums[B + b] += c * e;
         sums[2 * B + b] += gain * t2 + v * e * invM;
-        // row k of X (re, im) is at re, im; row K + k of the augmented X at lower
-        const lower = (K + k) * W + col;
         const g = mix > 0 ? (1 - mix) * gain : gain;
         for (let m = 0; m < M; m++) {
           x[re + m] = mix > 0 ? g * z[re + m] + mix * x[re + m] : g * z[re + m];
           x[im + m] = mix > 0 ? g * z[im + m] + mix * x[im + m] : g * z[im + m];
-          x[lower + m] = -x[im + m];
-          x[lower + M + m] = x[re + m];
         }
         if (weighted === undefined) continue;
         const w = k * B * P + b * P;
@@ -503,14 +501,22 @@ function matrixOnsager(y: RealArray, r: RealArray, rNext: RealArray, W: number, 
 }
 
 /**
- * ||R||_F^2 of the trial at `col` of the augmented r [2L, W] (summed over rows, then columns
- * [Re | Im], in order), after writing its lower half: row L + l = [Im r_l | -Re r_l].
+ * The trial at `col` of the augmented r [2L, W]: with T = Im S X (t [L, W]; undefined: none), first
+ * Re r_l += Im t_l, Im r_l -= Re t_l (r held Y + onsager - Re S X: now R, (15)); then ||R||_F^2
+ * (summed over rows, then columns [Re | Im], in order), returned, after writing the lower half:
+ * row L + l = [Im r_l | -Re r_l].
  */
-function finishTrialResidual(r: RealArray, W: number, col: number, L: number, M: number): number {
+function finishTrialResidual(r: RealArray, t: RealArray | undefined, W: number, col: number, L: number, M: number): number {
   let s = 0;
   for (let l = 0; l < L; l++) {
     const o = l * W + col;
     const lower = (L + l) * W + col;
+    if (t !== undefined)
+      for (let m = 0; m < M; m++) {
+        const tr = t[o + m];
+        r[o + m] += t[o + M + m];
+        r[o + M + m] -= tr;
+      }
     for (let p = 0; p < 2 * M; p++) s += r[o + p] * r[o + p];
     for (let m = 0; m < M; m++) {
       r[lower + m] = r[o + M + m];

@@ -36,7 +36,7 @@ export interface AmpWasmExports {
     scales: number,
   ): void;
   onsager(y: number, r: number, rNext: number, W: number, col0: number, B: number, L: number, M: number, gram: number, matrix: boolean, sums: number): void;
-  finishResidual(r: number, W: number, col0: number, B: number, L: number, M: number, out: number): void;
+  finishResidual(r: number, t: number, W: number, col0: number, B: number, L: number, M: number, out: number): void;
 }
 
 /**
