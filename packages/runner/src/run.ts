@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { blas, GfraUserError, selectBackend, type BackendChoice, type BackendSelection } from '@gfra/core';
+import { wasmDescription } from '@gfra/plugins-detectors';
 import { inlineExecutor, poolExecutor } from './engine/executors';
 import type { ProgressEvent } from './engine/events';
 import type { LoadedSpec } from './plan/load';
@@ -98,6 +99,7 @@ function environment(backend: BackendSelection): Record<string, string> {
     cores: String(os.availableParallelism()),
     memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
     blas: blas().description,
+    kernels: wasmDescription(),
   };
 }
 

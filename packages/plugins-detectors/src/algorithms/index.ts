@@ -17,3 +17,4 @@ export * from './multitask-network';
 export * from './score-models';
 export * from './langevin';
 export * from './score-refinenet';
+export { wasmDescription } from './wasm';

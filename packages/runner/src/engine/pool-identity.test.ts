@@ -38,6 +38,8 @@ describe('pool executor with the host kernels: identical numbers', () => {
     const pool = await run(64, 2);
     expect(pool.environment?.executor).to.match(/^pool \(2 worker threads/);
     expect(inline.environment?.executor).to.equal('inline');
+    // the WebAssembly kernels ran (Node >= 16.4 has WebAssembly SIMD), on both sides
+    expect(inline.environment?.kernels).to.equal('WebAssembly SIMD');
     expect(pool.results).to.deep.equal(inline.results);
     expect(inline.results.map((r) => r.trials)).to.deep.equal([150, 150, 150, 150]);
   });
