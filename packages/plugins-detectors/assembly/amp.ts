@@ -441,10 +441,12 @@ export function onsager(y: usize, r: usize, rNext: usize, W: i32, col0: i32, B: 
 }
 
 /**
- * `finishTrialResidual` of amp-host.ts for every trial: with t (T = Im S X [L, W]; 0: none), first
- * Re r += Im t, Im r -= Re t (float32 sums, as JavaScript's rounded float64 ones); then out[b] =
- * ||R_b||_F^2 of the first L rows of the augmented r [2L, W] (float32; summed over rows, then
- * columns, in order; trials b, b + 1 share the lanes), and rows L + l = [Im r_l | -Re r_l] written.
+ * `finishTrialResidual` of amp-host.ts for every trial: with t (T = [Re S; Im S] X [2L, W]; 0:
+ * none), first Re r -= Re S Re X - Im S Im X, Im r -= Re S Im X + Im S Re X (float32 lanes:
+ * JavaScript rounds the same float64 results to float32, and double rounding of one operation on
+ * float32 inputs through float64 gives the float32 result); then out[b] = ||R_b||_F^2 of the first
+ * L rows of the augmented r [2L, W] (float32; summed over rows, then columns, in order; trials
+ * b, b + 1 share the lanes), and rows L + l = [Im r_l | -Re r_l] written.
  */
 export function finishResidual(r: usize, t: usize, W: i32, col0: i32, B: i32, L: i32, M: i32, out: usize): void {
   const P = 2 * M;
@@ -454,18 +456,17 @@ export function finishResidual(r: usize, t: usize, W: i32, col0: i32, B: i32, L:
     for (let l = 0; l < L; l++) {
       for (let bb = 0; bb < B; bb++) {
         const o = <usize>(l * W + col0 + bb * P) << 2;
+        const lo = <usize>((L + l) * W + col0 + bb * P) << 2;
         let m = 0;
         for (; m + 4 <= M; m += 4) {
-          const at = o + (<usize>m << 2);
-          const tr = v128.load(t + at);
-          v128.store(r + at, f32x4.add(v128.load(r + at), v128.load(t + imOff + at)));
-          v128.store(r + imOff + at, f32x4.sub(v128.load(r + imOff + at), tr));
+          const at = <usize>m << 2;
+          v128.store(r + o + at, f32x4.sub(v128.load(r + o + at), f32x4.sub(v128.load(t + o + at), v128.load(t + lo + imOff + at))));
+          v128.store(r + o + imOff + at, f32x4.sub(v128.load(r + o + imOff + at), f32x4.add(v128.load(t + o + imOff + at), v128.load(t + lo + at))));
         }
         for (; m < M; m++) {
-          const at = o + (<usize>m << 2);
-          const tr = load<f32>(t + at);
-          store<f32>(r + at, load<f32>(r + at) + load<f32>(t + imOff + at));
-          store<f32>(r + imOff + at, load<f32>(r + imOff + at) - tr);
+          const at = <usize>m << 2;
+          store<f32>(r + o + at, load<f32>(r + o + at) - (load<f32>(t + o + at) - load<f32>(t + lo + imOff + at)));
+          store<f32>(r + o + imOff + at, load<f32>(r + o + imOff + at) - (load<f32>(t + o + imOff + at) + load<f32>(t + lo + at)));
         }
       }
     }

@@ -18,8 +18,8 @@
  * the codebook stored once as [Re S; Im S] [2L, K]:
  *   S^H R = [Re S; Im S]^T [R; R j^-1]   ([K, 2L] times the residual augmented with
  *                                          R j^-1 = [Im R | -Re R], [2L, W]),
- *   S X: Re S X = [Re S Re X | Re S Im X] and T = Im S X = [Im S Re X | Im S Im X] ([L, K] times
- *        [K, W] each), combined as Re(S X) = Re S Re X - Im S Im X, Im(S X) = Re S Im X + Im S Re X,
+ *   S X from T = [Re S; Im S] X = [[Re S Re X | Re S Im X]; [Im S Re X | Im S Im X]] ([2L, K]
+ *        times [K, W]) as Re(S X) = Re S Re X - Im S Im X, Im(S X) = Re S Im X + Im S Re X,
  * so that a product per trial has 2M columns (measured: 1.5 to 2 times faster than M columns of
  * the stacked form [[Re S, -Im S], [Im S, Re S]] at L = 30, K = 200, M = 4) and reads the codebook
  * once. The residual pass combines T and writes the lower half of the augmented R.
@@ -167,8 +167,8 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
     rNext: [twoL * W, double],
     z: [K * W, double],
     x: [K * W, double],
-    // T = Im S X [L, W]
-    t: [L * W, double],
+    // T = [Re S; Im S] X [2L, W]
+    t: [twoL * W, double],
     residualNorms: [(T + 1) * B, true],
     tau: [B, true],
     energy: [K * B, true],
@@ -187,7 +187,7 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
     gram: [B * P * P, double],
   } as const satisfies ArraySpec;
   const buf = kernels !== undefined ? kernels.scratch.arrays(spec) : ws.arrays(spec);
-  const { sStacked, y, z, x, t: imSX, residualNorms, tau, energy, betaByDevice, logOdds, tauUsed, sums, inverseTau2, gram } = buf;
+  const { sStacked, y, z, x, t: sx, residualNorms, tau, energy, betaByDevice, logOdds, tauUsed, sums, inverseTau2, gram } = buf;
   const weighted = scalarOnsager ? undefined : buf.weighted;
   let { r, rNext } = buf;
 
@@ -215,8 +215,8 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
 
   const at = (v: RealArray | undefined): number => (v === undefined ? 0 : v.byteOffset);
   /**
-   * Z = X + S^H R (14) = X + [Re S; Im S]^T [R; R j^-1] (toZ), or R_next -= Re S X and T = Im S X
-   * (15; combined by finishResidual): over fixed chunks (shared) or per trial.
+   * Z = X + S^H R (14) = X + [Re S; Im S]^T [R; R j^-1] (toZ), or T = [Re S; Im S] X (S X of (15),
+   * subtracted by finishResidual): over fixed chunks (shared) or per trial.
    */
   // The products' operands as views from their first entry, made once per call: a native BLAS
   // call with an offset would make three views per call, thousands per batch, for the collector.
@@ -233,19 +233,16 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
   const product = (toZ: boolean): void => {
     for (const [s0, c0, n] of spans) {
       if (toZ) gemm(true, false, K, n, twoL, 1, from(sStacked, s0), 0, K, from(r, c0), 0, W, 1, from(z, c0), 0, W);
-      else {
-        gemm(false, false, L, n, K, -1, from(sStacked, s0), 0, K, from(x, c0), 0, W, 1, from(rNext, c0), 0, W);
-        gemm(false, false, L, n, K, 1, from(sStacked, s0 + L * K), 0, K, from(x, c0), 0, W, 0, from(imSX, c0), 0, W);
-      }
+      else gemm(false, false, twoL, n, K, 1, from(sStacked, s0), 0, K, from(x, c0), 0, W, 0, from(sx, c0), 0, W);
     }
   };
   /**
-   * R (15) from R_next - Re S X and T = Im S X (none at t = 0, R_0 = Y), then
+   * R (15) = R_next - S X from T = [Re S; Im S] X (none at t = 0, R_0 = Y), then
    * residualNorms[t B + b] = ||R_b||_F^2 of every trial and the lower half of the augmented R.
    */
   const finishResidual = (t: number): void => {
-    if (kernels !== undefined) kernels.exports.finishResidual(at(r), t > 0 ? at(imSX) : 0, W, column(0), B, L, M, at(residualNorms) + 8 * t * B);
-    else for (let b = 0; b < B; b++) residualNorms[t * B + b] = finishTrialResidual(r, t > 0 ? imSX : undefined, W, column(b), L, M);
+    if (kernels !== undefined) kernels.exports.finishResidual(at(r), t > 0 ? at(sx) : 0, W, column(0), B, L, M, at(residualNorms) + 8 * t * B);
+    else for (let b = 0; b < B; b++) residualNorms[t * B + b] = finishTrialResidual(r, t > 0 ? sx : undefined, W, column(b), L, M);
   };
   finishResidual(0);
 
@@ -501,21 +498,22 @@ function matrixOnsager(y: RealArray, r: RealArray, rNext: RealArray, W: number, 
 }
 
 /**
- * The trial at `col` of the augmented r [2L, W]: with T = Im S X (t [L, W]; undefined: none), first
- * Re r_l += Im t_l, Im r_l -= Re t_l (r held Y + onsager - Re S X: now R, (15)); then ||R||_F^2
- * (summed over rows, then columns [Re | Im], in order), returned, after writing the lower half:
- * row L + l = [Im r_l | -Re r_l].
+ * The trial at `col` of the augmented r [2L, W]: with T = [Re S; Im S] X (t [2L, W]; undefined:
+ * none), first Re r_l -= (Re S Re X - Im S Im X)_l, Im r_l -= (Re S Im X + Im S Re X)_l (r held
+ * Y + onsager: now R of (15); in float32 storage each difference and sum is rounded to float32, as
+ * the WebAssembly kernel's float32 lanes do); then ||R||_F^2 (summed over rows, then columns
+ * [Re | Im], in order), returned, after writing the lower half: row L + l = [Im r_l | -Re r_l].
  */
 function finishTrialResidual(r: RealArray, t: RealArray | undefined, W: number, col: number, L: number, M: number): number {
+  const round = r instanceof Float32Array ? Math.fround : (v: number) => v;
   let s = 0;
   for (let l = 0; l < L; l++) {
     const o = l * W + col;
     const lower = (L + l) * W + col;
     if (t !== undefined)
       for (let m = 0; m < M; m++) {
-        const tr = t[o + m];
-        r[o + m] += t[o + M + m];
-        r[o + M + m] -= tr;
+        r[o + m] -= round(t[o + m] - t[lower + M + m]);
+        r[o + M + m] -= round(t[o + M + m] + t[lower + m]);
       }
     for (let p = 0; p < 2 * M; p++) s += r[o + p] * r[o + p];
     for (let m = 0; m < M; m++) {
