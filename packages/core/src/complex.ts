@@ -9,6 +9,7 @@
  * tensors of that shape.
  */
 import * as tf from '@tensorflow/tfjs';
+import { matMulFast } from './training/ops';
 
 export interface ComplexTensor<R extends tf.Rank = tf.Rank> {
   readonly re: tf.Tensor<R>;
@@ -112,7 +113,12 @@ export function hermitian(a: ComplexTensor): ComplexTensor {
 }
 
 function realMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  if (a.rank === b.rank) return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D);
+  // equal ranks: tf.matMul's value; matMulFast's gradient (explicit transposes, only the needed
+  // operand) where it applies, as tfjs's transpose-flag gradient is slow on wasm
+  if (a.rank === b.rank) {
+    const fast = a.rank === 2 || (a.rank === 3 && a.shape[0] === b.shape[0]);
+    return fast ? matMulFast(a as tf.Tensor3D, b as tf.Tensor3D) : tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D);
+  }
   if (a.rank === 2 && b.rank === 3) {
     // [m,k] x [B,k,n]: fold the batch into the columns, so gradients stay 2-D x 2-D.
     const [B, k, n] = b.shape;

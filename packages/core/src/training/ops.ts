@@ -6,25 +6,52 @@
  * measurement is in examples/learned-pilots/README.md, "Training speed"). {@link matMul2d} has
  * the same value as tf.matMul and a gradient written with explicit transposes:
  *
- *   C = A B,   dA = dC B^T,   dB = A^T dC.
+ *   C = A B,   dA = dC B^T,   dB = A^T dC,
+ *
+ * each product computed only when the tape needs that input's gradient; for matrices dB (a sum
+ * over the rows, e.g. a dense layer's weight gradient over the batch) is one host BLAS gemm with
+ * the transpose flag (equal to the tfjs product to float32 rounding).
  */
 import * as tf from '@tensorflow/tfjs';
+import { blas } from '../blas';
 
 /** Swap the last two axes. */
 function swapLast(x: tf.Tensor): tf.Tensor {
   return x.rank === 2 ? tf.transpose(x) : tf.transpose(x, [...Array(x.rank - 2).keys(), x.rank - 1, x.rank - 2]);
 }
 
-const fastMatMul = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-  save([a, b]);
-  return {
-    value: tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [sa, sb] = saved;
-      return [tf.matMul(dy as tf.Tensor3D, swapLast(sb) as tf.Tensor3D), tf.matMul(swapLast(sa) as tf.Tensor3D, dy as tf.Tensor3D)];
-    },
+/** The engine's kernel runner (as tf.customGrad uses it, but with one gradient closure per input). */
+type KernelRunner = { runKernelFunc(params: { forwardFunc: unknown; backwardsFunc: unknown; inputs: Record<string, tf.Tensor> }): tf.Tensor };
+
+/**
+ * dB = A^T dC for matrices, on the host {@link blas} (the transpose is a flag of the gemm there;
+ * on wasm it is an explicit [m, k] transpose and a long-contraction matMul). A sum over the m rows,
+ * which only a gradient needs.
+ */
+function transposedProduct(a: tf.Tensor2D, dC: tf.Tensor2D): tf.Tensor2D {
+  const [m, k] = a.shape;
+  const n = dC.shape[1];
+  const out = new Float32Array(k * n);
+  blas().sgemm(true, false, k, n, m, 1, a.dataSync() as Float32Array, 0, k, dC.dataSync() as Float32Array, 0, n, 0, out, 0, n);
+  return tf.tensor2d(out, [k, n]);
+}
+
+function fastMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const forwardFunc = (_backend: unknown, save: (tensors: tf.Tensor[]) => void): tf.Tensor => {
+    save([a, b]);
+    return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D);
   };
-}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+  // one closure per input: the tape calls only those whose input leads to a variable (a constant
+  // operand gets no gradient product)
+  const backwardsFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+    const [sa, sb] = saved;
+    return {
+      a: () => tf.tidy(() => tf.matMul(dy as tf.Tensor3D, swapLast(sb) as tf.Tensor3D)),
+      b: () => (sa.rank === 2 ? transposedProduct(sa as tf.Tensor2D, dy as tf.Tensor2D) : tf.tidy(() => tf.matMul(swapLast(sa) as tf.Tensor3D, dy as tf.Tensor3D))),
+    };
+  };
+  return (tf.engine() as unknown as KernelRunner).runKernelFunc({ forwardFunc, backwardsFunc, inputs: { a, b } });
+}
 
 /**
  * [..., m, k] x [..., k, n] -> [..., m, n] for operands of equal rank (2 or 3, equal batch

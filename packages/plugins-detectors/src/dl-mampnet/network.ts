@@ -5,7 +5,7 @@
  * "Model-driven deep learning for non-coherent massive machine-type communications", Secs. IV-V.
  */
 import * as tf from '@tensorflow/tfjs';
-import { cx, matMul2d, numSequences, type ComplexTensor, type RandomStreams, type Scenario } from '@gfra/core';
+import { blas, cx, numSequences, type ComplexTensor, type RandomStreams, type Scenario } from '@gfra/core';
 import { scalarBgDenoiser } from '../algorithms/amp';
 import { layerKernel, type LayerForward, type LayerInputs, type LayerKernel } from './layer-kernel';
 
@@ -236,6 +236,96 @@ function ampNonlinearityWasm(kernel: LayerKernel, z: tf.Tensor3D, tau2: tf.Tenso
   return { x, onsager };
 }
 
+/** The engine's kernel runner (tf.customGrad's, without its single-output limit and eager gradients). */
+function runOp(forwardFunc: (backend: unknown, save: (tensors: tf.Tensor[]) => void) => tf.Tensor | tf.Tensor[], backwardsFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => Record<string, () => tf.Tensor>, inputs: Record<string, tf.Tensor>): tf.Tensor | tf.Tensor[] {
+  const engine = tf.engine() as unknown as { runKernelFunc(params: { forwardFunc: unknown; backwardsFunc: unknown; inputs: Record<string, tf.Tensor> }): tf.Tensor | tf.Tensor[] };
+  return engine.runKernelFunc({ forwardFunc, backwardsFunc, inputs });
+}
+
+/**
+ * tau^2 = ||R||_F^2 / count per trial, [B, M, K] -> [B, 1, 1], as one differentiable op (the value
+ * of tf.sum(tf.square(r)) / count; the gradient 2 R dtau^2 / count in two kernels, where tfjs's
+ * gradients of sum and square build a ones tensor on the host and cast).
+ */
+export function meanSquare(r: tf.Tensor3D, count: number): tf.Tensor3D {
+  return runOp(
+    (_backend, save) => {
+      save([r]);
+      return tf.div(tf.sum(tf.square(r), [1, 2], true), count);
+    },
+    (dy, saved) => ({ r: () => tf.mul(saved[0], tf.mul(dy as tf.Tensor, 2 / count)) }),
+    { r },
+  ) as tf.Tensor3D;
+}
+
+/**
+ * R_t = Y - S_r X_t + b R_{t-1} (56)-(57) as one differentiable op, [B, M, 2L] with b [B, 1, 1]
+ * (the value of tf.add(tf.sub(y, sx), tf.mul(b, r)); the gradients dY = dR_t, dSX = -dR_t,
+ * db = sum over each trial of dR_t R_{t-1}, dR_{t-1} = b dR_t, each built only where the tape asks).
+ */
+export function residual(y: tf.Tensor3D, sx: tf.Tensor3D, b: tf.Tensor3D, r: tf.Tensor3D): tf.Tensor3D {
+  return runOp(
+    (_backend, save) => {
+      save([b, r]);
+      return tf.add(tf.sub(y, sx), tf.mul(b, r));
+    },
+    (dy, saved) => {
+      const d = dy as tf.Tensor3D;
+      const [bS, rS] = saved;
+      return {
+        y: () => tf.clone(d),
+        sx: () => tf.neg(d),
+        b: () => tf.sum(tf.mul(d, rS), [1, 2], true),
+        r: () => tf.mul(d, bS),
+      };
+    },
+    { y, sx, b, r },
+  ) as tf.Tensor3D;
+}
+
+/**
+ * A dense layer's product as one differentiable op: a w (`layout` "kp": w [k, p]) or a w^T
+ * ("pk": w [p, k]), a [n, k] -> [n, p]. The value is tf.matMul's (for "pk" on the explicitly
+ * transposed w, as the wasm backend runs transpose flags several times slower). The gradient is
+ * built per input only where the tape asks for it (a constant operand such as the codebook's S_r,
+ * or the received rows entering layer 1, gets none):
+ *
+ *   da = dC w^T ("kp") or dC w ("pk"), a tf.matMul (w^T a small explicit transpose);
+ *   dw = a^T dC ("kp") or dC^T a ("pk"), one host {@link blas} sgemm with the transpose flag on the
+ *        read-back operands (on wasm, the same product needs an explicit transpose of the [n, .]
+ *        operand and a slow long-contraction matMul).
+ *
+ * dw sums over the n rows (the batch): a training-only quantity, so a host gemm over the whole
+ * batch is fine; the forward value (used in detection) stays a row-wise tf.matMul.
+ */
+export function linear(a: tf.Tensor2D, w: tf.Tensor2D, layout: 'kp' | 'pk'): tf.Tensor2D {
+  const [n, k] = a.shape;
+  const [w0, w1] = w.shape;
+  if ((layout === 'kp' ? w0 : w1) !== k) throw new Error(`linear: [${a.shape}] x [${w.shape}] (${layout})`);
+  const p = layout === 'kp' ? w1 : w0;
+  const forwardFunc = (_backend: unknown, save: (tensors: tf.Tensor[]) => void): tf.Tensor => {
+    save([a, w]);
+    return layout === 'kp' ? tf.matMul(a, w) : tf.tidy(() => tf.matMul(a, tf.transpose(w)));
+  };
+  const backwardsFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+    const dC = dy as tf.Tensor2D;
+    const [aS, wS] = saved as tf.Tensor2D[];
+    return {
+      a: () => (layout === 'pk' ? tf.matMul(dC, wS) : tf.tidy(() => tf.matMul(dC, tf.transpose(wS)))),
+      w: () => {
+        const av = aS.dataSync() as Float32Array;
+        const dv = dC.dataSync() as Float32Array;
+        const out = new Float32Array(w0 * w1);
+        // row-major cblas_sgemm: C = op(A) op(B), A^T via the transpose flag
+        if (layout === 'kp') blas().sgemm(true, false, k, p, n, 1, av, 0, k, dv, 0, p, 0, out, 0, p);
+        else blas().sgemm(true, false, p, k, n, 1, dv, 0, p, av, 0, k, 0, out, 0, k);
+        return tf.tensor2d(out, [w0, w1]);
+      },
+    };
+  };
+  return runOp(forwardFunc, backwardsFunc, { a, w }) as tf.Tensor2D;
+}
+
 /**
  * Max-pool / max-unpool with window Q along the last axis (Sec. IV-C): every consecutive block of
  * Q entries keeps its largest entry (the first one on ties) and the others are set to 0. The kept
@@ -385,26 +475,26 @@ export class DlMampnetNetwork {
     let theta2Last: tf.Tensor2D | undefined;
     for (let t = 0; t < upTo; t++) {
       const layer = this.amp[t];
-      const tau2 = tf.div(tf.sum(tf.square(r), [1, 2]), 2 * L * M) as tf.Tensor1D; // [B]
+      const tau2 = meanSquare(r, 2 * L * M); // [B, 1, 1]
       // Z_t = X_{t-1} + B_t(R_{t-1})
       let br: tf.Tensor3D;
       if (dense) {
         const Bt = tf.add(kronBase as tf.Tensor2D, layer.dB) as tf.Tensor2D; // [M 2NQ, M 2L]
-        br = tf.reshape(matMul2d(tf.reshape(r, [B, M * 2 * L]) as tf.Tensor2D, tf.transpose(Bt) as tf.Tensor2D), [B, M, K2]);
+        br = tf.reshape(linear(tf.reshape(r, [B, M * 2 * L]) as tf.Tensor2D, Bt, 'pk'), [B, M, K2]);
       } else {
-        const BtT = tf.transpose(tf.add(SrT, layer.dB)) as tf.Tensor2D; // [2L, 2NQ]
-        br = tf.reshape(matMul2d(tf.reshape(r, [B * M, 2 * L]) as tf.Tensor2D, BtT), [B, M, K2]);
+        const Bt = tf.add(SrT, layer.dB) as tf.Tensor2D; // [2NQ, 2L]
+        br = tf.reshape(linear(tf.reshape(r, [B * M, 2 * L]) as tf.Tensor2D, Bt, 'pk'), [B, M, K2]);
       }
       const z = tf.add(x, br) as tf.Tensor3D;
       const theta1 = tf.add(base1, layer.dTheta1);
       const theta2t = tf.exp(tf.add(logInit, layer.dLogTheta2)) as tf.Tensor2D; // [M, 2NQ]
-      const { x: xNext, onsager: b } = ampNonlinearity(z, tf.reshape(tau2, [B, 1, 1]), theta1 as tf.Tensor2D, theta2t, layer.v as tf.Scalar, C);
+      const { x: xNext, onsager: b } = ampNonlinearity(z, tau2, theta1 as tf.Tensor2D, theta2t, layer.v as tf.Scalar, C);
       // R_t = Y - S_r X_t + (v_t / C) (sum_j eta'_j) R_{t-1}
-      const sx = tf.reshape(matMul2d(tf.reshape(xNext, [B * M, K2]) as tf.Tensor2D, SrT), [B, M, 2 * L]);
-      r = tf.add(tf.sub(y, sx), tf.mul(b, r)) as tf.Tensor3D;
+      const sx = tf.reshape(linear(tf.reshape(xNext, [B * M, K2]) as tf.Tensor2D, Sr, 'pk'), [B, M, 2 * L]) as tf.Tensor3D;
+      r = residual(y, sx, b, r);
       x = xNext;
       xs.push(x);
-      taus.push(tau2);
+      taus.push(tf.reshape(tau2, [B]));
       theta2Last = theta2t;
     }
     if (!refine || upTo < this.options.layers) return { x: xs, tau2: taus };
@@ -429,17 +519,17 @@ export class DlMampnetNetwork {
     if (norm) xBar = tf.div(xBar, tf.reshape(tf.sqrt(tau2), [B, 1, 1]));
     const c = tf.add(tf.sum(tf.mul(xBar, tf.reshape(r.convW, [1, M, 1])), 1), r.convB); // [B, 2NQ] 1xM conv
     const iota = tf.mean(xBar, 1) as tf.Tensor2D; // [B, 2NQ] average pooling
-    const hidden = tf.relu(tf.add(matMul2d(iota, r.fc1aW as tf.Tensor2D), r.fc1aB)) as tf.Tensor2D;
-    const vartheta = tf.sigmoid(tf.add(matMul2d(hidden, r.fc1bW as tf.Tensor2D), r.fc1bB));
+    const hidden = tf.relu(tf.add(linear(iota, r.fc1aW as tf.Tensor2D, 'kp'), r.fc1aB)) as tf.Tensor2D;
+    const vartheta = tf.sigmoid(tf.add(linear(hidden, r.fc1bW as tf.Tensor2D, 'kp'), r.fc1bB));
     const kappaSt = tf.mul(vartheta, iota); // (50)-(51)
     const o = tf.relu(tf.sub(c, kappaSt)) as tf.Tensor2D; // (52)
     const u = poolUnpool(o, Q);
     // kappa_HT = ReLU(FC2([vec theta_{T,2}; tau_T^2]))   (53)
     const thetaFeat = norm ? tf.log(theta2) : theta2;
     const tauFeat = norm ? tf.log(tau2) : tau2;
-    const fromTheta = matMul2d(tf.reshape(thetaFeat, [1, K2 * M]) as tf.Tensor2D, r.fc2W as tf.Tensor2D); // [1, 2NQ]
+    const fromTheta = linear(tf.reshape(thetaFeat, [1, K2 * M]) as tf.Tensor2D, r.fc2W as tf.Tensor2D, 'kp'); // [1, 2NQ]
     const kappaHt = tf.relu(tf.add(tf.add(fromTheta, tf.mul(tf.reshape(tauFeat, [B, 1]), r.fc2Tau)), r.fc2B));
-    const a = tf.add(matMul2d(tf.sub(u, kappaHt) as tf.Tensor2D, r.fc3W as tf.Tensor2D), r.fc3B) as tf.Tensor2D; // (54)
+    const a = tf.add(linear(tf.sub(u, kappaHt) as tf.Tensor2D, r.fc3W as tf.Tensor2D, 'kp'), r.fc3B) as tf.Tensor2D; // (54)
     return { a, u };
   }
 
