@@ -3,8 +3,9 @@
 // agree). Every function repeats, operation for operation and in the same order, a float64
 // JavaScript loop of amp-host.ts, so that both give the same bits: an f64x2 lane is an IEEE
 // float64 operation like JavaScript's, float32 values are widened to float64 before any
-// arithmetic and rounded to float32 when stored, as JavaScript does. Two trials run side by side
-// in the two lanes (each lane sees its own trial's numbers only). Pointers are byte offsets into
+// arithmetic and rounded to float32 when stored, as JavaScript does (float32 lanes only where one
+// float32 operation equals JavaScript's float64 one rounded to float32). Two trials, or two devices
+// of one trial, run side by side in the two lanes (each lane sees its own row's numbers only). Pointers are byte offsets into
 // this module's memory, which the JavaScript side lays out; matrices are row-major.
 
 @external("js", "log1p")

@@ -20,9 +20,9 @@
  *                                          R j^-1 = [Im R | -Re R], [2L, W]),
  *   S X from T = [Re S; Im S] X = [[Re S Re X | Re S Im X]; [Im S Re X | Im S Im X]] ([2L, K]
  *        times [K, W]) as Re(S X) = Re S Re X - Im S Im X, Im(S X) = Re S Im X + Im S Re X,
- * so that a product per trial has 2M columns (measured: 1.5 to 2 times faster than M columns of
- * the stacked form [[Re S, -Im S], [Im S, Re S]] at L = 30, K = 200, M = 4) and reads the codebook
- * once. The residual pass combines T and writes the lower half of the augmented R.
+ * so that a product per trial has 2M columns (not the M of the stacked form
+ * [[Re S, -Im S], [Im S, Re S]], which BLAS runs far less efficiently) and reads the codebook once.
+ * The residual pass combines T and writes the lower half of the augmented R.
  *
  * Same numbers whatever the batch split: a BLAS product's rounding depends on the matrix sizes and
  * on an entry's position in them. With a shared codebook the products therefore run over fixed
@@ -30,8 +30,9 @@
  * t mod TRIALS_PER_PRODUCT of its chunk (the columns of slots without a trial of this batch are
  * zero and stay zero); with one codebook per trial, each trial has its own products (and runs all
  * its iterations before the next trial's). Everything else is computed per trial from that
- * trial's numbers only: in float64, except the M x M matrix Z^H diag(c) Z of the Onsager term,
- * one float32 (float64 with `precision`) BLAS product per trial.
+ * trial's numbers only: in float64, except F = [Re Z | Im Z]^T diag(c) [Re Z | Im Z] of the
+ * Onsager term (one float32 BLAS product per trial, float64 with `precision`) and the combination
+ * of T into R (float32 storage arithmetic).
  */
 import { blas, type Gemm, type RealArray } from '@gfra/core';
 import { HostWorkspace } from './host-workspace';

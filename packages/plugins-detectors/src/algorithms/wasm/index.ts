@@ -2,13 +2,16 @@
  * The WebAssembly kernels of the host receivers (compiled from `assembly/*.ts`, AssemblyScript with
  * 128-bit SIMD) and the scratch memory they work in.
  *
- * Why: the elementwise passes of the host kernels (the AMP denoiser) are scalar JavaScript loops
- * otherwise; the same loops in WebAssembly, with SIMD where they allow it, run several times
- * faster and give the same bits (each kernel repeats its JavaScript loop operation for operation
- * in float64; see `assembly/amp.ts`).
+ * Why: the elementwise passes of the host kernels (the AMP denoiser, Onsager term and residual
+ * norms; the covariance coordinate steps) are scalar JavaScript loops otherwise; the same loops in
+ * WebAssembly, with SIMD where they allow it, run several times faster and give the same bits
+ * (each kernel repeats its JavaScript loop operation for operation in float64; see
+ * `assembly/amp.ts`, `assembly/covariance.ts`). DL-mAMPnet's layer kernel (`assembly/dl-mampnet.ts`,
+ * loaded by `dl-mampnet/layer-kernel.ts`) uses {@link instantiate} too.
  *
  * Optional at run time: where WebAssembly SIMD is missing (it is in every Node >= 16.4), or with
- * GFRA_WASM=off, {@link ampWasm} returns undefined and the JavaScript loops run.
+ * GFRA_WASM=off, {@link ampWasm} and {@link covarianceWasm} return undefined and the JavaScript
+ * loops run.
  */
 import type { RealArray } from '@gfra/core';
 import { WASM_BASE64 as AMP_WASM } from './amp.generated';
