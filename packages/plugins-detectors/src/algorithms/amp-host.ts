@@ -35,7 +35,7 @@
  * of T into R (float32 storage arithmetic).
  */
 import { blas, type Gemm, type RealArray } from '@gfra/core';
-import { HostWorkspace } from './host-workspace';
+import { HostWorkspace, type HostObservation } from './host-workspace';
 import { ampWasm, type ArraySpec } from './wasm';
 
 /**
@@ -54,17 +54,7 @@ export interface HostAmpLayout {
 }
 
 /** Inputs of {@link hostMmvAmp} (host arrays, row-major as `dataSync()` gives them). */
-export interface HostAmpInput {
-  /** [B, L, M]: real and imaginary parts of Y. */
-  readonly yRe: ArrayLike<number>;
-  readonly yIm: ArrayLike<number>;
-  /** [L, K] (shared) or [B, L, K] (one codebook per trial, with `perTrial`). */
-  readonly sRe: ArrayLike<number>;
-  readonly sIm: ArrayLike<number>;
-  readonly perTrial: boolean;
-  readonly B: number;
-  readonly L: number;
-  readonly M: number;
+export interface HostAmpInput extends HostObservation {
   /** N Q: codebook columns. */
   readonly K: number;
   /** Q: sequences per device. */

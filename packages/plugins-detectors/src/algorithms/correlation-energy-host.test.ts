@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import { blas, cx, RandomStreams, resetBlasForTests, type ComplexTensor, type Scenario } from '@gfra/core';
 import { CorrelationEnergyDetector, type CorrelationEnergyParams } from '../correlation-energy';
 import { bestSequence, decideActivity } from '../decision';
-import { CORRELATION_TRIALS_PER_PRODUCT, hostCorrelationEnergy, type HostCorrelationInput, type HostCorrelationOutput } from './correlation-energy-host';
+import { TRIALS_PER_PRODUCT } from './amp-host';
+import { hostCorrelationEnergy, type HostCorrelationInput, type HostCorrelationOutput } from './correlation-energy-host';
 import { HostWorkspace } from './host-workspace';
 
 /** Unit roundoff of float32. */
@@ -197,7 +198,7 @@ describe('correlation-energy host kernel', () => {
   });
 
   it('the same numbers, bit for bit, whatever the batch split and the position of the batch among the trials', () => {
-    const G = CORRELATION_TRIALS_PER_PRODUCT;
+    const G = TRIALS_PER_PRODUCT;
     const Bs = G + 5;
     for (const perTrial of [false, true]) {
       const d = draw(Bs, dims.L, dims.M, dims.N, dims.Q, perTrial, `split-${perTrial}`);

@@ -25,28 +25,16 @@
  * consecutive rows of the product (its re and im halves).
  *
  * Same numbers whatever the batch split: with a shared codebook the products run over fixed chunks
- * of {@link CORRELATION_TRIALS_PER_PRODUCT} trial slots, global trial t always in slot
- * t mod CORRELATION_TRIALS_PER_PRODUCT of its chunk (slots without a trial of this batch are zero);
+ * of {@link TRIALS_PER_PRODUCT} trial slots (the chunk of `amp-host.ts`), global trial t always in slot
+ * t mod TRIALS_PER_PRODUCT of its chunk (slots without a trial of this batch are zero);
  * with one codebook per trial, one product per trial. All the rest reads one trial's numbers only.
  */
 import { blas } from '@gfra/core';
-import { HostWorkspace } from './host-workspace';
-
-/** Trials per shared-codebook product (see the module comment). */
-export const CORRELATION_TRIALS_PER_PRODUCT = 16;
+import { TRIALS_PER_PRODUCT } from './amp-host';
+import { HostWorkspace, type HostObservation } from './host-workspace';
 
 /** Inputs of {@link hostCorrelationEnergy}: host arrays, row-major as `dataSync()` gives them. */
-export interface HostCorrelationInput {
-  /** [B, L, M]: real and imaginary parts of Y. */
-  readonly yRe: ArrayLike<number>;
-  readonly yIm: ArrayLike<number>;
-  /** [L, N Q] (shared) or [B, L, N Q] (one codebook per trial, with `perTrial`). */
-  readonly sRe: ArrayLike<number>;
-  readonly sIm: ArrayLike<number>;
-  readonly perTrial: boolean;
-  readonly B: number;
-  readonly L: number;
-  readonly M: number;
+export interface HostCorrelationInput extends HostObservation {
   readonly N: number;
   /** Q: sequences per device. */
   readonly Q: number;
@@ -75,7 +63,7 @@ export function hostCorrelationEnergy(input: HostCorrelationInput): HostCorrelat
   const { B, L, M, N, Q, perTrial } = input;
   const K = N * Q;
   const ws = input.workspace ?? new HostWorkspace();
-  const G = perTrial ? 1 : CORRELATION_TRIALS_PER_PRODUCT;
+  const G = perTrial ? 1 : TRIALS_PER_PRODUCT;
   const half = G * M; // rows of each half of R and of the product
   const a = ws.take('ce a', 2 * L * K, false) as Float32Array;
   const r = ws.take('ce r', 2 * half * 2 * L, false) as Float32Array;

@@ -39,21 +39,11 @@
  * function of the codebook alone), so the results do not depend on the batch split.
  */
 import { blas } from '@gfra/core';
-import { HostWorkspace } from './host-workspace';
+import { HostWorkspace, type HostObservation } from './host-workspace';
 
 /** Inputs of {@link hostExhaustiveSearch}: host arrays, row-major as `dataSync()` gives them. */
-export interface HostExhaustiveInput {
+export interface HostExhaustiveInput extends HostObservation {
   readonly model: 'noncoherent' | 'coherent';
-  /** [B, L, M]: real and imaginary parts of Y. */
-  readonly yRe: ArrayLike<number>;
-  readonly yIm: ArrayLike<number>;
-  /** [L, N Q] (shared) or [B, L, N Q] (one codebook per trial, with `perTrial`); column n Q + q = x_{n,q}. */
-  readonly sRe: ArrayLike<number>;
-  readonly sIm: ArrayLike<number>;
-  readonly perTrial: boolean;
-  readonly B: number;
-  readonly L: number;
-  readonly M: number;
   readonly N: number;
   /** Q: codebook columns per device. */
   readonly Q: number;

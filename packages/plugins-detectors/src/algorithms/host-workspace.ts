@@ -33,3 +33,20 @@ export class HostWorkspace {
     return out as Arrays<S>;
   }
 }
+
+/**
+ * The observation every pilot-based host kernel reads (host arrays, row-major as `dataSync()`
+ * gives them): Y and the codebook S with K columns (the kernel's own input names K: N Q, or N).
+ */
+export interface HostObservation {
+  /** [B, L, M]: real and imaginary parts of Y. */
+  readonly yRe: ArrayLike<number>;
+  readonly yIm: ArrayLike<number>;
+  /** [L, K] (shared) or [B, L, K] (one codebook per trial, with `perTrial`); column n Q + q of device n's sequence q. */
+  readonly sRe: ArrayLike<number>;
+  readonly sIm: ArrayLike<number>;
+  readonly perTrial: boolean;
+  readonly B: number;
+  readonly L: number;
+  readonly M: number;
+}
