@@ -31,6 +31,8 @@ import {
 import { container as rootContainer } from 'tsyringe';
 import { checkVariableNames, isTrainable, type Trainable } from '../training/trainable';
 
+export { maxRelativeError } from './tensors';
+
 export interface ContractOptions {
   /** Scenario of the tiny forward pass (default N=6, M=2, L=4, J=1). */
   readonly scenario?: Scenario;

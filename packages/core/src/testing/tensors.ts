@@ -12,3 +12,17 @@ export function expectClose(actual: tf.Tensor | ArrayLike<number>, expected: Arr
     }
   }
 }
+
+/** max_i |a_i - b_i| / max_i |b_i| (throws when the lengths differ). */
+export function maxRelativeError(actual: tf.Tensor | ArrayLike<number>, expected: tf.Tensor | ArrayLike<number>): number {
+  const a = 'dataSync' in actual ? actual.dataSync() : actual;
+  const b = 'dataSync' in expected ? expected.dataSync() : expected;
+  if (a.length !== b.length) throw new Error(`length ${a.length}, expected ${b.length}`);
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    err = Math.max(err, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return err / scale;
+}

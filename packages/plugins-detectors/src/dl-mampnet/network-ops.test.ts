@@ -1,20 +1,7 @@
 import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
+import { maxRelativeError as relErr } from '@gfra/core/testing';
 import { linear, meanSquare, residual } from './network';
-
-/** Max |x - y| / max |y|. */
-function relErr(x: tf.Tensor, y: tf.Tensor): number {
-  const a = x.dataSync();
-  const b = y.dataSync();
-  expect(a.length).to.equal(b.length);
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return err / scale;
-}
 
 const normal = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
 
