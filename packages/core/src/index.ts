@@ -33,3 +33,4 @@ export * from './coherence';
 export * from './qpsk';
 export * from './path-loss';
 export * from './blas';
+export { applyNativeThresholds, fixNativeMmapThreshold, NATIVE_THRESHOLD_BYTES } from './native-memory';

@@ -5,7 +5,7 @@
  * not depend on the batch size (see {@link Accumulators}).
  */
 import * as tf from '@tensorflow/tfjs';
-import { Accumulators, GfraUserError, PipelineError, readTrainedArtifact, TrialDomain, type Registry, type StopReason, type TrialRange, type TrialValues } from '@gfra/core';
+import { Accumulators, fixNativeMmapThreshold, GfraUserError, PipelineError, readTrainedArtifact, TrialDomain, type Registry, type StopReason, type TrialRange, type TrialValues } from '@gfra/core';
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import type { PlannedJob } from '../plan/plan';
 import type { JobFailure, JobResult, ThresholdSummary } from '../results/format';
@@ -162,6 +162,8 @@ export class PreparedJob implements BatchSource {
 
 /** Run one planned job in this thread: prepare its pipeline, then {@link accumulateJob}. */
 export async function runJob(job: PlannedJob, options: RunJobOptions): Promise<JobResult> {
+  // long sweeps: keep glibc's heap from fragmenting (once per process; see fixNativeMmapThreshold)
+  fixNativeMmapThreshold();
   const emit = options.onProgress ?? (() => undefined);
   emit({ type: 'job-start', job, index: options.index ?? 0, total: options.total ?? 1 });
   const prepared = await PreparedJob.prepare(job, { ...options, warn: (message) => emit({ type: 'warning', message }) });

@@ -27,6 +27,7 @@ import {
   BUILTIN_LOSSES,
   directoryCheckpointStore,
   FILE_PATH_KEYWORD,
+  fixNativeMmapThreshold,
   GfraUserError,
   readTrainedArtifact,
   sha256,
@@ -246,6 +247,7 @@ export async function trainJob(
   job: PlannedJob,
   options: TrainOptions & { readonly index?: number; readonly total?: number } = {},
 ): Promise<TrainingSummary> {
+  fixNativeMmapThreshold();
   const setup = trainingOf(job);
   const artifacts = options.artifacts ?? DEFAULT_ARTIFACTS_DIR;
   const { key, inputs } = trainingKey(loaded, job);
