@@ -182,15 +182,11 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
   const weighted = scalarOnsager ? undefined : buf.weighted;
   let { r, rNext } = buf;
 
-  // row l of a codebook: Re s_l and Im s_l at rows l and L + l of [Re S; Im S]
-  const row = (v: ArrayLike<number>, from: number): ArrayLike<number> => (ArrayBuffer.isView(v) ? (v as Float32Array).subarray(from, from + K) : Array.prototype.slice.call(v, from, from + K));
+  // codebook c [L, K]: Re S as rows 0 .. L - 1 and Im S as rows L .. 2L - 1 of [Re S; Im S]
+  const block = (v: ArrayLike<number>, from: number): ArrayLike<number> => (ArrayBuffer.isView(v) ? (v as Float32Array).subarray(from, from + L * K) : Array.prototype.slice.call(v, from, from + L * K));
   for (let c = 0; c < books; c++) {
-    const stacked = c * twoL * K;
-    const src = c * L * K;
-    for (let l = 0; l < L; l++) {
-      sStacked.set(row(input.sRe, src + l * K), stacked + l * K);
-      sStacked.set(row(input.sIm, src + l * K), stacked + (L + l) * K);
-    }
+    sStacked.set(block(input.sRe, c * L * K), c * twoL * K);
+    sStacked.set(block(input.sIm, c * L * K), c * twoL * K + L * K);
   }
   for (let b = 0; b < B; b++) {
     const col = column(b);
@@ -320,17 +316,22 @@ function bySubBatches(input: HostAmpInput, options: HostAmpOptions, ranges: read
       },
       options,
     );
-    const { width, column } = part.layout;
+    const { layout, z: partZ, x: partX, energy: partEnergy, residualNorms: partNorms } = part;
+    const width = layout.width;
     for (let i = 0; i < n; i++) {
       const b = from + i;
-      for (let k = 0; k < K; k++)
+      const col = layout.column(i);
+      for (let k = 0; k < K; k++) {
+        const src = k * width + col;
+        const dst = k * W + b * P;
         for (let p = 0; p < P; p++) {
-          z[k * W + b * P + p] = part.z[k * width + column(i) + p];
-          x[k * W + b * P + p] = part.x[k * width + column(i) + p];
+          z[dst + p] = partZ[src + p];
+          x[dst + p] = partX[src + p];
         }
-      for (let k = 0; k < K; k++) energy[k * B + b] = part.energy[k * n + i];
+      }
+      for (let k = 0; k < K; k++) energy[k * B + b] = partEnergy[k * n + i];
       tau2[b] = part.tau2[i];
-      for (let t = 0; t <= T; t++) residualNorms[t * B + b] = part.residualNorms[t * n + i];
+      for (let t = 0; t <= T; t++) residualNorms[t * B + b] = partNorms[t * n + i];
     }
   }
   return { layout: { width: W, column: (b: number) => b * P }, z, x, energy, tau2, residualNorms };
