@@ -30,6 +30,34 @@ describe('training: optimizers, schedules, clipping', () => {
     w.dispose();
   });
 
+  it('Adam over several variables (one flat update) gives the bits of one Adam per variable; a variable without a gradient keeps its weights', () => {
+    const config = { type: 'adam', learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } as const;
+    const shapes = [[3, 4], [4], [2, 3, 2], []];
+    const initial = shapes.map((s, i) => tf.tidy(() => tf.sin(tf.mul(tf.range(1, tf.util.sizeFromShape(s) + 1), i + 1.3)).reshape(s)));
+    const gradient = (i: number, k: number) => tf.tidy(() => tf.cos(tf.mul(initial[i], k + 2 + i)));
+    const joint = initial.map((t) => tf.variable(t.clone()));
+    const alone = initial.map((t) => tf.variable(t.clone()));
+    const opt = createOptimizer(config, Object.fromEntries(joint.map((w, i) => [`w${i}`, w])));
+    const single = alone.map((w) => createOptimizer(config, { w }));
+    for (let k = 0; k < 4; k++) {
+      const grads = shapes.map((_, i) => gradient(i, k));
+      opt.apply(Object.fromEntries(grads.map((g, i) => [`w${i}`, g])), 0.01);
+      single.forEach((o, i) => o.apply({ w: grads[i] }, 0.01));
+      tf.dispose(grads);
+    }
+    joint.forEach((w, i) => expect(Array.from(w.dataSync()), `variable ${i}`).to.deep.equal(Array.from(alone[i].dataSync())));
+    // a step without w1's gradient: w1 unchanged, the others move
+    const before = joint.map((w) => Array.from(w.dataSync()));
+    const grads = shapes.map((_, i) => gradient(i, 9));
+    opt.apply({ w0: grads[0], w2: grads[2], w3: grads[3] }, 0.01);
+    tf.dispose(grads);
+    expect(Array.from(joint[1].dataSync())).to.deep.equal(before[1]);
+    for (const i of [0, 2, 3]) expect(Array.from(joint[i].dataSync())).to.not.deep.equal(before[i]);
+    opt.dispose();
+    single.forEach((o) => o.dispose());
+    tf.dispose([...initial, ...joint, ...alone]);
+  });
+
   it('SGD with momentum: u = mu u + g, w = w - lr u (and plain SGD with mu = 0)', () => {
     const w = tf.variable(tf.tensor1d([1]));
     const opt = createOptimizer({ type: 'sgd', learningRate: 0.5, momentum: 0.5, nesterov: false }, { w });
