@@ -17,7 +17,13 @@
  * threads, about 1 to 2.5 s); the difference of the two runs (extra trials over extra seconds) is
  * the throughput after start-up, which is what a long sweep sees.
  *
- * Usage: pnpm bench [--quick] (--quick: 1000 and 3000 trials per job instead of 6000 and 24000)
+ * Rounds: the executors run in turn, round after round (3 by default), and each ratio is taken
+ * against the inline run of its own round; the table gives the medians and the range of the
+ * ratios. On a shared machine whose speed drifts by tens of percent within an hour, runs a whole
+ * bench apart are not comparable; runs a minute apart mostly are.
+ *
+ * Usage: pnpm bench [--quick] [--rounds R] (--quick: 1000 and 3000 trials per job instead of 6000
+ * and 24000, and one round)
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -51,6 +57,12 @@ const strip = (rs: readonly JobResult[]) => JSON.stringify(rs.map((r) => ({ ...r
 
 export async function main(args: string[]): Promise<number> {
   const quick = args.includes('--quick');
+  const at = args.indexOf('--rounds');
+  const roundCount = at >= 0 ? Number(args[at + 1]) : quick ? 1 : 3;
+  if (!(Number.isInteger(roundCount) && roundCount >= 1)) {
+    process.stderr.write(`--rounds must be a whole number >= 1 (got ${args[at + 1]})\n`);
+    return 2;
+  }
   const withRedis = redisAvailable();
   if (!withRedis) process.stdout.write('redis-server is not installed (apt-get install redis-server): the bullmq executor is left out\n');
   const sizes = quick ? ([1000, 3000] as const) : ([6000, 24000] as const);
@@ -98,33 +110,51 @@ export async function main(args: string[]): Promise<number> {
       const results = (JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as { results: JobResult[] }).results;
       return { seconds, numbers: strip(results) };
     };
-    /** Both sizes: end-to-end trials/s of the long run, and the extra trials over the extra seconds. */
-    const both = async (name: string, once: (size: number) => Promise<{ seconds: number; numbers: string }>) => {
+    /** One executor at both sizes: end-to-end trials/s of the long run, and the extra trials over the extra seconds. */
+    const both = async (once: (size: number) => Promise<{ seconds: number; numbers: string }>) => {
       const short = await once(0);
       const long = await once(1);
       return {
-        name,
         seconds: long.seconds,
         endToEnd: (4 * sizes[1]) / long.seconds,
         afterStart: (4 * (sizes[1] - sizes[0])) / (long.seconds - short.seconds),
         numbers: [short.numbers, long.numbers],
       };
     };
-    const rows = [
-      await both('inline (gfra run --workers 1)', (size) => cli('inline', 1, size)),
-      await both('pool (gfra run --workers 2)', (size) => cli('pool', 2, size)),
-      ...(redis === undefined ? [] : [await both('bullmq, 2 local workers', (size) => timed('bullmq', { executor: 'bullmq', redis: redis.url }, size))]),
+    const executors: { name: string; once: (size: number) => Promise<{ seconds: number; numbers: string }> }[] = [
+      { name: 'inline (gfra run --workers 1)', once: (size) => cli('inline', 1, size) },
+      { name: 'pool (gfra run --workers 2)', once: (size) => cli('pool', 2, size) },
+      ...(redis === undefined ? [] : [{ name: 'bullmq, 2 local workers', once: (size: number) => timed('bullmq', { executor: 'bullmq', redis: redis.url }, size) }]),
     ];
-    const base = rows[0];
-    process.stdout.write(`  ${''.padEnd(30)} ${'end to end'.padStart(22)}   ${'after start-up'.padStart(24)}\n`);
-    for (const r of rows) {
-      const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x inline`;
+    // rounds of every executor in turn: each ratio compares runs minutes apart, not a whole bench apart
+    const rounds: Awaited<ReturnType<typeof both>>[][] = [];
+    for (let round = 0; round < roundCount; round++) {
+      const row: Awaited<ReturnType<typeof both>>[] = [];
+      for (const e of executors) row.push(await both(e.once));
+      rounds.push(row);
+      const base = row[0];
       process.stdout.write(
-        `  ${r.name.padEnd(30)} ${r.endToEnd.toFixed(0).padStart(6)} trials/s ${ratio(r.endToEnd, base.endToEnd).padStart(12)}   ${r.afterStart.toFixed(0).padStart(6)} trials/s ${ratio(r.afterStart, base.afterStart).padStart(12)}   (long run ${r.seconds.toFixed(1)} s)\n`,
+        `  round ${round + 1}: ${executors.map((e, i) => `${e.name.split(' ')[0]} ${row[i].endToEnd.toFixed(0)} / ${row[i].afterStart.toFixed(0)} trials/s${i > 0 ? ` (${(row[i].endToEnd / base.endToEnd).toFixed(2)}x / ${(row[i].afterStart / base.afterStart).toFixed(2)}x)` : ''}`).join(', ')}\n`,
       );
     }
-    const same = rows.every((r) => r.numbers[0] === base.numbers[0] && r.numbers[1] === base.numbers[1]);
-    process.stdout.write(same ? `  numbers: identical across the ${rows.length} executors\n` : '  numbers: DIFFER between executors\n');
+    const median = (xs: number[]) => {
+      const s = [...xs].sort((a, b) => a - b);
+      return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    };
+    process.stdout.write(`  median over ${roundCount} round(s) (ratios: per round, to that round's inline; range in brackets)\n`);
+    process.stdout.write(`  ${''.padEnd(30)} ${'end to end'.padStart(22)}   ${'after start-up'.padStart(24)}\n`);
+    executors.forEach((e, i) => {
+      const column = (key: 'endToEnd' | 'afterStart') => {
+        const rate = median(rounds.map((r) => r[i][key]));
+        const ratios = rounds.map((r) => r[i][key] / r[0][key]);
+        const range = roundCount > 1 ? ` [${Math.min(...ratios).toFixed(2)}, ${Math.max(...ratios).toFixed(2)}]` : '';
+        return `${rate.toFixed(0).padStart(6)} trials/s ${`${median(ratios).toFixed(2)}x inline`.padStart(12)}${range}`;
+      };
+      process.stdout.write(`  ${e.name.padEnd(30)} ${column('endToEnd')}   ${column('afterStart')}\n`);
+    });
+    const reference = rounds[0][0].numbers;
+    const same = rounds.every((row) => row.every((r) => r.numbers[0] === reference[0] && r.numbers[1] === reference[1]));
+    process.stdout.write(same ? `  numbers: identical across the ${executors.length} executors and ${roundCount} round(s)\n` : '  numbers: DIFFER between executors\n');
     return same ? 0 : 1;
   } finally {
     for (const w of workers) w.kill('SIGTERM');
