@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { GfraUserError } from '../errors';
 import { Generator } from '../rng';
 import { blas, gemmJs, resetBlasForTests, type RealArray } from './index';
 
@@ -78,6 +79,19 @@ describe('blas: the matrix product of the host kernels', () => {
     resetBlasForTests();
     expect(blas()).to.include({ native: false, description: 'JavaScript' });
     expect(blas().missing).to.equal(undefined);
+  });
+
+  it('an unknown GFRA_BLAS value is a user error naming the setting and the values it takes (auto is the default)', () => {
+    process.env.GFRA_BLAS = 'javscript';
+    resetBlasForTests();
+    expect(() => blas()).to.throw(GfraUserError, /GFRA_BLAS=javscript is not a known setting: use GFRA_BLAS=javascript/);
+    process.env.GFRA_BLAS = 'auto';
+    resetBlasForTests();
+    process.env.GFRA_BLAS = '';
+    const auto = blas();
+    delete process.env.GFRA_BLAS;
+    resetBlasForTests();
+    expect(blas().description).to.equal(auto.description);
   });
 
   it('a GFRA_BLAS_LIBRARY that cannot be loaded falls back to JavaScript and says what failed and how to get the fast path', () => {

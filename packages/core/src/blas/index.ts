@@ -4,10 +4,13 @@
  * same numbers up to floating-point rounding; neither depends on anything but its arguments.
  *
  * Environment:
- *   - GFRA_BLAS=javascript: never load a native library (e.g. to compare the two paths).
+ *   - GFRA_BLAS=javascript (or js): never load a native library (e.g. to compare the two paths);
+ *     unset or auto: the native library where it loads; any other value is an error (a typo must
+ *     not silently pick a path).
  *   - GFRA_BLAS_LIBRARY=/path/to/libcblas.so: load this CBLAS instead of searching for OpenBLAS
  *     (any library that exports cblas_sgemm and cblas_dgemm: OpenBLAS, BLIS, MKL).
  */
+import { GfraUserError } from '../errors';
 import { gemmJs, type RealArray } from './gemm-js';
 import { DEFAULT_LIBRARIES, loadNativeBlas, type Gemm } from './native';
 
@@ -54,8 +57,12 @@ function javascript(missing?: string): Blas {
 }
 
 function choose(): Blas {
-  const mode = (process.env.GFRA_BLAS ?? '').trim().toLowerCase();
+  const raw = process.env.GFRA_BLAS ?? '';
+  const mode = raw.trim().toLowerCase();
   if (mode === 'javascript' || mode === 'js') return javascript();
+  if (mode !== '' && mode !== 'auto') {
+    throw new GfraUserError(`GFRA_BLAS=${raw} is not a known setting: use GFRA_BLAS=javascript (or js) for the JavaScript products, or leave it unset (or auto) to load OpenBLAS where it is installed`);
+  }
   const explicit = process.env.GFRA_BLAS_LIBRARY?.trim();
   try {
     const lib = loadNativeBlas(explicit ? [explicit] : DEFAULT_LIBRARIES);

@@ -13,7 +13,7 @@
  * GFRA_WASM=off, {@link ampWasm} and {@link covarianceWasm} return undefined and the JavaScript
  * loops run.
  */
-import type { RealArray } from '@gfra/core';
+import { GfraUserError, type RealArray } from '@gfra/core';
 import { WASM_BASE64 as AMP_WASM } from './amp.generated';
 import { WASM_BASE64 as COVARIANCE_WASM } from './covariance.generated';
 
@@ -132,9 +132,16 @@ export function wasmDescription(): string {
   return ampWasm() !== undefined ? 'WebAssembly SIMD' : 'unavailable (this runtime has no WebAssembly SIMD)';
 }
 
+/**
+ * GFRA_WASM: off, 0 or false turn the kernels off; unset, on, 1, true or auto leave them on; any
+ * other value is an error (a typo must not silently pick a path).
+ */
 function wasmDisabled(): boolean {
-  const mode = (process.env.GFRA_WASM ?? '').trim().toLowerCase();
-  return mode === 'off' || mode === '0' || mode === 'false';
+  const raw = process.env.GFRA_WASM ?? '';
+  const mode = raw.trim().toLowerCase();
+  if (mode === 'off' || mode === '0' || mode === 'false') return true;
+  if (mode === '' || mode === 'on' || mode === '1' || mode === 'true' || mode === 'auto') return false;
+  throw new GfraUserError(`GFRA_WASM=${raw} is not a known setting: use GFRA_WASM=off to run the JavaScript loops instead of the WebAssembly kernels, or leave it unset (or on)`);
 }
 
 /**
