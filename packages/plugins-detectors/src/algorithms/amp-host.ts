@@ -178,9 +178,9 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
     gram: [B * P * P, double],
   } as const satisfies ArraySpec;
   const buf = kernels !== undefined ? kernels.scratch.arrays(spec) : ws.arrays(spec);
-  const { sStacked, y, z, x, t: sx, residualNorms, tau, energy, betaByDevice, logOdds, tauUsed, sums, inverseTau2, gram } = buf;
+  const { sStacked, y, t: sx, residualNorms, tau, energy, betaByDevice, logOdds, tauUsed, sums, inverseTau2, gram } = buf;
   const weighted = scalarOnsager ? undefined : buf.weighted;
-  let { r, rNext } = buf;
+  let { r, rNext, z, x } = buf;
 
   // codebook c [L, K]: Re S as rows 0 .. L - 1 and Im S as rows L .. 2L - 1 of [Re S; Im S]
   const block = (v: ArrayLike<number>, from: number): ArrayLike<number> => (ArrayBuffer.isView(v) ? (v as Float32Array).subarray(from, from + L * K) : Array.prototype.slice.call(v, from, from + L * K));
@@ -244,8 +244,11 @@ export function hostMmvAmp(input: HostAmpInput, options: HostAmpOptions): HostAm
   }
   const noiseVar = noise.estimate === 'state-evolution' ? noise.noiseVar : 0;
   for (let t = 0; t < T; t++) {
-    z.set(x);
-    product(true); // Z_t = X_t + S^H R_t   (14)
+    // Z_t = X_t + S^H R_t (14), the product added onto X_t: onto X_t's own buffer without damping
+    // (X_t is not read again; X_{t+1} then goes to the other buffer), onto a copy with damping
+    if (damping > 0) z.set(x);
+    else [z, x] = [x, z];
+    product(true);
     for (let b = 0; b < B; b++) tauUsed[b] = t === 0 || se ? tau[b] : residualNorms[t * B + b] / (L * M);
     const mix = damping > 0 && t > 0 ? damping : 0;
     if (kernels === undefined) denoise(z, x, W, column(0), B, K, Q, M, betaByDevice, logOdds, tauUsed, mix, weighted, energy, sums, inverseTau2);
