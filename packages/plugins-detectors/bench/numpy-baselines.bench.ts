@@ -16,8 +16,11 @@
  *   - covariance-ml, default parameters (float64 host path, 50 random-order sweeps, threshold
  *     beta / 2), N = 100, eps = 0.1, M = 16, L = 20, batches of 100, one codebook per run and one
  *     per trial; numpy batches each coordinate step over the trials.
- * Each side: a warm-up batch, then `runs` timed loops of whole batches of at least 2 s each (at
- * least one batch); the table shows the median of 3 runs (`--quick`: 1 run). gfra's inputs are
+ * Each side: a warm-up batch, then a timed loop of whole batches of at least 2 s (at least one
+ * batch), the two sides in turn, 3 rounds (`--quick`: 1): gfra, numpy, gfra, numpy, ... so that
+ * each ratio compares runs seconds apart (this machine's speed drifts by tens of percent within an
+ * hour, and runs of one side back to back gave ratios that moved with it). The table shows each
+ * side's median and the median of the rounds' ratios, with every run beside them. gfra's inputs are
  * built once and reused by every batch (the timing is detect() plus the readback of its
  * decisions); numpy draws its own inputs with the same distributions (seeded), outside the timing.
  *
@@ -448,7 +451,7 @@ export async function main(argv: string[]): Promise<number> {
   const pyAt = argv.indexOf('--python');
   const backend = await selectBackend('wasm');
   const found = findPython(pyAt >= 0 ? argv[pyAt + 1] : undefined);
-  console.log(`gfra (host kernels, BLAS: ${blas().description}; tfjs ${backend.backend} for the rest) against numpy, one thread each; ${runs === 1 ? '1 timed run' : `median of ${runs} timed runs`} of >= ${MIN_SECONDS} s per side`);
+  console.log(`gfra (host kernels, BLAS: ${blas().description}; tfjs ${backend.backend} for the rest) against numpy, one thread each; ${runs === 1 ? '1 round' : `${runs} rounds`} of one timed run of >= ${MIN_SECONDS} s per side, the sides in turn; gfra/numpy: ${runs === 1 ? 'the ratio' : "the median of the rounds' ratios"}`);
   if (found.python === undefined) {
     console.log(`no python with numpy found (${found.tried.join('; ')}): gfra's figures alone`);
   } else {
@@ -473,24 +476,24 @@ export async function main(argv: string[]): Promise<number> {
     const onlyAt = argv.indexOf('--only');
     const only = onlyAt >= 0 ? argv[onlyAt + 1] : undefined;
     for (const w of workloads().filter((x) => only === undefined || x.name.includes(only))) {
+      // the sides in turn, round by round: each ratio pairs runs made seconds apart
+      const gfraRates: number[] = [];
+      const npRates: number[] = [];
       const g = w.gfra();
-      let gfraRates: number[];
       try {
-        gfraRates = timeRuns(g.once, w.batch, runs, MIN_SECONDS);
+        for (let round = 0; round < runs; round++) {
+          gfraRates.push(...timeRuns(g.once, w.batch, 1, MIN_SECONDS));
+          if (found.python !== undefined) npRates.push(...(runPython(found.python, { task: 'time', runs: 1, minSeconds: MIN_SECONDS, ...w.numpy }).trialsPerSecond as number[]));
+        }
       } finally {
         g.done();
       }
-      let npRates: number[] | undefined;
-      if (found.python !== undefined) {
-        const out = runPython(found.python, { task: 'time', runs, minSeconds: MIN_SECONDS, ...w.numpy });
-        npRates = out.trialsPerSecond as number[];
-      }
+      const numpy = found.python !== undefined;
       const gm = median(gfraRates);
-      const nm = npRates === undefined ? undefined : median(npRates);
-      const list = (xs: number[] | undefined) => (xs === undefined ? '-' : xs.map((x) => x.toPrecision(3)).join(' '));
-      console.log(
-        `${w.name.padEnd(46)} ${String(w.batch).padStart(5)} ${fmt(gm, 10)} ${fmt(nm, 10)} ${fmt(nm === undefined ? undefined : gm / nm, 10)}   ${list(gfraRates)} | ${list(npRates)}`,
-      );
+      const nm = numpy ? median(npRates) : undefined;
+      const ratio = numpy ? median(gfraRates.map((r, i) => r / npRates[i])) : undefined;
+      const list = (xs: number[]) => (xs.length === 0 ? '-' : xs.map((x) => x.toPrecision(3)).join(' '));
+      console.log(`${w.name.padEnd(46)} ${String(w.batch).padStart(5)} ${fmt(gm, 10)} ${fmt(nm, 10)} ${fmt(ratio, 10)}   ${list(gfraRates)} | ${list(npRates)}`);
     }
     console.log(`\n(total ${((performance.now() - t0) / 1000).toFixed(0)} s; gfra/numpy > 1: gfra faster)`);
   } finally {

@@ -90,16 +90,19 @@ export async function main(args: string[]): Promise<number> {
       if (Date.now() > deadline) throw new Error('the two gfra workers did not start within 120 s');
       await new Promise((r) => setTimeout(r, 200));
     }
+    // a fresh output folder for every run (an existing one would be resumed: no trials left to run)
+    let runs = 0;
+    const outDir = (name: string, size: number) => path.join(dir, `${name.replace(/\W+/g, '-')}-${size}-${runs++}`);
     const timed = async (name: string, options: RunOptions, size: number) => {
       const start = performance.now();
-      const run = await runSpec(loadSpec(files[size]), { out: path.join(dir, `${name.replace(/\W+/g, '-')}-${size}`), backend: 'wasm', ...options });
+      const run = await runSpec(loadSpec(files[size]), { out: outDir(name, size), backend: 'wasm', ...options });
       const seconds = (performance.now() - start) / 1000;
       return { seconds, numbers: strip(run.results.results) };
     };
     // inline and the pool as a user runs them: `gfra run` processes (the compiled build when it is
     // current), timed from the process start to its exit
     const cli = async (name: string, workers: number, size: number) => {
-      const out = path.join(dir, `${name.replace(/\W+/g, '-')}-${size}`);
+      const out = outDir(name, size);
       const start = performance.now();
       const child = spawn(process.execPath, [BIN, 'run', files[size], '--out', out, '--workers', String(workers), '--backend', 'wasm', '--quiet', '--no-plot'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: '1' } });
       let stderr = '';
