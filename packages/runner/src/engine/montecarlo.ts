@@ -102,6 +102,9 @@ export class PreparedJob implements BatchSource {
     job: PlannedJob,
     options: { registry: Registry; container?: DependencyContainer; artifact?: string; now?: () => number; warn?: (message: string) => void },
   ): Promise<PreparedJob> {
+    // long sweeps (every executor prepares its jobs here): keep glibc's heap from fragmenting,
+    // once per process (see fixNativeMmapThreshold)
+    fixNativeMmapThreshold();
     const now = options.now ?? (() => performance.now() / 1000);
     const start = now();
     // Evaluation draws; switched to the training domain while fitting the threshold.
@@ -162,8 +165,6 @@ export class PreparedJob implements BatchSource {
 
 /** Run one planned job in this thread: prepare its pipeline, then {@link accumulateJob}. */
 export async function runJob(job: PlannedJob, options: RunJobOptions): Promise<JobResult> {
-  // long sweeps: keep glibc's heap from fragmenting (once per process; see fixNativeMmapThreshold)
-  fixNativeMmapThreshold();
   const emit = options.onProgress ?? (() => undefined);
   emit({ type: 'job-start', job, index: options.index ?? 0, total: options.total ?? 1 });
   const prepared = await PreparedJob.prepare(job, { ...options, warn: (message) => emit({ type: 'warning', message }) });
