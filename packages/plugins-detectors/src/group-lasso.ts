@@ -105,8 +105,8 @@ export class GroupLassoDetector implements Detector {
     const input = {
       yRe: obs.y.re.dataSync(),
       yIm: obs.y.im.dataSync(),
-      aRe: obs.codebook.re.dataSync(),
-      aIm: obs.codebook.im.dataSync(),
+      sRe: obs.codebook.re.dataSync(),
+      sIm: obs.codebook.im.dataSync(),
       perTrial: obs.codebook.re.rank === 3,
       B,
       L,

@@ -59,8 +59,8 @@ function input(d: Draw, lambda: number, first = 0, from = 0, to = d.B, extra: Pa
   return {
     yRe: d.yRe.subarray(from * L * M, to * L * M),
     yIm: d.yIm.subarray(from * L * M, to * L * M),
-    aRe: d.perTrial ? d.aRe.subarray(from * L * N, to * L * N) : d.aRe,
-    aIm: d.perTrial ? d.aIm.subarray(from * L * N, to * L * N) : d.aIm,
+    sRe: d.perTrial ? d.aRe.subarray(from * L * N, to * L * N) : d.aRe,
+    sIm: d.perTrial ? d.aIm.subarray(from * L * N, to * L * N) : d.aIm,
     perTrial: d.perTrial,
     B: to - from,
     L,

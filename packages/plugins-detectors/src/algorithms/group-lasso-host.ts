@@ -24,21 +24,15 @@
  */
 import { blas, type Gemm, type RealArray } from '@gfra/core';
 import { TRIALS_PER_PRODUCT } from './amp-host';
-import { HostWorkspace } from './host-workspace';
+import { HostWorkspace, type HostObservation } from './host-workspace';
 
-/** Inputs of {@link hostGroupLassoAdmm} and {@link hostGroupLassoBcd} (host arrays, row-major as `dataSync()` gives them). */
-export interface HostGroupLassoInput {
-  /** [B, L, M]: real and imaginary parts of Y. */
-  readonly yRe: ArrayLike<number>;
-  readonly yIm: ArrayLike<number>;
-  /** [L, N] (shared) or [B, L, N] (one pilot matrix per trial, with `perTrial`). */
-  readonly aRe: ArrayLike<number>;
-  readonly aIm: ArrayLike<number>;
-  readonly perTrial: boolean;
-  readonly B: number;
-  readonly L: number;
+/**
+ * Inputs of {@link hostGroupLassoAdmm} and {@link hostGroupLassoBcd}: the observation with the pilot
+ * matrix as S ([L, N], or [B, L, N] with `perTrial`) and the penalty.
+ */
+export interface HostGroupLassoInput extends HostObservation {
+  /** N: pilot columns (devices). */
   readonly N: number;
-  readonly M: number;
   /** lambda: weight of the l2,1 penalty. */
   readonly lambda: number;
   /** Global index of trial 0 of the batch (0 when unknown). */
@@ -68,8 +62,8 @@ function stackedPilots(input: HostGroupLassoInput, book: number, out: RealArray)
     const top = l * twoN;
     const bottom = (L + l) * twoN;
     for (let n = 0; n < N; n++) {
-      const re = input.aRe[src + l * N + n];
-      const im = input.aIm[src + l * N + n];
+      const re = input.sRe[src + l * N + n];
+      const im = input.sIm[src + l * N + n];
       out[top + n] = re;
       out[top + N + n] = -im;
       out[bottom + n] = im;
@@ -85,8 +79,8 @@ function columnEnergies(input: HostGroupLassoInput, book: number, d: Float64Arra
   d.fill(0);
   for (let l = 0; l < L; l++)
     for (let n = 0; n < N; n++) {
-      const re = input.aRe[src + l * N + n];
-      const im = input.aIm[src + l * N + n];
+      const re = input.sRe[src + l * N + n];
+      const im = input.sIm[src + l * N + n];
       d[n] += re * re + im * im;
     }
 }
