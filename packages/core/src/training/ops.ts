@@ -20,15 +20,30 @@ function swapLast(x: tf.Tensor): tf.Tensor {
   return x.rank === 2 ? tf.transpose(x) : tf.transpose(x, [...Array(x.rank - 2).keys(), x.rank - 1, x.rank - 2]);
 }
 
-/** The engine's kernel runner (as tf.customGrad uses it, but with one gradient closure per input). */
-type KernelRunner = { runKernelFunc(params: { forwardFunc: unknown; backwardsFunc: unknown; inputs: Record<string, tf.Tensor> }): tf.Tensor };
+/**
+ * A differentiable op with several outputs and one gradient closure per input, through the
+ * engine's kernel runner (what tf.customGrad calls, without customGrad's single output and its
+ * eager computation of every input's gradient): the tape calls only the closures of inputs that
+ * lead to a variable. `forwardFunc` computes the outputs and may `save` tensors for
+ * `backwardsFunc(dy, saved)`. This uses an internal tfjs API (tfjs 4.22); a tfjs upgrade must
+ * keep it.
+ */
+export function differentiableOp(
+  forwardFunc: (backend: unknown, save: (tensors: tf.Tensor[]) => void) => tf.Tensor | tf.Tensor[],
+  backwardsFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => Record<string, () => tf.Tensor>,
+  inputs: Record<string, tf.Tensor>,
+): tf.Tensor | tf.Tensor[] {
+  const engine = tf.engine() as unknown as { runKernelFunc(params: { forwardFunc: unknown; backwardsFunc: unknown; inputs: Record<string, tf.Tensor> }): tf.Tensor | tf.Tensor[] };
+  return engine.runKernelFunc({ forwardFunc, backwardsFunc, inputs });
+}
 
 /**
- * dB = A^T dC for matrices, on the host {@link blas} (the transpose is a flag of the gemm there;
- * on wasm it is an explicit [m, k] transpose and a long-contraction matMul). A sum over the m rows,
- * which only a gradient needs.
+ * A^T D for matrices a [m, k], d [m, n] -> [k, n], on the host {@link blas} (the transpose is a
+ * flag of the gemm there; on wasm it is an explicit [m, k] transpose and a long-contraction
+ * matMul): a sum over the m rows, as a weight gradient over a batch is. Equal to the tfjs product
+ * to float32 rounding; for gradients, not for forward values.
  */
-function transposedProduct(a: tf.Tensor2D, dC: tf.Tensor2D): tf.Tensor2D {
+export function transposedProduct(a: tf.Tensor2D, dC: tf.Tensor2D): tf.Tensor2D {
   const [m, k] = a.shape;
   const n = dC.shape[1];
   const out = new Float32Array(k * n);
@@ -41,16 +56,15 @@ function fastMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
     save([a, b]);
     return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D);
   };
-  // one closure per input: the tape calls only those whose input leads to a variable (a constant
-  // operand gets no gradient product)
-  const backwardsFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+  // a constant operand gets no gradient product
+  const backwardsFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
     const [sa, sb] = saved;
     return {
       a: () => tf.tidy(() => tf.matMul(dy as tf.Tensor3D, swapLast(sb) as tf.Tensor3D)),
       b: () => (sa.rank === 2 ? transposedProduct(sa as tf.Tensor2D, dy as tf.Tensor2D) : tf.tidy(() => tf.matMul(swapLast(sa) as tf.Tensor3D, dy as tf.Tensor3D))),
     };
   };
-  return (tf.engine() as unknown as KernelRunner).runKernelFunc({ forwardFunc, backwardsFunc, inputs: { a, b } });
+  return differentiableOp(forwardFunc, backwardsFunc, { a, b }) as tf.Tensor;
 }
 
 /**

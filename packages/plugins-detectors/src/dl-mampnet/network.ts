@@ -5,7 +5,7 @@
  * "Model-driven deep learning for non-coherent massive machine-type communications", Secs. IV-V.
  */
 import * as tf from '@tensorflow/tfjs';
-import { blas, cx, numSequences, type ComplexTensor, type RandomStreams, type Scenario } from '@gfra/core';
+import { cx, differentiableOp, numSequences, transposedProduct, type ComplexTensor, type RandomStreams, type Scenario } from '@gfra/core';
 import { scalarBgDenoiser } from '../algorithms/amp';
 import { layerKernel, type LayerForward, type LayerInputs, type LayerKernel } from './layer-kernel';
 
@@ -190,10 +190,8 @@ export function ampNonlinearity(z: tf.Tensor3D, tau2: tf.Tensor3D, theta1: tf.Te
       v: () => grads.v,
     };
   };
-  // tf.customGrad allows one output only; the engine's kernel runner (which customGrad calls)
-  // takes several, with the same saving and tape semantics
-  const engine = tf.engine() as unknown as { runKernelFunc(params: { forwardFunc: unknown; backwardsFunc: unknown; inputs: Record<string, tf.Tensor> }): tf.Tensor[] };
-  const [x, onsager] = engine.runKernelFunc({ forwardFunc, backwardsFunc, inputs: { z, tau2, theta1, theta2, v } }) as tf.Tensor3D[];
+  // two outputs: tf.customGrad allows one
+  const [x, onsager] = differentiableOp(forwardFunc, backwardsFunc, { z, tau2, theta1, theta2, v }) as tf.Tensor3D[];
   return { x, onsager };
 }
 
@@ -231,15 +229,8 @@ function ampNonlinearityWasm(kernel: LayerKernel, z: tf.Tensor3D, tau2: tf.Tenso
       v: () => tf.scalar(grad.v),
     };
   };
-  const engine = tf.engine() as unknown as { runKernelFunc(params: { forwardFunc: unknown; backwardsFunc: unknown; inputs: Record<string, tf.Tensor> }): tf.Tensor[] };
-  const [x, onsager] = engine.runKernelFunc({ forwardFunc, backwardsFunc, inputs: { z, tau2, theta1, theta2, v } }) as tf.Tensor3D[];
+  const [x, onsager] = differentiableOp(forwardFunc, backwardsFunc, { z, tau2, theta1, theta2, v }) as tf.Tensor3D[];
   return { x, onsager };
-}
-
-/** The engine's kernel runner (tf.customGrad's, without its single-output limit and eager gradients). */
-function runOp(forwardFunc: (backend: unknown, save: (tensors: tf.Tensor[]) => void) => tf.Tensor | tf.Tensor[], backwardsFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => Record<string, () => tf.Tensor>, inputs: Record<string, tf.Tensor>): tf.Tensor | tf.Tensor[] {
-  const engine = tf.engine() as unknown as { runKernelFunc(params: { forwardFunc: unknown; backwardsFunc: unknown; inputs: Record<string, tf.Tensor> }): tf.Tensor | tf.Tensor[] };
-  return engine.runKernelFunc({ forwardFunc, backwardsFunc, inputs });
 }
 
 /**
@@ -248,7 +239,7 @@ function runOp(forwardFunc: (backend: unknown, save: (tensors: tf.Tensor[]) => v
  * gradients of sum and square build a ones tensor on the host and cast).
  */
 export function meanSquare(r: tf.Tensor3D, count: number): tf.Tensor3D {
-  return runOp(
+  return differentiableOp(
     (_backend, save) => {
       save([r]);
       return tf.div(tf.sum(tf.square(r), [1, 2], true), count);
@@ -264,7 +255,7 @@ export function meanSquare(r: tf.Tensor3D, count: number): tf.Tensor3D {
  * db = sum over each trial of dR_t R_{t-1}, dR_{t-1} = b dR_t, each built only where the tape asks).
  */
 export function residual(y: tf.Tensor3D, sx: tf.Tensor3D, b: tf.Tensor3D, r: tf.Tensor3D): tf.Tensor3D {
-  return runOp(
+  return differentiableOp(
     (_backend, save) => {
       save([b, r]);
       return tf.add(tf.sub(y, sx), tf.mul(b, r));
@@ -291,18 +282,16 @@ export function residual(y: tf.Tensor3D, sx: tf.Tensor3D, b: tf.Tensor3D, r: tf.
  * or the received rows entering layer 1, gets none):
  *
  *   da = dC w^T ("kp") or dC w ("pk"), a tf.matMul (w^T a small explicit transpose);
- *   dw = a^T dC ("kp") or dC^T a ("pk"), one host {@link blas} sgemm with the transpose flag on the
- *        read-back operands (on wasm, the same product needs an explicit transpose of the [n, .]
- *        operand and a slow long-contraction matMul).
+ *   dw = a^T dC ("kp") or dC^T a ("pk"), one host gemm with the transpose flag on the read-back
+ *        operands ({@link transposedProduct}; on wasm, the same product needs an explicit
+ *        transpose of the [n, .] operand and a slow long-contraction matMul).
  *
  * dw sums over the n rows (the batch): a training-only quantity, so a host gemm over the whole
  * batch is fine; the forward value (used in detection) stays a row-wise tf.matMul.
  */
 export function linear(a: tf.Tensor2D, w: tf.Tensor2D, layout: 'kp' | 'pk'): tf.Tensor2D {
-  const [n, k] = a.shape;
-  const [w0, w1] = w.shape;
-  if ((layout === 'kp' ? w0 : w1) !== k) throw new Error(`linear: [${a.shape}] x [${w.shape}] (${layout})`);
-  const p = layout === 'kp' ? w1 : w0;
+  const k = a.shape[1];
+  if ((layout === 'kp' ? w.shape[0] : w.shape[1]) !== k) throw new Error(`linear: [${a.shape}] x [${w.shape}] (${layout})`);
   const forwardFunc = (_backend: unknown, save: (tensors: tf.Tensor[]) => void): tf.Tensor => {
     save([a, w]);
     return layout === 'kp' ? tf.matMul(a, w) : tf.tidy(() => tf.matMul(a, tf.transpose(w)));
@@ -312,18 +301,10 @@ export function linear(a: tf.Tensor2D, w: tf.Tensor2D, layout: 'kp' | 'pk'): tf.
     const [aS, wS] = saved as tf.Tensor2D[];
     return {
       a: () => (layout === 'pk' ? tf.matMul(dC, wS) : tf.tidy(() => tf.matMul(dC, tf.transpose(wS)))),
-      w: () => {
-        const av = aS.dataSync() as Float32Array;
-        const dv = dC.dataSync() as Float32Array;
-        const out = new Float32Array(w0 * w1);
-        // row-major cblas_sgemm: C = op(A) op(B), A^T via the transpose flag
-        if (layout === 'kp') blas().sgemm(true, false, k, p, n, 1, av, 0, k, dv, 0, p, 0, out, 0, p);
-        else blas().sgemm(true, false, p, k, n, 1, dv, 0, p, av, 0, k, 0, out, 0, k);
-        return tf.tensor2d(out, [w0, w1]);
-      },
+      w: () => (layout === 'kp' ? transposedProduct(aS, dC) : transposedProduct(dC, aS)),
     };
   };
-  return runOp(forwardFunc, backwardsFunc, { a, w }) as tf.Tensor2D;
+  return differentiableOp(forwardFunc, backwardsFunc, { a, w }) as tf.Tensor2D;
 }
 
 /**
