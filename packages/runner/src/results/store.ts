@@ -1,7 +1,8 @@
 /**
  * The results store: one DuckDB database per output folder (DIR/results.duckdb), written after
- * every batch inside a transaction, so that a run killed at any moment loses at most the batch in
- * flight and a rerun of the same spec resumes where it stopped.
+ * every batch (one statement, its own transaction), so that a run killed at any moment loses at
+ * most a running job's last two batches (one computed, one in commit: see engine/commits.ts),
+ * and a rerun of the same spec resumes where it stopped.
  *
  * Tables (every row keyed by the spec hash, so the results of a changed spec stay apart):
  *
@@ -24,7 +25,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement, DuckDBValue } from '@duckdb/node-api';
 import type { TrialValues } from '@gfra/core';
 import { canonicalJson } from '../spec/canonical';
 import { OutputError, type JobFailure, type JobResult, type ResultsFile } from './format';
@@ -111,7 +112,9 @@ export class ResultsStore {
     const duck = await import('@duckdb/node-api');
     let instance: DuckDBInstance;
     try {
-      instance = await duck.DuckDBInstance.create(file, options.readOnly === true ? { access_mode: 'READ_ONLY' } : {});
+      // A run's store gets one DuckDB thread: its statements are small, and more threads only
+      // add scheduling work (twice the CPU per batch commit), taken from the run's own workers.
+      instance = await duck.DuckDBInstance.create(file, options.readOnly === true ? { access_mode: 'READ_ONLY' } : { threads: '1' });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const disk = diskError(file, message);
@@ -158,20 +161,27 @@ export class ResultsStore {
   /** The transaction running now (one at a time on the connection: jobs on workers commit concurrently). */
   private tail: Promise<void> = Promise.resolve();
 
-  /** Run `body` in a transaction (rolled back when it throws), after the transactions before it. */
-  private transaction(body: () => Promise<void>): Promise<void> {
-    const run = this.tail.then(() => this.transact(body));
+  /** The batch insert, prepared once (see addBatch). */
+  private insertBatch?: DuckDBPreparedStatement;
+
+  /**
+   * Run `body` after the writes queued before it, in a transaction (rolled back when it throws);
+   * `'statement'` when `body` is one statement, which is a transaction of its own (autocommit).
+   */
+  private transaction(body: () => Promise<void>, scope: 'transaction' | 'statement' = 'transaction'): Promise<void> {
+    const run = this.tail.then(() => this.transact(body, scope));
     this.tail = run.catch(() => undefined);
     return run;
   }
 
-  private async transact(body: () => Promise<void>): Promise<void> {
-    await this.db.run('BEGIN TRANSACTION');
+  private async transact(body: () => Promise<void>, scope: 'transaction' | 'statement'): Promise<void> {
+    const explicit = scope === 'transaction';
+    if (explicit) await this.db.run('BEGIN TRANSACTION');
     try {
       await body();
-      await this.db.run('COMMIT');
+      if (explicit) await this.db.run('COMMIT');
     } catch (err) {
-      await this.db.run('ROLLBACK').catch(() => undefined);
+      if (explicit) await this.db.run('ROLLBACK').catch(() => undefined);
       const disk = diskError(this.file, err instanceof Error ? err.message : String(err));
       if (disk !== undefined) throw disk;
       throw new OutputError(`Cannot write the results store ${this.file}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
@@ -253,29 +263,35 @@ export class ResultsStore {
     return out;
   }
 
-  /** Commit one batch of a job (a batch stored twice is refused by the primary key). */
+  /**
+   * Commit one batch of a job (a batch stored twice is refused by the primary key).
+   *
+   * One prepared statement, executed on its own: a single asynchronous step. Every step of a
+   * DuckDB call completes only when this thread's event loop turns, which a run does once per
+   * batch; BEGIN, INSERT and COMMIT, each parsed and prepared per call, took about nine steps, so
+   * a commit overlapped with the next batch's computation still kept the loop waiting.
+   */
   async addBatch(hash: string, key: JobKey, record: BatchRecord): Promise<void> {
     const { layout, bytes } = encodeValues(record.values, record.count);
     await this.transaction(async () => {
-      await this.db.run(
-        `INSERT INTO batches VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now())`,
-        [
-          hash,
-          canonicalJson(key.point),
-          key.candidate,
-          key.repetition,
-          record.batch,
-          record.first,
-          record.count,
-          record.seconds,
-          record.detector.seconds,
-          record.detector.trials,
-          record.diagnostics === undefined ? null : JSON.stringify(record.diagnostics),
-          JSON.stringify(layout),
-          this.duck.blobValue(bytes),
-        ],
-      );
-    });
+      this.insertBatch ??= await this.db.prepare(`INSERT INTO batches VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, now())`);
+      this.insertBatch.bind([
+        hash,
+        canonicalJson(key.point),
+        key.candidate,
+        key.repetition,
+        record.batch,
+        record.first,
+        record.count,
+        record.seconds,
+        record.detector.seconds,
+        record.detector.trials,
+        record.diagnostics === undefined ? null : JSON.stringify(record.diagnostics),
+        JSON.stringify(layout),
+        this.duck.blobValue(bytes),
+      ]);
+      await this.insertBatch.run();
+    }, 'statement');
   }
 
   /**
