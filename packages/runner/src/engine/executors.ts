@@ -15,6 +15,7 @@ import type { PlannedJob } from '../plan/plan';
 import { failureLine, type JobFailure, type JobResult } from '../results/format';
 import type { BatchRecord } from '../results/store';
 import type { ProgressEvent } from './events';
+import { CommitPipeline } from './commits';
 import { jobFailure, runJob } from './montecarlo';
 
 export interface ExecutorContext {
@@ -64,6 +65,8 @@ export async function* inlineExecutor(ctx: ExecutorContext): AsyncIterable<Compl
     if (ctx.signal?.aborted) return;
     let result: JobResult;
     const onBatch = ctx.onBatch;
+    // as in a pool worker: a batch's commit overlaps the next batch's computation
+    const commits = onBatch === undefined ? undefined : new CommitPipeline((record) => onBatch(position, record));
     try {
       result = await runJob(job, {
         registry: ctx.registry,
@@ -73,9 +76,11 @@ export async function* inlineExecutor(ctx: ExecutorContext): AsyncIterable<Compl
         total,
         artifact,
         resume,
-        ...(onBatch === undefined ? {} : { onBatch: (record: BatchRecord) => onBatch(position, record) }),
+        ...(commits === undefined ? {} : { onBatch: commits.onBatch }),
       });
+      await commits?.flush();
     } catch (err) {
+      await commits?.settled();
       const failure = jobFailure(job, err);
       reportFailure(ctx, position, failure);
       yield { position, failure };

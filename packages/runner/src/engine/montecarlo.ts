@@ -178,7 +178,8 @@ export async function runJob(job: PlannedJob, options: RunJobOptions): Promise<J
 /**
  * The Monte Carlo loop of one job: the stored batches (`resume`) replayed, then batches from
  * `source` until the stopping rule fires, each accumulated trial by trial, checked against the
- * non-finite rule and committed (`onBatch`) before the next one is used.
+ * non-finite rule and handed to `onBatch` (which may commit it while the next batch is computed:
+ * see commits.ts) before the next one is used.
  */
 export async function accumulateJob(job: PlannedJob, source: BatchSource, options: Omit<RunJobOptions, 'registry' | 'container' | 'artifact'>): Promise<JobResult> {
   const { montecarlo } = job;

@@ -9,7 +9,7 @@ import { GfraUserError, selectBackend } from '@gfra/core';
 import { builtinRegistry, loadPluginModules } from '../spec/plugins';
 import type { WorkerCommand, WorkerData, WorkerMessage } from './executors';
 import { jobFailure, runJob } from './montecarlo';
-import type { BatchRecord } from '../results/store';
+import { CommitPipeline } from './commits';
 
 async function serve(): Promise<void> {
   const port = parentPort;
@@ -39,29 +39,21 @@ async function serve(): Promise<void> {
       return;
     }
     const { position, job, artifact, total, resume, commit } = command;
-    // One batch in commit at a time, overlapped with the next batch's computation: a batch waits
-    // only for the previous one's commit (a failed commit fails the job at the next batch, or at
-    // its end), and the job's result is sent once its last batch is committed.
-    let previous: Promise<void> = Promise.resolve();
-    const commitBatch = (record: BatchRecord): Promise<void> =>
-      new Promise<void>((resolve, reject) => {
-        seq += 1;
-        waiting.set(seq, { resolve, reject });
-        send({ type: 'batch', position, seq, record });
-      });
+    const commits = commit
+      ? new CommitPipeline(
+          (record) =>
+            new Promise<void>((resolve, reject) => {
+              seq += 1;
+              waiting.set(seq, { resolve, reject });
+              send({ type: 'batch', position, seq, record });
+            }),
+        )
+      : undefined;
     runJob(job, {
       registry,
       artifact,
       resume,
-      ...(commit
-        ? {
-            onBatch: async (record) => {
-              await previous;
-              previous = commitBatch(record);
-              previous.catch(() => undefined); // observed by the next batch or the flush below
-            },
-          }
-        : {}),
+      ...(commits === undefined ? {} : { onBatch: commits.onBatch }),
       index: position,
       total,
       signal: controller.signal,
@@ -71,12 +63,12 @@ async function serve(): Promise<void> {
       },
     })
       .then(async (result) => {
-        await previous;
+        await commits?.flush();
         send({ type: 'result', position, result });
       })
       .catch(async (err: unknown) => {
         // A job that throws is recorded (after its last commit settled); this worker goes on with the next one.
-        await previous.catch(() => undefined);
+        await commits?.settled();
         send({ type: 'job-failed', position, failure: jobFailure(job, err) });
       });
   });
