@@ -128,6 +128,22 @@ function writeRow(zre: usize, xre: usize, M: i32, g: f64, mix: f64, c: f64, w: u
 }
 
 /**
+ * The posterior activity probability of a row, per lane, as `denoise` of amp-host.ts computes it:
+ * phi = 1 / (1 + (1 + beta / tau^2)^M exp(-a e - logOdds)), with power = (1 + beta / tau^2)^M,
+ * negA = -omega / tau^2, e the row's energy and lo its log prior odds.
+ */
+@inline
+function activity(power: v128, negA: v128, e: v128, lo: v128): v128 {
+  return f64x2.div(ONE, f64x2.add(ONE, f64x2.mul(power, approxExp2(f64x2.sub(f64x2.mul(negA, e), lo)))));
+}
+
+/** phi (1 - phi) omega omega, left to right as in JavaScript (the row's posterior variance factor). */
+@inline
+function spread(phi: v128, omega: v128): v128 {
+  return f64x2.mul(f64x2.mul(f64x2.mul(phi, f64x2.sub(ONE, phi)), omega), omega);
+}
+
+/**
  * `denoise` of amp-host.ts for float32 z [K, W], x [K, W] and weighted [K, B 2M] (weighted = 0:
  * none); beta [N, B], logOdds [K], tau2 [B], energy [K, B], sums [3, B], inverseTau2 [B] and
  * scales [2 max(K, Q B)] (scratch) are float64.
@@ -193,10 +209,9 @@ export function denoise(
         const e = f64x2.replace_lane(f64x2.splat(rowEnergy(re, im, M)), 1, rowEnergy(re + next, im + next, M));
         v128.store(energy + (<usize>(k * B + b) << 3), e);
         const lo = f64x2.splat(load<f64>(logOdds + (<usize>k << 3)));
-        const phi = f64x2.div(ONE, f64x2.add(ONE, f64x2.mul(power, approxExp2(f64x2.sub(f64x2.mul(negA, e), lo)))));
+        const phi = activity(power, negA, e, lo);
         const gain = f64x2.mul(phi, omega);
-        // phi (1 - phi) omega omega, left to right as in JavaScript
-        const v = f64x2.mul(f64x2.mul(f64x2.mul(phi, f64x2.sub(ONE, phi)), omega), omega);
+        const v = spread(phi, omega);
         const c = f64x2.mul(v, it2);
         v128.store(gainSums + tb, f64x2.add(v128.load(gainSums + tb), gain));
         v128.store(ceSums + tb, f64x2.add(v128.load(ceSums + tb), f64x2.mul(c, e)));
@@ -288,9 +303,9 @@ function denoiseTrial(
       store<f64>(energy + (<usize>(n * B + b) << 3), f64x2.extract_lane(e, 0));
       store<f64>(energy + (<usize>((n + 1) * B + b) << 3), f64x2.extract_lane(e, 1));
       const lo = v128.load(logOdds + (<usize>n << 3));
-      const phi = f64x2.div(ONE, f64x2.add(ONE, f64x2.mul(power, approxExp2(f64x2.sub(f64x2.mul(f64x2.neg(a), e), lo)))));
+      const phi = activity(power, f64x2.neg(a), e, lo);
       const gain = f64x2.mul(phi, omega);
-      const v = f64x2.mul(f64x2.mul(f64x2.mul(phi, f64x2.sub(ONE, phi)), omega), omega);
+      const v = spread(phi, omega);
       const c = f64x2.mul(v, it2);
       const ce = f64x2.mul(c, e);
       const se = f64x2.add(f64x2.mul(gain, t2), f64x2.mul(f64x2.mul(v, e), invM));
