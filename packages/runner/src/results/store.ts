@@ -268,8 +268,8 @@ export class ResultsStore {
    *
    * One prepared statement, executed on its own: a single asynchronous step. Every step of a
    * DuckDB call completes only when this thread's event loop turns, which a run does once per
-   * batch; BEGIN, INSERT and COMMIT, each parsed and prepared per call, took about nine steps, so
-   * a commit overlapped with the next batch's computation still kept the loop waiting.
+   * batch; BEGIN, INSERT (extracted, prepared and executed per call) and COMMIT took five, so a
+   * commit overlapped with the next batch's computation still kept the loop waiting.
    */
   async addBatch(hash: string, key: JobKey, record: BatchRecord): Promise<void> {
     const { layout, bytes } = encodeValues(record.values, record.count);
