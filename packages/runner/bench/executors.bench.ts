@@ -9,7 +9,7 @@
  * L = 30, M = 4, Rayleigh at 4 SNR points (4 jobs), batches of 100 trials, every job stopped at
  * maxTrials (no event target), so every executor runs exactly the same trials. The pool's worker
  * threads start inside its timing; the bullmq workers are started (and ready) before the
- * coordinator's, as long-lived workers are. The three runs
+ * coordinator's, as long-lived workers are. All the runs
  * must give identical numbers (checked). Without redis-server, bullmq is left out (said).
  *
  * The machine's ceiling: two independent inline runs of the spec at the same time, trials/s of
