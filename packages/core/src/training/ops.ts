@@ -59,9 +59,9 @@ const HOST_BACKENDS: ReadonlySet<string> = new Set(['wasm', 'cpu']);
 
 /**
  * op(A_i) op(B_i) for i = 0 .. batch - 1 on the host {@link blas}, one gemm per batch entry:
- * a and b row-major, entry i of a at i m k and of b at i k n, op(A_i) [m, k] and op(B_i) [k, n]
- * (transposes as flags) -> [batch, m, n]. Each entry is one gemm of the same sizes whatever the
- * batch, so an entry's bits do not depend on the batch it is in.
+ * a [batch, ...] and b [batch, ...] row-major with entries of aSize and bSize values, op(A_i)
+ * [m, k] and op(B_i) [k, n] (transposes as flags) -> [batch, m, n]. Each entry is one gemm of the
+ * same sizes whatever the batch, so an entry's bits do not depend on the batch it is in.
  */
 function batchedProduct(a: tf.Tensor, b: tf.Tensor, transA: boolean, transB: boolean, batch: number, m: number, n: number, k: number): tf.Tensor3D {
   const av = a.dataSync() as Float32Array;
@@ -85,8 +85,7 @@ const HOST_BATCH_MIN_WORK = 512;
 function fastMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   // a batch of products of at least HOST_BATCH_MIN_WORK: one host gemm per entry (2-4 times
   // tfjs-wasm's batched matMul on the shapes of the channel and of the covariance features);
-  // matrices stay on tfjs, whose product keeps a row's bits whatever the number of rows and the
-  // row's position (OpenBLAS does not: measured on 96 to 288 columns)
+  // matrices stay on tfjs, whose row-tiled product keeps a row's bits whatever the number of rows
   const n = b.shape[b.rank - 1];
   const [batch, m, k] = a.rank === 3 ? a.shape : [0, 0, 0];
   const host = a.rank === 3 && m * n * k >= HOST_BATCH_MIN_WORK && HOST_BACKENDS.has(tf.getBackend()) && a.dtype === 'float32' && b.dtype === 'float32';
