@@ -10,10 +10,7 @@
  *
  * each product computed only when the tape needs that input's gradient; for matrices dB (a sum
  * over the rows, e.g. a dense layer's weight gradient over the batch) is one host BLAS gemm with
- * the transpose flag (equal to the tfjs product to float32 rounding). A batch of products
- * [B, m, k] x [B, k, n] of at least HOST_BATCH_MIN_WORK multiply-adds each runs as one host gemm
- * per entry, forward and backward, on the wasm and cpu backends (the value equals tf.matMul's to
- * float32 rounding, and an entry's bits do not depend on its batch).
+ * the transpose flag (equal to the tfjs product to float32 rounding).
  */
 import * as tf from '@tensorflow/tfjs';
 import { blas } from '../blas';
@@ -54,58 +51,17 @@ export function transposedProduct(a: tf.Tensor2D, dC: tf.Tensor2D): tf.Tensor2D 
   return tf.tensor2d(out, [k, n]);
 }
 
-/** Backends whose tensors are host memory, where a read is a copy and no device round trip. */
-const HOST_BACKENDS: ReadonlySet<string> = new Set(['wasm', 'cpu']);
-
-/**
- * op(A_i) op(B_i) for i = 0 .. batch - 1 on the host {@link blas}, one gemm per batch entry:
- * a [batch, ...] and b [batch, ...] row-major with entries of aSize and bSize values, op(A_i)
- * [m, k] and op(B_i) [k, n] (transposes as flags) -> [batch, m, n]. Each entry is one gemm of the
- * same sizes whatever the batch, so an entry's bits do not depend on the batch it is in.
- */
-function batchedProduct(a: tf.Tensor, b: tf.Tensor, transA: boolean, transB: boolean, batch: number, m: number, n: number, k: number): tf.Tensor3D {
-  const av = a.dataSync() as Float32Array;
-  const bv = b.dataSync() as Float32Array;
-  const out = new Float32Array(batch * m * n);
-  const gemm = blas().sgemm;
-  const lda = transA ? m : k;
-  const ldb = transB ? k : n;
-  for (let i = 0; i < batch; i++) gemm(transA, transB, m, n, k, 1, av, i * m * k, lda, bv, i * k * n, ldb, 0, out, i * m * n, n);
-  return tf.tensor3d(out, [batch, m, n]);
-}
-
-/**
- * Multiply-adds per entry (m n k) from which a batch of products goes to the host gemms: about
- * 0.5 us per call, so tfjs-wasm's batched matMul is faster below (measured: 4 x 4 x 4 at 0.4x,
- * 8 x 8 x 4 at 1.1x, 8 x 8 x 8 at 1.4x, 16 x 20 x 8 at 3.3x, copies included). The choice depends
- * on the entry's shape only, never on the batch size.
- */
-const HOST_BATCH_MIN_WORK = 512;
-
 function fastMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  // a batch of products of at least HOST_BATCH_MIN_WORK: one host gemm per entry (2-4 times
-  // tfjs-wasm's batched matMul on the shapes of the channel and of the covariance features);
-  // matrices stay on tfjs, whose row-tiled product keeps a row's bits whatever the number of rows
-  const n = b.shape[b.rank - 1];
-  const [batch, m, k] = a.rank === 3 ? a.shape : [0, 0, 0];
-  const host = a.rank === 3 && m * n * k >= HOST_BATCH_MIN_WORK && HOST_BACKENDS.has(tf.getBackend()) && a.dtype === 'float32' && b.dtype === 'float32';
   const forwardFunc = (_backend: unknown, save: (tensors: tf.Tensor[]) => void): tf.Tensor => {
     save([a, b]);
-    return host ? batchedProduct(a, b, false, false, batch, m, n, k) : tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D);
+    return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D);
   };
   // a constant operand gets no gradient product
   const backwardsFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
     const [sa, sb] = saved;
-    const dC = dy as tf.Tensor;
     return {
-      // dA = dC B^T [batch, m, k], dB = A^T dC [batch, k, n]
-      a: () => (host ? batchedProduct(dC, sb, false, true, batch, m, k, n) : tf.tidy(() => tf.matMul(dC as tf.Tensor3D, swapLast(sb) as tf.Tensor3D))),
-      b: () =>
-        host
-          ? batchedProduct(sa, dC, true, false, batch, k, n, m)
-          : sa.rank === 2
-            ? transposedProduct(sa as tf.Tensor2D, dC as tf.Tensor2D)
-            : tf.tidy(() => tf.matMul(swapLast(sa) as tf.Tensor3D, dC as tf.Tensor3D)),
+      a: () => tf.tidy(() => tf.matMul(dy as tf.Tensor3D, swapLast(sb) as tf.Tensor3D)),
+      b: () => (sa.rank === 2 ? transposedProduct(sa as tf.Tensor2D, dy as tf.Tensor2D) : tf.tidy(() => tf.matMul(swapLast(sa) as tf.Tensor3D, dy as tf.Tensor3D))),
     };
   };
   return differentiableOp(forwardFunc, backwardsFunc, { a, b }) as tf.Tensor;
