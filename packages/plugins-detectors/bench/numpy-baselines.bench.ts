@@ -39,7 +39,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { blas, Generator, RandomStreams, selectBackend, type ComplexTensor, type Detector, type Estimate, type Observation, type Scenario } from '@gfra/core';
+import { blas, fixNativeMmapThreshold, Generator, RandomStreams, selectBackend, type ComplexTensor, type Detector, type Estimate, type Observation, type Scenario } from '@gfra/core';
 import { randomOrders } from '../src/algorithms/covariance';
 import { CovarianceMlDetector, type CovarianceMlParams } from '../src/covariance-ml';
 import { MmvAmpDetector, type MmvAmpParams } from '../src/mmv-amp';
@@ -449,6 +449,8 @@ export async function main(argv: string[]): Promise<number> {
   const quick = argv.includes('--quick');
   const runs = quick ? 1 : 3;
   const pyAt = argv.indexOf('--python');
+  // glibc's malloc thresholds as `gfra run` sets them for every job (PreparedJob.prepare)
+  fixNativeMmapThreshold();
   const backend = await selectBackend('wasm');
   const found = findPython(pyAt >= 0 ? argv[pyAt + 1] : undefined);
   console.log(`gfra (host kernels, BLAS: ${blas().description}; tfjs ${backend.backend} for the rest) against numpy, one thread each; ${runs === 1 ? '1 round' : `${runs} rounds`} of one timed run of >= ${MIN_SECONDS} s per side, the sides in turn; gfra/numpy: ${runs === 1 ? 'the ratio' : "the median of the rounds' ratios"}`);

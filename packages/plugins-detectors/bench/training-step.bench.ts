@@ -30,7 +30,7 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { container as rootContainer } from 'tsyringe';
-import { selectBackend, train, TrainingInterrupted, type BackendChoice, type TrainConfig, type TrainingProblem } from '@gfra/core';
+import { fixNativeMmapThreshold, selectBackend, train, TrainingInterrupted, type BackendChoice, type TrainConfig, type TrainingProblem } from '@gfra/core';
 import { Pipeline } from '../../runner/src/engine/pipeline';
 import { planObject } from '../../runner/src/plan/load';
 import { trainingDomain, trainingProblem } from '../../runner/src/train/train';
@@ -204,6 +204,9 @@ async function bench(w: Workload, runs: number, seconds: number, profile: boolea
 export async function main(argv: string[]): Promise<number> {
   const quick = argv.includes('--quick');
   const backendAt = argv.indexOf('--backend');
+  // glibc's malloc thresholds as `gfra train` sets them (trainJob): without them, large arrays
+  // are reused from the heap and a copy-heavy step looks cheaper than it is in a run
+  fixNativeMmapThreshold();
   const backend = await selectBackend((backendAt >= 0 ? argv[backendAt + 1] : 'wasm') as BackendChoice);
   const onlyAt = argv.indexOf('--only');
   const only = onlyAt >= 0 ? argv[onlyAt + 1] : undefined;
