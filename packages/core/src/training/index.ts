@@ -8,3 +8,4 @@ export * from './artifacts';
 export * from './transmit';
 export * from './ops';
 export * from './constellation';
+export * from './wasm-heap';

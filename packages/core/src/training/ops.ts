@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { blas } from '../blas';
+import { heapAccess, tapeIsRecording } from './wasm-heap';
 
 /** Swap the last two axes. */
 function swapLast(x: tf.Tensor): tf.Tensor {
@@ -80,4 +81,94 @@ export function matMulFast<R extends tf.Rank.R2 | tf.Rank.R3>(a: tf.Tensor<R>, b
 /** [m, k] x [k, n] -> [m, n]: {@link matMulFast} for matrices. */
 export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return matMulFast(a, b);
+}
+
+/** Activation of a {@link denseLayer}. */
+export type DenseActivation = 'relu' | 'elu' | 'tanh' | 'linear';
+
+/** The activation on tfjs (the path outside training, and on backends without heap access). */
+function activate(z: tf.Tensor2D, activation: DenseActivation): tf.Tensor2D {
+  switch (activation) {
+    case 'relu':
+      return tf.relu(z);
+    case 'elu':
+      return tf.elu(z);
+    case 'tanh':
+      return tf.tanh(z);
+    case 'linear':
+      return z;
+  }
+}
+
+/**
+ * One fully connected layer, a = act(h W + b): h [R, in], kernel W [in, out], bias b [out] ->
+ * a [R, out].
+ *
+ * Outside a gradient tape (inference, validation) this is tf.add(matMul2d(h, W), b) followed by
+ * tf.relu / tf.elu / tf.tanh, whose rows do not depend on the number of rows R (the same numbers
+ * whatever the batch split). While a tape records (a training step), on the wasm backend with a
+ * native BLAS, it is one fused op on the host: the product is an sgemm on the tensors' memory (no
+ * copies), the bias and activation one loop, and the gradient
+ *
+ *   dz = da * act'(a),   dh = dz W^T,   dW = h^T dz,   db = sum_r dz[r, :]
+ *
+ * two sgemms and a loop, each input's gradient computed only when the tape needs it (act' from
+ * the output: relu' = 1(a > 0), elu' = 1 (a > 0) else a + 1, tanh' = 1 - a^2, as tfjs's
+ * gradients). A training step's rows are its batch, fixed by the spec, so the BLAS's blocking by
+ * row count does not make the numbers depend on anything but the spec. Equal to the tfjs path to
+ * float32 rounding.
+ */
+export function denseLayer(h: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1D, activation: DenseActivation): tf.Tensor2D {
+  const [R, nIn] = h.shape;
+  const nOut = kernel.shape[1];
+  if (kernel.shape[0] !== nIn || bias.shape[0] !== nOut) throw new Error(`denseLayer: [${h.shape}] x [${kernel.shape}] + [${bias.shape}] do not fit`);
+  const heap = tapeIsRecording() && blas().native ? heapAccess() : undefined;
+  if (heap === undefined) return activate(tf.add(matMul2d(h, kernel), bias) as tf.Tensor2D, activation);
+  const { sgemm } = blas();
+  const forwardFunc = (_backend: unknown, save: (tensors: tf.Tensor[]) => void): tf.Tensor => {
+    const a = heap.tensor<tf.Rank.R2>([R, nOut]);
+    const [av, bv] = [heap.view(a), heap.view(bias)];
+    sgemm(false, false, R, nOut, nIn, 1, heap.view(h), 0, nIn, heap.view(kernel), 0, nOut, 0, av, 0, nOut);
+    for (let r = 0, i = 0; r < R; r++) {
+      for (let j = 0; j < nOut; j++, i++) {
+        const z = av[i] + bv[j];
+        av[i] = activation === 'relu' ? (z > 0 ? z : 0) : activation === 'elu' ? (z > 0 ? z : Math.expm1(z)) : activation === 'tanh' ? Math.tanh(z) : z;
+      }
+    }
+    save([h, kernel, a]);
+    return a;
+  };
+  const backwardsFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+    const [sh, sw, sa] = saved;
+    // dz lives in the backward pass's scope, shared by the three gradients
+    let dz = dy as tf.Tensor2D;
+    if (activation !== 'linear') {
+      dz = heap.tensor<tf.Rank.R2>([R, nOut]);
+      const [dzv, dyv, av] = [heap.view(dz), heap.view(dy as tf.Tensor), heap.view(sa)];
+      for (let i = 0; i < dzv.length; i++) {
+        const y = av[i];
+        dzv[i] = activation === 'relu' ? (y > 0 ? dyv[i] : 0) : activation === 'elu' ? (y > 0 ? dyv[i] : dyv[i] * (y + 1)) : dyv[i] * (1 - y * y);
+      }
+    }
+    return {
+      h: () => {
+        const dh = heap.tensor<tf.Rank.R2>([R, nIn]);
+        sgemm(false, true, R, nIn, nOut, 1, heap.view(dz), 0, nOut, heap.view(sw), 0, nOut, 0, heap.view(dh), 0, nIn);
+        return dh;
+      },
+      kernel: () => {
+        const dw = heap.tensor<tf.Rank.R2>([nIn, nOut]);
+        sgemm(true, false, nIn, nOut, R, 1, heap.view(sh), 0, nIn, heap.view(dz), 0, nOut, 0, heap.view(dw), 0, nOut);
+        return dw;
+      },
+      bias: () => {
+        const db = heap.tensor<tf.Rank.R1>([nOut]);
+        const [dbv, dzv] = [heap.view(db), heap.view(dz)];
+        dbv.fill(0);
+        for (let r = 0, i = 0; r < R; r++) for (let j = 0; j < nOut; j++, i++) dbv[j] += dzv[i];
+        return db;
+      },
+    };
+  };
+  return differentiableOp(forwardFunc, backwardsFunc, { h, kernel, bias }) as tf.Tensor2D;
 }

@@ -5,7 +5,7 @@
  * ({@link priorDiagnostics}).
  */
 import * as tf from '@tensorflow/tfjs';
-import { matMul2d, type ComplexTensor, type RandomStreams } from '@gfra/core';
+import { denseLayer, type ComplexTensor, type DenseActivation, type RandomStreams } from '@gfra/core';
 
 export interface DenseStackOptions {
   /** Variable-name prefix of layer k (`dense0`, `correction2`, ...); `last` marks the output layer. */
@@ -33,14 +33,14 @@ export interface WeightSource {
  */
 export class DenseStack {
   private readonly layers: { kernel: tf.Variable; bias: tf.Variable; name: string }[] = [];
-  private readonly activation: (x: tf.Tensor2D) => tf.Tensor2D;
+  private readonly activation: DenseActivation;
 
   /**
    * @param random the plugin's streams (a fresh `weights` generator), or a generator shared by
    *   several stacks of one plugin, drawn one after the other so that they get different weights
    */
   constructor(sizes: readonly number[], random: RandomStreams | WeightSource, options: DenseStackOptions) {
-    this.activation = options.activation === 'elu' ? tf.elu : options.activation === 'tanh' ? tf.tanh : tf.relu;
+    this.activation = options.activation ?? 'relu';
     if (sizes.length < 2) return;
     const g = 'onceGenerator' in random ? random.onceGenerator('weights') : random;
     for (let k = 0; k + 1 < sizes.length; k++) {
@@ -74,12 +74,14 @@ export class DenseStack {
     return Object.fromEntries(this.layers.flatMap((l) => [[`${l.name}/kernel`, l.kernel], [`${l.name}/bias`, l.bias]]));
   }
 
-  /** [rows, sizes[0]] -> [rows, sizes[K]] (identity without layers). Call inside a tidy scope. */
+  /**
+   * [rows, sizes[0]] -> [rows, sizes[K]] (identity without layers), layer by layer through
+   * `denseLayer` (fused on the host in a training step). Call inside a tidy scope.
+   */
   apply(x: tf.Tensor2D): tf.Tensor2D {
     let h = x;
     this.layers.forEach((layer, k) => {
-      const z = tf.add(matMul2d(h, layer.kernel as tf.Tensor2D), layer.bias) as tf.Tensor2D;
-      h = k + 1 < this.layers.length ? this.activation(z) : z;
+      h = denseLayer(h, layer.kernel as tf.Tensor2D, layer.bias as tf.Tensor1D, k + 1 < this.layers.length ? this.activation : 'linear');
     });
     return h;
   }
