@@ -33,4 +33,5 @@ export * from './coherence';
 export * from './qpsk';
 export * from './path-loss';
 export * from './blas';
+export * from './codewords';
 export { applyNativeThresholds, fixNativeMmapThreshold, NATIVE_THRESHOLD_BYTES } from './native-memory';

@@ -9,6 +9,7 @@ import {
   assertShape,
   cx,
   numSequences,
+  withCodewordFactors,
   type ComplexTensor,
   type Generator,
   type RandomStreams,
@@ -21,7 +22,8 @@ import {
 /**
  * tx[B, N, L] complex with tx[b, n, :] = a_n S[:, n*Q + m_n] (zero for inactive devices), S the
  * run's codebook [L, N*Q] or, for a per-trial codebook [B, L, N*Q], trial b's own S_b.
- * Differentiable in S (learned pilots train through it). Not tidied: call inside cx.tidy.
+ * Differentiable in S (learned pilots train through it). Not tidied: call inside cx.tidy. With a
+ * per-run codebook, tx carries its `CodewordFactors` (S and the traffic sample).
  * @param codebook [L, N*Q] or [B, L, N*Q] complex
  */
 export function sendCodewords(codebook: ComplexTensor, traffic: TrafficSample, scenario: Scenario): ComplexTensor {
@@ -34,7 +36,10 @@ export function sendCodewords(codebook: ComplexTensor, traffic: TrafficSample, s
   // weights[b, n, q] = a_n 1(m_n = q); tf.oneHot needs depth >= 2, so Q = 1 uses a_n itself.
   const active = tf.expandDims(traffic.activity, 2);
   const weights = Q === 1 ? active : tf.mul(tf.oneHot(tf.cast(traffic.message, 'int32'), Q), active);
-  return cx.sum(cx.scale(perDevice, tf.expandDims(weights, 3)), 2);
+  const tx = cx.sum(cx.scale(perDevice, tf.expandDims(weights, 3)), 2);
+  if (codebook.re.rank === 3) return tx;
+  // a per-run codebook: the channel may multiply S by all trials' channels at once
+  return withCodewordFactors(tx, { codebook: codebook as ComplexTensor<tf.Rank.R2>, activity: traffic.activity, message: traffic.message });
 }
 
 /** A fixed codebook an encoder owns: sends codewords, gives the codebook to the receiver, frees it. */
