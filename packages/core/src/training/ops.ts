@@ -47,6 +47,13 @@ export function differentiableOp(
 export function transposedProduct(a: tf.Tensor2D, dC: tf.Tensor2D): tf.Tensor2D {
   const [m, k] = a.shape;
   const n = dC.shape[1];
+  const heap = heapAccess();
+  if (heap !== undefined) {
+    // on the tensors' memory: no copies
+    const product = heap.tensor<tf.Rank.R2>([k, n]);
+    blas().sgemm(true, false, k, n, m, 1, heap.view(a), 0, k, heap.view(dC), 0, n, 0, heap.view(product), 0, n);
+    return product;
+  }
   const out = new Float32Array(k * n);
   blas().sgemm(true, false, k, n, m, 1, a.dataSync() as Float32Array, 0, k, dC.dataSync() as Float32Array, 0, n, 0, out, 0, n);
   return tf.tensor2d(out, [k, n]);
