@@ -58,6 +58,31 @@ describe('training: optimizers, schedules, clipping', () => {
     tf.dispose([...initial, ...joint, ...alone]);
   });
 
+  it('Adam gives the bits of its formulas written as tfjs ops, over many weights and steps (the wasm path updates on the host)', () => {
+    const config = { type: 'adam', learningRate: 0.003, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } as const;
+    const w = tf.variable(tf.randomNormal([50, 100], 0, 1, 'float32', 41));
+    let [ref, m, v]: tf.Tensor[] = [tf.clone(w), tf.zeros([50, 100]), tf.zeros([50, 100])];
+    const opt = createOptimizer(config, { w });
+    for (let t = 1; t <= 5; t++) {
+      // gradients over several orders of magnitude
+      const g = tf.tidy(() => tf.mul(tf.randomNormal([50, 100], 0, 1, 'float32', 50 + t), tf.exp(tf.randomUniform([50, 100], -8, 4, 'float32', 60 + t))));
+      const lr = 0.003 * (1 - t / 10);
+      opt.apply({ w: g }, lr);
+      const [c1, c2] = [1 - 0.9 ** t, 1 - 0.999 ** t];
+      const next = tf.tidy(() => {
+        const mNew = tf.add(tf.mul(m, 0.9), tf.mul(g, 1 - 0.9));
+        const vNew = tf.add(tf.mul(v, 0.999), tf.mul(tf.square(g), 1 - 0.999));
+        const step = tf.mul(tf.div(tf.div(mNew, c1), tf.add(tf.sqrt(tf.div(vNew, c2)), 1e-7)), lr);
+        return [tf.sub(ref, step), mNew, vNew];
+      });
+      tf.dispose([ref, m, v, g]);
+      [ref, m, v] = next;
+    }
+    expect(Array.from(w.dataSync())).to.deep.equal(Array.from(ref.dataSync()));
+    opt.dispose();
+    tf.dispose([w, ref, m, v]);
+  });
+
   it('SGD with momentum: u = mu u + g, w = w - lr u (and plain SGD with mu = 0)', () => {
     const w = tf.variable(tf.tensor1d([1]));
     const opt = createOptimizer({ type: 'sgd', learningRate: 0.5, momentum: 0.5, nesterov: false }, { w });
