@@ -5,7 +5,7 @@
  * "Model-driven deep learning for non-coherent massive machine-type communications", Secs. IV-V.
  */
 import * as tf from '@tensorflow/tfjs';
-import { cx, differentiableOp, numSequences, transposedProduct, type ComplexTensor, type RandomStreams, type Scenario } from '@gfra/core';
+import { blas, cx, differentiableOp, heapAccess, numSequences, tapeIsRecording, transposedProduct, type ComplexTensor, type HeapAccess, type RandomStreams, type Scenario } from '@gfra/core';
 import { scalarBgDenoiser } from '../algorithms/amp';
 import { layerKernel, type LayerForward, type LayerInputs, type LayerKernel } from './layer-kernel';
 
@@ -287,20 +287,36 @@ export function residual(y: tf.Tensor3D, sx: tf.Tensor3D, b: tf.Tensor3D, r: tf.
  *        transpose of the [n, .] operand and a slow long-contraction matMul).
  *
  * dw sums over the n rows (the batch): a training-only quantity, so a host gemm over the whole
- * batch is fine; the forward value (used in detection) stays a row-wise tf.matMul.
+ * batch is fine. In a training step (a gradient tape records, the BLAS is native, the backend is
+ * wasm) the forward product and da are host gemms too, on the tensors' memory: the rows are the
+ * training batch, fixed by the spec. Outside a training step (detection) the forward value stays
+ * a row-wise tf.matMul, whose rows do not depend on the batch size.
  */
 export function linear(a: tf.Tensor2D, w: tf.Tensor2D, layout: 'kp' | 'pk'): tf.Tensor2D {
-  const k = a.shape[1];
+  const [n, k] = a.shape;
   if ((layout === 'kp' ? w.shape[0] : w.shape[1]) !== k) throw new Error(`linear: [${a.shape}] x [${w.shape}] (${layout})`);
+  const p = layout === 'kp' ? w.shape[1] : w.shape[0];
+  // in a training step (the rows are the training batch), the products on the host BLAS
+  const heap = tapeIsRecording() && blas().native ? heapAccess() : undefined;
   const forwardFunc = (_backend: unknown, save: (tensors: tf.Tensor[]) => void): tf.Tensor => {
     save([a, w]);
+    if (heap !== undefined) {
+      const c = heap.tensor<tf.Rank.R2>([n, p]);
+      blas().sgemm(false, layout === 'pk', n, p, k, 1, heap.view(a), 0, k, heap.view(w), 0, layout === 'kp' ? p : k, 0, heap.view(c), 0, p);
+      return c;
+    }
     return layout === 'kp' ? tf.matMul(a, w) : tf.tidy(() => tf.matMul(a, tf.transpose(w)));
   };
   const backwardsFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
     const dC = dy as tf.Tensor2D;
     const [aS, wS] = saved as tf.Tensor2D[];
+    const hostA = (h: HeapAccess): tf.Tensor2D => {
+      const da = h.tensor<tf.Rank.R2>([n, k]);
+      blas().sgemm(false, layout === 'kp', n, k, p, 1, h.view(dC), 0, p, h.view(wS), 0, layout === 'kp' ? p : k, 0, h.view(da), 0, k);
+      return da;
+    };
     return {
-      a: () => (layout === 'pk' ? tf.matMul(dC, wS) : tf.tidy(() => tf.matMul(dC, tf.transpose(wS)))),
+      a: () => (heap !== undefined ? hostA(heap) : layout === 'pk' ? tf.matMul(dC, wS) : tf.tidy(() => tf.matMul(dC, tf.transpose(wS)))),
       w: () => (layout === 'kp' ? transposedProduct(aS, dC) : transposedProduct(dC, aS)),
     };
   };
