@@ -16,7 +16,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerConfig, ScheduleConfig } from './config';
-import { heapAccess, type HeapAccess } from './wasm-heap';
 
 export interface Optimizer {
   /** Apply one update with these gradients (missing entries: no update) at learning rate `lr`. */
@@ -131,11 +130,6 @@ class Adam implements Optimizer {
     const present = this.names.map((n) => gradients[n] !== undefined);
     if (!present.some((p) => p)) return;
     const { m, v } = this.moments();
-    const heap = heapAccess();
-    if (heap !== undefined) {
-      this.applyOnHeap(heap, gradients, lr, c1, c2, present);
-      return;
-    }
     tf.tidy(() => {
       // Variables without a gradient get a zero gradient here, then their moments and weights are
       // put back unchanged below (no update: as if they were not in the step).
@@ -156,56 +150,6 @@ class Adam implements Optimizer {
         if (!present[i]) return;
         const w = this.variables[n];
         w.assign(tf.sub(w, steps[i]));
-        this.touched.add(n);
-      });
-    });
-  }
-
-  /**
-   * The same update on the wasm backend's memory: one loop per variable instead of about ten
-   * kernels over [P] plus the concatenation and split. Every tfjs op of {@link apply} rounds to
-   * float32; the loop rounds after each operation too (Math.fround; a float64 result of one
-   * +, -, *, / or sqrt of float32 operands rounds to the float32 result), so the numbers are the
-   * same bits. New tensors replace the moments and weights (assign), as tfjs's ops would: a
-   * variable's memory may be shared by clones taken earlier (a kept best state).
-   */
-  private applyOnHeap(heap: HeapAccess, gradients: Readonly<Record<string, tf.Tensor>>, lr: number, c1: number, c2: number, present: readonly boolean[]): void {
-    const { beta1, beta2, epsilon } = this.config;
-    const f = Math.fround;
-    const [b1, nb1, b2, nb2, fc1, fc2, eps, flr] = [beta1, 1 - beta1, beta2, 1 - beta2, c1, c2, epsilon, lr].map(f);
-    const { m, v } = this.moments();
-    tf.tidy(() => {
-      const P = m.size;
-      const [mNew, vNew] = [heap.tensor([P]), heap.tensor([P])];
-      const weights = this.names.map((n, i) => (present[i] ? heap.tensor(this.variables[n].shape) : undefined));
-      // views only after the last allocation (a growing wasm memory detaches earlier views)
-      const [mo, vo, mn, vn] = [m, v, mNew, vNew].map((t) => heap.view(t));
-      let offset = 0;
-      this.names.forEach((n, i) => {
-        const size = this.sizes[i];
-        const out = weights[i];
-        if (out === undefined) {
-          mn.set(mo.subarray(offset, offset + size), offset);
-          vn.set(vo.subarray(offset, offset + size), offset);
-        } else {
-          const [g, w, wNew] = [heap.view(gradients[n]), heap.view(this.variables[n]), heap.view(out)];
-          for (let j = 0, k = offset; j < size; j++, k++) {
-            const gj = g[j];
-            const mk = f(f(mo[k] * b1) + f(gj * nb1));
-            const vk = f(f(vo[k] * b2) + f(f(gj * gj) * nb2));
-            mn[k] = mk;
-            vn[k] = vk;
-            wNew[j] = w[j] - f(f(f(mk / fc1) / f(f(Math.sqrt(f(vk / fc2))) + eps)) * flr);
-          }
-        }
-        offset += size;
-      });
-      m.assign(mNew);
-      v.assign(vNew);
-      this.names.forEach((n, i) => {
-        const out = weights[i];
-        if (out === undefined) return;
-        this.variables[n].assign(out);
         this.touched.add(n);
       });
     });
