@@ -107,6 +107,48 @@ function activate(z: tf.Tensor2D, activation: DenseActivation): tf.Tensor2D {
   }
 }
 
+/** a[r, j] = act(a[r, j] + b[j]) in place; a [R, n] row-major, b [n]. One loop per activation (no per-entry dispatch). */
+function addBiasAndActivate(a: Float32Array, b: Float32Array, activation: DenseActivation): void {
+  const n = b.length;
+  for (let i = 0; i < a.length; i += n) {
+    switch (activation) {
+      case 'relu':
+        for (let j = 0; j < n; j++) {
+          const z = a[i + j] + b[j];
+          a[i + j] = z > 0 ? z : 0;
+        }
+        break;
+      case 'elu':
+        for (let j = 0; j < n; j++) {
+          const z = a[i + j] + b[j];
+          a[i + j] = z > 0 ? z : Math.expm1(Math.fround(z));
+        }
+        break;
+      case 'tanh':
+        for (let j = 0; j < n; j++) a[i + j] = Math.tanh(Math.fround(a[i + j] + b[j]));
+        break;
+      case 'linear':
+        for (let j = 0; j < n; j++) a[i + j] = a[i + j] + b[j];
+        break;
+    }
+  }
+}
+
+/** dz = da * act'(a), act' from the output a (relu: 1(a > 0); elu: 1 if a > 0 else a + 1; tanh: 1 - a^2). */
+function activationGradient(dz: Float32Array, da: Float32Array, a: Float32Array, activation: Exclude<DenseActivation, 'linear'>): void {
+  const n = dz.length;
+  if (activation === 'relu') for (let i = 0; i < n; i++) dz[i] = a[i] > 0 ? da[i] : 0;
+  else if (activation === 'elu') for (let i = 0; i < n; i++) dz[i] = a[i] > 0 ? da[i] : da[i] * (a[i] + 1);
+  else for (let i = 0; i < n; i++) dz[i] = da[i] * (1 - a[i] * a[i]);
+}
+
+/** s[j] = sum_r d[r, j] (float32 sums, rows in order); d [R, n] row-major, s [n]. */
+function columnSums(s: Float32Array, d: Float32Array): void {
+  const n = s.length;
+  s.fill(0);
+  for (let i = 0; i < d.length; i += n) for (let j = 0; j < n; j++) s[j] += d[i + j];
+}
+
 /**
  * One fully connected layer, a = act(h W + b): h [R, in], kernel W [in, out], bias b [out] ->
  * a [R, out].
@@ -136,12 +178,7 @@ export function denseLayer(h: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1
     const a = heap.tensor<tf.Rank.R2>([R, nOut]);
     const [av, bv] = [heap.view(a), heap.view(bias)];
     sgemm(false, false, R, nOut, nIn, 1, heap.view(h), 0, nIn, heap.view(kernel), 0, nOut, 0, av, 0, nOut);
-    for (let r = 0, i = 0; r < R; r++) {
-      for (let j = 0; j < nOut; j++, i++) {
-        const z = av[i] + bv[j];
-        av[i] = activation === 'relu' ? (z > 0 ? z : 0) : activation === 'elu' ? (z > 0 ? z : Math.expm1(z)) : activation === 'tanh' ? Math.tanh(z) : z;
-      }
-    }
+    addBiasAndActivate(av, bv, activation);
     save([h, kernel, a]);
     return a;
   };
@@ -151,11 +188,7 @@ export function denseLayer(h: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1
     let dz = dy as tf.Tensor2D;
     if (activation !== 'linear') {
       dz = heap.tensor<tf.Rank.R2>([R, nOut]);
-      const [dzv, dyv, av] = [heap.view(dz), heap.view(dy as tf.Tensor), heap.view(sa)];
-      for (let i = 0; i < dzv.length; i++) {
-        const y = av[i];
-        dzv[i] = activation === 'relu' ? (y > 0 ? dyv[i] : 0) : activation === 'elu' ? (y > 0 ? dyv[i] : dyv[i] * (y + 1)) : dyv[i] * (1 - y * y);
-      }
+      activationGradient(heap.view(dz), heap.view(dy as tf.Tensor), heap.view(sa), activation);
     }
     return {
       h: () => {
@@ -170,9 +203,7 @@ export function denseLayer(h: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1
       },
       bias: () => {
         const db = heap.tensor<tf.Rank.R1>([nOut]);
-        const [dbv, dzv] = [heap.view(db), heap.view(dz)];
-        dbv.fill(0);
-        for (let r = 0, i = 0; r < R; r++) for (let j = 0; j < nOut; j++, i++) dbv[j] += dzv[i];
+        columnSums(heap.view(db), heap.view(dz));
         return db;
       },
     };

@@ -16,6 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerConfig, ScheduleConfig } from './config';
+import { heapAccess } from './wasm-heap';
 
 export interface Optimizer {
   /** Apply one update with these gradients (missing entries: no update) at learning rate `lr`. */
@@ -97,14 +98,28 @@ class Adam implements Optimizer {
   }
 
   /**
-   * [P] -> one tensor per variable, in its shape. Where tensors live in host memory (the wasm and
-   * cpu backends) the parts are made from one read of [P]: the wasm backend's SplitV copies the
-   * whole input once per part (its slice reads all of it), which took 15-20 % of a learned-pilots
-   * training step. Elsewhere (a GPU) tf.split. The values are the same either way: copies.
+   * [P] -> one tensor per variable, in its shape. On the wasm backend the parts are copied within
+   * its memory, and on the cpu backend made from one read of [P], rather than tf.split: the wasm
+   * backend's SplitV copies the whole input once per part (its slice reads all of it), which took
+   * 15-20 % of a learned-pilots training step. Elsewhere (a GPU) tf.split. The values are the same
+   * either way: copies.
    */
   private unflatten(flat: tf.Tensor): tf.Tensor[] {
     const shapes = this.names.map((n) => this.variables[n].shape);
     if (this.names.length === 1) return [tf.reshape(flat, shapes[0])];
+    const heap = heapAccess();
+    if (heap !== undefined) {
+      // copies within the wasm memory: no read into a JavaScript array (a fresh [P] array per
+      // step is a fresh mmap under the fixed malloc thresholds of gfra run / gfra train)
+      const parts = shapes.map((shape) => heap.tensor(shape));
+      const values = heap.view(flat);
+      let offset = 0;
+      parts.forEach((part, i) => {
+        heap.view(part).set(values.subarray(offset, offset + this.sizes[i]));
+        offset += this.sizes[i];
+      });
+      return parts;
+    }
     if (HOST_BACKENDS.has(tf.getBackend())) {
       const values = flat.dataSync() as Float32Array;
       let offset = 0;
