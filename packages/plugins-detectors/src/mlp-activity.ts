@@ -4,7 +4,6 @@ import { inject, injectable } from 'tsyringe';
 import {
   cx,
   definePlugin,
-  matMulFast,
   TOKENS,
   type Capability,
   type Detector,
@@ -15,6 +14,7 @@ import {
   type Scenario,
   type Trainable,
 } from '@gfra/core';
+import { covarianceFeatures } from './algorithms/covariance-features';
 import { DenseStack } from './algorithms/layers';
 import { decideActivity } from './decision';
 
@@ -137,11 +137,7 @@ export class MlpActivityDetector implements Detector, Trainable {
     let x: tf.Tensor2D;
     if (this.params.input === 'covariance') {
       // S = Y Y^H / M: Re S = (Yr Yr^T + Yi Yi^T)/M, Im S = (Yi Yr^T - Yr Yi^T)/M  ([B, L, L])
-      const yrT = tf.transpose(y.re, [0, 2, 1]);
-      const yiT = tf.transpose(y.im, [0, 2, 1]);
-      const re = tf.add(matMulFast(y.re as tf.Tensor3D, yrT as tf.Tensor3D), matMulFast(y.im as tf.Tensor3D, yiT as tf.Tensor3D));
-      const im = tf.sub(matMulFast(y.im as tf.Tensor3D, yrT as tf.Tensor3D), matMulFast(y.re as tf.Tensor3D, yiT as tf.Tensor3D));
-      x = tf.div(tf.concat([tf.reshape(re, [B, L * L]), tf.reshape(im, [B, L * L])], 1), M) as tf.Tensor2D;
+      x = covarianceFeatures(y.re as tf.Tensor3D, y.im as tf.Tensor3D);
     } else {
       x = tf.concat([tf.reshape(y.re, [B, L * M]), tf.reshape(y.im, [B, L * M])], 1) as tf.Tensor2D;
     }
