@@ -23,14 +23,14 @@ function codewordSignal(s: ComplexTensor, activity: tf.Tensor2D, message: tf.Ten
 
 describe('block fading: superpose', () => {
   for (const Q of [1, 4]) {
-    it(`Q = ${Q}: one shared product with the codebook gives sum_n tx_n h_n^T to float32 rounding, with the same gradient in S`, () => {
+    it(`Q = ${Q}: one shared product with the codebook gives sum_n tx_n h_n^T to float32 rounding, with the same gradients in S and h (in a training step, one host op for Q = 1)`, () => {
       const scenario: Scenario = { numDevices: 5, numAntennas: 3, sequenceLength: 6, bitsPerDevice: Math.log2(Q) };
       const B = 7;
       const sRe = tf.variable(tf.randomNormal([6, 5 * Q], 0, 1, 'float32', 1));
       const sIm = tf.variable(tf.randomNormal([6, 5 * Q], 0, 1, 'float32', 2));
       const activity = tf.cast(tf.greater(tf.randomUniform([B, 5], 0, 1, 'float32', 3), 0.4), 'float32') as tf.Tensor2D;
       const message = tf.floor(tf.randomUniform([B, 5], 0, Q, 'float32', 4)).toInt() as tf.Tensor2D;
-      const h = { re: tf.randomNormal([B, 5, 3], 0, 1, 'float32', 5), im: tf.randomNormal([B, 5, 3], 0, 1, 'float32', 6) };
+      const h = { re: tf.variable(tf.randomNormal([B, 5, 3], 0, 1, 'float32', 5)), im: tf.variable(tf.randomNormal([B, 5, 3], 0, 1, 'float32', 6)) };
       const weights = { re: tf.randomNormal([B, 6, 3], 0, 1, 'float32', 7), im: tf.randomNormal([B, 6, 3], 0, 1, 'float32', 8) };
       const loss = (factored: boolean) => () =>
         tf.tidy(() => {
@@ -45,7 +45,7 @@ describe('block fading: superpose', () => {
       expect(maxRelativeError(fast.re, plain.re)).to.be.below(1e-5);
       expect(maxRelativeError(fast.im, plain.im)).to.be.below(1e-5);
       // gradients in S (tx is built through a host loop here, so S's gradient comes from the factors alone)
-      const g = tf.variableGrads(loss(true), [sRe, sIm]);
+      const g = tf.variableGrads(loss(true), [sRe, sIm, h.re, h.im]);
       const ref = tf.variableGrads(() => {
         // the reference differentiates tx^T h through tfjs, tx = S scattered by a one-hot of the messages
         const oneHot = Q === 1 ? tf.ones([B, 5, 1]) : tf.oneHot(message, Q);
@@ -55,10 +55,12 @@ describe('block fading: superpose', () => {
         const perDevice = (t: tf.Tensor) => tf.sum(tf.reshape(t, [B, 5, Q, 6]), 2);
         const y = cx.matmul(cx.matrixTranspose({ re: perDevice(txRef.re), im: perDevice(txRef.im) }), h);
         return tf.add(tf.sum(tf.mul(y.re, weights.re)), tf.sum(tf.mul(y.im, weights.im))) as tf.Scalar;
-      }, [sRe, sIm]);
+      }, [sRe, sIm, h.re, h.im]);
       expect(Math.abs(g.value.dataSync()[0] - ref.value.dataSync()[0])).to.be.below(1e-4 * (1 + Math.abs(ref.value.dataSync()[0])));
       expect(maxRelativeError(g.grads[sRe.name], ref.grads[sRe.name])).to.be.below(1e-5);
       expect(maxRelativeError(g.grads[sIm.name], ref.grads[sIm.name])).to.be.below(1e-5);
+      expect(maxRelativeError(g.grads[h.re.name], ref.grads[h.re.name])).to.be.below(1e-5);
+      expect(maxRelativeError(g.grads[h.im.name], ref.grads[h.im.name])).to.be.below(1e-5);
       tf.dispose([sRe, sIm, activity, message, h.re, h.im, weights.re, weights.im, tx.re, tx.im, fast.re, fast.im, plain.re, plain.im, g.value, g.grads, ref.value, ref.grads]);
     });
   }

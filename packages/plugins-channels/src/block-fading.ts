@@ -10,7 +10,22 @@
  * `train.trainingNoise: "redraw"` (the default) draws it anew every epoch, keeping the others.
  */
 import * as tf from '@tensorflow/tfjs';
-import { codewordFactors, cx, matMul2d, type ChannelOutput, type ComplexTensor, type Knowledge, type RandomStreams, type Scenario, type TrialRange } from '@gfra/core';
+import {
+  blas,
+  codewordFactors,
+  cx,
+  differentiableOp,
+  heapAccess,
+  matMul2d,
+  tapeIsRecording,
+  type ChannelOutput,
+  type ComplexTensor,
+  type HeapAccess,
+  type Knowledge,
+  type RandomStreams,
+  type Scenario,
+  type TrialRange,
+} from '@gfra/core';
 
 /**
  * @param tx   [B, N, L] complex
@@ -44,8 +59,9 @@ export function propagateBlockFading(
  *   [Re G^T | Im G^T] [[Re S^T, Im S^T], [-Im S^T, Re S^T]] = [Re Y_b^T | Im Y_b^T][m, :]
  *
  * ([B M, 2K] x [2K, 2L]; a trial's rows do not depend on the batch size), instead of B products
- * [L, N] x [N, M]; equal to float32 rounding, and differentiable in S. Otherwise (per-trial
- * codebooks, other encoders) the batched product tx^T h.
+ * [L, N] x [N, M]; equal to float32 rounding, and differentiable in S. In a training step with
+ * Q = 1 (wasm backend, native BLAS) the same product is one host op ({@link superposeOnHost}).
+ * Otherwise (per-trial codebooks, other encoders) the batched product tx^T h.
  *
  * @param tx [B, N, L] complex
  * @param h  [B, N, M] complex
@@ -57,6 +73,10 @@ export function superpose(tx: ComplexTensor, h: ComplexTensor, scenario: Scenari
   const B = tx.re.shape[0];
   const K = f.codebook.re.shape[1];
   const Q = K / N;
+  if (Q === 1 && tapeIsRecording() && blas().native) {
+    const heap = heapAccess();
+    if (heap !== undefined) return superposeOnHost(heap, f.codebook, f.activity, h);
+  }
   const active = tf.expandDims(f.activity, 2); // [B, N, 1]
   const w = Q === 1 ? active : tf.mul(tf.oneHot(tf.cast(f.message, 'int32'), Q), active); // [B, N, Q]
   const g = cx.scale(cx.expandDims(h, 2), tf.expandDims(w, 3)); // [B, N, Q, M]
@@ -75,4 +95,100 @@ export function blockFadingKnowledge(p: { readonly knownNoiseVariance: boolean; 
   if (p.knownNoiseVariance) out.push('noiseVariance');
   if (p.knownLargeScaleFading) out.push('largeScaleFading');
   return out;
+}
+
+/**
+ * {@link superpose} for Q = 1 in a training step, as one op on the host (the rows are the training
+ * batch, fixed by the spec): with X [B M, 2N] the rows [a_b h_{b,:,m}^T re | im] and
+ * T = [[Re S^T, Im S^T], [-Im S^T, Re S^T]] [2N, 2L], P = X T (one sgemm) holds the received
+ * rows. Gradients: dT = X^T dP gives dS (dRe S^T = dT_11 + dT_22, dIm S^T = dT_12 - dT_21), and
+ * dX = dP T^T gives dh (times a). Equal to the tfjs route to float32 rounding.
+ */
+function superposeOnHost(heap: HeapAccess, s: ComplexTensor<tf.Rank.R2>, activity: tf.Tensor2D, h: ComplexTensor): ComplexTensor {
+  const [L, N] = s.re.shape;
+  const [B, , M] = h.re.shape;
+  const { sgemm } = blas();
+  const forwardFunc = (_backend: unknown, save: (tensors: tf.Tensor[]) => void): tf.Tensor[] => {
+    const [x, t, p, yr, yi] = [heap.tensor([B * M, 2 * N]), heap.tensor([2 * N, 2 * L]), heap.tensor([B * M, 2 * L]), heap.tensor([B, L, M]), heap.tensor([B, L, M])];
+    const [xv, tv, pv, yrv, yiv] = [x, t, p, yr, yi].map((u) => heap.view(u));
+    const [sr, si, a, hr, hi] = [s.re, s.im, activity, h.re, h.im].map((u) => heap.view(u));
+    for (let b = 0; b < B; b++) {
+      for (let n = 0; n < N; n++) {
+        const an = a[b * N + n];
+        for (let m = 0; m < M; m++) {
+          const row = (b * M + m) * 2 * N;
+          xv[row + n] = an * hr[(b * N + n) * M + m];
+          xv[row + N + n] = an * hi[(b * N + n) * M + m];
+        }
+      }
+    }
+    for (let n = 0; n < N; n++) {
+      for (let l = 0; l < L; l++) {
+        const [re, im] = [sr[l * N + n], si[l * N + n]];
+        tv[n * 2 * L + l] = re;
+        tv[n * 2 * L + L + l] = im;
+        tv[(N + n) * 2 * L + l] = -im;
+        tv[(N + n) * 2 * L + L + l] = re;
+      }
+    }
+    sgemm(false, false, B * M, 2 * L, 2 * N, 1, xv, 0, 2 * N, tv, 0, 2 * L, 0, pv, 0, 2 * L);
+    for (let b = 0; b < B; b++) {
+      for (let l = 0; l < L; l++) {
+        for (let m = 0; m < M; m++) {
+          yrv[(b * L + l) * M + m] = pv[(b * M + m) * 2 * L + l];
+          yiv[(b * L + l) * M + m] = pv[(b * M + m) * 2 * L + L + l];
+        }
+      }
+    }
+    p.dispose();
+    save([x, t, activity]);
+    return [yr, yi];
+  };
+  const backwardsFunc = (dys: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+    const [dyr, dyi] = dys as tf.Tensor[];
+    const [x, t, a] = saved;
+    // dP [B M, 2L] from the two output gradients, in the backward pass's scope
+    const dp = heap.tensor([B * M, 2 * L]);
+    {
+      const [dpv, dr, di] = [dp, dyr, dyi].map((u) => heap.view(u));
+      for (let b = 0; b < B; b++) {
+        for (let l = 0; l < L; l++) {
+          for (let m = 0; m < M; m++) {
+            dpv[(b * M + m) * 2 * L + l] = dr[(b * L + l) * M + m];
+            dpv[(b * M + m) * 2 * L + L + l] = di[(b * L + l) * M + m];
+          }
+        }
+      }
+    }
+    // dT = X^T dP, for both parts of dS (the codebook is what a training step differentiates)
+    const dt = heap.tensor([2 * N, 2 * L]);
+    sgemm(true, false, 2 * N, 2 * L, B * M, 1, heap.view(x), 0, 2 * N, heap.view(dp), 0, 2 * L, 0, heap.view(dt), 0, 2 * L);
+    const codebook = (part: 're' | 'im') => (): tf.Tensor => {
+      const ds = heap.tensor([L, N]);
+      const [dtv, dsv] = [heap.view(dt), heap.view(ds)];
+      for (let n = 0; n < N; n++) {
+        for (let l = 0; l < L; l++) {
+          dsv[l * N + n] =
+            part === 're' ? dtv[n * 2 * L + l] + dtv[(N + n) * 2 * L + L + l] : dtv[n * 2 * L + L + l] - dtv[(N + n) * 2 * L + l];
+        }
+      }
+      return ds;
+    };
+    const channel = (part: 're' | 'im') => (): tf.Tensor => {
+      const [dx, dh] = [heap.tensor([B * M, 2 * N]), heap.tensor([B, N, M])];
+      const [dxv, dhv, av] = [heap.view(dx), heap.view(dh), heap.view(a)];
+      sgemm(false, true, B * M, 2 * N, 2 * L, 1, heap.view(dp), 0, 2 * L, heap.view(t), 0, 2 * L, 0, dxv, 0, 2 * N);
+      const off = part === 're' ? 0 : N;
+      for (let b = 0; b < B; b++) {
+        for (let n = 0; n < N; n++) {
+          for (let m = 0; m < M; m++) dhv[(b * N + n) * M + m] = av[b * N + n] * dxv[(b * M + m) * 2 * N + off + n];
+        }
+      }
+      dx.dispose();
+      return dh;
+    };
+    return { sr: codebook('re'), si: codebook('im'), hr: channel('re'), hi: channel('im') };
+  };
+  const [re, im] = differentiableOp(forwardFunc, backwardsFunc, { sr: s.re, si: s.im, hr: h.re, hi: h.im }) as tf.Tensor[];
+  return { re, im };
 }
