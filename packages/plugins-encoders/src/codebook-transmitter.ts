@@ -36,7 +36,9 @@ export function sendCodewords(codebook: ComplexTensor, traffic: TrafficSample, s
   // weights[b, n, q] = a_n 1(m_n = q); tf.oneHot needs depth >= 2, so Q = 1 uses a_n itself.
   const active = tf.expandDims(traffic.activity, 2);
   const weights = Q === 1 ? active : tf.mul(tf.oneHot(tf.cast(traffic.message, 'int32'), Q), active);
-  const tx = cx.sum(cx.scale(perDevice, tf.expandDims(weights, 3)), 2);
+  const B = traffic.activity.shape[0];
+  // Q = 1: the product has a single sequence axis, dropped by a reshape (a sum over it costs as much as the product)
+  const tx = Q === 1 ? cx.reshape(cx.scale(perDevice, tf.expandDims(weights, 3)), [B, N, L]) : cx.sum(cx.scale(perDevice, tf.expandDims(weights, 3)), 2);
   if (codebook.re.rank === 3) return tx;
   // a per-run codebook: the channel may multiply S by all trials' channels at once
   return withCodewordFactors(tx, { codebook: codebook as ComplexTensor<tf.Rank.R2>, activity: traffic.activity, message: traffic.message });

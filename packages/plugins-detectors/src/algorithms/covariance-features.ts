@@ -22,23 +22,34 @@ function onTfjs(yr: tf.Tensor3D, yi: tf.Tensor3D): tf.Tensor2D {
   return tf.div(tf.concat([tf.reshape(re, [B, L * L]), tf.reshape(im, [B, L * L])], 1), M) as tf.Tensor2D;
 }
 
-/** x [B, 2 L^2] from yr, yi [B, L, M] (row-major views), trial by trial; scale = 1 / M. */
+/**
+ * x [B, 2 L^2] from yr, yi [B, L, M] (row-major views), trial by trial; scale = 1 / M. Only
+ * j >= i is summed: Re S is symmetric and Im S antisymmetric, and the mirrored sums have the same
+ * terms in the same order (negated for Im S), so they are the same numbers.
+ */
 function forwardLoops(x: Float32Array, yr: Float32Array, yi: Float32Array, B: number, L: number, M: number, scale: number): void {
   const LL = L * L;
   for (let b = 0; b < B; b++) {
     const y0 = b * L * M;
     const x0 = b * 2 * LL;
     for (let i = 0; i < L; i++) {
-      for (let j = 0; j < L; j++) {
+      const oi = y0 + i * M;
+      for (let j = i; j < L; j++) {
+        const oj = y0 + j * M;
         let re = 0;
         let im = 0;
         for (let m = 0; m < M; m++) {
-          const [ri, ii, rj, ij] = [yr[y0 + i * M + m], yi[y0 + i * M + m], yr[y0 + j * M + m], yi[y0 + j * M + m]];
+          const ri = yr[oi + m];
+          const ii = yi[oi + m];
+          const rj = yr[oj + m];
+          const ij = yi[oj + m];
           re += ri * rj + ii * ij;
           im += ii * rj - ri * ij;
         }
         x[x0 + i * L + j] = scale * re;
+        x[x0 + j * L + i] = scale * re;
         x[x0 + LL + i * L + j] = scale * im;
+        x[x0 + LL + j * L + i] = -(scale * im);
       }
     }
   }
@@ -66,7 +77,10 @@ function backwardLoops(dyr: Float32Array, dyi: Float32Array, dx: Float32Array, y
         let r = 0;
         let i = 0;
         for (let j = 0; j < L; j++) {
-          const [p, q, rj, ij] = [P[k * L + j], Q[k * L + j], yr[y0 + j * M + m], yi[y0 + j * M + m]];
+          const p = P[k * L + j];
+          const q = Q[k * L + j];
+          const rj = yr[y0 + j * M + m];
+          const ij = yi[y0 + j * M + m];
           r += p * rj - q * ij;
           i += p * ij + q * rj;
         }
