@@ -23,7 +23,7 @@ function codewordSignal(s: ComplexTensor, activity: tf.Tensor2D, message: tf.Ten
 
 describe('block fading: superpose', () => {
   for (const Q of [1, 4]) {
-    it(`Q = ${Q}: one shared product with the codebook gives sum_n tx_n h_n^T to float32 rounding, with the same gradients in S and h (in a training step, one host op for Q = 1)`, () => {
+    it(`Q = ${Q}: one shared product with the codebook gives sum_n tx_n h_n^T to float32 rounding, with the same gradients in S and h (in a training step, one host op)`, () => {
       const scenario: Scenario = { numDevices: 5, numAntennas: 3, sequenceLength: 6, bitsPerDevice: Math.log2(Q) };
       const B = 7;
       const sRe = tf.variable(tf.randomNormal([6, 5 * Q], 0, 1, 'float32', 1));

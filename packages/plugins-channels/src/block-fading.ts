@@ -14,6 +14,7 @@ import {
   blas,
   codewordFactors,
   cx,
+  type CodewordFactors,
   differentiableOp,
   heapAccess,
   matMul2d,
@@ -59,8 +60,8 @@ export function propagateBlockFading(
  *   [Re G^T | Im G^T] [[Re S^T, Im S^T], [-Im S^T, Re S^T]] = [Re Y_b^T | Im Y_b^T][m, :]
  *
  * ([B M, 2K] x [2K, 2L]; a trial's rows do not depend on the batch size), instead of B products
- * [L, N] x [N, M]; equal to float32 rounding, and differentiable in S. In a training step with
- * Q = 1 (wasm backend, native BLAS) the same product is one host op ({@link superposeOnHost}).
+ * [L, N] x [N, M]; equal to float32 rounding, and differentiable in S. In a training step (wasm
+ * backend, native BLAS) the same product is one host op ({@link superposeOnHost}).
  * Otherwise (per-trial codebooks, other encoders) the batched product tx^T h.
  *
  * @param tx [B, N, L] complex
@@ -73,9 +74,9 @@ export function superpose(tx: ComplexTensor, h: ComplexTensor, scenario: Scenari
   const B = tx.re.shape[0];
   const K = f.codebook.re.shape[1];
   const Q = K / N;
-  if (Q === 1 && tapeIsRecording() && blas().native) {
+  if (tapeIsRecording() && blas().native) {
     const heap = heapAccess();
-    if (heap !== undefined) return superposeOnHost(heap, f.codebook, f.activity, h);
+    if (heap !== undefined) return superposeOnHost(heap, f, h, Q);
   }
   const active = tf.expandDims(f.activity, 2); // [B, N, 1]
   const w = Q === 1 ? active : tf.mul(tf.oneHot(tf.cast(f.message, 'int32'), Q), active); // [B, N, Q]
@@ -98,40 +99,48 @@ export function blockFadingKnowledge(p: { readonly knownNoiseVariance: boolean; 
 }
 
 /**
- * {@link superpose} for Q = 1 in a training step, as one op on the host (the rows are the training
- * batch, fixed by the spec): with X [B M, 2N] the rows [a_b h_{b,:,m}^T re | im] and
- * T = [[Re S^T, Im S^T], [-Im S^T, Re S^T]] [2N, 2L], P = X T (one sgemm) holds the received
+ * {@link superpose} in a training step, as one op on the host (the rows are the training batch,
+ * fixed by the spec): with X [B M, 2K] the rows (b, m) holding a_{b,n} h_{b,n,m} at column
+ * n Q + m_{b,n} (real parts, then imaginary parts at K + n Q + m_{b,n}; zero elsewhere) and
+ * T = [[Re S^T, Im S^T], [-Im S^T, Re S^T]] [2K, 2L], P = X T (one sgemm) holds the received
  * rows. Gradients: dT = X^T dP gives dS (dRe S^T = dT_11 + dT_22, dIm S^T = dT_12 - dT_21), and
- * dX = dP T^T gives dh (times a). Equal to the tfjs route to float32 rounding.
+ * dX = dP T^T gives dh (times a, at each device's column). Equal to the tfjs route to float32
+ * rounding.
  */
-function superposeOnHost(heap: HeapAccess, s: ComplexTensor<tf.Rank.R2>, activity: tf.Tensor2D, h: ComplexTensor): ComplexTensor {
-  const [L, N] = s.re.shape;
-  const [B, , M] = h.re.shape;
+function superposeOnHost(heap: HeapAccess, f: CodewordFactors, h: ComplexTensor, Q: number): ComplexTensor {
+  const { codebook: s, activity } = f;
+  const [L, K] = s.re.shape;
+  const [B, N, M] = h.re.shape;
   const { sgemm } = blas();
+  // the sequence each device sends (a small int32 read; all zero for Q = 1)
+  const message = Q === 1 ? new Int32Array(B * N) : Int32Array.from(f.message.dataSync());
   const forwardFunc = (_backend: unknown, save: (tensors: tf.Tensor[]) => void): tf.Tensor[] => {
-    const [x, t, p, yr, yi] = [heap.tensor([B * M, 2 * N]), heap.tensor([2 * N, 2 * L]), heap.tensor([B * M, 2 * L]), heap.tensor([B, L, M]), heap.tensor([B, L, M])];
+    const [x, t, p, yr, yi] = [heap.tensor([B * M, 2 * K]), heap.tensor([2 * K, 2 * L]), heap.tensor([B * M, 2 * L]), heap.tensor([B, L, M]), heap.tensor([B, L, M])];
     const [xv, tv, pv, yrv, yiv] = [x, t, p, yr, yi].map((u) => heap.view(u));
     const [sr, si, a, hr, hi] = [s.re, s.im, activity, h.re, h.im].map((u) => heap.view(u));
+    if (Q > 1) xv.fill(0);
     for (let b = 0; b < B; b++) {
       for (let n = 0; n < N; n++) {
         const an = a[b * N + n];
+        const col = n * Q + message[b * N + n];
         for (let m = 0; m < M; m++) {
-          const row = (b * M + m) * 2 * N;
-          xv[row + n] = an * hr[(b * N + n) * M + m];
-          xv[row + N + n] = an * hi[(b * N + n) * M + m];
+          const row = (b * M + m) * 2 * K;
+          xv[row + col] = an * hr[(b * N + n) * M + m];
+          xv[row + K + col] = an * hi[(b * N + n) * M + m];
         }
       }
     }
-    for (let n = 0; n < N; n++) {
+    for (let k = 0; k < K; k++) {
       for (let l = 0; l < L; l++) {
-        const [re, im] = [sr[l * N + n], si[l * N + n]];
-        tv[n * 2 * L + l] = re;
-        tv[n * 2 * L + L + l] = im;
-        tv[(N + n) * 2 * L + l] = -im;
-        tv[(N + n) * 2 * L + L + l] = re;
+        const re = sr[l * K + k];
+        const im = si[l * K + k];
+        tv[k * 2 * L + l] = re;
+        tv[k * 2 * L + L + l] = im;
+        tv[(K + k) * 2 * L + l] = -im;
+        tv[(K + k) * 2 * L + L + l] = re;
       }
     }
-    sgemm(false, false, B * M, 2 * L, 2 * N, 1, xv, 0, 2 * N, tv, 0, 2 * L, 0, pv, 0, 2 * L);
+    sgemm(false, false, B * M, 2 * L, 2 * K, 1, xv, 0, 2 * K, tv, 0, 2 * L, 0, pv, 0, 2 * L);
     for (let b = 0; b < B; b++) {
       for (let l = 0; l < L; l++) {
         for (let m = 0; m < M; m++) {
@@ -160,28 +169,28 @@ function superposeOnHost(heap: HeapAccess, s: ComplexTensor<tf.Rank.R2>, activit
         }
       }
     }
-    // dT = X^T dP, for both parts of dS (the codebook is what a training step differentiates)
-    const dt = heap.tensor([2 * N, 2 * L]);
-    sgemm(true, false, 2 * N, 2 * L, B * M, 1, heap.view(x), 0, 2 * N, heap.view(dp), 0, 2 * L, 0, heap.view(dt), 0, 2 * L);
     const codebook = (part: 're' | 'im') => (): tf.Tensor => {
-      const ds = heap.tensor([L, N]);
+      // dT = X^T dP (computed for each part: the tape asks for them one at a time, each in its own tidy)
+      const [dt, ds] = [heap.tensor([2 * K, 2 * L]), heap.tensor([L, K])];
       const [dtv, dsv] = [heap.view(dt), heap.view(ds)];
-      for (let n = 0; n < N; n++) {
+      sgemm(true, false, 2 * K, 2 * L, B * M, 1, heap.view(x), 0, 2 * K, heap.view(dp), 0, 2 * L, 0, dtv, 0, 2 * L);
+      for (let k = 0; k < K; k++) {
         for (let l = 0; l < L; l++) {
-          dsv[l * N + n] =
-            part === 're' ? dtv[n * 2 * L + l] + dtv[(N + n) * 2 * L + L + l] : dtv[n * 2 * L + L + l] - dtv[(N + n) * 2 * L + l];
+          dsv[l * K + k] = part === 're' ? dtv[k * 2 * L + l] + dtv[(K + k) * 2 * L + L + l] : dtv[k * 2 * L + L + l] - dtv[(K + k) * 2 * L + l];
         }
       }
+      dt.dispose();
       return ds;
     };
     const channel = (part: 're' | 'im') => (): tf.Tensor => {
-      const [dx, dh] = [heap.tensor([B * M, 2 * N]), heap.tensor([B, N, M])];
+      const [dx, dh] = [heap.tensor([B * M, 2 * K]), heap.tensor([B, N, M])];
       const [dxv, dhv, av] = [heap.view(dx), heap.view(dh), heap.view(a)];
-      sgemm(false, true, B * M, 2 * N, 2 * L, 1, heap.view(dp), 0, 2 * L, heap.view(t), 0, 2 * L, 0, dxv, 0, 2 * N);
-      const off = part === 're' ? 0 : N;
+      sgemm(false, true, B * M, 2 * K, 2 * L, 1, heap.view(dp), 0, 2 * L, heap.view(t), 0, 2 * L, 0, dxv, 0, 2 * K);
+      const off = part === 're' ? 0 : K;
       for (let b = 0; b < B; b++) {
         for (let n = 0; n < N; n++) {
-          for (let m = 0; m < M; m++) dhv[(b * N + n) * M + m] = av[b * N + n] * dxv[(b * M + m) * 2 * N + off + n];
+          const col = off + n * Q + message[b * N + n];
+          for (let m = 0; m < M; m++) dhv[(b * N + n) * M + m] = av[b * N + n] * dxv[(b * M + m) * 2 * K + col];
         }
       }
       dx.dispose();
