@@ -89,8 +89,11 @@ export class LayerKernel {
     return this.layout.arrays;
   }
 
-  /** X, the Onsager coefficient, and what {@link backward} needs. */
-  forward(inputs: LayerInputs): LayerForward {
+  /**
+   * X, the Onsager coefficient, and what {@link backward} needs. With `into`, X and p are written
+   * there (e.g. views of new tensors) instead of new arrays.
+   */
+  forward(inputs: LayerInputs, into?: { readonly x: Float32Array; readonly p: Float32Array }): LayerForward {
     const { z, tau2, theta1, theta2, v, C } = inputs;
     const B = tau2.length;
     const E = theta1.length;
@@ -103,11 +106,17 @@ export class LayerKernel {
     this.wasm.exports.forward(a.z.byteOffset, a.theta1.byteOffset, a.theta2.byteOffset, a.tau2.byteOffset, B, E, v, a.x.byteOffset, a.p.byteOffset, a.sumDer.byteOffset);
     const sumDer = a.sumDer.slice() as Float64Array;
     const onsager = Float32Array.from(sumDer, (s) => (v * s) / C);
-    return { x: a.x.slice() as Float32Array, onsager, p: a.p.slice() as Float32Array, sumDer };
+    if (into === undefined) return { x: a.x.slice() as Float32Array, onsager, p: a.p.slice() as Float32Array, sumDer };
+    into.x.set(a.x);
+    into.p.set(a.p);
+    return { x: into.x, onsager, p: into.p, sumDer };
   }
 
-  /** The gradient for upstream gradients dx [B, E] and dOnsager [B], from the forward pass's inputs and results. */
-  backward(inputs: LayerInputs, saved: Pick<LayerForward, 'p' | 'sumDer'>, dx: Float32Array, dOnsager: Float32Array): LayerGradient {
+  /**
+   * The gradient for upstream gradients dx [B, E] and dOnsager [B], from the forward pass's inputs
+   * (theta1 is not read) and results. With `into`, dZ is written there instead of a new array.
+   */
+  backward(inputs: LayerInputs, saved: Pick<LayerForward, 'p' | 'sumDer'>, dx: Float32Array, dOnsager: Float32Array, into?: { readonly z: Float32Array }): LayerGradient {
     const { z, tau2, theta2, v, C } = inputs;
     const B = tau2.length;
     const E = theta2.length;
@@ -121,7 +130,8 @@ export class LayerKernel {
     a.dOnsager.set(dOnsager);
     const at = (t: { byteOffset: number }) => t.byteOffset;
     this.wasm.exports.backward(at(a.z), at(a.theta2), at(a.tau2), at(a.p), at(a.sumDer), at(a.dx), at(a.dOnsager), B, E, v, C, at(a.dz), at(a.dTheta1), at(a.dTheta2), at(a.dTau2), at(a.out));
-    return { z: a.dz.slice() as Float32Array, tau2: new Float32Array(a.dTau2), theta1: new Float32Array(a.dTheta1), theta2: new Float32Array(a.dTheta2), v: a.out[0] };
+    into?.z.set(a.dz);
+    return { z: into?.z ?? (a.dz.slice() as Float32Array), tau2: new Float32Array(a.dTau2), theta1: new Float32Array(a.dTheta1), theta2: new Float32Array(a.dTheta2), v: a.out[0] };
   }
 }
 

@@ -203,6 +203,8 @@ export function ampNonlinearity(z: tf.Tensor3D, tau2: tf.Tensor3D, theta1: tf.Te
  * tensor is saved: nothing to free when no tape records the op.
  */
 function ampNonlinearityWasm(kernel: LayerKernel, z: tf.Tensor3D, tau2: tf.Tensor3D, theta1: tf.Tensor2D, theta2: tf.Tensor2D, v: tf.Scalar, C: number): AmpNonlinearity {
+  const heap = heapAccess();
+  if (heap !== undefined) return ampNonlinearityOnHeap(heap, kernel, z, tau2, theta1, theta2, v, C);
   const [B, M, K2] = z.shape;
   let inputs: LayerInputs | undefined;
   let saved: LayerForward | undefined;
@@ -223,6 +225,44 @@ function ampNonlinearityWasm(kernel: LayerKernel, z: tf.Tensor3D, tau2: tf.Tenso
     const grad = kernel.backward(inputs as LayerInputs, saved as LayerForward, dx.dataSync() as Float32Array, dOnsager.dataSync() as Float32Array);
     return {
       z: () => tf.tensor3d(grad.z, [B, M, K2]),
+      tau2: () => tf.tensor3d(grad.tau2, [B, 1, 1]),
+      theta1: () => tf.tensor2d(grad.theta1, [M, K2]),
+      theta2: () => tf.tensor2d(grad.theta2, [M, K2]),
+      v: () => tf.scalar(grad.v),
+    };
+  };
+  const [x, onsager] = differentiableOp(forwardFunc, backwardsFunc, { z, tau2, theta1, theta2, v }) as tf.Tensor3D[];
+  return { x, onsager };
+}
+
+/**
+ * {@link ampNonlinearityWasm} on the wasm backend's memory: the kernels read their inputs from
+ * views of the tensors and write X, p and dZ into new tensors, so no [B, M, 2NQ] array is read
+ * into JavaScript (a fresh 0.5 MiB array per read at the example's size, each a fresh mmap under
+ * gfra's fixed malloc thresholds). The tensors the gradient needs (Z, tau^2, theta2 and p) are
+ * saved on the tape; the per-trial sums of eta' and v stay on the host.
+ */
+function ampNonlinearityOnHeap(heap: HeapAccess, kernel: LayerKernel, z: tf.Tensor3D, tau2: tf.Tensor3D, theta1: tf.Tensor2D, theta2: tf.Tensor2D, v: tf.Scalar, C: number): AmpNonlinearity {
+  const [B, M, K2] = z.shape;
+  const vValue = v.dataSync()[0];
+  let sumDer: Float64Array | undefined;
+  const forwardFunc = (_backend: unknown, save: (tensors: tf.Tensor[]) => void): tf.Tensor[] => {
+    const [x, p] = [heap.tensor([B, M, K2]), heap.tensor([B, M, K2])];
+    const out = kernel.forward({ z: heap.view(z), tau2: heap.view(tau2), theta1: heap.view(theta1), theta2: heap.view(theta2), v: vValue, C }, { x: heap.view(x), p: heap.view(p) });
+    sumDer = out.sumDer;
+    const onsager = tf.tensor3d(out.onsager, [B, 1, 1]); // allocates: after the last use of the views
+    save([z, tau2, theta2, p]);
+    p.dispose();
+    return [x, onsager];
+  };
+  const backwardsFunc = (dys: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+    const [dx, dOnsager] = dys as tf.Tensor[];
+    const [zS, tau2S, theta2S, pS] = saved;
+    const dz = heap.tensor([B, M, K2]); // in the backward pass's scope
+    const inputs = { z: heap.view(zS), tau2: heap.view(tau2S), theta1: new Float32Array(0), theta2: heap.view(theta2S), v: vValue, C };
+    const grad = kernel.backward(inputs, { p: heap.view(pS), sumDer: sumDer as Float64Array }, heap.view(dx), heap.view(dOnsager), { z: heap.view(dz) });
+    return {
+      z: () => dz,
       tau2: () => tf.tensor3d(grad.tau2, [B, 1, 1]),
       theta1: () => tf.tensor2d(grad.theta1, [M, K2]),
       theta2: () => tf.tensor2d(grad.theta2, [M, K2]),
