@@ -16,7 +16,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerConfig, ScheduleConfig } from './config';
-import { heapAccess } from './wasm-heap';
+import { adamKernel, type AdamKernel } from './adam-kernel';
+import { heapAccess, type HeapAccess } from './wasm-heap';
 
 export interface Optimizer {
   /** Apply one update with these gradients (missing entries: no update) at learning rate `lr`. */
@@ -145,6 +146,11 @@ class Adam implements Optimizer {
     const present = this.names.map((n) => gradients[n] !== undefined);
     if (!present.some((p) => p)) return;
     const { m, v } = this.moments();
+    const [heap, kernel] = [heapAccess(), adamKernel()];
+    if (heap !== undefined && kernel !== undefined) {
+      this.applyWithKernel(heap, kernel, gradients, lr, c1, c2, present);
+      return;
+    }
     tf.tidy(() => {
       // Variables without a gradient get a zero gradient here, then their moments and weights are
       // put back unchanged below (no update: as if they were not in the step).
@@ -165,6 +171,47 @@ class Adam implements Optimizer {
         if (!present[i]) return;
         const w = this.variables[n];
         w.assign(tf.sub(w, steps[i]));
+        this.touched.add(n);
+      });
+    });
+  }
+
+  /**
+   * {@link apply} on the wasm backend: one pass of the Adam kernel over each variable (the same
+   * bits as the tfjs ops, see `adam-kernel.ts`) instead of about ten kernels over [P] and the
+   * concatenation of the gradients. New tensors receive the moments and weights (then assigned):
+   * a variable's memory may be shared by clones taken earlier (a kept best state).
+   */
+  private applyWithKernel(heap: HeapAccess, kernel: AdamKernel, gradients: Readonly<Record<string, tf.Tensor>>, lr: number, c1: number, c2: number, present: readonly boolean[]): void {
+    const { beta1, beta2, epsilon } = this.config;
+    const constants = { b1: beta1, nb1: 1 - beta1, b2: beta2, nb2: 1 - beta2, c1, c2, eps: epsilon, lr };
+    const { m, v } = this.moments();
+    tf.tidy(() => {
+      const P = m.size;
+      const [mNew, vNew] = [heap.tensor([P]), heap.tensor([P])];
+      const weights = this.names.map((n, i) => (present[i] ? heap.tensor(this.variables[n].shape) : undefined));
+      // views only after the last allocation (a growing wasm memory detaches earlier views)
+      const [mo, vo, mn, vn] = [m, v, mNew, vNew].map((t) => heap.view(t));
+      let offset = 0;
+      this.names.forEach((n, i) => {
+        const size = this.sizes[i];
+        const out = weights[i];
+        if (out === undefined) {
+          mn.set(mo.subarray(offset, offset + size), offset);
+          vn.set(vo.subarray(offset, offset + size), offset);
+        } else {
+          const at = (view: Float32Array) => view.byteOffset + 4 * offset;
+          const pointers = { m: at(mo), v: at(vo), g: heap.view(gradients[n]).byteOffset, w: heap.view(this.variables[n]).byteOffset, mOut: at(mn), vOut: at(vn), wOut: heap.view(out).byteOffset };
+          kernel(pointers, size, constants);
+        }
+        offset += size;
+      });
+      m.assign(mNew);
+      v.assign(vNew);
+      this.names.forEach((n, i) => {
+        const out = weights[i];
+        if (out === undefined) return;
+        this.variables[n].assign(out);
         this.touched.add(n);
       });
     });
