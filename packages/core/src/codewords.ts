@@ -1,8 +1,9 @@
 /**
  * The factored form of a codeword transmission. An encoder that sends the columns of a per-run
- * codebook S [L, N*Q] (tx[b, n, :] = a_{b,n} S[:, n*Q + m_{b,n}]) may attach to its tx the
- * tensors it was made from ({@link withCodewordFactors}), so that a channel can compute sum_n tx_n h_n^T as one product of S
- * with all trials' channels at once instead of B small products (see the block-fading channels).
+ * codebook S [L, N*Q] (tx[b, n, :] = a_{b,n} S[:, n*Q + m_{b,n}]) may record with its tx the
+ * tensors it was made from ({@link withCodewordFactors}), so that a channel can compute
+ * sum_n tx_n h_n^T as one product of S with all trials' channels at once instead of B small
+ * products (see the block-fading channels).
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { ComplexTensor } from './complex';
