@@ -24,12 +24,29 @@ function scratch(): string {
 }
 
 /** A spec of probe candidates (`tags`), many small batches over two points. */
-function writeSpec(dir: string, name: string, opts: { marker?: string; tags?: string[]; maxTrials?: number; fail?: boolean } = {}): string {
+/** The probe's hold (see probe-plugin.ts): jobs stop before batch `after` until `file` exists. */
+interface Hold {
+  readonly file: string;
+  readonly at?: number;
+  readonly after: number;
+}
+
+function writeSpec(dir: string, name: string, opts: { marker?: string; tags?: string[]; maxTrials?: number; fail?: boolean; hold?: Hold } = {}): string {
   fs.writeFileSync(path.join(dir, 'probe.ts'), PROBE_PLUGIN);
   const candidates = Object.fromEntries(
     (opts.tags ?? ['a']).map((tag) => [
       tag,
-      { detector: { plugin: 'test-probe', params: { tag, ...(opts.marker === undefined ? {} : { marker: opts.marker }), ...(opts.fail === true ? { failOnConstruction: true } : {}) } } },
+      {
+        detector: {
+          plugin: 'test-probe',
+          params: {
+            tag,
+            ...(opts.marker === undefined ? {} : { marker: opts.marker }),
+            ...(opts.fail === true ? { failOnConstruction: true } : {}),
+            ...(opts.hold === undefined ? {} : { holdFile: opts.hold.file, holdAfter: opts.hold.after, ...(opts.hold.at === undefined ? {} : { holdAt: opts.hold.at }) }),
+          },
+        },
+      },
     ]),
   );
   const spec = tinySpec({
@@ -114,29 +131,34 @@ async function readBack(file: string, reader: 'read_csv' | 'read_parquet'): Prom
 
 /**
  * A scratch folder with a marked probe spec and its uninterrupted run (`reference`), the markers
- * of that run removed, so that a test can start, kill and rerun the same spec beside it.
+ * of that run removed, so that a test can start, kill and rerun the same spec beside it. The spec
+ * holds its jobs (`hold`, with the file `<dir>/release`): the reference runs released; the hold is
+ * armed again on return (release removed), so that a started run stops at a known place.
  */
-function uninterruptedReference(): { dir: string; marker: string; spec: string; reference: string } {
+function uninterruptedReference(hold: Omit<Hold, 'file'>): { dir: string; marker: string; spec: string; reference: string; release: string } {
   const dir = scratch();
   const marker = path.join(dir, 'started');
-  const spec = writeSpec(dir, 'spec.json', { marker });
+  const release = path.join(dir, 'release');
+  const spec = writeSpec(dir, 'spec.json', { marker, hold: { ...hold, file: release } });
   const reference = path.join(dir, 'reference');
+  fs.writeFileSync(release, '');
   const clean = gfra(dir, 'run', spec, '--out', reference, '--quiet', '--no-plot');
   expect(clean.status, clean.stderr).to.equal(0);
   for (const f of fs.readdirSync(dir).filter((n) => n.startsWith('started-'))) fs.rmSync(path.join(dir, f));
-  return { dir, marker, spec, reference };
+  fs.rmSync(release);
+  return { dir, marker, spec, reference, release };
 }
 
 describe('the results store', function () {
   this.timeout(300000);
 
   it('SIGKILL mid-sweep, then a rerun: the numbers of an uninterrupted run, no batch counted twice', async () => {
-    const { dir, marker, spec, reference } = uninterruptedReference();
+    // the second job (numAntennas 4) stops before its batch 3
+    const { dir, marker, spec, reference, release } = uninterruptedReference({ at: 4, after: 3 });
 
     const out = path.join(dir, 'out');
     const run = start(dir, ['run', spec, '--out', out, '--quiet', '--no-plot']);
-    await until(run, [`${marker}-a-4`]); // the first job is done, the second is running
-    await sleep(400);
+    await until(run, [`${marker}-a-4`, `${release}-waiting-4`]); // the first job is done, the second is held
     expect(run.running(), run.output()).to.equal(true);
     run.child.kill('SIGKILL');
     await run.exited;
@@ -144,6 +166,7 @@ describe('the results store', function () {
     expect(killed.n as number).to.be.above(150); // the first job's 150 batches and some of the second's
     expect(fs.existsSync(path.join(out, LOCK_FILE)), 'the killed run leaves its lock').to.equal(true);
 
+    fs.writeFileSync(release, '');
     const rerun = gfra(dir, 'run', spec, '--out', out, '--no-plot');
     expect(rerun.status, rerun.stderr).to.equal(0);
     expect(rerun.stderr).to.match(/resuming from .*results\.duckdb: 1 of 2 jobs already done, 1 continue after their \d+ stored trials/);
@@ -167,17 +190,18 @@ describe('the results store', function () {
   });
 
   it('with --workers 2: SIGKILL while both jobs run, then a rerun: the numbers of an uninterrupted run', async () => {
-    const { dir, marker, spec, reference } = uninterruptedReference();
+    // both jobs stop before their batch 20
+    const { dir, marker, spec, reference, release } = uninterruptedReference({ after: 20 });
 
     const out = path.join(dir, 'out');
     const run = start(dir, ['run', spec, '--out', out, '--quiet', '--no-plot', '--workers', '2']);
-    await until(run, [`${marker}-a-2`, `${marker}-a-4`]); // both jobs are running, one per worker
-    await sleep(600);
+    await until(run, [`${marker}-a-2`, `${marker}-a-4`, `${release}-waiting-2`, `${release}-waiting-4`]); // both jobs are held, one per worker
     run.child.kill('SIGKILL');
     await run.exited;
     const stored = await readStore(out, async (store) => (await store.query(`SELECT count(*)::INTEGER AS n FROM batches`))[0]);
     expect(stored.n as number).to.be.above(0);
 
+    fs.writeFileSync(release, '');
     const rerun = gfra(dir, 'run', spec, '--out', out, '--no-plot', '--workers', '2');
     expect(rerun.status, rerun.stderr).to.equal(0);
     expect(rerun.stderr).to.match(/resuming from .*results\.duckdb: [01] of 2 jobs already done, [12] continue after their \d+ stored trials/);
@@ -274,7 +298,10 @@ describe('the results store', function () {
     const dir = scratch();
     const out = path.join(dir, 'out');
     const marker = path.join(dir, 'started');
-    const spec = writeSpec(dir, 'spec.json', { marker, tags: ['a', 'b'], maxTrials: 1600 });
+    // the first run's second job (numAntennas 4) waits for `release`: the first run is still
+    // writing while the others start, however fast the machine
+    const release = path.join(dir, 'release');
+    const spec = writeSpec(dir, 'spec.json', { marker, tags: ['a', 'b'], maxTrials: 1600, hold: { file: release, at: 4, after: 0 } });
     const first = start(dir, ['run', spec, '--out', out, '--candidate', 'a', '--quiet', '--no-plot']);
     await until(first, [`${marker}-a-2`]);
     // Both start while the first runs: one waits for it, the other refuses.
@@ -283,6 +310,7 @@ describe('the results store', function () {
     expect(refused.status, refused.stderr).to.equal(2);
     expect(refused.stderr).to.match(new RegExp(`^error: Another gfra run \\(pid ${first.child.pid}, started [^)]+\\) is writing to ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\. Wait for it to end, run again with --wait to wait for it, or choose another --out\\n$`));
     expect(first.running(), 'the refused run left the first alone').to.equal(true);
+    fs.writeFileSync(release, '');
     expect(await first.exited, first.output()).to.equal(0);
     expect(await second.exited, second.output()).to.equal(0);
     expect(second.output()).to.include(`waiting for the gfra run (pid ${first.child.pid}`);
