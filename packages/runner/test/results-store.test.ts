@@ -159,9 +159,10 @@ describe('the results store', function () {
     const out = path.join(dir, 'out');
     const run = start(dir, ['run', spec, '--out', out, '--quiet', '--no-plot']);
     await until(run, [`${marker}-a-4`, `${release}-waiting-4`]); // the first job is done, the second is held
-    expect(run.running(), run.output()).to.equal(true);
-    run.child.kill('SIGKILL');
+    const wasRunning = run.running();
+    run.child.kill('SIGKILL'); // before any expectation: a held run never ends on its own
     await run.exited;
+    expect(wasRunning, run.output()).to.equal(true);
     const killed = await readStore(out, async (store) => (await store.query(`SELECT count(*)::INTEGER AS n, sum(count)::INTEGER AS t FROM batches`))[0]);
     expect(killed.n as number).to.be.above(150); // the first job's 150 batches and some of the second's
     expect(fs.existsSync(path.join(out, LOCK_FILE)), 'the killed run leaves its lock').to.equal(true);
@@ -303,14 +304,21 @@ describe('the results store', function () {
     const release = path.join(dir, 'release');
     const spec = writeSpec(dir, 'spec.json', { marker, tags: ['a', 'b'], maxTrials: 1600, hold: { file: release, at: 4, after: 0 } });
     const first = start(dir, ['run', spec, '--out', out, '--candidate', 'a', '--quiet', '--no-plot']);
-    await until(first, [`${marker}-a-2`]);
-    // Both start while the first runs: one waits for it, the other refuses.
-    const second = start(dir, ['run', spec, '--out', out, '--candidate', 'b', '--wait', '--no-plot']);
-    const refused = gfra(dir, 'run', spec, '--out', out, '--candidate', 'b', '--quiet', '--no-plot');
+    let refused: ReturnType<typeof gfra>;
+    let firstWasRunning: boolean;
+    let second: Started;
+    try {
+      await until(first, [`${marker}-a-2`]);
+      // Both start while the first runs: one waits for it, the other refuses.
+      second = start(dir, ['run', spec, '--out', out, '--candidate', 'b', '--wait', '--no-plot']);
+      refused = gfra(dir, 'run', spec, '--out', out, '--candidate', 'b', '--quiet', '--no-plot');
+      firstWasRunning = first.running();
+    } finally {
+      fs.writeFileSync(release, ''); // a held run never ends on its own
+    }
     expect(refused.status, refused.stderr).to.equal(2);
     expect(refused.stderr).to.match(new RegExp(`^error: Another gfra run \\(pid ${first.child.pid}, started [^)]+\\) is writing to ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\. Wait for it to end, run again with --wait to wait for it, or choose another --out\\n$`));
-    expect(first.running(), 'the refused run left the first alone').to.equal(true);
-    fs.writeFileSync(release, '');
+    expect(firstWasRunning, 'the refused run left the first alone').to.equal(true);
     expect(await first.exited, first.output()).to.equal(0);
     expect(await second.exited, second.output()).to.equal(0);
     expect(second.output()).to.include(`waiting for the gfra run (pid ${first.child.pid}`);
