@@ -15,9 +15,8 @@ import {
   codewordFactors,
   cx,
   differentiableOp,
-  heapAccess,
   matMul2d,
-  tapeIsRecording,
+  trainingStepHeap,
   type ChannelOutput,
   type CodewordFactors,
   type ComplexTensor,
@@ -74,10 +73,8 @@ export function superpose(tx: ComplexTensor, h: ComplexTensor, scenario: Scenari
   const B = tx.re.shape[0];
   const K = f.codebook.re.shape[1];
   const Q = K / N;
-  if (tapeIsRecording() && blas().native) {
-    const heap = heapAccess();
-    if (heap !== undefined) return superposeOnHost(heap, f, h, Q);
-  }
+  const heap = trainingStepHeap();
+  if (heap !== undefined) return superposeOnHost(heap, f, h, Q);
   const active = tf.expandDims(f.activity, 2); // [B, N, 1]
   const w = Q === 1 ? active : tf.mul(tf.oneHot(tf.cast(f.message, 'int32'), Q), active); // [B, N, Q]
   const g = cx.scale(cx.expandDims(h, 2), tf.expandDims(w, 3)); // [B, N, Q, M]

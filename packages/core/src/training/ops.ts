@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { blas } from '../blas';
-import { heapAccess, tapeIsRecording } from './wasm-heap';
+import { heapAccess, tapeIsRecording, type HeapAccess } from './wasm-heap';
 
 /** Swap the last two axes. */
 function swapLast(x: tf.Tensor): tf.Tensor {
@@ -88,6 +88,16 @@ export function matMulFast<R extends tf.Rank.R2 | tf.Rank.R3>(a: tf.Tensor<R>, b
 /** [m, k] x [k, n] -> [m, n]: {@link matMulFast} for matrices. */
 export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return matMulFast(a, b);
+}
+
+/**
+ * Heap access for the host ops of a training step: while a gradient tape records, with a native
+ * BLAS, on the wasm backend; else undefined (the tfjs path). A training step's rows are its batch,
+ * fixed by the spec, so the BLAS's rounding by row count cannot make its numbers depend on a batch
+ * split; outside a training step callers keep tfjs's row-invariant products.
+ */
+export function trainingStepHeap(): HeapAccess | undefined {
+  return tapeIsRecording() && blas().native ? heapAccess() : undefined;
 }
 
 /** Activation of a {@link denseLayer}. */
@@ -171,7 +181,7 @@ export function denseLayer(h: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1
   const [R, nIn] = h.shape;
   const nOut = kernel.shape[1];
   if (kernel.shape[0] !== nIn || bias.shape[0] !== nOut) throw new Error(`denseLayer: [${h.shape}] x [${kernel.shape}] + [${bias.shape}] do not fit`);
-  const heap = tapeIsRecording() && blas().native ? heapAccess() : undefined;
+  const heap = trainingStepHeap();
   if (heap === undefined) return activate(tf.add(matMul2d(h, kernel), bias) as tf.Tensor2D, activation);
   const { sgemm } = blas();
   const forwardFunc = (_backend: unknown, save: (tensors: tf.Tensor[]) => void): tf.Tensor => {

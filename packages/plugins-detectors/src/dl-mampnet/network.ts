@@ -5,7 +5,7 @@
  * "Model-driven deep learning for non-coherent massive machine-type communications", Secs. IV-V.
  */
 import * as tf from '@tensorflow/tfjs';
-import { blas, cx, differentiableOp, heapAccess, numSequences, tapeIsRecording, transposedProduct, type ComplexTensor, type HeapAccess, type RandomStreams, type Scenario } from '@gfra/core';
+import { blas, cx, differentiableOp, heapAccess, numSequences, trainingStepHeap, transposedProduct, type ComplexTensor, type HeapAccess, type RandomStreams, type Scenario } from '@gfra/core';
 import { scalarBgDenoiser } from '../algorithms/amp';
 import { layerKernel, type LayerForward, type LayerInputs, type LayerKernel } from './layer-kernel';
 
@@ -337,7 +337,7 @@ export function linear(a: tf.Tensor2D, w: tf.Tensor2D, layout: 'kp' | 'pk'): tf.
   if ((layout === 'kp' ? w.shape[0] : w.shape[1]) !== k) throw new Error(`linear: [${a.shape}] x [${w.shape}] (${layout})`);
   const p = layout === 'kp' ? w.shape[1] : w.shape[0];
   // in a training step (the rows are the training batch), the products on the host BLAS
-  const heap = tapeIsRecording() && blas().native ? heapAccess() : undefined;
+  const heap = trainingStepHeap();
   const forwardFunc = (_backend: unknown, save: (tensors: tf.Tensor[]) => void): tf.Tensor => {
     save([a, w]);
     if (heap !== undefined) {
