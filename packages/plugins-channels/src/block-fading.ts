@@ -166,23 +166,40 @@ function superposeOnHost(heap: HeapAccess, f: CodewordFactors, h: ComplexTensor,
         }
       }
     }
+    // dT = X^T dP [2K, 2L] and dX = dP T^T [B M, 2K], each computed once, on the first gradient
+    // that needs it (the tape asks for the gradients one at a time, each in its own tidy scope, so
+    // they are host arrays rather than tensors)
+    let dT: Float32Array | undefined;
+    let dX: Float32Array | undefined;
+    const productT = (): Float32Array => {
+      if (dT === undefined) {
+        dT = new Float32Array(4 * K * L);
+        sgemm(true, false, 2 * K, 2 * L, B * M, 1, heap.view(x), 0, 2 * K, heap.view(dp), 0, 2 * L, 0, dT, 0, 2 * L);
+      }
+      return dT;
+    };
+    const productX = (): Float32Array => {
+      if (dX === undefined) {
+        dX = new Float32Array(2 * B * M * K);
+        sgemm(false, true, B * M, 2 * K, 2 * L, 1, heap.view(dp), 0, 2 * L, heap.view(t), 0, 2 * L, 0, dX, 0, 2 * K);
+      }
+      return dX;
+    };
     const codebook = (part: 're' | 'im') => (): tf.Tensor => {
-      // dT = X^T dP (computed for each part: the tape asks for them one at a time, each in its own tidy)
-      const [dt, ds] = [heap.tensor([2 * K, 2 * L]), heap.tensor([L, K])];
-      const [dtv, dsv] = [heap.view(dt), heap.view(ds)];
-      sgemm(true, false, 2 * K, 2 * L, B * M, 1, heap.view(x), 0, 2 * K, heap.view(dp), 0, 2 * L, 0, dtv, 0, 2 * L);
+      const ds = heap.tensor([L, K]);
+      const dtv = productT();
+      const dsv = heap.view(ds);
       for (let k = 0; k < K; k++) {
         for (let l = 0; l < L; l++) {
           dsv[l * K + k] = part === 're' ? dtv[k * 2 * L + l] + dtv[(K + k) * 2 * L + L + l] : dtv[k * 2 * L + L + l] - dtv[(K + k) * 2 * L + l];
         }
       }
-      dt.dispose();
       return ds;
     };
     const channel = (part: 're' | 'im') => (): tf.Tensor => {
-      const [dx, dh] = [heap.tensor([B * M, 2 * K]), heap.tensor([B, N, M])];
-      const [dxv, dhv, av] = [heap.view(dx), heap.view(dh), heap.view(a)];
-      sgemm(false, true, B * M, 2 * K, 2 * L, 1, heap.view(dp), 0, 2 * L, heap.view(t), 0, 2 * L, 0, dxv, 0, 2 * K);
+      const dh = heap.tensor([B, N, M]);
+      const dxv = productX();
+      const [dhv, av] = [heap.view(dh), heap.view(a)];
       const off = part === 're' ? 0 : K;
       for (let b = 0; b < B; b++) {
         for (let n = 0; n < N; n++) {
@@ -190,7 +207,6 @@ function superposeOnHost(heap: HeapAccess, f: CodewordFactors, h: ComplexTensor,
           for (let m = 0; m < M; m++) dhv[(b * N + n) * M + m] = av[b * N + n] * dxv[(b * M + m) * 2 * K + col];
         }
       }
-      dx.dispose();
       return dh;
     };
     return { sr: codebook('re'), si: codebook('im'), hr: channel('re'), hi: channel('im') };
