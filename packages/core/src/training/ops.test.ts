@@ -4,6 +4,23 @@ import { maxRelativeError as relErr } from '../testing/tensors';
 import { blas } from '../blas';
 import { denseLayer, matMulFast, type DenseActivation } from './ops';
 
+/** The names of the kernels `f` runs (a spy on the engine's runKernel). */
+function kernelsOf(f: () => void): string[] {
+  const calls: string[] = [];
+  const engine = tf.engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
+  const orig = engine.runKernel;
+  engine.runKernel = function (this: unknown, name: string, ...rest: unknown[]) {
+    calls.push(name);
+    return orig.call(this, name, ...rest);
+  };
+  try {
+    f();
+  } finally {
+    engine.runKernel = orig;
+  }
+  return calls;
+}
+
 describe('training ops: matMulFast', () => {
   for (const shapes of [
     [[7, 5], [5, 3]],
@@ -29,20 +46,11 @@ describe('training ops: matMulFast', () => {
     const a = tf.variable(tf.randomNormal([6, 4], 0, 1, 'float32', 4));
     const b = tf.randomNormal([4, 3], 0, 1, 'float32', 5); // a constant
     const before = tf.memory().numTensors;
-    const calls: string[] = [];
-    const engine = tf.engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
-    const orig = engine.runKernel;
-    engine.runKernel = function (this: unknown, name: string, ...rest: unknown[]) {
-      calls.push(name);
-      return orig.call(this, name, ...rest);
-    };
-    let value: tf.Scalar;
-    let grads: tf.NamedTensorMap;
-    try {
+    let value!: tf.Scalar;
+    let grads!: tf.NamedTensorMap;
+    const calls = kernelsOf(() => {
       ({ value, grads } = tf.variableGrads(() => tf.sum(matMulFast(a as tf.Tensor2D, b as tf.Tensor2D)) as tf.Scalar, [a]));
-    } finally {
-      engine.runKernel = orig;
-    }
+    });
     // forward: one product; gradient: one transpose (of b) and one product (dA), no dB
     expect(calls.filter((c) => c === 'BatchMatMul')).to.have.length(2);
     tf.dispose([value, grads]);
@@ -55,21 +63,6 @@ describe('training ops: denseLayer', () => {
   const reference = (h: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, act: DenseActivation): tf.Tensor2D => {
     const z = tf.add(tf.matMul(h, w), b) as tf.Tensor2D;
     return act === 'relu' ? tf.relu(z) : act === 'elu' ? tf.elu(z) : act === 'tanh' ? tf.tanh(z) : z;
-  };
-  const kernelsOf = (f: () => void): string[] => {
-    const calls: string[] = [];
-    const engine = tf.engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
-    const orig = engine.runKernel;
-    engine.runKernel = function (this: unknown, name: string, ...rest: unknown[]) {
-      calls.push(name);
-      return orig.call(this, name, ...rest);
-    };
-    try {
-      f();
-    } finally {
-      engine.runKernel = orig;
-    }
-    return calls;
   };
 
   for (const act of ['relu', 'elu', 'tanh', 'linear'] as const) {
