@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { blas, cx, differentiableOp, heapAccess, numSequences, trainingStepHeap, transposedProduct, type ComplexTensor, type HeapAccess, type RandomStreams, type Scenario } from '@gfra/core';
 import { scalarBgDenoiser } from '../algorithms/amp';
-import { layerKernel, type LayerForward, type LayerInputs, type LayerKernel } from './layer-kernel';
+import { layerKernel, type LayerForward, type LayerGradient, type LayerInputs, type LayerKernel } from './layer-kernel';
 
 /** The options that shape the network (a subset of the plugin's parameters). */
 export interface NetworkOptions {
@@ -223,16 +223,21 @@ function ampNonlinearityWasm(kernel: LayerKernel, z: tf.Tensor3D, tau2: tf.Tenso
   const backwardsFunc = (dys: tf.Tensor | tf.Tensor[]) => {
     const [dx, dOnsager] = dys as tf.Tensor[];
     const grad = kernel.backward(inputs as LayerInputs, saved as LayerForward, dx.dataSync() as Float32Array, dOnsager.dataSync() as Float32Array);
-    return {
-      z: () => tf.tensor3d(grad.z, [B, M, K2]),
-      tau2: () => tf.tensor3d(grad.tau2, [B, 1, 1]),
-      theta1: () => tf.tensor2d(grad.theta1, [M, K2]),
-      theta2: () => tf.tensor2d(grad.theta2, [M, K2]),
-      v: () => tf.scalar(grad.v),
-    };
+    return gradientClosures(grad, () => tf.tensor3d(grad.z, [B, M, K2]), B, M, K2);
   };
   const [x, onsager] = differentiableOp(forwardFunc, backwardsFunc, { z, tau2, theta1, theta2, v }) as tf.Tensor3D[];
   return { x, onsager };
+}
+
+/** The layer op's gradient closures from the kernel's gradient; dZ [B, M, K2] from `dz`. */
+function gradientClosures(grad: LayerGradient, dz: () => tf.Tensor, B: number, M: number, K2: number): Record<string, () => tf.Tensor> {
+  return {
+    z: dz,
+    tau2: () => tf.tensor3d(grad.tau2, [B, 1, 1]),
+    theta1: () => tf.tensor2d(grad.theta1, [M, K2]),
+    theta2: () => tf.tensor2d(grad.theta2, [M, K2]),
+    v: () => tf.scalar(grad.v),
+  };
 }
 
 /**
@@ -261,13 +266,7 @@ function ampNonlinearityOnHeap(heap: HeapAccess, kernel: LayerKernel, z: tf.Tens
     const dz = heap.tensor([B, M, K2]); // in the backward pass's scope
     const inputs = { z: heap.view(zS), tau2: heap.view(tau2S), theta1: new Float32Array(0), theta2: heap.view(theta2S), v: vValue, C };
     const grad = kernel.backward(inputs, { p: heap.view(pS), sumDer: sumDer as Float64Array }, heap.view(dx), heap.view(dOnsager), { z: heap.view(dz) });
-    return {
-      z: () => dz,
-      tau2: () => tf.tensor3d(grad.tau2, [B, 1, 1]),
-      theta1: () => tf.tensor2d(grad.theta1, [M, K2]),
-      theta2: () => tf.tensor2d(grad.theta2, [M, K2]),
-      v: () => tf.scalar(grad.v),
-    };
+    return gradientClosures(grad, () => dz, B, M, K2);
   };
   const [x, onsager] = differentiableOp(forwardFunc, backwardsFunc, { z, tau2, theta1, theta2, v }) as tf.Tensor3D[];
   return { x, onsager };
