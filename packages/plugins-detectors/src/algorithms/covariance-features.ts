@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { differentiableOp, heapAccess, matMulFast, tapeIsRecording } from '@gfra/core';
+import { hermitianSampleCovariance } from './covariance-host';
 
 /** The features on tfjs: four batched products [L, M] x [M, L]. */
 function onTfjs(yr: tf.Tensor3D, yi: tf.Tensor3D): tf.Tensor2D {
@@ -23,33 +24,23 @@ function onTfjs(yr: tf.Tensor3D, yi: tf.Tensor3D): tf.Tensor2D {
 }
 
 /**
- * x [B, 2 L^2] from yr, yi [B, L, M] (row-major views), trial by trial; scale = 1 / M. Only
- * j >= i is summed: Re S is symmetric and Im S antisymmetric, and the mirrored sums have the same
- * terms in the same order (negated for Im S), so they are the same numbers.
+ * x [B, 2 L^2] from yr, yi [B, L, M] (row-major views), trial by trial: the upper triangle of
+ * Y Y^H / M from {@link hermitianSampleCovariance} (the covariance receivers' own), mirrored
+ * (Re S symmetric, Im S antisymmetric).
  */
-function forwardLoops(x: Float32Array, yr: Float32Array, yi: Float32Array, B: number, L: number, M: number, scale: number): void {
+function forwardLoops(x: Float32Array, yr: Float32Array, yi: Float32Array, B: number, L: number, M: number): void {
   const LL = L * L;
   for (let b = 0; b < B; b++) {
     const y0 = b * L * M;
     const x0 = b * 2 * LL;
+    const s = hermitianSampleCovariance(yr.subarray(y0, y0 + L * M), yi.subarray(y0, y0 + L * M), L, M);
     for (let i = 0; i < L; i++) {
-      const oi = y0 + i * M;
       for (let j = i; j < L; j++) {
-        const oj = y0 + j * M;
-        let re = 0;
-        let im = 0;
-        for (let m = 0; m < M; m++) {
-          const ri = yr[oi + m];
-          const ii = yi[oi + m];
-          const rj = yr[oj + m];
-          const ij = yi[oj + m];
-          re += ri * rj + ii * ij;
-          im += ii * rj - ri * ij;
-        }
-        x[x0 + i * L + j] = scale * re;
-        x[x0 + j * L + i] = scale * re;
-        x[x0 + LL + i * L + j] = scale * im;
-        x[x0 + LL + j * L + i] = -(scale * im);
+        const [re, im] = [s[2 * (i * L + j)], s[2 * (i * L + j) + 1]];
+        x[x0 + i * L + j] = re;
+        x[x0 + j * L + i] = re;
+        x[x0 + LL + i * L + j] = im;
+        x[x0 + LL + j * L + i] = -im;
       }
     }
   }
@@ -106,7 +97,7 @@ export function covarianceFeatures(yr: tf.Tensor3D, yi: tf.Tensor3D): tf.Tensor2
   const scale = 1 / M;
   const forwardFunc = (_backend: unknown, save: (tensors: tf.Tensor[]) => void): tf.Tensor => {
     const x = heap.tensor<tf.Rank.R2>([B, 2 * L * L]);
-    forwardLoops(heap.view(x), heap.view(yr), heap.view(yi), B, L, M, scale);
+    forwardLoops(heap.view(x), heap.view(yr), heap.view(yi), B, L, M);
     save([yr, yi]);
     return x;
   };
