@@ -394,10 +394,10 @@ function scalarsOne(
  * columns col0 + b 2M of y [L, W], r (the first L rows of the augmented [2L, W]) and rNext:
  * rNext = Y + (1/L) (R G_b + (sum_k phi_k omega_k) R) with G_b = F_11 + F_22 + j (F_12 - F_21) of
  * the trial's F ([2M, 2M] at gram + b 4M^2, float32), or rNext = Y + b_t R with
- * b_t = (sum_k phi_k omega_k + sum_k c_k ||z_k||^2 / M) / L; sums [3, B] float64. Columns j,
- * j + 1 share the lanes.
+ * b_t = (sum_k phi_k omega_k + sum_k c_k ||z_k||^2 / M) / L; sums [3, B] float64. G_b goes to
+ * work ([2, M, M] float64: Re G, then Im G) once per trial. Columns j, j + 1 share the lanes.
  */
-export function onsager(y: usize, r: usize, rNext: usize, W: i32, col0: i32, B: i32, L: i32, M: i32, gram: usize, matrix: bool, sums: usize): void {
+export function onsager(y: usize, r: usize, rNext: usize, W: i32, col0: i32, B: i32, L: i32, M: i32, gram: usize, matrix: bool, sums: usize, work: usize): void {
   const P = 2 * M;
   const Lf = <f64>L;
   const LV = f64x2.splat(Lf);
@@ -417,6 +417,14 @@ export function onsager(y: usize, r: usize, rNext: usize, W: i32, col0: i32, B: 
       continue;
     }
     const F = gram + (<usize>(b * P * P) << 2);
+    const gIm = work + (<usize>(M * M) << 3);
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < M; j++) {
+        const at = <usize>(i * M + j) << 3;
+        store<f64>(work + at, <f64>load<f32>(F + (<usize>(i * P + j) << 2)) + <f64>load<f32>(F + (<usize>((M + i) * P + M + j) << 2)));
+        store<f64>(gIm + at, <f64>load<f32>(F + (<usize>(i * P + M + j) << 2)) - <f64>load<f32>(F + (<usize>((M + i) * P + j) << 2)));
+      }
+    }
     const sg = f64x2.splat(sumGain);
     for (let l = 0; l < L; l++) {
       const re = <usize>(l * W + col) << 2;
@@ -429,8 +437,9 @@ export function onsager(y: usize, r: usize, rNext: usize, W: i32, col0: i32, B: 
         for (let i = 0; i < M; i++) {
           const xr = f64x2.splat(<f64>load<f32>(r + re + (<usize>i << 2)));
           const xi = f64x2.splat(<f64>load<f32>(r + im + (<usize>i << 2)));
-          const gr = f64x2.add(load2(F + (<usize>(i * P + j) << 2)), load2(F + (<usize>((M + i) * P + M + j) << 2)));
-          const gi = f64x2.sub(load2(F + (<usize>(i * P + M + j) << 2)), load2(F + (<usize>((M + i) * P + j) << 2)));
+          const at = <usize>(i * M + j) << 3;
+          const gr = v128.load(work + at);
+          const gi = v128.load(gIm + at);
           sr = f64x2.add(sr, f64x2.sub(f64x2.mul(xr, gr), f64x2.mul(xi, gi)));
           si = f64x2.add(si, f64x2.add(f64x2.mul(xr, gi), f64x2.mul(xi, gr)));
         }
@@ -444,8 +453,9 @@ export function onsager(y: usize, r: usize, rNext: usize, W: i32, col0: i32, B: 
         for (let i = 0; i < M; i++) {
           const xr = <f64>load<f32>(r + re + (<usize>i << 2));
           const xi = <f64>load<f32>(r + im + (<usize>i << 2));
-          const gr = <f64>load<f32>(F + (<usize>(i * P + j) << 2)) + <f64>load<f32>(F + (<usize>((M + i) * P + M + j) << 2));
-          const gi = <f64>load<f32>(F + (<usize>(i * P + M + j) << 2)) - <f64>load<f32>(F + (<usize>((M + i) * P + j) << 2));
+          const at = <usize>(i * M + j) << 3;
+          const gr = load<f64>(work + at);
+          const gi = load<f64>(gIm + at);
           sr += xr * gr - xi * gi;
           si += xr * gi + xi * gr;
         }

@@ -191,9 +191,11 @@ function iterate(input: HostAmpInput, options: HostAmpOptions): HostAmpState {
     // F = [Re Z | Im Z]^T diag(c) [Re Z | Im Z] [2M, 2M] per trial (G = Z^H diag(c) Z from it)
     weighted: [scalarOnsager ? 0 : K * B * P, double],
     gram: [B * P * P, double],
+    // G = Z^H diag(c) Z of one trial from its F: [Re G; Im G] [2, M, M]
+    onsagerGram: [scalarOnsager ? 0 : 2 * M * M, true],
   } as const satisfies ArraySpec;
   const buf = kernels !== undefined ? kernels.scratch.arrays(spec) : ws.arrays(spec);
-  const { sStacked, y, t: sx, residualNorms, tau, energy, betaByDevice, logOdds, tauUsed, sums, inverseTau2, gram } = buf;
+  const { sStacked, y, t: sx, residualNorms, tau, energy, betaByDevice, logOdds, tauUsed, sums, inverseTau2, gram, onsagerGram } = buf;
   const weighted = scalarOnsager ? undefined : buf.weighted;
   let { r, rNext, z, x } = buf;
 
@@ -272,11 +274,11 @@ function iterate(input: HostAmpInput, options: HostAmpOptions): HostAmpState {
     if (weighted !== undefined) for (let b = 0; b < B; b++) gemm(true, false, P, P, K, 1, from(z, column(b)), 0, W, from(weighted, b * P), 0, B * P, 0, from(gram, b * P * P), 0, P);
     if (se) for (let b = 0; b < B; b++) tau[b] = noiseVar + sums[2 * B + b] / L; // (34)
     // R_next = Y + onsager, then (below) - S X_{t+1}   (15)
-    if (kernels !== undefined) kernels.exports.onsager(at(y), at(r), at(rNext), W, column(0), B, L, M, at(gram), weighted !== undefined, at(sums));
+    if (kernels !== undefined) kernels.exports.onsager(at(y), at(r), at(rNext), W, column(0), B, L, M, at(gram), weighted !== undefined, at(sums), at(onsagerGram));
     else
       for (let b = 0; b < B; b++) {
         if (weighted === undefined) scaledResidual(y, r, rNext, W, column(b), L, M, (sums[b] + sums[B + b] / M) / L); // b_t of (16)
-        else matrixOnsager(y, r, rNext, W, column(b), L, M, gram, P * P * b, sums[b]);
+        else matrixOnsager(y, r, rNext, W, column(b), L, M, gram, P * P * b, sums[b], onsagerGram);
       }
     product(false); // R_{t+1} = Y + onsager - S X_{t+1}   (15)
     [r, rNext] = [rNext, r];
@@ -483,10 +485,17 @@ function scaledResidual(y: RealArray, r: RealArray, rNext: RealArray, W: number,
 /**
  * rNext = Y + (1/L) (R G + (sum_k phi_k omega_k) R) for the columns [Re | Im] of the trial at
  * `col`: the matrix Onsager term of (15), with G = F_11 + F_22 + j (F_12 - F_21) from the trial's
- * F = [Re Z | Im Z]^T diag(c) [Re Z | Im Z] ([2M, 2M] row-major at gram[g0 ..]).
+ * F = [Re Z | Im Z]^T diag(c) [Re Z | Im Z] ([2M, 2M] row-major at gram[g0 ..]), formed once into
+ * g ([Re G; Im G] [2, M, M]).
  */
-function matrixOnsager(y: RealArray, r: RealArray, rNext: RealArray, W: number, col: number, L: number, M: number, gram: RealArray, g0: number, sumGain: number): void {
+function matrixOnsager(y: RealArray, r: RealArray, rNext: RealArray, W: number, col: number, L: number, M: number, gram: RealArray, g0: number, sumGain: number, g: Float64Array): void {
   const P = 2 * M;
+  const MM = M * M;
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < M; j++) {
+      g[i * M + j] = gram[g0 + i * P + j] + gram[g0 + (M + i) * P + M + j];
+      g[MM + i * M + j] = gram[g0 + i * P + M + j] - gram[g0 + (M + i) * P + j];
+    }
   for (let l = 0; l < L; l++) {
     const re = l * W + col;
     const im = re + M;
@@ -497,8 +506,8 @@ function matrixOnsager(y: RealArray, r: RealArray, rNext: RealArray, W: number, 
       for (let i = 0; i < M; i++) {
         const xr = r[re + i];
         const xi = r[im + i];
-        const gr = gram[g0 + i * P + j] + gram[g0 + (M + i) * P + M + j];
-        const gi = gram[g0 + i * P + M + j] - gram[g0 + (M + i) * P + j];
+        const gr = g[i * M + j];
+        const gi = g[MM + i * M + j];
         sr += xr * gr - xi * gi;
         si += xr * gi + xi * gr;
       }

@@ -38,7 +38,7 @@ export interface AmpWasmExports {
     inverseTau2: number,
     scales: number,
   ): void;
-  onsager(y: number, r: number, rNext: number, W: number, col0: number, B: number, L: number, M: number, gram: number, matrix: boolean, sums: number): void;
+  onsager(y: number, r: number, rNext: number, W: number, col0: number, B: number, L: number, M: number, gram: number, matrix: boolean, sums: number, work: number): void;
   finishResidual(r: number, t: number, W: number, col0: number, B: number, L: number, M: number, out: number): void;
 }
 
