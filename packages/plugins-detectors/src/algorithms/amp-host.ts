@@ -40,11 +40,14 @@ import { HostWorkspace, type HostObservation } from './host-workspace';
 import { ampWasm, type ArraySpec } from './wasm';
 
 /**
- * Trials per shared-codebook product: large enough for the BLAS to run near its peak (about 90 %
- * of a whole-batch product at L = 30, K = 200, M = 4 on the machine gfra was tuned on), small
- * enough that padding a batch to whole chunks costs little.
+ * Trials per shared-codebook product. On the 2-core machine gfra was tuned on (OpenBLAS 0.3.21,
+ * its Cooperlake kernels), an AMP iteration's two products at L = 30, K = 200, M = 4 over 112
+ * trial slots took 0.83 to 0.91 times as long in chunks of 8 as in chunks of 16 (chunks of 4:
+ * 0.88 to 1.06; one product of all 112: 0.93 to 0.98). Small chunks also pad less: a batch of 100
+ * trials takes 104 slots (16: 112). The whole mmv-amp detector ran 1.00 to 1.10 times as fast as
+ * with 16 at (M, L) = (4, 30), (8, 30), (4, 40), batches of 100.
  */
-export const TRIALS_PER_PRODUCT = 16;
+export const TRIALS_PER_PRODUCT = 8;
 
 /**
  * Trials per sub-batch with one codebook per trial (see `bySubBatches`): four trials' codebooks
