@@ -29,7 +29,15 @@
  * and channel estimates, both codebook modes, N = 200, L = 30, M = 4, 50 iterations, 8 trials),
  * scma-mpa (bit LLRs) and covariance-ml (gamma, with gfra's coordinate orders, both codebook modes).
  *
- * Usage: pnpm bench -- --numpy [--quick] [--no-check] [--only TEXT] [--python PATH]
+ * numpy's allocator: by default the child runs with glibc's own malloc settings, as a user runs
+ * numpy. `--numpy-malloc tuned` sets MALLOC_MMAP_THRESHOLD_ = 32 MiB and MALLOC_TRIM_THRESHOLD_ =
+ * 64 MiB for it (no mmap per temporary array, no heap trimming). On gfra's 2-core tuning machine
+ * (numpy 2.4; two invocations minutes apart) that made the scma-mpa baseline 3.2 to 3.5 times as
+ * fast (its batch's temporaries are otherwise fresh pages each time), mmv-amp's 1.0 to 1.3 times,
+ * covariance-ml's not measurably. gfra's own side is the same either way (it fixes its thresholds
+ * at 128 KiB, as `gfra run` does).
+ *
+ * Usage: pnpm bench -- --numpy [--quick] [--no-check] [--only TEXT] [--python PATH] [--numpy-malloc default|tuned]
  * (`--only TEXT`: just the workloads whose name contains TEXT.)
  * Python: --python, else the first of `python3`, `/usr/bin/python3` that imports numpy; with
  * none, gfra's figures are printed alone.
@@ -183,7 +191,9 @@ function disposeObservation(obs: Observation): void {
 // Python
 // ---------------------------------------------------------------------------------------------
 
-const CHILD_ENV = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1', PYTHONDONTWRITEBYTECODE: '1' };
+const CHILD_ENV: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1', PYTHONDONTWRITEBYTECODE: '1' };
+/** glibc malloc settings of `--numpy-malloc tuned` (see the module comment). */
+const TUNED_MALLOC = { MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024), MALLOC_TRIM_THRESHOLD_: String(64 * 1024 * 1024) };
 
 /** The first interpreter that imports numpy, or undefined (with the reasons). */
 function findPython(explicit: string | undefined): { python?: string; tried: string[] } {
@@ -449,6 +459,14 @@ export async function main(argv: string[]): Promise<number> {
   const quick = argv.includes('--quick');
   const runs = quick ? 1 : 3;
   const pyAt = argv.indexOf('--python');
+  const mallocAt = argv.indexOf('--numpy-malloc');
+  const malloc = mallocAt >= 0 ? argv[mallocAt + 1] : 'default';
+  if (malloc !== 'default' && malloc !== 'tuned') {
+    console.error(`--numpy-malloc takes default or tuned (got ${malloc === undefined ? 'nothing' : JSON.stringify(malloc)})`);
+    return 2;
+  }
+  if (malloc === 'tuned') Object.assign(CHILD_ENV, TUNED_MALLOC);
+  else for (const key of Object.keys(TUNED_MALLOC)) delete CHILD_ENV[key];
   // glibc's malloc thresholds as `gfra run` sets them for every job (PreparedJob.prepare)
   fixNativeMmapThreshold();
   const backend = await selectBackend('wasm');
@@ -457,7 +475,10 @@ export async function main(argv: string[]): Promise<number> {
   if (found.python === undefined) {
     console.log(`no python with numpy found (${found.tried.join('; ')}): gfra's figures alone`);
   } else {
-    console.log(`python: ${found.tried[found.tried.length - 1]}; child env OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = 1`);
+    console.log(
+      `python: ${found.tried[found.tried.length - 1]}; child env OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = 1; ` +
+        (malloc === 'tuned' ? `numpy's malloc tuned (MALLOC_MMAP_THRESHOLD_ = 32 MiB, MALLOC_TRIM_THRESHOLD_ = 64 MiB)` : `glibc's default malloc settings for numpy (--numpy-malloc tuned: see the bench's comment)`),
+    );
   }
   const t0 = performance.now();
   try {
