@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import * as tf from '@tensorflow/tfjs';
 import { blas, resetBlasForTests, RandomStreams, type ComplexTensor } from '@gfra/core';
 import { mmvAmp } from './amp';
-import { approxExp, hostMmvAmp, TRIALS_PER_PRODUCT, type HostAmpInput, type HostAmpOptions, type HostAmpState } from './amp-host';
+import { ampTrialsPerProduct, approxExp, hostMmvAmp, type HostAmpInput, type HostAmpOptions, type HostAmpState } from './amp-host';
 import { ampWasm } from './wasm';
 
 /** A batch Y = S X + W with Q sequences per device (row nQ + q of X active for the sent q). */
@@ -110,7 +110,7 @@ describe('hostMmvAmp: the AMP iteration on the host (BLAS products)', () => {
     it(`${c.name}: the same numbers, bit for bit, whatever the batch split and position`, () => {
       const d = draw(B, L, N, c.Q, M, c.perTrial, `split ${c.name}`);
       const K = N * c.Q;
-      const first = 3 * TRIALS_PER_PRODUCT - 5; // the batch straddles chunk boundaries
+      const first = 3 * ampTrialsPerProduct(M) - 5; // the batch straddles chunk boundaries
       const whole = hostMmvAmp(input(d, L, M, N, c.Q, first), c.options);
       const parts = [
         [0, 1],

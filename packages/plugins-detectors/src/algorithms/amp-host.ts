@@ -26,8 +26,8 @@
  *
  * Same numbers whatever the batch split: a BLAS product's rounding depends on the matrix sizes and
  * on an entry's position in them. With a shared codebook the products therefore run over fixed
- * chunks of {@link TRIALS_PER_PRODUCT} trial slots, and global trial t always sits in slot
- * t mod TRIALS_PER_PRODUCT of its chunk (the columns of slots without a trial of this batch are
+ * chunks of G = {@link ampTrialsPerProduct}(M) trial slots, and global trial t always sits in slot
+ * t mod G of its chunk (the columns of slots without a trial of this batch are
  * zero and stay zero); with one codebook per trial, each trial has its own products (and runs all
  * its iterations, with those of the few other trials of its sub-batch, before the next ones).
  * Everything else is computed per trial from that
@@ -40,14 +40,28 @@ import { HostWorkspace, type HostObservation } from './host-workspace';
 import { ampWasm, type ArraySpec } from './wasm';
 
 /**
- * Trials per shared-codebook product. On the 2-core machine gfra was tuned on (OpenBLAS 0.3.21,
- * its Cooperlake kernels), an AMP iteration's two products at L = 30, K = 200, M = 4 over 112
- * trial slots took 0.83 to 0.91 times as long in chunks of 8 as in chunks of 16 (chunks of 4:
- * 0.88 to 1.06; one product of all 112: 0.93 to 0.98). Small chunks also pad less: a batch of 100
- * trials takes 104 slots (16: 112). The whole mmv-amp detector ran 1.00 to 1.10 times as fast as
- * with 16 at (M, L) = (4, 30), (8, 30), (4, 40), batches of 100.
+ * Trials per shared-codebook product of the group-lasso and correlation-energy host kernels (see
+ * {@link ampTrialsPerProduct} for AMP's).
  */
 export const TRIALS_PER_PRODUCT = 8;
+
+/**
+ * Trials per shared-codebook product of {@link hostMmvAmp}: floor(32 / M), at least 1, so that a
+ * product has about 64 columns (2M per trial). Fixed by the scenario, never by the batch. On the
+ * 2-core machine gfra was tuned on (OpenBLAS 0.3.21, its Cooperlake kernels), an iteration's two
+ * products at L = 30, K = 200 over 112 trial slots took, against chunks of 16:
+ *   M = 4, chunks of 8 (64 columns): 0.83 to 0.91 times as long (chunks of 4: 0.88 to 1.06; one
+ *          product of all 112: 0.93 to 0.98); the whole detector ran 1.00 to 1.10 times as fast
+ *          at (M, L) = (4, 30), (8, 30), (4, 40), batches of 100;
+ *   M = 8, chunks of 4 (64 columns): 0.79 to 0.82 times as long as chunks of 8 (and of 16);
+ *          the whole detector (L = 30, batches of 100), 8 runs alternated with chunks of 8:
+ *          1.06 times as fast (median; 0.82 to 1.61, the machine was noisy);
+ *   M = 2 and M = 16: within 10 % of each other from 16 to 256 columns.
+ * Small chunks also pad less: a batch of 100 trials takes 104 slots at M = 4 (16: 112).
+ */
+export function ampTrialsPerProduct(M: number): number {
+  return Math.max(1, Math.floor(32 / M));
+}
 
 /**
  * Trials per sub-batch with one codebook per trial (see `bySubBatches`): four trials' codebooks
@@ -155,7 +169,7 @@ function iterate(input: HostAmpInput, options: HostAmpOptions): HostAmpState {
   const kernels = !double && input.wasm !== false ? ampWasm() : undefined;
 
   // Column layout: shared codebook, slots in chunks aligned to the global trial index; per trial, packed.
-  const G = TRIALS_PER_PRODUCT;
+  const G = ampTrialsPerProduct(M);
   const P = 2 * M; // columns per trial: [Re | Im]
   const offset = perTrial ? 0 : input.firstTrial % G;
   const slots = perTrial ? B : Math.ceil((offset + B) / G) * G;

@@ -25,7 +25,7 @@
  * consecutive rows of the product (its re and im halves).
  *
  * Same numbers whatever the batch split: with a shared codebook the products run over fixed chunks
- * of {@link TRIALS_PER_PRODUCT} trial slots (the chunk of `amp-host.ts`), global trial t always in slot
+ * of {@link TRIALS_PER_PRODUCT} trial slots, global trial t always in slot
  * t mod TRIALS_PER_PRODUCT of its chunk (slots without a trial of this batch are zero);
  * with one codebook per trial, one product per trial. All the rest reads one trial's numbers only.
  */
