@@ -11,38 +11,9 @@
 @external("js", "log1p")
 declare function log1p(x: f64): f64;
 
+import { approxExp, approxExp2 } from './lib/math';
+
 const ONE = f64x2.splat(1.0);
-/** 1.5 2^52: y + it - it is y rounded to an integer (ties to even) for |y| < 2^51. */
-const ROUNDING_SHIFT: f64 = 6755399441055744.0;
-
-/** approxExp of amp-host.ts, the same operations, one value per lane. */
-@inline
-function approxExp2(x: v128): v128 {
-  const y = f64x2.mul(x, f64x2.splat(Math.LOG2E));
-  // n = y rounded to the nearest integer (ties to even) by the 1.5 2^52 shift; its bits are those
-  // of the shift plus n, so n + 1023 moved to the exponent field is 2^n (n in -1022 .. 1023 where used)
-  const k = f64x2.add(y, f64x2.splat(ROUNDING_SHIFT));
-  const n = f64x2.sub(k, f64x2.splat(ROUNDING_SHIFT));
-  const t = f64x2.mul(f64x2.sub(y, n), f64x2.splat(Math.LN2));
-  let a = f64x2.add(f64x2.splat(1.0 / 5040.0), f64x2.mul(t, f64x2.splat(1.0 / 40320.0)));
-  a = f64x2.add(f64x2.splat(1.0 / 720.0), f64x2.mul(t, a));
-  a = f64x2.add(f64x2.splat(1.0 / 120.0), f64x2.mul(t, a));
-  a = f64x2.add(f64x2.splat(1.0 / 24.0), f64x2.mul(t, a));
-  a = f64x2.add(f64x2.splat(1.0 / 6.0), f64x2.mul(t, a));
-  a = f64x2.add(f64x2.splat(1.0 / 2.0), f64x2.mul(t, a));
-  a = f64x2.add(ONE, f64x2.mul(t, a));
-  const p = f64x2.add(ONE, f64x2.mul(t, a));
-  const e = f64x2.mul(p, i64x2.shl(i64x2.add(i64x2.sub(k, f64x2.splat(ROUNDING_SHIFT)), i64x2.splat(1023)), 52));
-  // e^x < 3.3e-308 below -708: 0; from 709: Infinity; NaN: NaN
-  const special = v128.bitselect(f64x2.splat(Infinity), f64x2.splat(NaN), f64x2.ge(x, f64x2.splat(709.0)));
-  return v128.bitselect(v128.bitselect(f64x2.splat(0.0), e, f64x2.lt(x, f64x2.splat(-708.0))), special, f64x2.lt(x, f64x2.splat(709.0)));
-}
-
-/** approxExp of amp-host.ts, one value. */
-@inline
-function approxExp(x: f64): f64 {
-  return f64x2.extract_lane(approxExp2(f64x2.splat(x)), 0);
-}
 
 /** integerPower of amp-host.ts: x^M by repeated squaring, per lane. */
 @inline

@@ -36,6 +36,7 @@
  * of T into R (float32 storage arithmetic).
  */
 import { blas, type Gemm, type RealArray } from '@gfra/core';
+import { approxExp } from './approx-math';
 import { HostWorkspace, type HostObservation } from './host-workspace';
 import { ampWasm, type ArraySpec } from './wasm';
 
@@ -466,29 +467,6 @@ function integerPower(x: number, M: number): number {
     base *= base;
   }
   return result;
-}
-
-/** 2^i for i = -1022 .. 1023, at index i + 1022. */
-const POWERS_OF_TWO = Float64Array.from({ length: 2046 }, (_, i) => 2 ** (i - 1022));
-
-/** 1.5 2^52: y + ROUNDING_SHIFT - ROUNDING_SHIFT is y rounded to an integer (ties to even) for |y| < 2^51. */
-const ROUNDING_SHIFT = 6755399441055744;
-
-/**
- * e^x to within 4e-10 relative (float64 arithmetic; Math.exp costs about half of the denoiser's
- * time in V8): e^x = 2^n 2^f with n = x log2 e rounded to an integer, |f| <= 1/2, and
- * 2^f = e^t, t = f ln 2, |t| <= 0.347, from its Taylor polynomial of degree 8 (remainder
- * <= e^0.347 t^9 / 9! < 3e-10). 0 below -708 (e^x < 3.3e-308), Infinity from 709 (e^x > 8.2e307),
- * NaN for NaN. The WebAssembly kernels repeat these operations.
- */
-export function approxExp(x: number): number {
-  if (!(x < 709)) return x >= 709 ? Infinity : NaN;
-  if (x < -708) return 0;
-  const y = x * Math.LOG2E;
-  const n = y + ROUNDING_SHIFT - ROUNDING_SHIFT;
-  const t = (y - n) * Math.LN2;
-  const p = 1 + t * (1 + t * (1 / 2 + t * (1 / 6 + t * (1 / 24 + t * (1 / 120 + t * (1 / 720 + t * (1 / 5040 + t * (1 / 40320))))))));
-  return p * POWERS_OF_TWO[n + 1022];
 }
 
 /** rNext = Y + b_t R for the columns [Re | Im] of the trial at `col` (the scalar Onsager term (16)). */

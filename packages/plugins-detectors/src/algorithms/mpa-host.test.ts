@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { IMPOSSIBLE_LOG_PRIOR, MAX_HYPOTHESES_PER_RESOURCE, mpaDetectHost, scmaFactorGraph, type MpaHostInput, type ScmaFactorGraph } from './mpa-host';
 import { bruteForce, naiveMpa, scma6x4, simulate, type Book, type Cplx, type Trials } from '../testing/scma-reference';
+import { mpaWasm } from './wasm';
 
 /** float64 unit roundoff. */
 const U64 = 2 ** -53;
@@ -46,14 +47,14 @@ interface Run {
   readonly belief: Float64Array;
 }
 
-function run(g: ScmaFactorGraph, input: MpaHostInput, iterations: number, variant: 'log-mpa' | 'max-log-mpa'): Run {
+function run(g: ScmaFactorGraph, input: MpaHostInput, iterations: number, variant: 'log-mpa' | 'max-log-mpa', wasm = true): Run {
   const { trials: B } = input;
   const out = {
     message: new Int32Array(B * g.numDevices),
     bitLLR: new Float64Array(B * g.numDevices * g.bits),
     belief: new Float64Array(B * g.numDevices * g.messages),
   };
-  mpaDetectHost(g, input, { iterations, variant }, out);
+  mpaDetectHost(g, input, { iterations, variant }, out, wasm);
   return out;
 }
 
@@ -209,6 +210,27 @@ describe('algorithms/mpa-host', () => {
     expectClose(normalised(got.belief, 4), normalised(want.belief.flat(2), 4), (i) => tol(Math.floor(i / 24)), 'beliefs');
     expectClose(got.bitLLR, want.llr.flat(2), (i) => tol(Math.floor(i / 12)), 'LLRs');
     expect(Array.from(got.message)).to.deep.equal(t.messages.flat());
+  });
+
+  it('Log-MPA: the WebAssembly kernel gives the numbers of the JavaScript loops bit for bit (6x4 with an odd batch, high SNR, a star with dummy slots, d_f = 2)', () => {
+    expect(mpaWasm(), 'the kernel loads here').to.not.equal(undefined);
+    const cases = [
+      { name: '6x4, 7 trials, M = 2', book: SCMA, t: simulate(SCMA, 7, 2, 0.15, 'rayleigh', 'host-wasm-6x4') },
+      // the small-group fallback runs in some lanes and not in others
+      { name: '6x4, sigma^2 = 1e-4', book: SCMA, t: simulate(SCMA, 9, 1, 1e-4, 'rayleigh', 'host-wasm-high-snr') },
+      { name: 'star (d_f = 3, dummy slots), 5 trials', book: STAR, t: simulate(STAR, 5, 2, 0.3, 'rayleigh', 'host-wasm-star') },
+      // d_f = 2: the kernel's general loop (d_f = 3 has its own)
+      { name: 'chain (d_f = 2), 4 trials', book: CHAIN, t: simulate(CHAIN, 4, 2, 0.3, 'rayleigh', 'host-wasm-chain') },
+    ];
+    for (const { name, book, t } of cases) {
+      const g = graphOf(book);
+      const kernel = run(g, hostInput(t), 6, 'log-mpa', true);
+      const loops = run(g, hostInput(t), 6, 'log-mpa', false);
+      for (const key of ['message', 'bitLLR', 'belief'] as const) {
+        const differ = Array.from(kernel[key]).filter((v, i) => !Object.is(v, loops[key][i])).length;
+        expect(differ, `${name}: ${key} entries that differ`).to.equal(0);
+      }
+    }
   });
 
   it('gives identical numbers whatever the batch split (10 trials at once and as 3 + 7)', () => {

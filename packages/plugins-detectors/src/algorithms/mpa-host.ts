@@ -1,9 +1,10 @@
 /**
  * Message passing (MPA) detection of sparse code multiple access (SCMA) on the host: the factor
  * graph of a codebook ({@link scmaFactorGraph}, built once per codebook) and the log-domain
- * (Log-MPA) and max-log (Max-Log-MPA) message passing over it ({@link mpaDetectHost}), in plain
+ * (Log-MPA) and max-log (Max-Log-MPA) message passing over it ({@link mpaDetectHost}), in
  * JavaScript loops over typed arrays, float64 arithmetic throughout, one trial at a time (no
- * tfjs, no BLAS: a trial's results do not depend on the batch it is in).
+ * tfjs, no BLAS: a trial's results do not depend on the batch it is in); Log-MPA's message passing
+ * runs in a WebAssembly kernel where it loads (two trials side by side, the same bits).
  *
  * Reference: H. Nikopour and H. Baligh, "Sparse code multiple access", IEEE PIMRC 2013 (MPA
  * detection of SCMA); log-domain (Log-MPA) and max-log (Max-Log-MPA) forms as surveyed in "A
@@ -51,8 +52,13 @@
  * falls below 2^-900 (where underflowed terms could matter) is redone in the log domain relative
  * to its own maximum, as LSE = max + log sum exp(x - max). Cost per trial and iteration:
  * O(L C d_f) multiply-adds and L d_f Q exponentials (Log-MPA), O(L C d_f) additions and
- * comparisons (Max-Log-MPA); plus L C exponentials per trial.
+ * comparisons (Max-Log-MPA); plus L C exponentials per trial. The exponentials and logarithms
+ * are `preciseExp` and `approxLog` (approx-math.ts: a few ulps, 1e-13 relative), which the
+ * WebAssembly kernel repeats operation for operation.
  */
+
+import { approxLog, preciseExp } from './approx-math';
+import { mpaWasm } from './wasm';
 
 /** Largest number of joint hypotheses Q^{d_f} per resource element the kernel accepts. */
 export const MAX_HYPOTHESES_PER_RESOURCE = 2 ** 14;
@@ -250,9 +256,11 @@ export interface MpaHostOutput {
 /**
  * MPA over the factor graph `g` for each of the B trials of `input` (independently, in order),
  * writing the decisions and, when given, the bit LLRs and beliefs into `out`. See the module
- * comment for the equations and layouts.
+ * comment for the equations and layouts. Log-MPA without per-device bits runs its message passing
+ * in the WebAssembly kernel of `assembly/mpa.ts` (two trials side by side) where it loads, unless
+ * `wasm` is false; the same bits as the JavaScript loops here, which run otherwise.
  */
-export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: MpaHostParams, out: MpaHostOutput): void {
+export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: MpaHostParams, out: MpaHostOutput, wasm = true): void {
   const { numDevices: N, numResources: L, messages: Q, bits: J, degree: d, hypotheses: C, slotIndex, groups, edgeChannel, edgeStart, edgeList, hypothesisPrior } = g;
   const { trials: B, antennas: M, yRe, yIm, hRe, hIm } = input;
   const T = params.iterations;
@@ -268,6 +276,42 @@ export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: M
   if (out.belief !== undefined && out.belief.length !== B * N * Q) throw new Error(`belief output has ${out.belief.length} entries; expected B * N * Q = ${B * N * Q}`);
   if (!(input.noiseVar > 0 && Number.isFinite(input.noiseVar))) throw new Error(`noiseVar must be a finite sigma^2 > 0 (got ${input.noiseVar})`);
   const scale = -1 / input.noiseVar;
+  const belief = new Float64Array(Q);
+
+  const kernel = wasm && !maxLog && hypothesisPrior === undefined ? mpaWasm() : undefined;
+  if (kernel !== undefined) {
+    const a = kernel.scratch.arrays({
+      slotIndex: [C * d, false],
+      groups: [C * d, false],
+      edgeChannel: [E, false],
+      edgeStart: [N + 1, false],
+      edgeList: [edgeList.length, false],
+      codeRe: [E * Q, true],
+      codeIm: [E * Q, true],
+      yRe: [B * L * M, true],
+      yIm: [B * L * M, true],
+      hRe: [B * N * L * M, true],
+      hIm: [B * N * L * M, true],
+      toUser: [B * E * Q, true],
+      work: [2 * (2 * L * C + 2 * E * Q + 4 * dQ + L) + R, true],
+    });
+    const ints = (v: Float32Array | Float64Array, from: Int32Array) => new Int32Array(v.buffer, v.byteOffset, from.length).set(from);
+    ints(a.slotIndex, slotIndex);
+    ints(a.groups, groups);
+    ints(a.edgeChannel, edgeChannel);
+    ints(a.edgeStart, edgeStart);
+    ints(a.edgeList, edgeList);
+    a.codeRe.set(g.codeRe);
+    a.codeIm.set(g.codeIm);
+    a.yRe.set(yRe);
+    a.yIm.set(yIm);
+    a.hRe.set(hRe);
+    a.hIm.set(hIm);
+    const at = (v: Float32Array | Float64Array) => v.byteOffset;
+    kernel.exports.logMpaMessages(B, N, L, M, Q, d, T, scale, at(a.slotIndex), at(a.groups), at(a.edgeChannel), at(a.edgeStart), at(a.edgeList), at(a.codeRe), at(a.codeIm), at(a.yRe), at(a.yIm), at(a.hRe), at(a.hIm), at(a.toUser), at(a.work));
+    for (let b = 0; b < B; b++) decide(g, a.toUser, b * E * Q, b, false, out, belief);
+    return;
+  }
 
   const phi = new Float64Array(L * C); // [L, C]
   const hxRe = new Float64Array(dQ); // [d, Q]: h[u_k, l, m] x_{u_k, q}[l] of one (l, m)
@@ -279,7 +323,6 @@ export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: M
   const factor = new Float64Array(dQ); // Log-MPA: exp(toRe) of one RE
   const total = new Float64Array(R); // Log-MPA: phi_l(c) + prior of one group
   const acc = new Float64Array(dQ); // LSE accumulators of one RE's groups
-  const belief = new Float64Array(Q);
 
   for (let b = 0; b < B; b++) {
     // phi[l, c]
@@ -327,7 +370,7 @@ export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: M
         let top = -Infinity;
         for (let c = 0; c < C; c++) top = Math.max(top, phi[l * C + c]);
         phiTop[l] = top;
-        for (let c = 0; c < C; c++) weight[l * C + c] = Math.exp(phi[l * C + c] - top);
+        for (let c = 0; c < C; c++) weight[l * C + c] = preciseExp(phi[l * C + c] - top);
       }
     }
 
@@ -363,7 +406,7 @@ export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: M
         } else {
           // exp(phi_l(c) + sum_k toRe_k - top_l) = w[c] prod_k exp(toRe_k), every factor <= 1 (toRe <= 0)
           for (let j = 0; j < dQ; j++) {
-            factor[j] = Math.exp(toRe[base + j]);
+            factor[j] = preciseExp(toRe[base + j]);
             acc[j] = 0;
           }
           if (d === 3) {
@@ -387,7 +430,7 @@ export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: M
           const top = phiTop[l];
           for (let j = 0; j < dQ; j++) {
             if (acc[j] >= SMALL_GROUP_SUM) {
-              acc[j] = top + Math.log(acc[j]);
+              acc[j] = top + approxLog(acc[j]);
               continue;
             }
             // a group far below the RE's maximum: exactly, relative to the group's own maximum
@@ -400,8 +443,8 @@ export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: M
             let gTop = -Infinity;
             for (let r = 0; r < R; r++) gTop = Math.max(gTop, total[r]);
             let sum = 0;
-            for (let r = 0; r < R; r++) sum += Math.exp(total[r] - gTop);
-            acc[j] = gTop + Math.log(sum);
+            for (let r = 0; r < R; r++) sum += preciseExp(total[r] - gTop);
+            acc[j] = gTop + approxLog(sum);
           }
         }
         // exclude the recipient's own incoming message (constant over each group)
@@ -426,39 +469,47 @@ export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: M
       }
     }
 
-    // beliefs, decisions, bit LLRs
-    for (let n = 0; n < N; n++) {
-      const Qn = g.messagesPerDevice === undefined ? Q : g.messagesPerDevice[n];
-      let best = 0;
+    decide(g, toUser, 0, b, maxLog, out, belief);
+  }
+}
+
+/**
+ * Beliefs, decision and bit LLRs of trial b from its last RE -> user messages (toUser[from ..],
+ * [E, Q]) into `out`; `belief` [Q] is scratch.
+ */
+function decide(g: ScmaFactorGraph, toUser: Float64Array, from: number, b: number, maxLog: boolean, out: MpaHostOutput, belief: Float64Array): void {
+  const { numDevices: N, messages: Q, bits: J, edgeStart, edgeList } = g;
+  for (let n = 0; n < N; n++) {
+    const Qn = g.messagesPerDevice === undefined ? Q : g.messagesPerDevice[n];
+    let best = 0;
+    for (let q = 0; q < Q; q++) {
+      let s = 0;
+      for (let a = edgeStart[n]; a < edgeStart[n + 1]; a++) s += toUser[from + edgeList[a] * Q + q];
+      belief[q] = q < Qn ? s : -Infinity;
+      if (belief[q] > belief[best]) best = q;
+    }
+    out.message[b * N + n] = best;
+    if (out.belief !== undefined) out.belief.set(belief, (b * N + n) * Q);
+    if (out.bitLLR === undefined) continue;
+    for (let j = 0; j < J; j++) {
+      const shift = J - 1 - j;
+      let top1 = -Infinity;
+      let top0 = -Infinity;
       for (let q = 0; q < Q; q++) {
-        let s = 0;
-        for (let a = edgeStart[n]; a < edgeStart[n + 1]; a++) s += toUser[edgeList[a] * Q + q];
-        belief[q] = q < Qn ? s : -Infinity;
-        if (belief[q] > belief[best]) best = q;
+        if ((q >> shift) & 1) top1 = Math.max(top1, belief[q]);
+        else top0 = Math.max(top0, belief[q]);
       }
-      out.message[b * N + n] = best;
-      if (out.belief !== undefined) out.belief.set(belief, (b * N + n) * Q);
-      if (out.bitLLR === undefined) continue;
-      for (let j = 0; j < J; j++) {
-        const shift = J - 1 - j;
-        let top1 = -Infinity;
-        let top0 = -Infinity;
+      let llr = top1 - top0;
+      if (!maxLog) {
+        let s1 = 0;
+        let s0 = 0;
         for (let q = 0; q < Q; q++) {
-          if ((q >> shift) & 1) top1 = Math.max(top1, belief[q]);
-          else top0 = Math.max(top0, belief[q]);
+          if ((q >> shift) & 1) s1 += preciseExp(belief[q] - top1);
+          else s0 += preciseExp(belief[q] - top0);
         }
-        let llr = top1 - top0;
-        if (!maxLog) {
-          let s1 = 0;
-          let s0 = 0;
-          for (let q = 0; q < Q; q++) {
-            if ((q >> shift) & 1) s1 += Math.exp(belief[q] - top1);
-            else s0 += Math.exp(belief[q] - top0);
-          }
-          llr += Math.log(s1) - Math.log(s0);
-        }
-        out.bitLLR[(b * N + n) * J + j] = llr;
+        llr += approxLog(s1) - approxLog(s0);
       }
+      out.bitLLR[(b * N + n) * J + j] = llr;
     }
   }
 }

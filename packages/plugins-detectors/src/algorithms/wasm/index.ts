@@ -3,19 +3,21 @@
  * 128-bit SIMD) and the scratch memory they work in.
  *
  * Why: the elementwise passes of the host kernels (the AMP denoiser, Onsager term and residual
- * norms; the covariance coordinate steps) are scalar JavaScript loops otherwise; the same loops in
- * WebAssembly, with SIMD where they allow it, run several times faster and give the same bits
- * (each kernel repeats its JavaScript loop operation for operation in float64; see
- * `assembly/amp.ts`, `assembly/covariance.ts`). DL-mAMPnet's layer kernel (`assembly/dl-mampnet.ts`,
- * loaded by `dl-mampnet/layer-kernel.ts`) uses {@link instantiate} too.
+ * norms; the covariance coordinate steps; the SCMA message passing) are scalar JavaScript loops
+ * otherwise; the same loops in WebAssembly, with SIMD where they allow it, run several times faster
+ * and give the same bits (each kernel repeats its JavaScript loop operation for operation in
+ * float64; see `assembly/amp.ts`, `assembly/covariance.ts`, `assembly/mpa.ts`). DL-mAMPnet's layer
+ * kernel (`assembly/dl-mampnet.ts`, loaded by `dl-mampnet/layer-kernel.ts`) uses
+ * {@link instantiate} too.
  *
  * Optional at run time: where WebAssembly SIMD is missing (it is in every Node >= 16.4), or with
- * GFRA_WASM=off, {@link ampWasm} and {@link covarianceWasm} return undefined and the JavaScript
- * loops run.
+ * GFRA_WASM=off, {@link ampWasm}, {@link covarianceWasm} and {@link mpaWasm} return undefined and
+ * the JavaScript loops run.
  */
 import { GfraUserError, type RealArray } from '@gfra/core';
 import { WASM_BASE64 as AMP_WASM } from './amp.generated';
 import { WASM_BASE64 as COVARIANCE_WASM } from './covariance.generated';
+import { WASM_BASE64 as MPA_WASM } from './mpa.generated';
 
 /** The exports of `assembly/amp.ts` (pointers are byte offsets into {@link WasmScratch}'s memory). */
 export interface AmpWasmExports {
@@ -51,6 +53,33 @@ export interface CovarianceWasmExports {
   lassoGram(columns: number, L: number, N: number, gram: number, work: number): void;
   lassoCorrelations(columns: number, z: number, yAdjoint: number, L: number, N: number, M: number, noise: number, c: number, work: number): void;
   lassoSweeps(g: number, q: number, r: number, N: number, lambda: number, sweeps: number): void;
+}
+
+/** The exports of `assembly/mpa.ts` (pointers are byte offsets into {@link WasmScratch}'s memory; index tables i32). */
+export interface MpaWasmExports {
+  logMpaMessages(
+    B: number,
+    N: number,
+    L: number,
+    M: number,
+    Q: number,
+    d: number,
+    T: number,
+    scale: number,
+    slotIndex: number,
+    groups: number,
+    edgeChannel: number,
+    edgeStart: number,
+    edgeList: number,
+    codeRe: number,
+    codeIm: number,
+    yRe: number,
+    yIm: number,
+    hRe: number,
+    hIm: number,
+    toUserOut: number,
+    work: number,
+  ): void;
 }
 
 /** What {@link WasmScratch.arrays} lays out: name -> [length, float64?]. */
@@ -126,6 +155,14 @@ export function covarianceWasm(): WasmKernels<CovarianceWasmExports> | undefined
   return covariance ?? undefined;
 }
 
+let mpa: WasmKernels<MpaWasmExports> | null | undefined;
+
+/** The SCMA message-passing kernel of `assembly/mpa.ts` (one instance per thread), or undefined (see the module comment). */
+export function mpaWasm(): WasmKernels<MpaWasmExports> | undefined {
+  if (mpa === undefined) mpa = instantiate<MpaWasmExports>(MPA_WASM, {});
+  return mpa ?? undefined;
+}
+
 /** Whether the WebAssembly kernels run here ("WebAssembly SIMD"), or why not. */
 export function wasmDescription(): string {
   if (wasmDisabled()) return 'off (GFRA_WASM=off)';
@@ -163,4 +200,5 @@ export function instantiate<E>(base64: string, imports: Record<string, Record<st
 export function resetWasmForTests(): void {
   amp = undefined;
   covariance = undefined;
+  mpa = undefined;
 }
