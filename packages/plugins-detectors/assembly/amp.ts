@@ -8,10 +8,10 @@
 // of one trial, run side by side in the two lanes (each lane sees its own row's numbers only). Pointers are byte offsets into
 // this module's memory, which the JavaScript side lays out; matrices are row-major.
 
+import { approxExp, approxExp2 } from './lib/math';
+
 @external("js", "log1p")
 declare function log1p(x: f64): f64;
-
-import { approxExp, approxExp2 } from './lib/math';
 
 const ONE = f64x2.splat(1.0);
 

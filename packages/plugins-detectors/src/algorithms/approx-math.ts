@@ -1,9 +1,9 @@
 /**
- * Exponential and logarithm in float64 arithmetic (approxExp 4e-10, preciseExp a few ulps,
- * approxLog 1e-13 relative),
- * several times faster than Math.exp and Math.log in V8, written so that a WebAssembly kernel
- * can repeat them operation for operation (`assembly/lib/math.ts`) and give the same bits. Used by
- * the host kernels' inner loops (the AMP denoiser, the SCMA message passing).
+ * Exponential and logarithm in float64 arithmetic (approxExp to 4e-10, preciseExp to a few ulps,
+ * approxLog to 1e-13 relative), several times faster than Math.exp and Math.log in V8, written so
+ * that a WebAssembly kernel can repeat them operation for operation (`assembly/lib/math.ts`) and
+ * give the same bits. Used by the host kernels' inner loops (the AMP denoiser, the SCMA message
+ * passing).
  */
 
 /** 2^i for i = -1022 .. 1023, at index i + 1022. */
