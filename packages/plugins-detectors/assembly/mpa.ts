@@ -9,7 +9,7 @@
 import { approxLog, approxLog2, preciseExp, preciseExp2 } from './lib/math';
 
 /** A Log-MPA group sum (relative to the RE's largest term) below this is redone relative to its own maximum (mpa-host.ts). */
-const SMALL_GROUP_SUM: f64 = 1.1830521861667747e-271; // 2^-900 (a test checks it against mpa-host.ts)
+const SMALL_GROUP_SUM: f64 = 1.1830521861667747e-271; // 2^-900, exactly
 
 /** Two trials' float64 values at p and q as the lanes of a v128. */
 @inline
