@@ -54,7 +54,7 @@ export const TRIALS_PER_PRODUCT = 8;
  *   M = 4, chunks of 8 (64 columns): 0.83 to 0.91 times as long (chunks of 4: 0.88 to 1.06; one
  *          product of all 112: 0.93 to 0.98); the whole detector ran 1.00 to 1.10 times as fast
  *          at (M, L) = (4, 30), (8, 30), (4, 40), batches of 100;
- *   M = 8, chunks of 4 (64 columns): 0.79 to 0.82 times as long as chunks of 8 (and of 16);
+ *   M = 8, chunks of 4 (64 columns): 0.79 to 0.82 times as long as chunks of 8 (0.79 to 0.85 of 16);
  *          the whole detector (L = 30, batches of 100), 8 runs alternated with chunks of 8:
  *          1.06 times as fast (median; 0.82 to 1.61, the machine was noisy);
  *   M = 2 and M = 16: within 10 % of each other from 16 to 256 columns.
