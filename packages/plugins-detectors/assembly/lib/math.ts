@@ -7,12 +7,23 @@
 const ROUNDING_SHIFT: f64 = 6755399441055744.0;
 const ONE = f64x2.splat(1.0);
 
+/**
+ * The last step of both exponentials, per lane: p 2^n, with n in the low bits of k = (x log2 e) +
+ * ROUNDING_SHIFT (their bits are those of the shift plus n, so n + 1023 moved to the exponent
+ * field is 2^n); e^x < 3.3e-308 below -708: 0; from 709: Infinity; NaN: NaN.
+ */
+@inline
+function scaled(p: v128, k: v128, x: v128): v128 {
+  const e = f64x2.mul(p, i64x2.shl(i64x2.add(i64x2.sub(k, f64x2.splat(ROUNDING_SHIFT)), i64x2.splat(1023)), 52));
+  const special = v128.bitselect(f64x2.splat(Infinity), f64x2.splat(NaN), f64x2.ge(x, f64x2.splat(709.0)));
+  return v128.bitselect(v128.bitselect(f64x2.splat(0.0), e, f64x2.lt(x, f64x2.splat(-708.0))), special, f64x2.lt(x, f64x2.splat(709.0)));
+}
+
 /** approxExp of approx-math.ts, the same operations, one value per lane. */
 @inline
 export function approxExp2(x: v128): v128 {
   const y = f64x2.mul(x, f64x2.splat(Math.LOG2E));
-  // n = y rounded to the nearest integer (ties to even) by the 1.5 2^52 shift; its bits are those
-  // of the shift plus n, so n + 1023 moved to the exponent field is 2^n (n in -1022 .. 1023 where used)
+  // n = y rounded to the nearest integer (ties to even) by the 1.5 2^52 shift (n in -1022 .. 1023 where used)
   const k = f64x2.add(y, f64x2.splat(ROUNDING_SHIFT));
   const n = f64x2.sub(k, f64x2.splat(ROUNDING_SHIFT));
   const t = f64x2.mul(f64x2.sub(y, n), f64x2.splat(Math.LN2));
@@ -24,10 +35,7 @@ export function approxExp2(x: v128): v128 {
   a = f64x2.add(f64x2.splat(1.0 / 2.0), f64x2.mul(t, a));
   a = f64x2.add(ONE, f64x2.mul(t, a));
   const p = f64x2.add(ONE, f64x2.mul(t, a));
-  const e = f64x2.mul(p, i64x2.shl(i64x2.add(i64x2.sub(k, f64x2.splat(ROUNDING_SHIFT)), i64x2.splat(1023)), 52));
-  // e^x < 3.3e-308 below -708: 0; from 709: Infinity; NaN: NaN
-  const special = v128.bitselect(f64x2.splat(Infinity), f64x2.splat(NaN), f64x2.ge(x, f64x2.splat(709.0)));
-  return v128.bitselect(v128.bitselect(f64x2.splat(0.0), e, f64x2.lt(x, f64x2.splat(-708.0))), special, f64x2.lt(x, f64x2.splat(709.0)));
+  return scaled(p, k, x);
 }
 
 /** approxExp of approx-math.ts, one value. */
@@ -35,7 +43,6 @@ export function approxExp2(x: v128): v128 {
 export function approxExp(x: f64): f64 {
   return f64x2.extract_lane(approxExp2(f64x2.splat(x)), 0);
 }
-
 
 const LN2_HI: f64 = 6.93147180369123816490e-1;
 const LN2_LO: f64 = 1.90821492927058770002e-10;
@@ -58,9 +65,7 @@ export function preciseExp2(x: v128): v128 {
   p = f64x2.add(f64x2.splat(1.0 / 2.0), f64x2.mul(t, p));
   p = f64x2.add(ONE, f64x2.mul(t, p));
   p = f64x2.add(ONE, f64x2.mul(t, p));
-  const e = f64x2.mul(p, i64x2.shl(i64x2.add(i64x2.sub(k, f64x2.splat(ROUNDING_SHIFT)), i64x2.splat(1023)), 52));
-  const special = v128.bitselect(f64x2.splat(Infinity), f64x2.splat(NaN), f64x2.ge(x, f64x2.splat(709.0)));
-  return v128.bitselect(v128.bitselect(f64x2.splat(0.0), e, f64x2.lt(x, f64x2.splat(-708.0))), special, f64x2.lt(x, f64x2.splat(709.0)));
+  return scaled(p, k, x);
 }
 
 /** preciseExp of approx-math.ts, one value. */
