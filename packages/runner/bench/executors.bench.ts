@@ -15,6 +15,14 @@
  * The machine's ceiling: two independent inline runs of the spec at the same time, trials/s of
  * both together. No executor can beat it; on a 2-core machine whose cores slow each other down
  * (shared caches and memory bandwidth, the other core's helper threads), it is below 2x.
+ * Two further figures say why, per round:
+ * - the machine without gfra: two processes of pure arithmetic (`arithmetic.js`: multiply-add
+ *   chains in registers) against one, run just before the round;
+ * - the cores each `gfra run` keeps busy after start-up: its CPU seconds, every thread's
+ *   (`cpu-usage.js`, at its exit), as the throughput after start-up: the long run's extra CPU
+ *   seconds over its extra seconds. An inline run is more than one core's work (its helper threads: the
+ *   results store's commits on libuv's threads, V8's compiler and collector), so two cores give
+ *   at most 2 / (its cores) times its throughput, before the cores slow each other down.
  *
  * Each executor runs the spec twice, with a short and a long maxTrials per job. The long run's
  * trials/s is the end-to-end figure (start-up included: module loading, the plan, the pool's
@@ -41,6 +49,21 @@ import { runSpec, type RunOptions } from '../src/run';
 import { redisAvailable, startRedis } from '../test/helpers/redis';
 
 const BIN = path.join(__dirname, '..', 'bin', 'gfra.js');
+
+/** Rounds per second of `arithmetic.js` run alone and as two processes at once, for `seconds`. */
+async function arithmetic(seconds: number): Promise<{ one: number; two: number }> {
+  const once = () =>
+    new Promise<number>((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(__dirname, 'arithmetic.js'), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.once('error', reject);
+      child.once('exit', (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(`arithmetic.js exited with ${code}`))));
+    });
+  const one = await once();
+  const [a, b] = await Promise.all([once(), once()]);
+  return { one, two: a + b };
+}
 
 function spec(trials: number): Record<string, unknown> {
   return {
@@ -107,24 +130,30 @@ export async function main(args: string[]): Promise<number> {
     // current), timed from the process start to its exit
     const cli = async (name: string, workers: number, size: number) => {
       const out = outDir(name, size);
+      const cpuFile = `${out}.cpu.json`;
       const start = performance.now();
-      const child = spawn(process.execPath, [BIN, 'run', files[size], '--out', out, '--workers', String(workers), '--backend', 'wasm', '--quiet', '--no-plot'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: '1' } });
+      const child = spawn(process.execPath, ['--require', path.join(__dirname, 'cpu-usage.js'), BIN, 'run', files[size], '--out', out, '--workers', String(workers), '--backend', 'wasm', '--quiet', '--no-plot'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, CI: '1', GFRA_BENCH_CPU_FILE: cpuFile },
+      });
       let stderr = '';
       child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
       const code = await new Promise<number | null>((r) => child.once('exit', r));
       const seconds = (performance.now() - start) / 1000;
       if (code !== 0) throw new Error(`gfra run --workers ${workers} exited with ${code}: ${stderr}`);
       const results = (JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as { results: JobResult[] }).results;
-      return { seconds, numbers: strip(results) };
+      const cpu = (JSON.parse(fs.readFileSync(cpuFile, 'utf8')) as { seconds: number }).seconds;
+      return { seconds, numbers: strip(results), cpu };
     };
     // the machine's own ceiling for two-way parallelism: two independent inline runs at once (the
     // spec's trials twice, until the later one exits), sharing no code path beyond the process
     const twins = async (size: number) => {
       const [a, b] = await Promise.all([cli('twin-a', 1, size), cli('twin-b', 1, size)]);
-      return { seconds: Math.max(a.seconds, b.seconds), numbers: a.numbers === b.numbers ? a.numbers : `${a.numbers} != ${b.numbers}`, copies: 2 };
+      return { seconds: Math.max(a.seconds, b.seconds), numbers: a.numbers === b.numbers ? a.numbers : `${a.numbers} != ${b.numbers}`, copies: 2, cpu: a.cpu + b.cpu };
     };
+    type Once = (size: number) => Promise<{ seconds: number; numbers: string; copies?: number; cpu?: number }>;
     /** One executor at both sizes: end-to-end trials/s of the long run, and the extra trials over the extra seconds. */
-    const both = async (once: (size: number) => Promise<{ seconds: number; numbers: string; copies?: number }>) => {
+    const both = async (once: Once) => {
       const short = await once(0);
       const long = await once(1);
       const copies = long.copies ?? 1;
@@ -132,10 +161,12 @@ export async function main(args: string[]): Promise<number> {
         seconds: long.seconds,
         endToEnd: (copies * 4 * sizes[1]) / long.seconds,
         afterStart: (copies * 4 * (sizes[1] - sizes[0])) / (long.seconds - short.seconds),
+        // cores kept busy after start-up (the extra CPU seconds over the extra seconds), where known
+        cores: long.cpu === undefined || short.cpu === undefined ? undefined : (long.cpu - short.cpu) / (long.seconds - short.seconds),
         numbers: [short.numbers, long.numbers],
       };
     };
-    const executors: { name: string; once: (size: number) => Promise<{ seconds: number; numbers: string; copies?: number }> }[] = [
+    const executors: { name: string; once: Once }[] = [
       { name: 'inline (gfra run --workers 1)', once: (size) => cli('inline', 1, size) },
       { name: 'pool (gfra run --workers 2)', once: (size) => cli('pool', 2, size) },
       { name: 'ceiling (2 inline runs at once)', once: twins },
@@ -143,13 +174,17 @@ export async function main(args: string[]): Promise<number> {
     ];
     // rounds of every executor in turn: each ratio compares runs minutes apart, not a whole bench apart
     const rounds: Awaited<ReturnType<typeof both>>[][] = [];
+    const machine: number[] = [];
     for (let round = 0; round < roundCount; round++) {
+      const { one, two } = await arithmetic(3);
+      machine.push(two / one);
       const row: Awaited<ReturnType<typeof both>>[] = [];
       for (const e of executors) row.push(await both(e.once));
       rounds.push(row);
       const base = row[0];
+      const busy = (i: number) => (row[i].cores === undefined ? '' : `, ${row[i].cores.toFixed(2)} cores busy`);
       process.stdout.write(
-        `  round ${round + 1}: ${executors.map((e, i) => `${e.name.split(/[ ,]/)[0]} ${row[i].endToEnd.toFixed(0)} / ${row[i].afterStart.toFixed(0)} trials/s${i > 0 ? ` (${(row[i].endToEnd / base.endToEnd).toFixed(2)}x / ${(row[i].afterStart / base.afterStart).toFixed(2)}x)` : ''}`).join(', ')}\n`,
+        `  round ${round + 1}: arithmetic, 2 processes ${(two / one).toFixed(2)}x 1; ${executors.map((e, i) => `${e.name.split(/[ ,]/)[0]} ${row[i].endToEnd.toFixed(0)} / ${row[i].afterStart.toFixed(0)} trials/s${i > 0 ? ` (${(row[i].endToEnd / base.endToEnd).toFixed(2)}x / ${(row[i].afterStart / base.afterStart).toFixed(2)}x)` : ''}${busy(i)}`).join(', ')}\n`,
       );
     }
     const median = (xs: number[]) => {
@@ -157,7 +192,7 @@ export async function main(args: string[]): Promise<number> {
       return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     };
     process.stdout.write(`  median over ${roundCount} round(s) (ratios: per round, to that round's inline; range in brackets)\n`);
-    process.stdout.write(`  ${''.padEnd(32)} ${'end to end'.padStart(22)}   ${'after start-up'.padStart(24)}\n`);
+    process.stdout.write(`  ${''.padEnd(32)} ${'end to end'.padStart(22)}   ${'after start-up'.padStart(24)}   busy after start-up\n`);
     executors.forEach((e, i) => {
       const column = (key: 'endToEnd' | 'afterStart') => {
         const rate = median(rounds.map((r) => r[i][key]));
@@ -165,8 +200,15 @@ export async function main(args: string[]): Promise<number> {
         const range = roundCount > 1 ? ` [${Math.min(...ratios).toFixed(2)}, ${Math.max(...ratios).toFixed(2)}]` : '';
         return `${rate.toFixed(0).padStart(6)} trials/s ${`${median(ratios).toFixed(2)}x inline`.padStart(12)}${range}`;
       };
-      process.stdout.write(`  ${e.name.padEnd(32)} ${column('endToEnd')}   ${column('afterStart')}\n`);
+      const cores = rounds.map((r) => r[i].cores).filter((c) => c !== undefined);
+      const busy = cores.length === 0 ? '' : `   ${median(cores).toFixed(2)} cores`;
+      process.stdout.write(`  ${e.name.padEnd(32)} ${column('endToEnd')}   ${column('afterStart')}${busy}\n`);
     });
+    const inlineCores = median(rounds.map((r) => r[0].cores ?? NaN));
+    process.stdout.write(
+      `  the machine: two processes of pure arithmetic give ${median(machine).toFixed(2)}x one [${Math.min(...machine).toFixed(2)}, ${Math.max(...machine).toFixed(2)}]; ` +
+        `an inline run keeps ${inlineCores.toFixed(2)} cores busy, so two cores give it at most ${(2 / inlineCores).toFixed(2)}x before they slow each other down\n`,
+    );
     const reference = rounds[0][0].numbers;
     const same = rounds.every((row) => row.every((r) => r.numbers[0] === reference[0] && r.numbers[1] === reference[1]));
     process.stdout.write(same ? `  numbers: identical across the ${executors.length} executors and ${roundCount} round(s)\n` : '  numbers: DIFFER between executors\n');
