@@ -86,6 +86,11 @@ const PTS: Cplx[] = [[1, 0.2], [-0.3, 1], [-1, -0.4], [0.5, -1]];
 const rot = (z: Cplx, a: number): Cplx => [z[0] * Math.cos(a) - z[1] * Math.sin(a), z[0] * Math.sin(a) + z[1] * Math.cos(a)];
 /** A chain: user 0 on RE 0, user 1 on both, user 2 on RE 1 (a tree, d_f = 2). */
 const CHAIN: Book = [PTS.map((z) => [z, [0, 0]]), PTS.map((z) => [rot(z, 1), rot(z, 2.2)]), PTS.map((z) => [[0, 0], rot(z, 0.6)])];
+/**
+ * A ring: user n on REs n and n + 1 (mod 4), so that RE l carries users l - 1 and l (d_f = 2, one
+ * loop); every message into an RE is non-zero after the first iteration.
+ */
+const RING: Book = [0, 1, 2, 3].map((n) => PTS.map((z) => [0, 1, 2, 3].map((l): Cplx => (l === n || l === (n + 1) % 4 ? rot(z, 0.7 * n + 0.3 * l) : [0, 0]))));
 /** A star: RE 0 carries users 0, 1, 2, RE 1 user 1 only (a tree, d_f = 3, two dummy slots on RE 1). */
 const STAR: Book = [PTS.map((z) => [z, [0, 0]]), PTS.map((z) => [rot(z, 1), rot(z, 2.2)]), PTS.map((z) => [rot(z, 0.6), [0, 0]])];
 
@@ -212,23 +217,27 @@ describe('algorithms/mpa-host', () => {
     expect(Array.from(got.message)).to.deep.equal(t.messages.flat());
   });
 
-  it('Log-MPA: the WebAssembly kernel gives the numbers of the JavaScript loops bit for bit (6x4 with an odd batch, high SNR, a star with dummy slots, d_f = 2)', () => {
+  it('Log-MPA and Max-Log-MPA: the WebAssembly kernels give the numbers of the JavaScript loops bit for bit (6x4 with an odd batch, high SNR, a star with dummy slots, d_f = 2 on a chain and on a ring)', () => {
     expect(mpaWasm(), 'the kernel loads here').to.not.equal(undefined);
     const cases = [
       { name: '6x4, 7 trials, M = 2', book: SCMA, t: simulate(SCMA, 7, 2, 0.15, 'rayleigh', 'host-wasm-6x4') },
       // the small-group fallback runs in some lanes and not in others
       { name: '6x4, sigma^2 = 1e-4', book: SCMA, t: simulate(SCMA, 9, 1, 1e-4, 'rayleigh', 'host-wasm-high-snr') },
       { name: 'star (d_f = 3, dummy slots), 5 trials', book: STAR, t: simulate(STAR, 5, 2, 0.3, 'rayleigh', 'host-wasm-star') },
-      // d_f = 2: the kernel's general loop (d_f = 3 has its own)
+      // d_f = 2: the kernels' general loops (d_f = 3 has its own); on the ring every slot's
+      // incoming message is non-zero, so that the order of their sums and products shows
       { name: 'chain (d_f = 2), 4 trials', book: CHAIN, t: simulate(CHAIN, 4, 2, 0.3, 'rayleigh', 'host-wasm-chain') },
+      { name: 'ring (d_f = 2, a loop), 5 trials', book: RING, t: simulate(RING, 5, 2, 0.3, 'rayleigh', 'host-wasm-ring') },
     ];
     for (const { name, book, t } of cases) {
       const g = graphOf(book);
-      const kernel = run(g, hostInput(t), 6, 'log-mpa', true);
-      const loops = run(g, hostInput(t), 6, 'log-mpa', false);
-      for (const key of ['message', 'bitLLR', 'belief'] as const) {
-        const differ = Array.from(kernel[key]).filter((v, i) => !Object.is(v, loops[key][i])).length;
-        expect(differ, `${name}: ${key} entries that differ`).to.equal(0);
+      for (const variant of ['log-mpa', 'max-log-mpa'] as const) {
+        const kernel = run(g, hostInput(t), 6, variant, true);
+        const loops = run(g, hostInput(t), 6, variant, false);
+        for (const key of ['message', 'bitLLR', 'belief'] as const) {
+          const differ = Array.from(kernel[key]).filter((v, i) => !Object.is(v, loops[key][i])).length;
+          expect(differ, `${name}, ${variant}: ${key} entries that differ`).to.equal(0);
+        }
       }
     }
   });

@@ -3,8 +3,9 @@
  * graph of a codebook ({@link scmaFactorGraph}, built once per codebook) and the log-domain
  * (Log-MPA) and max-log (Max-Log-MPA) message passing over it ({@link mpaDetectHost}), in
  * JavaScript loops over typed arrays, float64 arithmetic throughout, one trial at a time (no
- * tfjs, no BLAS: a trial's results do not depend on the batch it is in); Log-MPA's message passing
- * runs in a WebAssembly kernel where it loads (two trials side by side, the same bits).
+ * tfjs, no BLAS: a trial's results do not depend on the batch it is in); without per-device bits
+ * the message passing runs in a WebAssembly kernel where it loads (two trials side by side, the
+ * same bits).
  *
  * Reference: H. Nikopour and H. Baligh, "Sparse code multiple access", IEEE PIMRC 2013 (MPA
  * detection of SCMA); log-domain (Log-MPA) and max-log (Max-Log-MPA) forms as surveyed in "A
@@ -256,9 +257,10 @@ export interface MpaHostOutput {
 /**
  * MPA over the factor graph `g` for each of the B trials of `input` (independently, in order),
  * writing the decisions and, when given, the bit LLRs and beliefs into `out`. See the module
- * comment for the equations and layouts. Log-MPA without per-device bits runs its message passing
- * in the WebAssembly kernel of `assembly/mpa.ts` (two trials side by side) where it loads, unless
- * `wasm` is false; the same bits as the JavaScript loops here, which run otherwise.
+ * comment for the equations and layouts. Without per-device bits, the message passing (Log-MPA
+ * and Max-Log-MPA) runs in the WebAssembly kernels of `assembly/mpa.ts` (two trials side by side)
+ * where they load, unless `wasm` is false; the same bits as the JavaScript loops here, which run
+ * otherwise.
  */
 export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: MpaHostParams, out: MpaHostOutput, wasm = true): void {
   const { numDevices: N, numResources: L, messages: Q, bits: J, degree: d, hypotheses: C, slotIndex, groups, edgeChannel, edgeStart, edgeList, hypothesisPrior } = g;
@@ -278,11 +280,11 @@ export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: M
   const scale = -1 / input.noiseVar;
   const belief = new Float64Array(Q);
 
-  const kernel = wasm && !maxLog && hypothesisPrior === undefined ? mpaWasm() : undefined;
+  const kernel = wasm && hypothesisPrior === undefined ? mpaWasm() : undefined;
   if (kernel !== undefined) {
     const a = kernel.scratch.arrays({
       slotIndex: [C * d, false],
-      groups: [C * d, false],
+      groups: [maxLog ? 0 : C * d, false],
       edgeChannel: [E, false],
       edgeStart: [N + 1, false],
       edgeList: [edgeList.length, false],
@@ -293,11 +295,11 @@ export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: M
       hRe: [B * N * L * M, true],
       hIm: [B * N * L * M, true],
       toUser: [B * E * Q, true],
-      work: [2 * (2 * L * C + 2 * E * Q + 4 * dQ + L) + R, true],
+      work: [maxLog ? 2 * (L * C + 2 * E * Q + 3 * dQ) : 2 * (2 * L * C + 2 * E * Q + 4 * dQ + L) + R, true],
     });
     const ints = (v: Float32Array | Float64Array, from: Int32Array) => new Int32Array(v.buffer, v.byteOffset, from.length).set(from);
     ints(a.slotIndex, slotIndex);
-    ints(a.groups, groups);
+    if (!maxLog) ints(a.groups, groups);
     ints(a.edgeChannel, edgeChannel);
     ints(a.edgeStart, edgeStart);
     ints(a.edgeList, edgeList);
@@ -308,8 +310,10 @@ export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: M
     a.hRe.set(hRe);
     a.hIm.set(hIm);
     const at = (v: Float32Array | Float64Array) => v.byteOffset;
-    kernel.exports.logMpaMessages(B, N, L, M, Q, d, T, scale, at(a.slotIndex), at(a.groups), at(a.edgeChannel), at(a.edgeStart), at(a.edgeList), at(a.codeRe), at(a.codeIm), at(a.yRe), at(a.yIm), at(a.hRe), at(a.hIm), at(a.toUser), at(a.work));
-    for (let b = 0; b < B; b++) decide(g, a.toUser, b * E * Q, b, false, out, belief);
+    const k = kernel.exports;
+    if (maxLog) k.maxLogMpaMessages(B, N, L, M, Q, d, T, scale, at(a.slotIndex), at(a.edgeChannel), at(a.edgeStart), at(a.edgeList), at(a.codeRe), at(a.codeIm), at(a.yRe), at(a.yIm), at(a.hRe), at(a.hIm), at(a.toUser), at(a.work));
+    else k.logMpaMessages(B, N, L, M, Q, d, T, scale, at(a.slotIndex), at(a.groups), at(a.edgeChannel), at(a.edgeStart), at(a.edgeList), at(a.codeRe), at(a.codeIm), at(a.yRe), at(a.yIm), at(a.hRe), at(a.hIm), at(a.toUser), at(a.work));
+    for (let b = 0; b < B; b++) decide(g, a.toUser, b * E * Q, b, maxLog, out, belief);
     return;
   }
 

@@ -80,6 +80,28 @@ export interface MpaWasmExports {
     toUserOut: number,
     work: number,
   ): void;
+  maxLogMpaMessages(
+    B: number,
+    N: number,
+    L: number,
+    M: number,
+    Q: number,
+    d: number,
+    T: number,
+    scale: number,
+    slotIndex: number,
+    edgeChannel: number,
+    edgeStart: number,
+    edgeList: number,
+    codeRe: number,
+    codeIm: number,
+    yRe: number,
+    yIm: number,
+    hRe: number,
+    hIm: number,
+    toUserOut: number,
+    work: number,
+  ): void;
 }
 
 /** What {@link WasmScratch.arrays} lays out: name -> [length, float64?]. */
