@@ -32,9 +32,10 @@ function at(array: usize, i: i32): usize {
 
 /**
  * The Log-MPA message passing of `mpaDetectHost` (mpa-host.ts; its module comment has the
- * equations) for B trials, two at a time, without per-device bits: writes the last iteration's
- * RE -> user messages of trial b to toUserOut[b E Q ..] ([B, E, Q]). Inputs: y [B, L, M] (yRe,
- * yIm), h [B, N, L, M] (hRe, hIm), scale = -1 / sigma^2; the graph's tables slotIndex [C, d],
+ * equations) for B trials, two at a time: writes the last iteration's RE -> user messages of
+ * trial b to toUserOut[b E Q ..] ([B, E, Q]). Inputs: y [B, L, M] (yRe, yIm), h [B, N, L, M] (hRe,
+ * hIm), scale = -1 / sigma^2, the log-prior of the joint hypotheses with per-device bits (prior
+ * [L, C], or 0 without); the graph's tables slotIndex [C, d],
  * groups [d Q, C / Q], edgeChannel [E], edgeStart [N + 1], edgeList, codeRe and codeIm
  * [L, d, Q]; work: 2 (2 L C + 2 E Q + 4 d Q + L) + C / Q float64 of scratch.
  */
@@ -58,6 +59,7 @@ export function logMpaMessages(
   yIm: usize,
   hRe: usize,
   hIm: usize,
+  prior: usize,
   toUserOut: usize,
   work: usize,
 ): void {
@@ -80,7 +82,7 @@ export function logMpaMessages(
   const zero = f64x2.splat(0.0);
   for (let b = 0; b < B; b += 2) {
     const b1 = b + 1 < B ? b + 1 : b; // a trial without a partner runs in both lanes
-    likelihoods(b, b1, N, L, M, Q, d, C, scale, slotIndex, edgeChannel, codeRe, codeIm, yRe, yIm, hRe, hIm, phi, hxRe, hxIm);
+    likelihoods(b, b1, N, L, M, Q, d, C, scale, slotIndex, edgeChannel, codeRe, codeIm, yRe, yIm, hRe, hIm, prior, phi, hxRe, hxIm);
 
     // w[c] = exp(phi_l(c) - top_l), top_l = max_c phi_l(c)
     for (let l = 0; l < L; l++) {
@@ -177,6 +179,7 @@ export function maxLogMpaMessages(
   yIm: usize,
   hRe: usize,
   hIm: usize,
+  prior: usize,
   toUserOut: usize,
   work: usize,
 ): void {
@@ -194,7 +197,7 @@ export function maxLogMpaMessages(
   const lowest = f64x2.splat(-Infinity);
   for (let b = 0; b < B; b += 2) {
     const b1 = b + 1 < B ? b + 1 : b; // a trial without a partner runs in both lanes
-    likelihoods(b, b1, N, L, M, Q, d, C, scale, slotIndex, edgeChannel, codeRe, codeIm, yRe, yIm, hRe, hIm, phi, hxRe, hxIm);
+    likelihoods(b, b1, N, L, M, Q, d, C, scale, slotIndex, edgeChannel, codeRe, codeIm, yRe, yIm, hRe, hIm, prior, phi, hxRe, hxIm);
     memory.fill(toRe, 0, <usize>(E * Q) << 4);
     for (let t = 0; t < T; t++) {
       // RE -> user: per group, the largest phi_l(c) + sum_k toRe_k
@@ -247,8 +250,8 @@ export function maxLogMpaMessages(
 
 /**
  * phi[l, c] ([L, C] lane pairs) of trials b (lane 0) and b1 (lane 1): scale sum_m |y[l, m] -
- * sum_k h[u_k, l, m] x_{u_k, q_k(c)}[l]|^2 (+ 0: no prior); hxRe and hxIm ([d, Q] lane pairs)
- * are scratch.
+ * sum_k h[u_k, l, m] x_{u_k, q_k(c)}[l]|^2 + prior[l, c] (float64 [L, C], shared by the trials;
+ * + 0 where prior is 0: none); hxRe and hxIm ([d, Q] lane pairs) are scratch.
  */
 function likelihoods(
   b: i32,
@@ -268,6 +271,7 @@ function likelihoods(
   yIm: usize,
   hRe: usize,
   hIm: usize,
+  prior: usize,
   phi: usize,
   hxRe: usize,
   hxIm: usize,
@@ -317,7 +321,8 @@ function likelihoods(
     }
   }
   const scaleV = f64x2.splat(scale);
-  for (let i = 0; i < L * C; i++) v128.store(at(phi, i), f64x2.add(f64x2.mul(v128.load(at(phi, i)), scaleV), zero));
+  if (prior == 0) for (let i = 0; i < L * C; i++) v128.store(at(phi, i), f64x2.add(f64x2.mul(v128.load(at(phi, i)), scaleV), zero));
+  else for (let i = 0; i < L * C; i++) v128.store(at(phi, i), f64x2.add(f64x2.mul(v128.load(at(phi, i)), scaleV), f64x2.splat(load<f64>(prior + (<usize>i << 3)))));
 }
 
 /** User -> RE messages ([E, Q] lane pairs) from the RE -> user ones: the sum over the user's other edges, normalised to max 0. */

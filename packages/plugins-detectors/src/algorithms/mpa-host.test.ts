@@ -217,9 +217,10 @@ describe('algorithms/mpa-host', () => {
     expect(Array.from(got.message)).to.deep.equal(t.messages.flat());
   });
 
-  it('Log-MPA and Max-Log-MPA: the WebAssembly kernels give the numbers of the JavaScript loops bit for bit (6x4 with an odd batch, high SNR, a star with dummy slots, d_f = 2 on a chain and on a ring)', () => {
+  it('Log-MPA and Max-Log-MPA: the WebAssembly kernels give the numbers of the JavaScript loops bit for bit (6x4 with an odd batch, high SNR, per-device bits, a star with dummy slots, d_f = 2 on a chain and on a ring)', () => {
     expect(mpaWasm(), 'the kernel loads here').to.not.equal(undefined);
-    const cases = [
+    const rates = [2, 4, 1, 4, 2, 4];
+    const cases: { name: string; book: Book; t: Trials; perDevice?: number[] }[] = [
       { name: '6x4, 7 trials, M = 2', book: SCMA, t: simulate(SCMA, 7, 2, 0.15, 'rayleigh', 'host-wasm-6x4') },
       // the small-group fallback runs in some lanes and not in others
       { name: '6x4, sigma^2 = 1e-4', book: SCMA, t: simulate(SCMA, 9, 1, 1e-4, 'rayleigh', 'host-wasm-high-snr') },
@@ -228,9 +229,12 @@ describe('algorithms/mpa-host', () => {
       // incoming message is non-zero, so that the order of their sums and products shows
       { name: 'chain (d_f = 2), 4 trials', book: CHAIN, t: simulate(CHAIN, 4, 2, 0.3, 'rayleigh', 'host-wasm-chain') },
       { name: 'ring (d_f = 2, a loop), 5 trials', book: RING, t: simulate(RING, 5, 2, 0.3, 'rayleigh', 'host-wasm-ring') },
+      // per-device bits: the impossible hypotheses' log-prior in phi, -Infinity beliefs
+      { name: '6x4 with per-device bits, 7 trials', book: SCMA, t: simulate(SCMA, 7, 2, 0.15, 'rayleigh', 'host-wasm-rates', rates), perDevice: rates },
+      { name: 'ring with per-device bits, 5 trials', book: RING, t: simulate(RING, 5, 1, 0.3, 'rayleigh', 'host-wasm-ring-rates', [4, 1, 2, 4]), perDevice: [4, 1, 2, 4] },
     ];
-    for (const { name, book, t } of cases) {
-      const g = graphOf(book);
+    for (const { name, book, t, perDevice } of cases) {
+      const g = graphOf(book, perDevice);
       for (const variant of ['log-mpa', 'max-log-mpa'] as const) {
         const kernel = run(g, hostInput(t), 6, variant, true);
         const loops = run(g, hostInput(t), 6, variant, false);

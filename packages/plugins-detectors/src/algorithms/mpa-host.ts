@@ -3,9 +3,8 @@
  * graph of a codebook ({@link scmaFactorGraph}, built once per codebook) and the log-domain
  * (Log-MPA) and max-log (Max-Log-MPA) message passing over it ({@link mpaDetectHost}), in
  * JavaScript loops over typed arrays, float64 arithmetic throughout, one trial at a time (no
- * tfjs, no BLAS: a trial's results do not depend on the batch it is in); without per-device bits
- * the message passing runs in a WebAssembly kernel where it loads (two trials side by side, the
- * same bits).
+ * tfjs, no BLAS: a trial's results do not depend on the batch it is in); the message passing
+ * runs in WebAssembly kernels where they load (two trials side by side, the same bits).
  *
  * Reference: H. Nikopour and H. Baligh, "Sparse code multiple access", IEEE PIMRC 2013 (MPA
  * detection of SCMA); log-domain (Log-MPA) and max-log (Max-Log-MPA) forms as surveyed in "A
@@ -257,10 +256,10 @@ export interface MpaHostOutput {
 /**
  * MPA over the factor graph `g` for each of the B trials of `input` (independently, in order),
  * writing the decisions and, when given, the bit LLRs and beliefs into `out`. See the module
- * comment for the equations and layouts. Without per-device bits, the message passing (Log-MPA
- * and Max-Log-MPA) runs in the WebAssembly kernels of `assembly/mpa.ts` (two trials side by side)
- * where they load, unless `wasm` is false; the same bits as the JavaScript loops here, which run
- * otherwise.
+ * comment for the equations and layouts. The message passing (Log-MPA and Max-Log-MPA, with or
+ * without per-device bits) runs in the WebAssembly kernels of `assembly/mpa.ts` (two trials side by
+ * side) where they load, unless `wasm` is false; the same bits as the JavaScript loops here, which
+ * run otherwise.
  */
 export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: MpaHostParams, out: MpaHostOutput, wasm = true): void {
   const { numDevices: N, numResources: L, messages: Q, bits: J, degree: d, hypotheses: C, slotIndex, groups, edgeChannel, edgeStart, edgeList, hypothesisPrior } = g;
@@ -280,7 +279,7 @@ export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: M
   const scale = -1 / input.noiseVar;
   const belief = new Float64Array(Q);
 
-  const kernel = wasm && hypothesisPrior === undefined ? mpaWasm() : undefined;
+  const kernel = wasm ? mpaWasm() : undefined;
   if (kernel !== undefined) {
     const a = kernel.scratch.arrays({
       slotIndex: [C * d, false],
@@ -294,6 +293,7 @@ export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: M
       yIm: [B * L * M, true],
       hRe: [B * N * L * M, true],
       hIm: [B * N * L * M, true],
+      prior: [hypothesisPrior === undefined ? 0 : L * C, true],
       toUser: [B * E * Q, true],
       work: [maxLog ? 2 * (L * C + 2 * E * Q + 3 * dQ) : 2 * (2 * L * C + 2 * E * Q + 4 * dQ + L) + R, true],
     });
@@ -309,10 +309,12 @@ export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: M
     a.yIm.set(yIm);
     a.hRe.set(hRe);
     a.hIm.set(hIm);
+    if (hypothesisPrior !== undefined) a.prior.set(hypothesisPrior);
+    const prior = hypothesisPrior === undefined ? 0 : a.prior.byteOffset;
     const at = (v: Float32Array | Float64Array) => v.byteOffset;
     const k = kernel.exports;
-    if (maxLog) k.maxLogMpaMessages(B, N, L, M, Q, d, T, scale, at(a.slotIndex), at(a.edgeChannel), at(a.edgeStart), at(a.edgeList), at(a.codeRe), at(a.codeIm), at(a.yRe), at(a.yIm), at(a.hRe), at(a.hIm), at(a.toUser), at(a.work));
-    else k.logMpaMessages(B, N, L, M, Q, d, T, scale, at(a.slotIndex), at(a.groups), at(a.edgeChannel), at(a.edgeStart), at(a.edgeList), at(a.codeRe), at(a.codeIm), at(a.yRe), at(a.yIm), at(a.hRe), at(a.hIm), at(a.toUser), at(a.work));
+    if (maxLog) k.maxLogMpaMessages(B, N, L, M, Q, d, T, scale, at(a.slotIndex), at(a.edgeChannel), at(a.edgeStart), at(a.edgeList), at(a.codeRe), at(a.codeIm), at(a.yRe), at(a.yIm), at(a.hRe), at(a.hIm), prior, at(a.toUser), at(a.work));
+    else k.logMpaMessages(B, N, L, M, Q, d, T, scale, at(a.slotIndex), at(a.groups), at(a.edgeChannel), at(a.edgeStart), at(a.edgeList), at(a.codeRe), at(a.codeIm), at(a.yRe), at(a.yIm), at(a.hRe), at(a.hIm), prior, at(a.toUser), at(a.work));
     for (let b = 0; b < B; b++) decide(g, a.toUser, b * E * Q, b, maxLog, out, belief);
     return;
   }

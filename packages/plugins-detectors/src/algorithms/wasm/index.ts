@@ -77,6 +77,8 @@ export interface MpaWasmExports {
     yIm: number,
     hRe: number,
     hIm: number,
+    /** [L, C] log-prior of the joint hypotheses (per-device bits), or 0: none. */
+    prior: number,
     toUserOut: number,
     work: number,
   ): void;
@@ -99,6 +101,8 @@ export interface MpaWasmExports {
     yIm: number,
     hRe: number,
     hIm: number,
+    /** [L, C] log-prior of the joint hypotheses (per-device bits), or 0: none. */
+    prior: number,
     toUserOut: number,
     work: number,
   ): void;
