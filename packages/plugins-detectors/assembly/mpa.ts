@@ -35,9 +35,9 @@ function at(array: usize, i: i32): usize {
  * equations) for B trials, two at a time: writes the last iteration's RE -> user messages of
  * trial b to toUserOut[b E Q ..] ([B, E, Q]). Inputs: y [B, L, M] (yRe, yIm), h [B, N, L, M] (hRe,
  * hIm), scale = -1 / sigma^2, the log-prior of the joint hypotheses with per-device bits (prior
- * [L, C], or 0 without); the graph's tables slotIndex [C, d],
- * groups [d Q, C / Q], edgeChannel [E], edgeStart [N + 1], edgeList, codeRe and codeIm
- * [L, d, Q]; work: 2 (2 L C + 2 E Q + 4 d Q + L) + C / Q float64 of scratch.
+ * [L, C], or 0 without); the graph's tables slotIndex [C, d], groups [d Q, C / Q], edgeChannel
+ * [E], edgeStart [N + 1], edgeList, codeRe and codeIm [L, d, Q]; work: 2 (2 L C + 2 E Q + 4 d Q +
+ * L) + C / Q float64 of scratch.
  */
 export function logMpaMessages(
   B: i32,

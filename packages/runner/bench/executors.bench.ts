@@ -6,8 +6,9 @@
  * processes through a redis-server started here, the coordinator in this process).
  *
  * Workload (stated in the output): mmv-amp (50 iterations) with N = 100 devices, eps = 0.1,
- * L = 30, M = 4, Rayleigh at 4 SNR points (4 jobs), batches of 100 trials, every job stopped at
- * maxTrials (no event target), so every executor runs exactly the same trials. The pool's worker
+ * L = 30, M = 4, Rayleigh at 4 SNR points (4 jobs), batches of 100 trials (or --batch-size),
+ * every job stopped at maxTrials (no event target), so every executor runs exactly the same
+ * trials. The pool's worker
  * threads start inside its timing; the bullmq workers are started (and ready) before the
  * coordinator's, as long-lived workers are. All the runs
  * must give identical numbers (checked). Without redis-server, bullmq is left out (said).
@@ -34,8 +35,10 @@
  * ratios. On a shared machine whose speed drifts by tens of percent within an hour, runs a whole
  * bench apart are not comparable; runs a minute apart mostly are.
  *
- * Usage: pnpm bench [--quick] [--rounds R] (--quick: 1000 and 3000 trials per job instead of 6000
- * and 24000, and one round)
+ * Usage: pnpm bench [--quick] [--rounds R] [--batch-size B] (--quick: 1000 and 3000 trials per job
+ * instead of 6000 and 24000, and one round; B: trials per batch, 100 unless given; the spec
+ * default is 256. Every batch is one commit to the results store, so the per-batch costs weigh
+ * less with larger batches.)
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -65,7 +68,7 @@ async function arithmetic(seconds: number): Promise<{ one: number; two: number }
   return { one, two: a + b };
 }
 
-function spec(trials: number): Record<string, unknown> {
+function spec(trials: number, batchSize: number): Record<string, unknown> {
   return {
     name: 'executor-bench',
     seed: 5,
@@ -76,7 +79,7 @@ function spec(trials: number): Record<string, unknown> {
     candidates: { amp: { detector: { plugin: 'mmv-amp', params: {} } } },
     metrics: [{ plugin: 'activity', params: {} }],
     sweep: { 'channel.params.snrDb': [0, 5, 10, 15] },
-    montecarlo: { batchSize: 100, targetEvents: 1e9, maxTrials: trials, maxSeconds: 3600 },
+    montecarlo: { batchSize, targetEvents: 1e9, maxTrials: trials, maxSeconds: 3600 },
   };
 }
 
@@ -90,17 +93,23 @@ export async function main(args: string[]): Promise<number> {
     process.stderr.write(`--rounds must be a whole number >= 1 (got ${args[at + 1]})\n`);
     return 2;
   }
+  const batchAt = args.indexOf('--batch-size');
+  const batchSize = batchAt >= 0 ? Number(args[batchAt + 1]) : 100;
+  if (!(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= 6000)) {
+    process.stderr.write(`--batch-size must be a whole number from 1 to 6000 (got ${args[batchAt + 1]})\n`);
+    return 2;
+  }
   const withRedis = redisAvailable();
   if (!withRedis) process.stdout.write('redis-server is not installed (apt-get install redis-server): the bullmq executor is left out\n');
   const sizes = quick ? ([1000, 3000] as const) : ([6000, 24000] as const);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gfra-bench-exec-'));
   const files = sizes.map((trials) => {
     const file = path.join(dir, `spec-${trials}.json`);
-    fs.writeFileSync(file, JSON.stringify(spec(trials)));
+    fs.writeFileSync(file, JSON.stringify(spec(trials, batchSize)));
     return file;
   });
   process.stdout.write(
-    `executors: mmv-amp, N=100, eps=0.1, L=30, M=4, 4 jobs x ${sizes[0]} and x ${sizes[1]} trials, batches of 100; ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown CPU'})\n`,
+    `executors: mmv-amp, N=100, eps=0.1, L=30, M=4, 4 jobs x ${sizes[0]} and x ${sizes[1]} trials, batches of ${batchSize}; ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown CPU'})\n`,
   );
 
   const redis = withRedis ? await startRedis() : undefined;

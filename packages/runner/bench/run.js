@@ -1,5 +1,5 @@
 // `pnpm bench` in this package, through ts-node (as the CLI does):
-//   pnpm bench [--quick] [--rounds R]          the executors (executors.bench.ts)
+//   pnpm bench [--quick] [--rounds R] [--batch-size B]   the executors (executors.bench.ts)
 //   pnpm bench -- --memory [--minutes 30]      memory over a long sweep (memory.bench.ts)
 const path = require('node:path');
 process.env.TS_NODE_TRANSPILE_ONLY = 'true';
