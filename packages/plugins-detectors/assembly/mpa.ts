@@ -1,12 +1,12 @@
 // AssemblyScript source of the WebAssembly kernel of `src/algorithms/mpa-host.ts` (compiled by
 // `pnpm run build:wasm` into `src/algorithms/wasm/mpa.generated.ts`; a test checks that the two
-// agree). `logMpaMessages` and `maxLogMpaMessages` repeat, operation for operation and in the
-// same order, the Log-MPA and Max-Log-MPA loops of `mpaDetectHost` up to the last RE -> user
-// messages, so that both give the same bits: two trials run side by side in the two f64x2 lanes
-// (each lane sees its own trial's numbers only; the factor graph is shared). A running maximum is
-// kept as the loops keep it ("if (v > a) a = v": bitselect on f64x2.gt, not f64x2.max, which
-// differs on NaN and on -0 against +0). Pointers are byte offsets into this module's memory, which
-// the JavaScript side lays out; index tables are i32, everything else float64, row-major.
+// agree). `mpaMessages` repeats, operation for operation and in the same order, the Log-MPA and
+// Max-Log-MPA loops of `mpaDetectHost` up to the last RE -> user messages, so that both give the
+// same bits: two trials run side by side in the two f64x2 lanes (each lane sees its own trial's
+// numbers only; the factor graph is shared). A running maximum is kept as the loops keep it
+// ("if (v > a) a = v": bitselect on f64x2.gt, not f64x2.max, which differs on NaN and on -0
+// against +0). Pointers are byte offsets into this module's memory, which the JavaScript side lays
+// out; index tables are i32, everything else float64, row-major.
 
 import { approxLog, approxLog2, preciseExp, preciseExp2 } from './lib/math';
 
@@ -31,15 +31,17 @@ function at(array: usize, i: i32): usize {
 }
 
 /**
- * The Log-MPA message passing of `mpaDetectHost` (mpa-host.ts; its module comment has the
- * equations) for B trials, two at a time: writes the last iteration's RE -> user messages of
- * trial b to toUserOut[b E Q ..] ([B, E, Q]). Inputs: y [B, L, M] (yRe, yIm), h [B, N, L, M] (hRe,
- * hIm), scale = -1 / sigma^2, the log-prior of the joint hypotheses with per-device bits (prior
- * [L, C], or 0 without); the graph's tables slotIndex [C, d], groups [d Q, C / Q], edgeChannel
- * [E], edgeStart [N + 1], edgeList, codeRe and codeIm [L, d, Q]; work: 2 (2 L C + 2 E Q + 4 d Q +
- * L) + C / Q float64 of scratch.
+ * The message passing of `mpaDetectHost` (mpa-host.ts; its module comment has the equations),
+ * Log-MPA or, with `maxLog`, Max-Log-MPA, for B trials, two at a time: writes the last
+ * iteration's RE -> user messages of trial b to toUserOut[b E Q ..] ([B, E, Q]). Inputs:
+ * y [B, L, M] (yRe, yIm), h [B, N, L, M] (hRe, hIm), scale = -1 / sigma^2, the log-prior of the
+ * joint hypotheses with per-device bits (prior [L, C], or 0 without); the graph's tables
+ * slotIndex [C, d], groups [d Q, C / Q] (Log-MPA only), edgeChannel [E], edgeStart [N + 1],
+ * edgeList, codeRe and codeIm [L, d, Q]; work: 2 (2 L C + 2 E Q + 4 d Q + L) + C / Q float64 of
+ * scratch.
  */
-export function logMpaMessages(
+export function mpaMessages(
+  maxLog: bool,
   B: i32,
   N: i32,
   L: i32,
@@ -70,83 +72,35 @@ export function logMpaMessages(
   const dQ = d * Q;
   // lane-pair arrays (16 bytes per entry)
   const phi = work; // [L, C]
-  const weight = phi + (<usize>(L * C) << 4); // [L, C]
+  const weight = phi + (<usize>(L * C) << 4); // [L, C], Log-MPA
   const toRe = weight + (<usize>(L * C) << 4); // [E, Q]
   const toUser = toRe + (<usize>(E * Q) << 4); // [E, Q]
   const hxRe = toUser + (<usize>(E * Q) << 4); // [d, Q]
   const hxIm = hxRe + (<usize>dQ << 4);
-  const factor = hxIm + (<usize>dQ << 4); // [d Q]
+  const factor = hxIm + (<usize>dQ << 4); // [d Q], Log-MPA
   const acc = factor + (<usize>dQ << 4); // [d Q]
-  const phiTop = acc + (<usize>dQ << 4); // [L]
-  const total = phiTop + (<usize>L << 4); // [R], one lane's scalars
-  const zero = f64x2.splat(0.0);
+  const phiTop = acc + (<usize>dQ << 4); // [L], Log-MPA
+  const total = phiTop + (<usize>L << 4); // [R], one lane's scalars, Log-MPA
   for (let b = 0; b < B; b += 2) {
     const b1 = b + 1 < B ? b + 1 : b; // a trial without a partner runs in both lanes
     likelihoods(b, b1, N, L, M, Q, d, C, scale, slotIndex, edgeChannel, codeRe, codeIm, yRe, yIm, hRe, hIm, prior, phi, hxRe, hxIm);
-
-    // w[c] = exp(phi_l(c) - top_l), top_l = max_c phi_l(c)
-    for (let l = 0; l < L; l++) {
-      let top = f64x2.splat(-Infinity);
-      for (let c = 0; c < C; c++) top = f64x2.max(top, v128.load(at(phi, l * C + c)));
-      v128.store(at(phiTop, l), top);
-      for (let c = 0; c < C; c++) v128.store(at(weight, l * C + c), preciseExp2(f64x2.sub(v128.load(at(phi, l * C + c)), top)));
+    if (!maxLog) {
+      // w[c] = exp(phi_l(c) - top_l), top_l = max_c phi_l(c)
+      for (let l = 0; l < L; l++) {
+        let top = f64x2.splat(-Infinity);
+        for (let c = 0; c < C; c++) top = f64x2.max(top, v128.load(at(phi, l * C + c)));
+        v128.store(at(phiTop, l), top);
+        for (let c = 0; c < C; c++) v128.store(at(weight, l * C + c), preciseExp2(f64x2.sub(v128.load(at(phi, l * C + c)), top)));
+      }
     }
-
     memory.fill(toRe, 0, <usize>(E * Q) << 4);
     for (let t = 0; t < T; t++) {
-      // RE -> user
+      // RE -> user: acc[j] = the LSE (or max) of group j, then minus the recipient's own incoming message
       for (let l = 0; l < L; l++) {
         const base = l * dQ;
-        const pOff = l * C;
-        for (let j = 0; j < dQ; j++) {
-          v128.store(at(factor, j), preciseExp2(v128.load(at(toRe, base + j))));
-          v128.store(at(acc, j), zero);
-        }
-        if (d == 3) {
-          // the common SCMA degree: hypothesis c = (q0 Q + q1) Q + q2 in increasing order, the
-          // same products and sums as the general loop below, without its index loads
-          for (let q0 = 0, c = 0; q0 < Q; q0++) {
-            const f0 = v128.load(at(factor, q0));
-            let a0 = v128.load(at(acc, q0));
-            for (let q1 = 0; q1 < Q; q1++) {
-              const f1 = v128.load(at(factor, Q + q1));
-              const p1 = at(acc, Q + q1);
-              for (let q2 = 0; q2 < Q; q2++, c++) {
-                const w = f64x2.mul(f64x2.mul(f64x2.mul(v128.load(at(weight, pOff + c)), f0), f1), v128.load(at(factor, 2 * Q + q2)));
-                a0 = f64x2.add(a0, w);
-                v128.store(p1, f64x2.add(v128.load(p1), w));
-                const p2 = at(acc, 2 * Q + q2);
-                v128.store(p2, f64x2.add(v128.load(p2), w));
-              }
-            }
-            v128.store(at(acc, q0), a0);
-          }
-        } else {
-          for (let c = 0, i = 0; c < C; c++) {
-            let w = v128.load(at(weight, pOff + c));
-            for (let k = 0; k < d; k++) w = f64x2.mul(w, v128.load(at(factor, index(slotIndex, i + k))));
-            for (let k = 0; k < d; k++, i++) {
-              const a = at(acc, index(slotIndex, i));
-              v128.store(a, f64x2.add(v128.load(a), w));
-            }
-          }
-        }
-        const top = v128.load(at(phiTop, l));
-        for (let j = 0; j < dQ; j++) {
-          const a = v128.load(at(acc, j));
-          if (i64x2.all_true(f64x2.ge(a, f64x2.splat(SMALL_GROUP_SUM)))) {
-            v128.store(at(acc, j), f64x2.add(top, approxLog2(a)));
-          } else {
-            for (let lane = 0; lane < 2; lane++) {
-              const p = at(acc, j) + (<usize>lane << 3);
-              const v = load<f64>(p);
-              const laneTop = load<f64>(at(phiTop, l) + (<usize>lane << 3));
-              store<f64>(p, v >= SMALL_GROUP_SUM ? laneTop + approxLog(v) : smallGroup(lane, j, base, pOff, d, R, phi, toRe, slotIndex, groups, total));
-            }
-          }
-          // exclude the recipient's own incoming message
-          v128.store(at(toUser, base + j), f64x2.sub(v128.load(at(acc, j)), v128.load(at(toRe, base + j))));
-        }
+        if (maxLog) maxLogGroups(l, Q, d, C, slotIndex, phi, toRe, acc);
+        else logGroups(l, Q, d, C, R, slotIndex, groups, phi, weight, phiTop, toRe, factor, acc, total);
+        for (let j = 0; j < dQ; j++) v128.store(at(toUser, base + j), f64x2.sub(v128.load(at(acc, j)), v128.load(at(toRe, base + j))));
       }
       if (t == T - 1) break;
       userToRe(N, Q, edgeStart, edgeList, toUser, toRe);
@@ -156,95 +110,103 @@ export function logMpaMessages(
 }
 
 /**
- * The Max-Log-MPA message passing of `mpaDetectHost`, as {@link logMpaMessages} (the same inputs
- * and output, no group table): the RE -> user messages take the largest term of each group
- * instead of its log-sum-exp. work: 2 (L C + 2 E Q + 3 d Q) float64 of scratch.
+ * Log-MPA at RE l: acc[j] ([d Q] lane pairs) = LSE over the hypotheses of group j of
+ * phi_l(c) + sum_k toRe_k, as w[c] prod_k exp(toRe_k) summed and logged relative to top_l (a group
+ * whose sum falls below SMALL_GROUP_SUM is redone relative to its own maximum, per lane);
+ * factor is scratch.
  */
-export function maxLogMpaMessages(
-  B: i32,
-  N: i32,
-  L: i32,
-  M: i32,
-  Q: i32,
-  d: i32,
-  T: i32,
-  scale: f64,
-  slotIndex: usize,
-  edgeChannel: usize,
-  edgeStart: usize,
-  edgeList: usize,
-  codeRe: usize,
-  codeIm: usize,
-  yRe: usize,
-  yIm: usize,
-  hRe: usize,
-  hIm: usize,
-  prior: usize,
-  toUserOut: usize,
-  work: usize,
-): void {
-  let C = 1;
-  for (let k = 0; k < d; k++) C *= Q;
-  const E = L * d;
+function logGroups(l: i32, Q: i32, d: i32, C: i32, R: i32, slotIndex: usize, groups: usize, phi: usize, weight: usize, phiTop: usize, toRe: usize, factor: usize, acc: usize, total: usize): void {
+  const zero = f64x2.splat(0.0);
   const dQ = d * Q;
-  // lane-pair arrays (16 bytes per entry)
-  const phi = work; // [L, C]
-  const toRe = phi + (<usize>(L * C) << 4); // [E, Q]
-  const toUser = toRe + (<usize>(E * Q) << 4); // [E, Q]
-  const hxRe = toUser + (<usize>(E * Q) << 4); // [d, Q]
-  const hxIm = hxRe + (<usize>dQ << 4);
-  const acc = hxIm + (<usize>dQ << 4); // [d Q]
-  const lowest = f64x2.splat(-Infinity);
-  for (let b = 0; b < B; b += 2) {
-    const b1 = b + 1 < B ? b + 1 : b; // a trial without a partner runs in both lanes
-    likelihoods(b, b1, N, L, M, Q, d, C, scale, slotIndex, edgeChannel, codeRe, codeIm, yRe, yIm, hRe, hIm, prior, phi, hxRe, hxIm);
-    memory.fill(toRe, 0, <usize>(E * Q) << 4);
-    for (let t = 0; t < T; t++) {
-      // RE -> user: per group, the largest phi_l(c) + sum_k toRe_k
-      for (let l = 0; l < L; l++) {
-        const base = l * dQ;
-        const pOff = l * C;
-        for (let j = 0; j < dQ; j++) v128.store(at(acc, j), lowest);
-        if (d == 3) {
-          // the common SCMA degree: hypothesis c = (q0 Q + q1) Q + q2 in increasing order, the
-          // same sums and comparisons as the general loop below, without its index loads
-          for (let q0 = 0, c = 0; q0 < Q; q0++) {
-            const t0 = v128.load(at(toRe, base + q0));
-            let a0 = v128.load(at(acc, q0));
-            for (let q1 = 0; q1 < Q; q1++) {
-              const t1 = v128.load(at(toRe, base + Q + q1));
-              const p1 = at(acc, Q + q1);
-              let a1 = v128.load(p1);
-              for (let q2 = 0; q2 < Q; q2++, c++) {
-                const v = f64x2.add(f64x2.add(f64x2.add(v128.load(at(phi, pOff + c)), t0), t1), v128.load(at(toRe, base + 2 * Q + q2)));
-                a0 = v128.bitselect(v, a0, f64x2.gt(v, a0));
-                a1 = v128.bitselect(v, a1, f64x2.gt(v, a1));
-                const p2 = at(acc, 2 * Q + q2);
-                const a2 = v128.load(p2);
-                v128.store(p2, v128.bitselect(v, a2, f64x2.gt(v, a2)));
-              }
-              v128.store(p1, a1);
-            }
-            v128.store(at(acc, q0), a0);
-          }
-        } else {
-          for (let c = 0, i = 0; c < C; c++) {
-            let v = v128.load(at(phi, pOff + c));
-            for (let k = 0; k < d; k++) v = f64x2.add(v, v128.load(at(toRe, base + index(slotIndex, i + k))));
-            for (let k = 0; k < d; k++, i++) {
-              const p = at(acc, index(slotIndex, i));
-              const a = v128.load(p);
-              v128.store(p, v128.bitselect(v, a, f64x2.gt(v, a)));
-            }
-          }
+  const base = l * dQ;
+  const pOff = l * C;
+  for (let j = 0; j < dQ; j++) {
+    v128.store(at(factor, j), preciseExp2(v128.load(at(toRe, base + j))));
+    v128.store(at(acc, j), zero);
+  }
+  if (d == 3) {
+    // the common SCMA degree: hypothesis c = (q0 Q + q1) Q + q2 in increasing order, the
+    // same products and sums as the general loop below, without its index loads
+    for (let q0 = 0, c = 0; q0 < Q; q0++) {
+      const f0 = v128.load(at(factor, q0));
+      let a0 = v128.load(at(acc, q0));
+      for (let q1 = 0; q1 < Q; q1++) {
+        const f1 = v128.load(at(factor, Q + q1));
+        const p1 = at(acc, Q + q1);
+        for (let q2 = 0; q2 < Q; q2++, c++) {
+          const w = f64x2.mul(f64x2.mul(f64x2.mul(v128.load(at(weight, pOff + c)), f0), f1), v128.load(at(factor, 2 * Q + q2)));
+          a0 = f64x2.add(a0, w);
+          v128.store(p1, f64x2.add(v128.load(p1), w));
+          const p2 = at(acc, 2 * Q + q2);
+          v128.store(p2, f64x2.add(v128.load(p2), w));
         }
-        // exclude the recipient's own incoming message
-        for (let j = 0; j < dQ; j++) v128.store(at(toUser, base + j), f64x2.sub(v128.load(at(acc, j)), v128.load(at(toRe, base + j))));
       }
-      if (t == T - 1) break;
-      userToRe(N, Q, edgeStart, edgeList, toUser, toRe);
+      v128.store(at(acc, q0), a0);
     }
-    writeMessages(b, b1, E * Q, toUser, toUserOut);
+  } else {
+    for (let c = 0, i = 0; c < C; c++) {
+      let w = v128.load(at(weight, pOff + c));
+      for (let k = 0; k < d; k++) w = f64x2.mul(w, v128.load(at(factor, index(slotIndex, i + k))));
+      for (let k = 0; k < d; k++, i++) {
+        const a = at(acc, index(slotIndex, i));
+        v128.store(a, f64x2.add(v128.load(a), w));
+      }
+    }
+  }
+  const top = v128.load(at(phiTop, l));
+  for (let j = 0; j < dQ; j++) {
+    const a = v128.load(at(acc, j));
+    if (i64x2.all_true(f64x2.ge(a, f64x2.splat(SMALL_GROUP_SUM)))) {
+      v128.store(at(acc, j), f64x2.add(top, approxLog2(a)));
+    } else {
+      for (let lane = 0; lane < 2; lane++) {
+        const p = at(acc, j) + (<usize>lane << 3);
+        const v = load<f64>(p);
+        const laneTop = load<f64>(at(phiTop, l) + (<usize>lane << 3));
+        store<f64>(p, v >= SMALL_GROUP_SUM ? laneTop + approxLog(v) : smallGroup(lane, j, base, pOff, d, R, phi, toRe, slotIndex, groups, total));
+      }
+    }
+  }
+}
+
+/** Max-Log-MPA at RE l: acc[j] ([d Q] lane pairs) = the largest phi_l(c) + sum_k toRe_k of group j. */
+function maxLogGroups(l: i32, Q: i32, d: i32, C: i32, slotIndex: usize, phi: usize, toRe: usize, acc: usize): void {
+  const dQ = d * Q;
+  const base = l * dQ;
+  const pOff = l * C;
+  for (let j = 0; j < dQ; j++) v128.store(at(acc, j), f64x2.splat(-Infinity));
+  if (d == 3) {
+    // the common SCMA degree: hypothesis c = (q0 Q + q1) Q + q2 in increasing order, the
+    // same sums and comparisons as the general loop below, without its index loads
+    for (let q0 = 0, c = 0; q0 < Q; q0++) {
+      const t0 = v128.load(at(toRe, base + q0));
+      let a0 = v128.load(at(acc, q0));
+      for (let q1 = 0; q1 < Q; q1++) {
+        const t1 = v128.load(at(toRe, base + Q + q1));
+        const p1 = at(acc, Q + q1);
+        let a1 = v128.load(p1);
+        for (let q2 = 0; q2 < Q; q2++, c++) {
+          const v = f64x2.add(f64x2.add(f64x2.add(v128.load(at(phi, pOff + c)), t0), t1), v128.load(at(toRe, base + 2 * Q + q2)));
+          a0 = v128.bitselect(v, a0, f64x2.gt(v, a0));
+          a1 = v128.bitselect(v, a1, f64x2.gt(v, a1));
+          const p2 = at(acc, 2 * Q + q2);
+          const a2 = v128.load(p2);
+          v128.store(p2, v128.bitselect(v, a2, f64x2.gt(v, a2)));
+        }
+        v128.store(p1, a1);
+      }
+      v128.store(at(acc, q0), a0);
+    }
+  } else {
+    for (let c = 0, i = 0; c < C; c++) {
+      let v = v128.load(at(phi, pOff + c));
+      for (let k = 0; k < d; k++) v = f64x2.add(v, v128.load(at(toRe, base + index(slotIndex, i + k))));
+      for (let k = 0; k < d; k++, i++) {
+        const p = at(acc, index(slotIndex, i));
+        const a = v128.load(p);
+        v128.store(p, v128.bitselect(v, a, f64x2.gt(v, a)));
+      }
+    }
   }
 }
 

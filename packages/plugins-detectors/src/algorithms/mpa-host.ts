@@ -283,7 +283,7 @@ export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: M
   if (kernel !== undefined) {
     const a = kernel.scratch.arrays({
       slotIndex: [C * d, false],
-      groups: [maxLog ? 0 : C * d, false],
+      groups: [C * d, false],
       edgeChannel: [E, false],
       edgeStart: [N + 1, false],
       edgeList: [edgeList.length, false],
@@ -295,11 +295,11 @@ export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: M
       hIm: [B * N * L * M, true],
       prior: [hypothesisPrior === undefined ? 0 : L * C, true],
       toUser: [B * E * Q, true],
-      work: [maxLog ? 2 * (L * C + 2 * E * Q + 3 * dQ) : 2 * (2 * L * C + 2 * E * Q + 4 * dQ + L) + R, true],
+      work: [2 * (2 * L * C + 2 * E * Q + 4 * dQ + L) + R, true],
     });
     const ints = (v: Float32Array | Float64Array, from: Int32Array) => new Int32Array(v.buffer, v.byteOffset, from.length).set(from);
     ints(a.slotIndex, slotIndex);
-    if (!maxLog) ints(a.groups, groups);
+    ints(a.groups, groups);
     ints(a.edgeChannel, edgeChannel);
     ints(a.edgeStart, edgeStart);
     ints(a.edgeList, edgeList);
@@ -312,9 +312,7 @@ export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: M
     if (hypothesisPrior !== undefined) a.prior.set(hypothesisPrior);
     const prior = hypothesisPrior === undefined ? 0 : a.prior.byteOffset;
     const at = (v: Float32Array | Float64Array) => v.byteOffset;
-    const k = kernel.exports;
-    if (maxLog) k.maxLogMpaMessages(B, N, L, M, Q, d, T, scale, at(a.slotIndex), at(a.edgeChannel), at(a.edgeStart), at(a.edgeList), at(a.codeRe), at(a.codeIm), at(a.yRe), at(a.yIm), at(a.hRe), at(a.hIm), prior, at(a.toUser), at(a.work));
-    else k.logMpaMessages(B, N, L, M, Q, d, T, scale, at(a.slotIndex), at(a.groups), at(a.edgeChannel), at(a.edgeStart), at(a.edgeList), at(a.codeRe), at(a.codeIm), at(a.yRe), at(a.yIm), at(a.hRe), at(a.hIm), prior, at(a.toUser), at(a.work));
+    kernel.exports.mpaMessages(maxLog, B, N, L, M, Q, d, T, scale, at(a.slotIndex), at(a.groups), at(a.edgeChannel), at(a.edgeStart), at(a.edgeList), at(a.codeRe), at(a.codeIm), at(a.yRe), at(a.yIm), at(a.hRe), at(a.hIm), prior, at(a.toUser), at(a.work));
     for (let b = 0; b < B; b++) decide(g, a.toUser, b * E * Q, b, maxLog, out, belief);
     return;
   }

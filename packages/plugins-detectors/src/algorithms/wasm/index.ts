@@ -57,7 +57,8 @@ export interface CovarianceWasmExports {
 
 /** The exports of `assembly/mpa.ts` (pointers are byte offsets into {@link WasmScratch}'s memory; index tables i32). */
 export interface MpaWasmExports {
-  logMpaMessages(
+  mpaMessages(
+    maxLog: boolean,
     B: number,
     N: number,
     L: number,
@@ -68,30 +69,6 @@ export interface MpaWasmExports {
     scale: number,
     slotIndex: number,
     groups: number,
-    edgeChannel: number,
-    edgeStart: number,
-    edgeList: number,
-    codeRe: number,
-    codeIm: number,
-    yRe: number,
-    yIm: number,
-    hRe: number,
-    hIm: number,
-    /** [L, C] log-prior of the joint hypotheses (per-device bits), or 0: none. */
-    prior: number,
-    toUserOut: number,
-    work: number,
-  ): void;
-  maxLogMpaMessages(
-    B: number,
-    N: number,
-    L: number,
-    M: number,
-    Q: number,
-    d: number,
-    T: number,
-    scale: number,
-    slotIndex: number,
     edgeChannel: number,
     edgeStart: number,
     edgeList: number,
