@@ -8,10 +8,9 @@
  * Workload (stated in the output): mmv-amp (50 iterations) with N = 100 devices, eps = 0.1,
  * L = 30, M = 4, Rayleigh at 4 SNR points (4 jobs), batches of 100 trials (or --batch-size),
  * every job stopped at maxTrials (no event target), so every executor runs exactly the same
- * trials. The pool's worker
- * threads start inside its timing; the bullmq workers are started (and ready) before the
- * coordinator's, as long-lived workers are. All the runs
- * must give identical numbers (checked). Without redis-server, bullmq is left out (said).
+ * trials. The pool's worker threads start inside its timing; the bullmq workers are started (and
+ * ready) before the coordinator's, as long-lived workers are. All the runs must give identical
+ * numbers (checked). Without redis-server, bullmq is left out (said).
  *
  * The machine's ceiling: two independent inline runs of the spec at the same time, trials/s of
  * both together. No executor can beat it; on a 2-core machine whose cores slow each other down
@@ -21,9 +20,10 @@
  *   chains in registers) against one, run just before the round;
  * - the cores each `gfra run` keeps busy after start-up: its CPU seconds, every thread's
  *   (`cpu-usage.js`, at its exit), as the throughput after start-up: the long run's extra CPU
- *   seconds over its extra seconds. An inline run is more than one core's work (its helper threads: the
- *   results store's commits on libuv's threads, V8's compiler and collector), so two cores give
- *   at most 2 / (its cores) times its throughput, before the cores slow each other down.
+ *   seconds over its extra seconds. An inline run is more than one core's work (its helper
+ *   threads: the results store's commits on libuv's threads, V8's compiler and collector), so two
+ *   cores give at most 2 / (its cores) times its throughput, before the cores slow each other
+ *   down.
  *
  * Each executor runs the spec twice, with a short and a long maxTrials per job. The long run's
  * trials/s is the end-to-end figure (start-up included: module loading, the plan, the pool's
