@@ -11,7 +11,7 @@
  */
 function checkBenchOptions(argv, options, name, file) {
   for (let i = 0; i < argv.length; i++) {
-    const takesValue = options[argv[i]];
+    const takesValue = Object.hasOwn(options, argv[i]) ? options[argv[i]] : undefined;
     if (takesValue === undefined) {
       process.stderr.write(`unknown option ${argv[i]} for ${name}; its options: ${Object.keys(options).join(', ')} (see the comment at the top of ${file})\n`);
       process.exit(2);
