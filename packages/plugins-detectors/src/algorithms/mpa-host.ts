@@ -310,8 +310,8 @@ export function mpaDetectHost(g: ScmaFactorGraph, input: MpaHostInput, params: M
     a.hRe.set(hRe);
     a.hIm.set(hIm);
     if (hypothesisPrior !== undefined) a.prior.set(hypothesisPrior);
-    const prior = hypothesisPrior === undefined ? 0 : a.prior.byteOffset;
     const at = (v: Float32Array | Float64Array) => v.byteOffset;
+    const prior = hypothesisPrior === undefined ? 0 : at(a.prior);
     kernel.exports.mpaMessages(maxLog, B, N, L, M, Q, d, T, scale, at(a.slotIndex), at(a.groups), at(a.edgeChannel), at(a.edgeStart), at(a.edgeList), at(a.codeRe), at(a.codeIm), at(a.yRe), at(a.yIm), at(a.hRe), at(a.hIm), prior, at(a.toUser), at(a.work));
     for (let b = 0; b < B; b++) decide(g, a.toUser, b * E * Q, b, maxLog, out, belief);
     return;
